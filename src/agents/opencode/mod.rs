@@ -1,0 +1,6 @@
+//! OpenCode: sessions as `opencode export <id>` prints them.
+
+pub mod export;
+
+/// The ref namespace and agent name of OpenCode sessions.
+pub const AGENT: &str = "opencode";

@@ -1,0 +1,133 @@
+//! `CliError`: what went wrong, the next step for the user, and the exit code.
+//!
+//! Lower layers say what happened; this is the one place that knows which command the user ran
+//! and what to suggest.
+
+use crate::agents::InputError;
+use crate::session::bundle::BundleError;
+use crate::session::SessionError;
+use crate::store::StoreError;
+
+/// An error as shown to the user: `error: <message>` and an optional `hint: <hint>`.
+#[derive(Debug)]
+pub struct CliError {
+    /// One line naming the problem.
+    pub message: String,
+    /// One line naming the next step.
+    pub hint: Option<String>,
+    /// Process exit code: 1 for problems the user can fix, 2 for usage errors.
+    pub code: u8,
+}
+
+impl CliError {
+    /// A problem the user can fix (exit code 1).
+    pub fn user(message: impl std::fmt::Display) -> Self {
+        CliError {
+            message: message.to_string(),
+            hint: None,
+            code: 1,
+        }
+    }
+
+    /// A usage error (exit code 2).
+    pub fn usage(message: impl std::fmt::Display) -> Self {
+        CliError {
+            message: message.to_string(),
+            hint: None,
+            code: 2,
+        }
+    }
+
+    /// Adds the next step.
+    pub fn hint(mut self, hint: impl std::fmt::Display) -> Self {
+        self.hint = Some(hint.to_string());
+        self
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        let hint = match &e {
+            StoreError::NotARepository { .. } => {
+                Some("run git-session inside a git repository, or create one with 'git init'".to_owned())
+            }
+            StoreError::Reftable { .. } => Some(
+                "convert the repository with 'git refs migrate --ref-format=files', or save in a files-backend clone"
+                    .to_owned(),
+            ),
+            StoreError::UnsupportedObjectFormat { .. } => {
+                Some("use a sha1 repository for sessions".to_owned())
+            }
+            StoreError::RefMoved { .. } => {
+                Some("another process changed the session meanwhile; run the command again".to_owned())
+            }
+            StoreError::StaleLock { lock, .. } => Some(format!(
+                "no git-session holds a ref lock this long; if no git command is running, remove it: rm '{}'",
+                lock.display()
+            )),
+            StoreError::MissingObject { .. } => Some(
+                "the save is incomplete in this clone; fetch the sessions refs again ('git fetch <remote> \"refs/sessions/*:refs/sessions/*\"')"
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        CliError {
+            message: e.to_string(),
+            hint,
+            code: 1,
+        }
+    }
+}
+
+impl From<SessionError> for CliError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Store(store) => store.into(),
+            SessionError::NotFound { .. } => {
+                CliError::user(e).hint("run 'git session list' to see saved sessions")
+            }
+            SessionError::Ambiguous { .. } => {
+                CliError::user(e).hint("type more characters of the id")
+            }
+            SessionError::SaveNotFound { ref session, .. } => {
+                let hint = format!("run 'git session log {session}' to see its saves");
+                CliError::user(e).hint(hint)
+            }
+            SessionError::NewerFormat { .. } => {
+                CliError::user(e).hint("upgrade git-session to read this save")
+            }
+            SessionError::Contended { .. } => CliError::user(e).hint(
+                "other processes are saving the same session in a loop; run the command again",
+            ),
+            SessionError::Corrupt { .. } => CliError::user(e)
+                .hint("run 'git fsck' and fetch the sessions refs again from a teammate's remote"),
+            other => CliError::user(other),
+        }
+    }
+}
+
+impl From<InputError> for CliError {
+    fn from(e: InputError) -> Self {
+        let hint = match &e {
+            InputError::Truncated { .. } => Some(
+                "a piped 'opencode export' is cut at 64 KiB; write it to a file: opencode export <id> > session.json",
+            ),
+            InputError::Empty { .. } => Some("pass the JSON that 'opencode export <id>' prints"),
+            InputError::Malformed { .. } | InputError::WrongShape { .. } => {
+                Some("pass the JSON that 'opencode export <id>' prints, unchanged")
+            }
+            InputError::Unreadable { .. } => None,
+        };
+        CliError {
+            message: e.to_string(),
+            hint: hint.map(str::to_owned),
+            code: 1,
+        }
+    }
+}
+
+impl From<BundleError> for CliError {
+    fn from(e: BundleError) -> Self {
+        CliError::user(e).hint("pass a file written by 'git session export'")
+    }
+}

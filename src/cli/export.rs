@@ -1,0 +1,97 @@
+//! `git session export <id>`: a session (with its children) as a portable file.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{show, ui, CliError};
+use crate::agents::opencode::{self, export};
+use crate::session::bundle::{self, Bundle};
+use crate::store::Store;
+
+/// File formats of `export`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// A zstd-compressed git-session bundle: the session with its child sessions.
+    Bundle,
+    /// Plain `opencode export` JSON of the session alone (what `opencode import` reads).
+    Json,
+}
+
+/// Arguments of `git session export`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:
+  git session export ses_dfef -o handover.gsb     # then on the other side: git session import handover.gsb
+  git session export ses_dfef --format json -o session.json && opencode import session.json")]
+pub struct ExportArgs {
+    /// Session id or unique prefix.
+    pub id: String,
+    /// Where to write; `-` for stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// File format.
+    #[arg(long, value_enum, default_value = "bundle")]
+    pub format: ExportFormat,
+    /// Which save: a commit id prefix, or `~N` for N saves back.
+    #[arg(long, value_name = "SAVE")]
+    pub at: Option<String>,
+}
+
+pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
+    let session = show::load(store, &args.id, args.at.as_deref())?;
+    let mut bytes = Vec::new();
+    match args.format {
+        ExportFormat::Bundle => {
+            let bundle = Bundle {
+                agent: opencode::AGENT.to_owned(),
+                agent_version: export::version(&session),
+                title: export::title(&session),
+                session,
+            };
+            bundle::write(&bundle, &mut bytes)
+                .map_err(|e| CliError::user(format!("cannot write the bundle: {e}")))?;
+        }
+        ExportFormat::Json => {
+            bytes = serde_json::to_vec_pretty(&export::to_value(&session))
+                .map_err(|e| CliError::user(format!("cannot render the session: {e}")))?;
+            bytes.push(b'\n');
+        }
+    }
+    if args.output.as_os_str() == "-" {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(&bytes)
+            .and_then(|_| stdout.flush())
+            .map_err(|e| CliError::user(format!("cannot write to stdout: {e}")))?;
+        return Ok(());
+    }
+    write_atomically(&args.output, &bytes)?;
+    ui::status(&format!(
+        "Wrote {} ({}).",
+        args.output.display(),
+        ui::size(bytes.len() as u64)
+    ));
+    Ok(())
+}
+
+/// Writes through a temporary file in the same directory, so a crash never leaves half a file.
+fn write_atomically(path: &PathBuf, bytes: &[u8]) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| CliError::user(format!("cannot write {}: {e}", path.display()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
+}

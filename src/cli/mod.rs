@@ -1,0 +1,102 @@
+//! The command line: `git session <command>`. One file per command, one dispatch here.
+
+pub mod error;
+mod export;
+mod import;
+mod list;
+mod log;
+mod save;
+mod show;
+pub mod ui;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+
+use crate::store::Store;
+
+/// Keep AI coding-agent sessions in this git repository, on refs of their own.
+///
+/// Sessions are stored as deduplicated git objects on refs/sessions/<agent>/<id>, never in the
+/// working tree, the index, HEAD or any branch.
+#[derive(Debug, Parser)]
+#[command(name = "git-session", bin_name = "git session", version)]
+pub struct Cli {
+    /// Run as if started in this directory.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Save a session (from `opencode export` JSON) as the next save on its ref.
+    Save(save::SaveArgs),
+    /// List saved sessions, newest save first.
+    List(list::ListArgs),
+    /// List the saves of one session, newest first.
+    Log(log::LogArgs),
+    /// Print a saved session back as export JSON.
+    Show(show::ShowArgs),
+    /// Write a session to a portable file (a zstd bundle, or plain export JSON).
+    Export(export::ExportArgs),
+    /// Store sessions from bundles or export JSON files (a file or a whole directory).
+    Import(import::ImportArgs),
+}
+
+/// Parses the command line, runs it and returns the exit code, printing errors as
+/// `error: ...` and `hint: ...` lines.
+pub fn main() -> ExitCode {
+    ui::init_local_offset();
+    // Ctrl-C or SIGTERM removes gix's lock files, then ends the process as usual.
+    let _ = gix::interrupt::init_handler_default(0);
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            ui::status(&format!("error: {}", err.message));
+            if let Some(hint) = &err.hint {
+                ui::status(&format!("hint: {hint}"));
+            }
+            ExitCode::from(err.code)
+        }
+    }
+}
+
+/// Runs a parsed command.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    match cli.command {
+        Command::Save(args) => save::run(&open(&dir)?, args),
+        Command::List(args) => list::run(&open(&dir)?, args),
+        Command::Log(args) => log::run(&open(&dir)?, args),
+        Command::Show(args) => show::run(&open(&dir)?, args),
+        Command::Export(args) => export::run(&open(&dir)?, args),
+        Command::Import(args) => import::run(&open(&dir)?, args),
+    }
+}
+
+fn open(dir: &std::path::Path) -> Result<Store, CliError> {
+    if !dir.exists() {
+        return Err(CliError::user(format!("{} does not exist", dir.display())));
+    }
+    Ok(Store::discover(dir)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,100 @@
+//! Output: the one place that prints, formats times and sizes, and decides about terminals.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
+
+static LOCAL_OFFSET: OnceLock<time::UtcOffset> = OnceLock::new();
+
+/// Captures the local UTC offset. Call once at startup, before any thread exists (the `time`
+/// crate refuses to read it from a multi-threaded process).
+pub fn init_local_offset() {
+    let offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+    let _ = LOCAL_OFFSET.set(offset);
+}
+
+/// Formats epoch seconds as local time, `2026-11-22 14:03`.
+pub fn local_time(seconds: i64) -> String {
+    let offset = *LOCAL_OFFSET.get().unwrap_or(&time::UtcOffset::UTC);
+    match time::OffsetDateTime::from_unix_timestamp(seconds) {
+        Ok(t) => {
+            let t = t.to_offset(offset);
+            let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+            t.format(&format).unwrap_or_else(|_| seconds.to_string())
+        }
+        Err(_) => seconds.to_string(),
+    }
+}
+
+/// Formats epoch seconds as RFC 3339 UTC, for `--json`.
+pub fn utc_rfc3339(seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| seconds.to_string())
+}
+
+/// Formats a byte count for people: `512 B`, `12.3 KiB`, `4.0 MiB`.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// Shortens an object id for display.
+pub fn short(id: &impl std::fmt::Display) -> String {
+    id.to_string().chars().take(10).collect()
+}
+
+/// Writes the command's answer to stdout. A closed pipe (`git session list | head`) ends the
+/// process quietly, as Unix tools do.
+pub fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}
+
+/// Writes one status line to stderr (not part of the answer).
+pub fn status(text: &str) {
+    eprintln!("{text}");
+}
+
+/// Writes `value` as pretty JSON plus a newline to stdout.
+pub fn out_json(value: &serde_json::Value) {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    out(&text);
+}
+
+/// True when stderr is a terminal (progress may be shown).
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Pads or cuts `text` to exactly `width` characters.
+pub fn fit(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        format!("{text}{}", " ".repeat(width - count))
+    } else {
+        let mut s: String = text.chars().take(width.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}

@@ -1,0 +1,455 @@
+//! Saves on refs: write a save with compare-and-swap, list saved sessions, walk a session's
+//! saves, resolve what the user typed, and read a save back.
+//!
+//! A save is one commit on `refs/sessions/<agent>/<id>` whose parent is the previous save. The
+//! tree is written first (it does not depend on the parent), then the commit, then the ref moves
+//! from the value read at the start; when another writer moved it meanwhile, the commit is
+//! rebuilt on the new tip and the swap retried, so no save is ever lost.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use super::codec::{self, Encoded};
+use super::model::Session;
+use super::trailers::{SaveTrailers, FORMAT};
+use super::{Result, SessionError};
+use crate::store::layout::{Origin, RefName, LOCAL_PREFIX, REMOTES_PREFIX};
+use crate::store::{ObjectId, RefUpdate, Store, StoreError};
+
+/// How many times a save is rebuilt on a moved ref before giving up.
+const MAX_ATTEMPTS: u32 = 200;
+
+/// What describes a save besides the session itself.
+#[derive(Debug, Clone)]
+pub struct SaveMeta {
+    /// The agent, used as the ref namespace (`opencode`).
+    pub agent: String,
+    /// The agent's version, when known.
+    pub agent_version: Option<String>,
+    /// The session title.
+    pub title: String,
+    /// Why this save is made.
+    pub reason: String,
+    /// Strings at least this long are split into blobs of their own.
+    pub split_threshold: usize,
+    /// Write nothing when any earlier save of the session (not only the newest) holds exactly
+    /// this content: importing the same files twice then adds nothing.
+    pub skip_if_stored: bool,
+}
+
+/// What a save did.
+#[derive(Debug, Clone)]
+pub enum SaveOutcome {
+    /// A new commit was written and the ref moved to it.
+    Saved {
+        /// The new save.
+        commit: ObjectId,
+        /// The save it follows, if any.
+        previous: Option<ObjectId>,
+        /// What was encoded.
+        encoded: Encoded,
+        /// Saves in the history now.
+        saves: u64,
+        /// Full ref name.
+        ref_name: String,
+    },
+    /// An earlier save (not the newest) holds exactly this content; nothing was written.
+    AlreadyStored {
+        /// That earlier save.
+        commit: ObjectId,
+        /// Full ref name.
+        ref_name: String,
+    },
+    /// The session equals its last save; nothing was written.
+    Unchanged {
+        /// The existing save.
+        commit: ObjectId,
+        /// What was encoded (all of it already stored).
+        encoded: Encoded,
+        /// Full ref name.
+        ref_name: String,
+    },
+}
+
+/// A saved session as its ref's tip describes it.
+#[derive(Debug, Clone)]
+pub struct SavedSession {
+    /// The ref.
+    pub name: RefName,
+    /// The newest save.
+    pub tip: ObjectId,
+    /// What the tip's commit message records.
+    pub trailers: SaveTrailers,
+    /// Time of the newest save, seconds since the Unix epoch.
+    pub seconds: i64,
+}
+
+/// One save in a session's history.
+#[derive(Debug, Clone)]
+pub struct SaveRecord {
+    /// The save's commit.
+    pub commit: ObjectId,
+    /// Its parents (the previous save; two for a merge).
+    pub parents: Vec<ObjectId>,
+    /// Its root tree.
+    pub tree: ObjectId,
+    /// Commit time, seconds since the Unix epoch.
+    pub seconds: i64,
+    /// Who saved it.
+    pub committer: String,
+    /// What its message records.
+    pub trailers: SaveTrailers,
+}
+
+/// A resolved user query: the saved session and, when the query named a child, that child's id.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The root session's ref.
+    pub saved: SavedSession,
+    /// The child session named by the query, if it was not the root.
+    pub child: Option<String>,
+}
+
+/// The sessions store of one repository.
+pub struct SessionHistory<'a> {
+    store: &'a Store,
+}
+
+impl<'a> SessionHistory<'a> {
+    /// Wraps an opened store.
+    pub fn new(store: &'a Store) -> Self {
+        SessionHistory { store }
+    }
+
+    /// Saves `session` as the next save of its ref. Writes nothing when it equals the last save.
+    pub fn save(&self, session: &Session, meta: &SaveMeta) -> Result<SaveOutcome> {
+        let encoded = codec::encode(self.store, session, meta.split_threshold)?;
+        let ref_name = RefName::local(&meta.agent, &session.id).full();
+        for attempt in 1..=MAX_ATTEMPTS {
+            let tip = self.store.find_ref(&ref_name)?;
+            let previous = match tip {
+                Some(id) => Some(self.store.read_commit(id)?),
+                None => None,
+            };
+            if let Some(prev) = &previous {
+                if prev.tree == encoded.tree {
+                    return Ok(SaveOutcome::Unchanged {
+                        commit: prev.id,
+                        encoded,
+                        ref_name,
+                    });
+                }
+                if meta.skip_if_stored {
+                    if let Some(earlier) = self.find_tree_in_history(prev.id, encoded.tree)? {
+                        return Ok(SaveOutcome::AlreadyStored {
+                            commit: earlier,
+                            ref_name,
+                        });
+                    }
+                }
+            }
+            let saves = match &previous {
+                Some(prev) => self.count_saves(prev.id, &prev.message)? + 1,
+                None => 1,
+            };
+            let trailers = SaveTrailers {
+                session: session.id.clone(),
+                title: meta.title.clone(),
+                agent: meta.agent.clone(),
+                agent_version: meta.agent_version.clone(),
+                reason: meta.reason.clone(),
+                messages: encoded.messages,
+                children: encoded.children,
+                saves,
+                bytes: encoded.json_bytes,
+                format: FORMAT,
+            };
+            let parents: Vec<ObjectId> = tip.into_iter().collect();
+            let commit = self
+                .store
+                .write_commit(encoded.tree, &parents, &trailers.to_message())?;
+            let log_message = format!("git-session save: {}", meta.reason);
+            match self.store.update_ref(&RefUpdate {
+                name: &ref_name,
+                expected: tip,
+                new: Some(commit),
+                log_message: &log_message,
+            }) {
+                Ok(()) => {
+                    return Ok(SaveOutcome::Saved {
+                        commit,
+                        previous: tip,
+                        encoded,
+                        saves,
+                        ref_name,
+                    })
+                }
+                Err(StoreError::RefMoved { .. }) => backoff(attempt),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(SessionError::Contended {
+            name: ref_name,
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
+    /// Lists every saved session, local and fetched from remotes, newest save first.
+    pub fn sessions(&self) -> Result<Vec<SavedSession>> {
+        let mut refs = self.store.list_refs(LOCAL_PREFIX)?;
+        refs.extend(
+            self.store
+                .list_refs(REMOTES_PREFIX)?
+                .into_iter()
+                .filter(|(name, _)| name.contains("/sessions/")),
+        );
+        let mut out = Vec::with_capacity(refs.len());
+        for (full, tip) in refs {
+            let Some(name) = RefName::parse(&full) else {
+                continue;
+            };
+            let commit = self.store.read_commit(tip)?;
+            out.push(SavedSession {
+                name,
+                tip,
+                trailers: SaveTrailers::parse(&commit.message),
+                seconds: commit.seconds,
+            });
+        }
+        out.sort_by(|a, b| b.seconds.cmp(&a.seconds).then_with(|| a.name.cmp(&b.name)));
+        Ok(out)
+    }
+
+    /// Lists local saved sessions only (what this repository saved or adopted).
+    pub fn local_sessions(&self) -> Result<Vec<SavedSession>> {
+        Ok(self
+            .sessions()?
+            .into_iter()
+            .filter(|s| s.name.origin == Origin::Local)
+            .collect())
+    }
+
+    /// Resolves an id or a unique id prefix to a saved session (or a child inside one). A local
+    /// save wins over a remote-tracking copy of the same session.
+    pub fn resolve(&self, query: &str) -> Result<Resolved> {
+        let sessions = self.sessions()?;
+        let pick = |matches: Vec<&SavedSession>| -> Result<Option<SavedSession>> {
+            let mut ids: Vec<&str> = matches.iter().map(|s| s.name.id.as_str()).collect();
+            ids.sort();
+            ids.dedup();
+            match ids.len() {
+                0 => Ok(None),
+                1 => {
+                    let best = matches
+                        .into_iter()
+                        .min_by_key(|s| (s.name.origin != Origin::Local, s.name.origin.clone()))
+                        .cloned();
+                    Ok(best)
+                }
+                _ => Err(SessionError::Ambiguous {
+                    query: query.to_owned(),
+                    candidates: ids.into_iter().map(str::to_owned).collect(),
+                }),
+            }
+        };
+        let exact: Vec<&SavedSession> = sessions.iter().filter(|s| s.name.id == query).collect();
+        if let Some(saved) = pick(exact)? {
+            return Ok(Resolved { saved, child: None });
+        }
+        if query.len() >= 2 {
+            let prefixed: Vec<&SavedSession> = sessions
+                .iter()
+                .filter(|s| s.name.id.starts_with(query))
+                .collect();
+            if let Some(saved) = pick(prefixed)? {
+                return Ok(Resolved { saved, child: None });
+            }
+        }
+        // Not a root: look for a child session inside the newest save of each session.
+        let mut found: Vec<(String, SavedSession)> = Vec::new();
+        for saved in &sessions {
+            let commit = self.store.read_commit(saved.tip)?;
+            for child in self.child_ids(commit.tree)? {
+                if child == query || (query.len() >= 2 && child.starts_with(query)) {
+                    found.push((child, saved.clone()));
+                }
+            }
+        }
+        if let Some(exact) = found.iter().find(|(id, _)| id == query) {
+            return Ok(Resolved {
+                saved: exact.1.clone(),
+                child: Some(exact.0.clone()),
+            });
+        }
+        let mut ids: Vec<String> = found.iter().map(|(id, _)| id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        match ids.len() {
+            0 => Err(SessionError::NotFound {
+                query: query.to_owned(),
+            }),
+            1 => {
+                let (child, saved) = found
+                    .into_iter()
+                    .min_by_key(|(_, s)| (s.name.origin != Origin::Local, s.name.origin.clone()))
+                    .expect("one match");
+                Ok(Resolved {
+                    saved,
+                    child: Some(child),
+                })
+            }
+            _ => Err(SessionError::Ambiguous {
+                query: query.to_owned(),
+                candidates: ids,
+            }),
+        }
+    }
+
+    /// Lists the saves of a session, newest first.
+    pub fn log(&self, saved: &SavedSession) -> Result<Vec<SaveRecord>> {
+        let mut seen = HashSet::new();
+        let mut queue = vec![saved.tip];
+        let mut out = Vec::new();
+        while let Some(id) = queue.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let commit = self.store.read_commit(id)?;
+            queue.extend(commit.parents.iter().copied());
+            out.push(SaveRecord {
+                commit: id,
+                parents: commit.parents.clone(),
+                tree: commit.tree,
+                seconds: commit.seconds,
+                committer: commit.committer_name.clone(),
+                trailers: SaveTrailers::parse(&commit.message),
+            });
+        }
+        out.sort_by(|a, b| {
+            b.seconds
+                .cmp(&a.seconds)
+                .then_with(|| b.trailers.saves.cmp(&a.trailers.saves))
+        });
+        Ok(out)
+    }
+
+    /// Finds one save of a session: `None` for the newest, a commit id prefix (4+ hex digits),
+    /// or `~N` for N saves before the newest along first parents.
+    pub fn find_save(&self, saved: &SavedSession, at: Option<&str>) -> Result<SaveRecord> {
+        let not_found = || SessionError::SaveNotFound {
+            session: saved.name.id.clone(),
+            at: at.unwrap_or("").to_owned(),
+        };
+        let Some(at) = at else {
+            return self.record(saved.tip);
+        };
+        if let Some(n) = at.strip_prefix('~') {
+            let n: usize = n.parse().map_err(|_| not_found())?;
+            let mut id = saved.tip;
+            for _ in 0..n {
+                let commit = self.store.read_commit(id)?;
+                id = *commit.parents.first().ok_or_else(not_found)?;
+            }
+            return self.record(id);
+        }
+        let at = at.to_ascii_lowercase();
+        if at.len() < 4 || !at.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(not_found());
+        }
+        let matches: Vec<SaveRecord> = self
+            .log(saved)?
+            .into_iter()
+            .filter(|r| r.commit.to_string().starts_with(&at))
+            .collect();
+        match matches.len() {
+            1 => Ok(matches.into_iter().next().expect("one match")),
+            0 => Err(not_found()),
+            _ => Err(SessionError::Ambiguous {
+                query: at,
+                candidates: matches.iter().map(|r| r.commit.to_string()).collect(),
+            }),
+        }
+    }
+
+    /// Reads a save back: the root session with its children.
+    pub fn read(&self, saved: &SavedSession, save: &SaveRecord) -> Result<Session> {
+        if save.trailers.format > FORMAT {
+            return Err(SessionError::NewerFormat {
+                commit: save.commit.to_string(),
+                format: save.trailers.format,
+                supported: FORMAT,
+            });
+        }
+        codec::decode(
+            self.store,
+            &saved.name.id,
+            save.tree,
+            &save.commit.to_string(),
+        )
+    }
+
+    fn record(&self, id: ObjectId) -> Result<SaveRecord> {
+        let commit = self.store.read_commit(id)?;
+        Ok(SaveRecord {
+            commit: id,
+            parents: commit.parents,
+            tree: commit.tree,
+            seconds: commit.seconds,
+            committer: commit.committer_name,
+            trailers: SaveTrailers::parse(&commit.message),
+        })
+    }
+
+    fn find_tree_in_history(&self, tip: ObjectId, tree: ObjectId) -> Result<Option<ObjectId>> {
+        let saved = SavedSession {
+            name: RefName::local("", ""),
+            tip,
+            trailers: SaveTrailers::default(),
+            seconds: 0,
+        };
+        Ok(self
+            .log(&saved)?
+            .into_iter()
+            .find(|r| r.tree == tree)
+            .map(|r| r.commit))
+    }
+
+    fn count_saves(&self, tip: ObjectId, message: &str) -> Result<u64> {
+        let trailers = SaveTrailers::parse(message);
+        if trailers.saves > 0 {
+            return Ok(trailers.saves);
+        }
+        let saved = SavedSession {
+            name: RefName::local("", ""),
+            tip,
+            trailers,
+            seconds: 0,
+        };
+        Ok(self.log(&saved)?.len() as u64)
+    }
+
+    fn child_ids(&self, tree: ObjectId) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let entries = self.store.read_tree(tree)?;
+        if let Some(children) = entries.iter().find(|e| e.name == "children") {
+            for child in self.store.read_tree(children.id)? {
+                out.push(child.name.clone());
+                out.extend(self.child_ids(child.id)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Sleeps a little, longer and jittered as attempts grow, so racing savers spread out.
+fn backoff(attempt: u32) {
+    let jitter = std::process::id() as u64
+        ^ u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0),
+        );
+    let base = u64::from(attempt.min(10)) * 2;
+    std::thread::sleep(Duration::from_millis(base + jitter % (base + 3)));
+}

@@ -1,0 +1,150 @@
+//! Listing, reading and compare-and-swap updates of refs, with a reflog for every move.
+//!
+//! A ref only moves from the value its writer read at the start; otherwise the update fails with
+//! [`StoreError::RefMoved`] and nothing changes, so callers re-read and retry. gix takes
+//! `<ref>.lock`, re-reads the ref under it and renames the lock over the ref: a crash leaves the
+//! ref at its old or its new value. A lock file left by a killed process is reported as
+//! [`StoreError::StaleLock`] instead of waited on forever.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::Target;
+
+use super::{ObjectId, Result, Store, StoreError};
+
+/// How old a ref lock must be before it is reported as stale: sessions refs are held for
+/// milliseconds, so ten seconds means the holder died.
+const STALE_LOCK_AGE: Duration = Duration::from_secs(10);
+
+/// How long to keep retrying on a held lock before giving up.
+const LOCK_PATIENCE: Duration = Duration::from_secs(20);
+
+/// A compare-and-swap ref update.
+#[derive(Debug, Clone)]
+pub struct RefUpdate<'a> {
+    /// Full ref name.
+    pub name: &'a str,
+    /// The value read at the start: `None` when the ref must not exist yet.
+    pub expected: Option<ObjectId>,
+    /// The new value; `None` deletes the ref.
+    pub new: Option<ObjectId>,
+    /// The reflog message.
+    pub log_message: &'a str,
+}
+
+impl Store {
+    /// Lists `(full name, target id)` of every ref under `prefix` (such as `refs/sessions/`),
+    /// sorted by name. Symbolic and unreadable refs are skipped.
+    pub fn list_refs(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
+        let platform = self
+            .repo
+            .references()
+            .map_err(|e| StoreError::git("listing refs", e))?;
+        let iter = platform
+            .prefixed(prefix)
+            .map_err(|e| StoreError::git(format!("listing refs under {prefix}"), e))?;
+        let mut out = Vec::new();
+        for reference in iter.flatten() {
+            if let Some(id) = reference.try_id() {
+                out.push((reference.name().as_bstr().to_string(), id.detach()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Returns the object a ref points to, or `None` when it does not exist.
+    pub fn find_ref(&self, name: &str) -> Result<Option<ObjectId>> {
+        let reference = self
+            .repo
+            .try_find_reference(name)
+            .map_err(|e| StoreError::git(format!("reading {name}"), e))?;
+        Ok(reference.and_then(|r| r.try_id().map(|id| id.detach())))
+    }
+
+    /// Moves (or creates, or deletes) a ref if and only if it still holds `expected`, writing a
+    /// reflog entry. Waits for a briefly held lock; reports a stale one.
+    pub fn update_ref(&self, update: &RefUpdate<'_>) -> Result<()> {
+        let name: gix::refs::FullName = update.name.try_into().map_err(|e| StoreError::Io {
+            context: format!("updating {}", update.name),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")),
+        })?;
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match self.try_update_ref(&name, update) {
+                Ok(()) => return Ok(()),
+                Err(err) if err.is_conflict() => {
+                    let actual = self.find_ref(update.name)?;
+                    if actual == update.expected {
+                        // Conflict reported while the value matches: a concurrent writer was
+                        // mid-flight. Try again.
+                    } else {
+                        return Err(StoreError::RefMoved {
+                            name: update.name.to_owned(),
+                            expected: show(update.expected),
+                            actual: show(actual),
+                        });
+                    }
+                }
+                Err(err) => {
+                    let lock = self.repo.common_dir().join(format!("{}.lock", update.name));
+                    let lock_age = std::fs::metadata(&lock)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| SystemTime::now().duration_since(t).ok());
+                    match lock_age {
+                        Some(age) if age >= STALE_LOCK_AGE => {
+                            return Err(StoreError::StaleLock {
+                                name: update.name.to_owned(),
+                                lock,
+                                age_secs: age.as_secs(),
+                            })
+                        }
+                        Some(_) if started.elapsed() < LOCK_PATIENCE => {}
+                        _ => return Err(StoreError::git(format!("updating {}", update.name), err)),
+                    }
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+    }
+
+    fn try_update_ref(
+        &self,
+        name: &gix::refs::FullName,
+        update: &RefUpdate<'_>,
+    ) -> std::result::Result<(), gix::Error> {
+        let expected = match update.expected {
+            Some(id) => PreviousValue::MustExistAndMatch(Target::Object(id)),
+            None => PreviousValue::MustNotExist,
+        };
+        let change = match update.new {
+            Some(new) => Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: true,
+                    message: update.log_message.into(),
+                },
+                expected,
+                new: Target::Object(new),
+            },
+            None => Change::Delete {
+                expected,
+                log: RefLog::AndReference,
+            },
+        };
+        self.repo.edit_reference(RefEdit {
+            change,
+            name: name.clone(),
+            deref: false,
+        })?;
+        Ok(())
+    }
+}
+
+fn show(id: Option<ObjectId>) -> String {
+    id.map_or_else(|| "none".to_owned(), |id| id.to_string())
+}

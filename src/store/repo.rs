@@ -1,0 +1,145 @@
+//! Opening the user's repository, with the guards gix needs, and the identity saves are made as.
+
+use std::path::{Path, PathBuf};
+
+use super::{Result, StoreError};
+
+/// The user's repository, opened for the sessions store.
+///
+/// Works the same in a worktree, a linked worktree, a bare repository and a repository with no
+/// commits: the sessions refs need neither a worktree nor HEAD.
+pub struct Store {
+    pub(crate) repo: gix::Repository,
+}
+
+/// Who a commit is made by: name, email and time (seconds since the epoch, with the UTC offset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Name, from git config or the fallback.
+    pub name: String,
+    /// Email, from git config or the fallback.
+    pub email: String,
+    /// Seconds since the Unix epoch.
+    pub seconds: i64,
+    /// Offset from UTC in seconds.
+    pub offset: i32,
+}
+
+impl Store {
+    /// Finds the repository containing `path` (honouring `GIT_DIR` and friends) and checks that
+    /// gix can write its refs and objects correctly.
+    pub fn discover(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let repo = gix::discover_with_environment_overrides(path).map_err(|err| {
+            let text = err.to_string();
+            if text.contains("bject format") || text.contains("sha256") {
+                StoreError::UnsupportedObjectFormat {
+                    git_dir: path.to_path_buf(),
+                    format: "sha256".into(),
+                }
+            } else {
+                StoreError::NotARepository {
+                    path: path.to_path_buf(),
+                }
+            }
+        })?;
+        Self::checked(repo)
+    }
+
+    /// Opens the repository at exactly `git_dir_or_worktree`, without searching upwards.
+    pub fn open(git_dir_or_worktree: impl AsRef<Path>) -> Result<Self> {
+        let path = git_dir_or_worktree.as_ref();
+        let repo = gix::open(path).map_err(|_| StoreError::NotARepository {
+            path: path.to_path_buf(),
+        })?;
+        Self::checked(repo)
+    }
+
+    fn checked(repo: gix::Repository) -> Result<Self> {
+        Self::check_formats(&repo)?;
+        Ok(Store { repo })
+    }
+
+    fn check_formats(repo: &gix::Repository) -> Result<()> {
+        let config = repo.config_snapshot();
+        // gix 0.90 writes loose ref files in a reftable repository, which git never reads: a save
+        // would be invisible to git and its objects pruned by the next gc. Refuse instead.
+        if let Some(storage) = config.string("extensions.refStorage") {
+            if storage.to_string().eq_ignore_ascii_case("reftable") {
+                return Err(StoreError::Reftable {
+                    git_dir: repo.git_dir().to_path_buf(),
+                });
+            }
+        }
+        if let Some(format) = config.string("extensions.objectFormat") {
+            let format = format.to_string();
+            if !format.eq_ignore_ascii_case("sha1") {
+                return Err(StoreError::UnsupportedObjectFormat {
+                    git_dir: repo.git_dir().to_path_buf(),
+                    format,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The git dir shared by all worktrees (where refs and objects live).
+    pub fn common_dir(&self) -> PathBuf {
+        self.repo.common_dir().to_path_buf()
+    }
+
+    /// The git dir of this worktree (equal to [`Self::common_dir`] outside linked worktrees).
+    pub fn git_dir(&self) -> PathBuf {
+        self.repo.git_dir().to_path_buf()
+    }
+
+    /// The worktree root, or `None` in a bare repository.
+    pub fn workdir(&self) -> Option<PathBuf> {
+        self.repo.workdir().map(Path::to_path_buf)
+    }
+
+    /// The directory holding the object database.
+    pub fn objects_dir(&self) -> PathBuf {
+        self.repo.objects.store_ref().path().to_path_buf()
+    }
+
+    /// A string value from the repository's git config (all scopes merged), such as `gc.auto`.
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.repo
+            .config_snapshot()
+            .string(key)
+            .map(|v| v.to_string())
+    }
+
+    /// An integer value from the repository's git config.
+    pub fn config_integer(&self, key: &str) -> Option<i64> {
+        self.repo.config_snapshot().integer(key)
+    }
+
+    /// The identity to commit as: `GIT_COMMITTER_*`, then `user.name`/`user.email`, then a
+    /// fallback of `git-session <$USER@localhost>` so saving works before git is configured.
+    pub fn committer(&self) -> Identity {
+        let now = gix::date::Time::now_local_or_utc();
+        let fallback_user = std::env::var("USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "git-session".to_owned());
+        match self.repo.committer() {
+            Some(Ok(sig)) => {
+                let time = sig.time().unwrap_or(now);
+                Identity {
+                    name: sig.name.to_string(),
+                    email: sig.email.to_string(),
+                    seconds: time.seconds,
+                    offset: time.offset,
+                }
+            }
+            _ => Identity {
+                name: "git-session".to_owned(),
+                email: format!("{fallback_user}@localhost"),
+                seconds: now.seconds,
+                offset: now.offset,
+            },
+        }
+    }
+}
