@@ -42,3 +42,202 @@ pub fn gc_auto(objects_dir: &Path, git_dir: &Path, gc_auto: Option<i64>, pack_li
         .stderr(Stdio::null())
         .status();
 }
+
+/// A failure of the `git` binary.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// `git` is not installed or not on PATH.
+    #[error("the git binary was not found on PATH")]
+    NotFound,
+    /// git ran and failed.
+    #[error("git {command} failed: {detail}")]
+    Failed {
+        /// The subcommand, such as `push origin`.
+        command: String,
+        /// The last lines git printed.
+        detail: String,
+    },
+}
+
+/// What the remote did with one pushed ref.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushStatus {
+    /// The ref was created on the remote.
+    Created,
+    /// The remote ref moved forward.
+    Updated,
+    /// The remote already had this value.
+    UpToDate,
+    /// The ref was deleted on the remote.
+    Deleted,
+    /// The remote has commits this side lacks (a fetch and merge is needed first).
+    Behind,
+    /// The remote refused the update (a hook, permissions, protected refs).
+    Refused,
+}
+
+/// One line of `git push --porcelain`.
+#[derive(Debug, Clone)]
+pub struct PushedRef {
+    /// The remote ref name.
+    pub remote_ref: String,
+    /// What happened.
+    pub status: PushStatus,
+    /// git's summary, such as `[remote rejected] (pre-receive hook declined)`.
+    pub summary: String,
+}
+
+/// Fetches every sessions ref of `remote` into `refs/remotes/<remote>/sessions/*`, pruning
+/// tracking refs of sessions deleted there. Progress goes to the terminal when `progress` is set.
+pub fn fetch_sessions(git_dir: &Path, remote: &str, progress: bool) -> Result<(), GitError> {
+    let refspec = format!("+refs/sessions/*:refs/remotes/{remote}/sessions/*");
+    let mut cmd = git(git_dir);
+    cmd.args(["fetch", "--no-tags", "--prune", "--no-write-fetch-head"]);
+    cmd.arg(if progress { "--progress" } else { "--quiet" });
+    cmd.args([remote, refspec.as_str()]);
+    let output = run(cmd, progress, &format!("fetch {remote}"))?;
+    if !output.status.success() {
+        return Err(failed(&format!("fetch {remote}"), &output));
+    }
+    Ok(())
+}
+
+/// Pushes `refspecs` to `remote` without force and reports each ref. Never runs the user's
+/// pre-push hook (which may itself push sessions). A rejected ref is a result, not an error;
+/// an error means git could not talk to the remote at all.
+pub fn push(
+    git_dir: &Path,
+    remote: &str,
+    refspecs: &[String],
+    progress: bool,
+) -> Result<Vec<PushedRef>, GitError> {
+    let mut cmd = git(git_dir);
+    cmd.args(["push", "--porcelain", "--no-verify"]);
+    // Not --quiet: it silences the porcelain report too.
+    if progress {
+        cmd.arg("--progress");
+    }
+    cmd.arg(remote);
+    cmd.args(refspecs);
+    let output = run(cmd, progress, &format!("push {remote}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let pushed = parse_push_porcelain(&stdout);
+    if pushed.is_empty() && !output.status.success() {
+        return Err(failed(&format!("push {remote}"), &output));
+    }
+    Ok(pushed)
+}
+
+/// Deletes `refs` on `remote` (no force needed for a delete; the remote may still refuse).
+pub fn delete_remote_refs(
+    git_dir: &Path,
+    remote: &str,
+    refs: &[String],
+) -> Result<Vec<PushedRef>, GitError> {
+    let specs: Vec<String> = refs.iter().map(|r| format!(":{r}")).collect();
+    push(git_dir, remote, &specs, false)
+}
+
+fn parse_push_porcelain(stdout: &str) -> Vec<PushedRef> {
+    let mut out = Vec::new();
+    for line in stdout.lines() {
+        let mut fields = line.splitn(3, '\t');
+        let (Some(flag), Some(spec), Some(summary)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let remote_ref = spec.rsplit(':').next().unwrap_or(spec).to_owned();
+        let status = match flag {
+            "*" => PushStatus::Created,
+            " " | "+" => PushStatus::Updated,
+            "=" => PushStatus::UpToDate,
+            "-" => PushStatus::Deleted,
+            "!" if summary.contains("remote rejected") => PushStatus::Refused,
+            "!" if summary.contains("fetch first")
+                || summary.contains("non-fast-forward")
+                || summary.contains("stale info") =>
+            {
+                PushStatus::Behind
+            }
+            "!" => PushStatus::Refused,
+            _ => continue,
+        };
+        out.push(PushedRef {
+            remote_ref,
+            status,
+            summary: summary.to_owned(),
+        });
+    }
+    out
+}
+
+fn git(git_dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("--git-dir").arg(git_dir).stdin(Stdio::null());
+    cmd
+}
+
+fn run(mut cmd: Command, progress: bool, what: &str) -> Result<std::process::Output, GitError> {
+    cmd.stdout(Stdio::piped());
+    cmd.stderr(if progress {
+        Stdio::inherit()
+    } else {
+        Stdio::piped()
+    });
+    cmd.output().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => GitError::NotFound,
+        _ => GitError::Failed {
+            command: what.to_owned(),
+            detail: e.to_string(),
+        },
+    })
+}
+
+fn failed(command: &str, output: &std::process::Output) -> GitError {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let detail: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let detail = match detail.len() {
+        0 => format!("exit status {}", output.status.code().unwrap_or(-1)),
+        n => detail[n.saturating_sub(2)..].join(" / "),
+    };
+    GitError::Failed {
+        command: command.to_owned(),
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_porcelain_lines_are_classified() {
+        let out = [
+            "To /tmp/remote.git",
+            "*\trefs/sessions/opencode/a:refs/sessions/opencode/a\t[new reference]",
+            " \trefs/sessions/opencode/b:refs/sessions/opencode/b\tabc..def",
+            "=\trefs/sessions/opencode/c:refs/sessions/opencode/c\t[up to date]",
+            "!\trefs/sessions/opencode/d:refs/sessions/opencode/d\t[rejected] (fetch first)",
+            "!\trefs/sessions/opencode/e:refs/sessions/opencode/e\t[remote rejected] (pre-receive hook declined)",
+            "Done",
+        ]
+        .join("\n");
+        let out = out.as_str();
+        let statuses: Vec<PushStatus> =
+            parse_push_porcelain(out).iter().map(|p| p.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                PushStatus::Created,
+                PushStatus::Updated,
+                PushStatus::UpToDate,
+                PushStatus::Behind,
+                PushStatus::Refused
+            ]
+        );
+    }
+}

@@ -3,6 +3,16 @@
 
 pub mod opencode;
 
+use crate::session::merge::MergeRules;
+
+/// The merge rules of the agent whose sessions live under ref namespace `agent`.
+pub fn merge_rules(agent: &str) -> Option<&'static dyn MergeRules> {
+    match agent {
+        opencode::AGENT => Some(&opencode::merge::OpenCodeRules),
+        _ => None,
+    }
+}
+
 /// A problem with a session document handed to git-session (a file, stdin, or an agent's output).
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {

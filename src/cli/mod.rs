@@ -5,8 +5,12 @@ mod export;
 mod import;
 mod list;
 mod log;
+mod pull;
+mod push;
 mod save;
+mod share;
 mod show;
+mod sync;
 pub mod ui;
 
 use std::path::PathBuf;
@@ -49,6 +53,12 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Store sessions from bundles or export JSON files (a file or a whole directory).
     Import(import::ImportArgs),
+    /// Push sessions refs to a remote (never forced).
+    Push(push::PushArgs),
+    /// Fetch a remote's sessions and adopt, fast-forward or merge them into the local refs.
+    Pull(pull::PullArgs),
+    /// Pull, then push; repeat when the remote moved in between.
+    Sync(sync::SyncArgs),
 }
 
 /// Parses the command line, runs it and returns the exit code, printing errors as
@@ -80,6 +90,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Show(args) => show::run(&open(&dir)?, args),
         Command::Export(args) => export::run(&open(&dir)?, args),
         Command::Import(args) => import::run(&open(&dir)?, args),
+        Command::Push(args) => push::run(&open(&dir)?, args),
+        Command::Pull(args) => pull::run(&open(&dir)?, args),
+        Command::Sync(args) => sync::run(&open(&dir)?, args),
     }
 }
 

@@ -133,7 +133,7 @@ pub(crate) fn store_sessions(
 }
 
 /// The split threshold: `session.splitThreshold` from git config, or the default.
-fn split_threshold(store: &Store) -> usize {
+pub(crate) fn split_threshold(store: &Store) -> usize {
     store
         .config_integer("session.splitThreshold")
         .and_then(|v| usize::try_from(v).ok())

@@ -7,6 +7,8 @@
 pub mod bundle;
 pub mod codec;
 pub mod history;
+pub mod integrate;
+pub mod merge;
 pub mod model;
 pub mod simkey;
 pub mod trailers;

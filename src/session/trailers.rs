@@ -36,10 +36,10 @@ impl SaveTrailers {
         let subject = if title.is_empty() {
             format!("Save {}", self.session)
         } else {
-            truncate(&title, 72)
+            title
         };
-        let mut m = format!(
-            "{subject}\n\nSaved {} ({}{}): {} messages, {} child sessions, reason {}.\n\n",
+        let body = format!(
+            "Saved {} ({}{}): {} messages, {} child sessions, reason {}.",
             self.session,
             self.agent,
             self.agent_version
@@ -50,6 +50,13 @@ impl SaveTrailers {
             self.children,
             one_line(&self.reason),
         );
+        self.to_message_with(&subject, &body)
+    }
+
+    /// Renders the commit message with a given subject and body, then the trailers.
+    pub fn to_message_with(&self, subject: &str, body: &str) -> String {
+        let title = one_line(&self.title);
+        let mut m = format!("{}\n\n{body}\n\n", truncate(&one_line(subject), 72));
         m.push_str(&format!("Session: {}\n", self.session));
         m.push_str(&format!("Title: {title}\n"));
         m.push_str(&format!("Agent: {}\n", self.agent));

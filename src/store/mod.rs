@@ -5,6 +5,7 @@
 //! written before a ref moves, and refs only move by compare-and-swap ([`refs`]), so a crash or a
 //! concurrent writer can never leave a ref pointing at a partial write.
 
+pub mod graph;
 pub mod layout;
 pub mod objects;
 pub mod refs;

@@ -1,0 +1,92 @@
+//! `git session sync [<remote>]`: pull, then push; when the remote moved in between, again.
+
+use clap::Args;
+use serde_json::json;
+
+use super::share::{
+    choose_remote, pull, pulled_json, pulled_line, push, pushed_json, pushed_line, show_progress,
+};
+use super::{ui, CliError};
+use crate::git_cli::PushStatus;
+use crate::session::integrate::Integration;
+use crate::store::Store;
+
+/// How many pull-push rounds before giving up on a remote that keeps moving.
+const MAX_ROUNDS: usize = 5;
+
+/// Arguments of `git session sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The remote (default: origin, or the only remote).
+    pub remote: Option<String>,
+    /// Print a JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
+    let remote = choose_remote(store, args.remote.as_deref())?;
+    let progress = show_progress(args.json);
+    let mut pulled_all = Vec::new();
+    let mut pushed_last = Vec::new();
+    let mut rounds = 0;
+    for round in 1..=MAX_ROUNDS {
+        rounds = round;
+        let pulled = pull(store, &remote, progress)?;
+        let pushed = push(store, &remote, &[], progress)?;
+        pulled_all.extend(pulled);
+        let behind = pushed.iter().any(|p| p.status == PushStatus::Behind);
+        pushed_last = pushed;
+        if !behind {
+            break;
+        }
+    }
+    let count = |f: fn(&Integration) -> bool| pulled_all.iter().filter(|p| f(&p.outcome)).count();
+    let adopted = count(|o| matches!(o, Integration::Adopted { .. }));
+    let forwarded = count(|o| matches!(o, Integration::FastForwarded { .. }));
+    let merged = count(|o| matches!(o, Integration::Merged { .. }));
+    let pushed_count = pushed_last
+        .iter()
+        .filter(|p| matches!(p.status, PushStatus::Created | PushStatus::Updated))
+        .count();
+    if args.json {
+        ui::out_json(&json!({
+            "version": 1,
+            "remote": remote,
+            "rounds": rounds,
+            "adopted": adopted,
+            "fastForwarded": forwarded,
+            "merged": merged,
+            "pushed": pushed_count,
+            "pull": pulled_all.iter().map(pulled_json).collect::<Vec<_>>(),
+            "push": pushed_last.iter().map(pushed_json).collect::<Vec<_>>(),
+        }));
+    } else {
+        for p in &pulled_all {
+            if !matches!(p.outcome, Integration::UpToDate | Integration::LocalAhead) {
+                ui::status(&pulled_line(p, &remote));
+            }
+        }
+        for p in &pushed_last {
+            if p.status != PushStatus::UpToDate {
+                ui::status(&pushed_line(p, &remote));
+            }
+        }
+        ui::status(&format!(
+            "Synced with {remote}: {adopted} adopted, {forwarded} fast-forwarded, {merged} merged, {pushed_count} pushed."
+        ));
+    }
+    if pushed_last.iter().any(|p| p.status == PushStatus::Refused) {
+        return Err(CliError::user(format!(
+            "{remote} refused some session refs; nothing was lost locally"
+        ))
+        .hint("ask the remote's owner to allow refs/sessions/*"));
+    }
+    if pushed_last.iter().any(|p| p.status == PushStatus::Behind) {
+        return Err(CliError::user(format!(
+            "{remote} kept moving during {MAX_ROUNDS} rounds of sync; nothing was overwritten"
+        ))
+        .hint("run 'git session sync' again"));
+    }
+    Ok(())
+}

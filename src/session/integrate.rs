@@ -1,0 +1,177 @@
+//! Bringing a fetched save into the local ref: adopt a new session, fast-forward, or merge
+//! diverged histories, always by compare-and-swap so a save made meanwhile is never lost.
+
+use super::codec;
+use super::merge::{merge, MergeRules};
+use super::trailers::{SaveTrailers, FORMAT};
+use super::{Result, SessionError};
+use crate::store::layout::RefName;
+use crate::store::{ObjectId, RefUpdate, Store, StoreError};
+
+/// What integrating one remote-tracking ref did to the local ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Integration {
+    /// The session was new here: the local ref now points at the remote save.
+    Adopted {
+        /// The adopted save.
+        tip: ObjectId,
+    },
+    /// The local ref moved forward to the remote save.
+    FastForwarded {
+        /// The old local save.
+        from: ObjectId,
+        /// The remote save.
+        to: ObjectId,
+    },
+    /// Both sides had saves the other lacked: a merge commit joins them.
+    Merged {
+        /// The merge commit.
+        commit: ObjectId,
+        /// Where both sides differed on one message or part, and what was kept.
+        conflicts: Vec<String>,
+    },
+    /// Both sides hold the same save.
+    UpToDate,
+    /// The local ref already contains the remote save (a push will send the rest).
+    LocalAhead,
+}
+
+/// How many times integration is redone when a local save moves the ref meanwhile.
+const MAX_ATTEMPTS: u32 = 50;
+
+/// Integrates the remote-tracking ref `remote` into its local ref. `rules` merges sessions of
+/// the ref's agent; `split_threshold` is the save setting used to write a merged tree.
+pub fn integrate(
+    store: &Store,
+    remote: &RefName,
+    rules: &dyn MergeRules,
+    split_threshold: usize,
+) -> Result<Integration> {
+    let remote_name = remote.full();
+    let Some(theirs) = store.find_ref(&remote_name)? else {
+        return Ok(Integration::UpToDate);
+    };
+    let local_name = RefName::local(&remote.namespace, &remote.id).full();
+    for _ in 0..MAX_ATTEMPTS {
+        let ours = store.find_ref(&local_name)?;
+        let (expected, outcome, new) = match ours {
+            None => (None, Integration::Adopted { tip: theirs }, theirs),
+            Some(ours) if ours == theirs => return Ok(Integration::UpToDate),
+            Some(ours) if store.is_ancestor(theirs, ours)? => return Ok(Integration::LocalAhead),
+            Some(ours) if store.is_ancestor(ours, theirs)? => (
+                Some(ours),
+                Integration::FastForwarded {
+                    from: ours,
+                    to: theirs,
+                },
+                theirs,
+            ),
+            Some(ours) => {
+                let (commit, conflicts) =
+                    write_merge(store, remote, ours, theirs, rules, split_threshold)?;
+                (
+                    Some(ours),
+                    Integration::Merged { commit, conflicts },
+                    commit,
+                )
+            }
+        };
+        let log_message = match &outcome {
+            Integration::Adopted { .. } => format!("git-session: adopt from {remote_name}"),
+            Integration::FastForwarded { .. } => {
+                format!("git-session: fast-forward to {remote_name}")
+            }
+            _ => format!("git-session: merge {remote_name}"),
+        };
+        match store.update_ref(&RefUpdate {
+            name: &local_name,
+            expected,
+            new: Some(new),
+            log_message: &log_message,
+        }) {
+            Ok(()) => return Ok(outcome),
+            Err(StoreError::RefMoved { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(SessionError::Contended {
+        name: local_name,
+        attempts: MAX_ATTEMPTS,
+    })
+}
+
+/// Writes the merge commit of `ours` and `theirs` (parents in that order) and returns it.
+fn write_merge(
+    store: &Store,
+    remote: &RefName,
+    ours: ObjectId,
+    theirs: ObjectId,
+    rules: &dyn MergeRules,
+    split_threshold: usize,
+) -> Result<(ObjectId, Vec<String>)> {
+    let read = |tip: ObjectId| -> Result<(SaveTrailers, super::Session)> {
+        let commit = store.read_commit(tip)?;
+        let trailers = SaveTrailers::parse(&commit.message);
+        if trailers.format > FORMAT {
+            return Err(SessionError::NewerFormat {
+                commit: tip.to_string(),
+                format: trailers.format,
+                supported: FORMAT,
+            });
+        }
+        let session = codec::decode(store, &remote.id, commit.tree, &tip.to_string())?;
+        Ok((trailers, session))
+    };
+    let (our_trailers, our_session) = read(ours)?;
+    let (their_trailers, their_session) = read(theirs)?;
+    let merged = merge(&our_session, &their_session, rules);
+    let encoded = codec::encode(store, &merged.session, split_threshold)?;
+    // Describe the merge by the side whose session info was kept.
+    let newer = if merged.session.info == their_session.info {
+        &their_trailers
+    } else {
+        &our_trailers
+    };
+    let trailers = SaveTrailers {
+        session: remote.id.clone(),
+        title: newer.title.clone(),
+        agent: remote.namespace.clone(),
+        agent_version: newer.agent_version.clone(),
+        reason: "merge".into(),
+        messages: encoded.messages,
+        children: encoded.children,
+        saves: store.count_reachable(&[ours, theirs])? + 1,
+        bytes: encoded.json_bytes,
+        format: FORMAT,
+    };
+    let mut body = format!(
+        "Merged save {} (here) and {} (from {}).",
+        short(ours),
+        short(theirs),
+        remote.full()
+    );
+    if !merged.conflicts.is_empty() {
+        body.push_str(
+            "\n\nBoth sides held different versions of these; the newer was kept and the other\nstays in its parent save:\n",
+        );
+        for c in &merged.conflicts {
+            body.push_str(&format!("- {c}\n"));
+        }
+    }
+    let subject = format!("Merge saves of {}", title_or_id(&trailers));
+    let message = trailers.to_message_with(&subject, body.trim_end());
+    let commit = store.write_commit(encoded.tree, &[ours, theirs], &message)?;
+    Ok((commit, merged.conflicts))
+}
+
+fn title_or_id(t: &SaveTrailers) -> &str {
+    if t.title.is_empty() {
+        &t.session
+    } else {
+        &t.title
+    }
+}
+
+fn short(id: ObjectId) -> String {
+    id.to_string()[..10].to_owned()
+}
