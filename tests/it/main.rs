@@ -1,0 +1,12 @@
+//! Integration tests of the `git-session` binary, run against real git repositories.
+//!
+//! One test binary (linked once): each module covers one area of the command line, and
+//! [`support`] holds the hermetic environment every process runs in.
+
+mod bad_input;
+mod ids;
+mod portable;
+mod repos;
+mod save;
+mod storage;
+mod support;

@@ -1,0 +1,226 @@
+//! What a save leaves in the object database and on its ref: every object reachable (so gc,
+//! fetch and push keep it), large strings stored once, a stale ref lock reported instead of
+//! waited on, and concurrent savers that never lose or fork a save.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::Stdio;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::support::{gen, write_json, Repo, TestEnv, TOOLCALL};
+
+/// Every blob reachable from `rev` whose content contains `needle`, with its content.
+fn blobs_containing(repo: &Repo<'_>, rev: &str, needle: &str) -> Vec<(String, Vec<u8>)> {
+    let objects = repo.git(&["rev-list", "--objects", rev]);
+    let ids: Vec<&str> = objects
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let mut child = repo
+        .env
+        .command("git")
+        .current_dir(&repo.dir)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn git cat-file");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = ids.join("\n") + "\n";
+    // A writer thread: cat-file's output could fill the pipe before all input is written.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut found = Vec::new();
+    for _ in &ids {
+        let mut header = String::new();
+        out.read_line(&mut header).unwrap();
+        let fields: Vec<&str> = header.split_whitespace().collect();
+        assert_eq!(fields.len(), 3, "cat-file header: {header:?}");
+        let size: usize = fields[2].parse().unwrap();
+        let mut content = vec![0; size + 1];
+        out.read_exact(&mut content).unwrap();
+        content.pop();
+        if fields[1] == "blob" && String::from_utf8_lossy(&content).contains(needle) {
+            found.push((fields[0].to_owned(), content));
+        }
+    }
+    writer.join().unwrap().unwrap();
+    assert!(child.wait().unwrap().success());
+    found
+}
+
+#[test]
+fn a_save_survives_gc_and_a_fetch_and_stores_a_repeated_string_once() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let text = gen::long_text("reachability", 5 * 1024);
+    let export = gen::with_bash_output(&TOOLCALL.json(), &text);
+    let file = env.path("big-output.json");
+    write_json(&file, &export);
+    repo.save(&[&file]);
+    let name = TOOLCALL.ref_name();
+
+    let blobs = blobs_containing(&repo, &name, &text);
+    assert_eq!(
+        blobs.len(),
+        1,
+        "the 5 KB output is stored once, not inline in the message: {:?}",
+        blobs.iter().map(|b| &b.0).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        blobs[0].1,
+        text.as_bytes(),
+        "as a blob of its own, exactly the text"
+    );
+
+    repo.git(&["gc", "--quiet", "--prune=now"]);
+    repo.assert_fsck_clean();
+    assert_eq!(
+        repo.show(TOOLCALL.id, None),
+        export,
+        "gc pruned nothing the save needs"
+    );
+
+    let clone = env.repo("elsewhere");
+    clone.git(&[
+        "fetch",
+        "--quiet",
+        &repo.dir.display().to_string(),
+        "refs/sessions/*:refs/sessions/*",
+    ]);
+    assert_eq!(clone.rev_parse(&name), repo.rev_parse(&name));
+    assert_eq!(
+        clone.show(TOOLCALL.id, None),
+        export,
+        "a fetch of the sessions refs brings every object"
+    );
+    clone.assert_fsck_clean();
+}
+
+#[test]
+fn a_stale_ref_lock_is_reported_and_the_ref_left_alone() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    repo.save(&[&TOOLCALL.path()]);
+    let name = TOOLCALL.ref_name();
+    let tip = repo.rev_parse(&name);
+
+    // What a killed process leaves behind: a lock file, a minute old.
+    let lock = repo.git_dir.join(format!("{name}.lock"));
+    let file = std::fs::File::create(&lock).unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(60))
+        .unwrap();
+    drop(file);
+
+    let grown = env.path("grown.json");
+    write_json(&grown, &gen::grow(&TOOLCALL.json(), "locked", 1));
+    let started = Instant::now();
+    let run = repo
+        .git_session(&["save", "--from", &grown.display().to_string()])
+        .failure();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "a stale lock is reported at once, not waited on ({:?})",
+        started.elapsed()
+    );
+    run.single_error(&[&format!("{}.lock", TOOLCALL.id)]);
+    assert!(
+        run.hint_lines().iter().any(|h| h.contains("rm ")),
+        "the hint says how to remove the lock:\n{run}"
+    );
+    assert_eq!(repo.rev_parse(&name), tip, "the ref did not move");
+    assert!(
+        lock.exists(),
+        "git-session does not delete a lock it did not take"
+    );
+
+    std::fs::remove_file(&lock).unwrap();
+    repo.save(&[&grown]);
+    assert_ne!(
+        repo.rev_parse(&name),
+        tip,
+        "with the lock gone the save goes through"
+    );
+}
+
+#[test]
+fn concurrent_savers_never_lose_or_fork_a_save() {
+    const WORKERS: usize = 4;
+    const VERSIONS: usize = 5;
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    // Each worker saves its own growing versions of one session: all 20 documents differ.
+    let mut files = Vec::new();
+    for w in 0..WORKERS {
+        let mut mine = Vec::new();
+        for v in 1..=VERSIONS {
+            let path = env.path(&format!("w{w}-v{v}.json"));
+            write_json(&path, &gen::grow(&TOOLCALL.json(), &format!("w{w}"), v));
+            mine.push(path);
+        }
+        files.push(mine);
+    }
+
+    let barrier = Arc::new(Barrier::new(WORKERS));
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .iter()
+            .map(|mine| {
+                let barrier = Arc::clone(&barrier);
+                let repo = &repo;
+                scope.spawn(move || {
+                    barrier.wait();
+                    mine.iter()
+                        .map(|f| repo.git_session(&["save", "--from", &f.display().to_string()]))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a worker thread"))
+            .collect()
+    });
+
+    for run in &runs {
+        assert_eq!(run.code, Some(0), "every save succeeds:\n{run}");
+    }
+    let saved = runs
+        .iter()
+        .filter(|r| r.stderr.lines().any(|l| l.starts_with("Saved ")))
+        .count();
+    assert_eq!(saved, WORKERS * VERSIONS, "every distinct version is saved");
+
+    let name = TOOLCALL.ref_name();
+    assert_eq!(
+        repo.commit_count(&name),
+        saved,
+        "one commit per reported save: none lost"
+    );
+    assert_eq!(
+        repo.git(&["rev-list", "--merges", &name]),
+        "",
+        "no merge commits"
+    );
+    assert_eq!(
+        repo.git(&["rev-list", "--max-parents=0", &name])
+            .lines()
+            .count(),
+        1,
+        "one root: the history is a single line"
+    );
+    let saves = repo.git(&[
+        "log",
+        "-1",
+        "--format=%(trailers:key=Saves,valueonly)",
+        &name,
+    ]);
+    assert_eq!(
+        saves.trim(),
+        saved.to_string(),
+        "the Saves trailer counts them all"
+    );
+    let reflog = repo.git(&["reflog", "show", &name]);
+    assert_eq!(reflog.lines().count(), saved, "one reflog entry per save");
+    repo.assert_fsck_clean();
+}
