@@ -134,7 +134,7 @@ fn classify(path: &Path) -> Result<Option<Candidate>, CliError> {
     if !is_json_file {
         return Ok(None);
     }
-    let session = export::parse(&bytes, &path.display().to_string())?;
+    let session = export::parse(bytes, &path.display().to_string())?;
     Ok(Some(Candidate {
         path: path.to_path_buf(),
         is_child: export::parent_id(&session).is_some(),
@@ -146,7 +146,7 @@ fn import_file(store: &Store, path: &Path, reason: &str) -> Result<Vec<Report>, 
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
     if !bundle::looks_like_bundle(&bytes) {
-        let session = export::parse(&bytes, &path.display().to_string())?;
+        let session = export::parse(bytes, &path.display().to_string())?;
         return store_sessions(store, vec![session], reason, true);
     }
     let b = bundle::read(&bytes)?;

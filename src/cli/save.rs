@@ -48,7 +48,7 @@ pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
     let mut sessions = Vec::new();
     for path in &args.from {
         let (name, bytes) = read_source(path)?;
-        sessions.push(export::parse(&bytes, &name)?);
+        sessions.push(export::parse(bytes, &name)?);
     }
     let reports = store_sessions(store, sessions, &args.reason, false)?;
     print_reports(&reports, args.json, args.quiet);

@@ -100,7 +100,7 @@ fn node(session: &Session) -> Value {
         session
             .messages
             .iter()
-            .map(|m| json!({"id": m.id, "body": m.body}))
+            .map(|m| json!({"id": m.id, "body": m.body.value()}))
             .collect(),
     );
     map.insert(
@@ -129,7 +129,11 @@ fn session(value: &Value) -> Result<Session, BundleError> {
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad("message id"))?
                 .to_owned(),
-            body: m.get("body").cloned().ok_or_else(|| bad("message body"))?,
+            body: m
+                .get("body")
+                .cloned()
+                .ok_or_else(|| bad("message body"))?
+                .into(),
         });
     }
     let mut children = Vec::new();
@@ -169,7 +173,7 @@ mod tests {
                 info: json!({"info": {"id": "ses_root", "title": "Title"}}),
                 messages: vec![Message {
                     id: "msg_1".into(),
-                    body: json!({"info": {"id": "msg_1"}, "parts": ["x".repeat(5000)]}),
+                    body: json!({"info": {"id": "msg_1"}, "parts": ["x".repeat(5000)]}).into(),
                 }],
                 children: vec![child],
             },

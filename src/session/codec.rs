@@ -54,6 +54,8 @@ pub struct Encoded {
     pub json_bytes: u64,
     /// Distinct split-out strings.
     pub strings: usize,
+    /// Messages recognised from the save cache (not re-serialised).
+    pub reused: usize,
 }
 
 struct SplitString {
@@ -61,16 +63,138 @@ struct SplitString {
     last_use: usize,
 }
 
+/// What earlier saves learned about messages, by fingerprint of the bytes they were read from:
+/// the message blob, its size as JSON and the strings split out of it, in order of use.
+///
+/// With it, a message that did not change since the last save costs a hash and a few existence
+/// checks instead of a parse, a serialisation and a SHA-1. Every hit is checked against the
+/// object database; a cache that is missing, stale, damaged or made with another split threshold
+/// is ignored, so it can only make a save faster, never different (a test encodes with and
+/// without it and compares the trees).
+#[derive(Debug, Default, Clone)]
+pub struct SaveCache {
+    threshold: usize,
+    entries: HashMap<u128, CachedMessage>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedMessage {
+    blob: ObjectId,
+    json_bytes: i64,
+    strings: Vec<(ObjectId, String)>,
+}
+
+const CACHE_HEADER: &str = "git-session-save-cache 1";
+
+impl SaveCache {
+    /// Reads a cache file; anything unreadable yields an empty cache.
+    pub fn load(path: &std::path::Path) -> Self {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| Self::parse(&text))
+            .unwrap_or_default()
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let (body, checksum) = text.trim_end().rsplit_once('\n')?;
+        let checksum = checksum.strip_prefix("end ")?;
+        if format!("{:032x}", xxhash_rust::xxh3::xxh3_128(body.as_bytes())) != checksum {
+            return None;
+        }
+        let mut lines = body.lines();
+        let threshold = lines
+            .next()?
+            .strip_prefix(CACHE_HEADER)?
+            .trim()
+            .parse()
+            .ok()?;
+        let mut entries = HashMap::new();
+        for line in lines {
+            let mut fields = line.split(' ');
+            let fingerprint = u128::from_str_radix(fields.next()?, 16).ok()?;
+            let blob = ObjectId::from_hex(fields.next()?.as_bytes()).ok()?;
+            let json_bytes = fields.next()?.parse().ok()?;
+            let mut strings = Vec::new();
+            for s in fields {
+                let (id, key) = s.split_once(':')?;
+                strings.push((ObjectId::from_hex(id.as_bytes()).ok()?, key.to_owned()));
+            }
+            entries.insert(
+                fingerprint,
+                CachedMessage {
+                    blob,
+                    json_bytes,
+                    strings,
+                },
+            );
+        }
+        Some(SaveCache { threshold, entries })
+    }
+
+    /// Writes the cache through a temporary file and a rename.
+    pub fn store(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let mut body = format!("{CACHE_HEADER} {}\n", self.threshold);
+        let mut fingerprints: Vec<&u128> = self.entries.keys().collect();
+        fingerprints.sort();
+        for fp in fingerprints {
+            let e = &self.entries[fp];
+            body.push_str(&format!("{fp:032x} {} {}", e.blob, e.json_bytes));
+            for (id, key) in &e.strings {
+                body.push_str(&format!(" {id}:{key}"));
+            }
+            body.push('\n');
+        }
+        let checksum = xxhash_rust::xxh3::xxh3_128(body.trim_end().as_bytes());
+        body.push_str(&format!("end {checksum:032x}\n"));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::write(&tmp, body)?;
+        std::fs::rename(&tmp, path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+    }
+
+    /// Number of remembered messages.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// Writes `session` as git objects and returns its root tree. Moves no ref.
 pub fn encode(store: &Store, session: &Session, split_threshold: usize) -> Result<Encoded> {
+    encode_cached(store, session, split_threshold, None).map(|(encoded, _)| encoded)
+}
+
+/// Like [`encode`], reusing what `cache` remembers; returns the cache for the next save.
+pub fn encode_cached(
+    store: &Store,
+    session: &Session,
+    split_threshold: usize,
+    cache: Option<&SaveCache>,
+) -> Result<(Encoded, SaveCache)> {
+    let threshold = split_threshold.max(64);
     let mut encoder = Encoder {
         store,
-        threshold: split_threshold.max(64),
+        threshold,
         strings: HashMap::new(),
         uses: 0,
         json_bytes: 0,
         size_correction: 0,
         buf: Vec::with_capacity(64 * 1024),
+        old_cache: cache.filter(|c| c.threshold == threshold),
+        new_cache: SaveCache {
+            threshold,
+            entries: HashMap::new(),
+        },
+        recording: None,
+        reused: 0,
     };
     let mut entries = encoder.session_entries(session)?;
     let strings = encoder.strings_tree()?;
@@ -79,13 +203,15 @@ pub fn encode(store: &Store, session: &Session, split_threshold: usize) -> Resul
         entries.push(tree_entry(STRINGS_DIR, EntryKind::Tree, strings));
     }
     let tree = store.write_tree(&entries)?;
-    Ok(Encoded {
+    let encoded = Encoded {
         tree,
         messages: session.messages.len(),
         children: session.descendant_count(),
         json_bytes: (encoder.json_bytes as i64 + encoder.size_correction).max(0) as u64,
         strings: string_count,
-    })
+        reused: encoder.reused,
+    };
+    Ok((encoded, encoder.new_cache))
 }
 
 /// Reads the session stored in `tree` (the root tree of a save). `commit` names the save in errors.
@@ -106,6 +232,11 @@ struct Encoder<'a> {
     json_bytes: u64,
     size_correction: i64,
     buf: Vec<u8>,
+    old_cache: Option<&'a SaveCache>,
+    new_cache: SaveCache,
+    /// Split strings of the message being written, in order of use.
+    recording: Option<Vec<(ObjectId, String)>>,
+    reused: usize,
 }
 
 impl Encoder<'_> {
@@ -129,7 +260,7 @@ impl Encoder<'_> {
                     id: message.id.clone(),
                 });
             }
-            let blob = self.canonical_blob(&message.body)?;
+            let blob = self.message_blob(message)?;
             let name = format!("{}{MESSAGE_SUFFIX}", message.id);
             names.push(name.clone());
             message_entries.push(tree_entry(&name, EntryKind::Blob, blob));
@@ -171,6 +302,63 @@ impl Encoder<'_> {
             entries.push(tree_entry(CHILDREN_DIR, EntryKind::Tree, tree));
         }
         Ok(entries)
+    }
+
+    fn message_blob(&mut self, message: &Message) -> Result<ObjectId> {
+        let fingerprint = message.body.fingerprint();
+        if let Some(hit) = fingerprint.and_then(|fp| self.cache_hit(fp)) {
+            for (id, simkey) in &hit.strings {
+                self.use_string(*id, || simkey.clone());
+            }
+            self.json_bytes += hit.json_bytes.max(0) as u64;
+            let blob = hit.blob;
+            self.reused += 1;
+            self.new_cache
+                .entries
+                .insert(fingerprint.expect("hit implies a fingerprint"), hit);
+            return Ok(blob);
+        }
+        let before = self.json_bytes as i64 + self.size_correction;
+        self.recording = Some(Vec::new());
+        let blob = self.canonical_blob(&message.body.value());
+        let strings = self.recording.take().unwrap_or_default();
+        let blob = blob?;
+        if let Some(fp) = fingerprint {
+            let json_bytes = self.json_bytes as i64 + self.size_correction - before;
+            self.new_cache.entries.insert(
+                fp,
+                CachedMessage {
+                    blob,
+                    json_bytes,
+                    strings,
+                },
+            );
+        }
+        Ok(blob)
+    }
+
+    fn cache_hit(&self, fingerprint: u128) -> Option<CachedMessage> {
+        let hit = self.old_cache?.entries.get(&fingerprint)?;
+        let present = self.store.has_object(hit.blob)
+            && hit.strings.iter().all(|(id, _)| self.store.has_object(*id));
+        present.then(|| hit.clone())
+    }
+
+    /// Counts one use of a split string (its order of use decides the `strings/` names).
+    fn use_string(&mut self, id: ObjectId, simkey: impl FnOnce() -> String) {
+        self.uses += 1;
+        let uses = self.uses;
+        let entry = self
+            .strings
+            .entry(id)
+            .and_modify(|e| e.last_use = uses)
+            .or_insert_with(|| SplitString {
+                simkey: simkey(),
+                last_use: uses,
+            });
+        if let Some(recording) = &mut self.recording {
+            recording.push((id, entry.simkey.clone()));
+        }
     }
 
     fn canonical_blob(&mut self, value: &Value) -> Result<ObjectId> {
@@ -226,15 +414,7 @@ impl Encoder<'_> {
         let before = out.len();
         if s.len() >= self.threshold {
             let id = self.store.write_blob(s.as_bytes())?;
-            self.uses += 1;
-            let uses = self.uses;
-            self.strings
-                .entry(id)
-                .and_modify(|e| e.last_use = uses)
-                .or_insert_with(|| SplitString {
-                    simkey: similarity_key(s),
-                    last_use: uses,
-                });
+            self.use_string(id, || similarity_key(s));
             write_json_string(&format!("{BLOB_MARKER}{id}"), out);
         } else if s.starts_with('\u{0}') {
             write_json_string(&format!("{LITERAL_MARKER}{s}"), out);
@@ -361,7 +541,7 @@ impl Decoder<'_> {
                 let body = self.json_blob(entry.id, &format!("{id}/{}", entry.name))?;
                 messages.push(Message {
                     id: message_id.to_owned(),
-                    body,
+                    body: body.into(),
                 });
             }
         }
@@ -442,5 +622,94 @@ impl Decoder<'_> {
             _ => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::model::Body;
+    use serde_json::json;
+
+    fn repo() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    fn session(n: usize) -> Session {
+        let long = "line of a file that is long enough\n".repeat(60);
+        let messages = (0..n)
+            .map(|i| {
+                let text = json!({"info": {"id": format!("msg_{i:04}")}, "parts": [
+                    {"id": format!("prt_{i}"), "output": format!("{long}{i}"), "again": format!("{long}{i}")},
+                    {"id": "p2", "text": "\u{0}starts with NUL"}]});
+                let source = std::sync::Arc::new(text.to_string());
+                Message { id: format!("msg_{i:04}"), body: Body::raw(&source, &source) }
+            })
+            .collect();
+        Session {
+            id: "ses_1".into(),
+            info: json!({"info": {"id": "ses_1"}}),
+            messages,
+            children: vec![],
+        }
+    }
+
+    #[test]
+    fn the_save_cache_changes_speed_never_content() {
+        let (_dir, store) = repo();
+        let (first, cache) = encode_cached(&store, &session(5), 1024, None).unwrap();
+        assert_eq!(first.reused, 0);
+        assert_eq!(first.strings, 5, "each long output stored once, not twice");
+        let (second, _) = encode_cached(&store, &session(8), 1024, Some(&cache)).unwrap();
+        assert_eq!(
+            second.reused, 5,
+            "the five unchanged messages come from the cache"
+        );
+        let (uncached, _) = encode_cached(&store, &session(8), 1024, None).unwrap();
+        assert_eq!(
+            second,
+            Encoded {
+                reused: 5,
+                ..uncached.clone()
+            },
+            "same tree with or without the cache"
+        );
+        let other_threshold = encode_cached(&store, &session(8), 4096, Some(&cache))
+            .unwrap()
+            .0;
+        assert_eq!(
+            other_threshold.reused, 0,
+            "a cache made with another threshold is ignored"
+        );
+
+        let decoded = decode(&store, "ses_1", uncached.tree, "test").unwrap();
+        assert_eq!(
+            decoded,
+            session(8),
+            "decoding gives the session back, NUL-prefixed strings included"
+        );
+    }
+
+    #[test]
+    fn a_damaged_cache_file_is_ignored() {
+        let (dir, store) = repo();
+        let (_, cache) = encode_cached(&store, &session(3), 1024, None).unwrap();
+        let path = dir.path().join("cache");
+        cache.store(&path).unwrap();
+        assert_eq!(SaveCache::load(&path).len(), 3);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replacen('0', "1", 1)).unwrap();
+        assert!(
+            SaveCache::load(&path).is_empty(),
+            "checksum mismatch: nothing trusted"
+        );
     }
 }

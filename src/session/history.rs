@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::codec::{self, Encoded};
+use super::codec::{self, Encoded, SaveCache};
 use super::model::Session;
 use super::trailers::{SaveTrailers, FORMAT};
 use super::{Result, SessionError};
@@ -123,7 +123,17 @@ impl<'a> SessionHistory<'a> {
 
     /// Saves `session` as the next save of its ref. Writes nothing when it equals the last save.
     pub fn save(&self, session: &Session, meta: &SaveMeta) -> Result<SaveOutcome> {
-        let encoded = codec::encode(self.store, session, meta.split_threshold)?;
+        let cache_path = self
+            .store
+            .state_dir()
+            .join("cache")
+            .join(&meta.agent)
+            .join(&session.id);
+        let cache = SaveCache::load(&cache_path);
+        let (encoded, cache) =
+            codec::encode_cached(self.store, session, meta.split_threshold, Some(&cache))?;
+        // Only a speed-up for the next save: losing it costs time, never data.
+        let _ = cache.store(&cache_path);
         let ref_name = RefName::local(&meta.agent, &session.id).full();
         for attempt in 1..=MAX_ATTEMPTS {
             let tip = self.store.find_ref(&ref_name)?;

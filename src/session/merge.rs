@@ -64,13 +64,15 @@ fn merge_session(
             None => {
                 by_id.insert(&m.id, m.clone());
             }
-            Some(existing) if existing.body == m.body => {}
+            Some(existing) if existing.body.value() == m.body.value() => {}
             Some(existing) => {
-                let (x, y) = canonical_pair(&existing.body, &m.body);
+                let (ours, theirs) = (existing.body.value(), m.body.value());
+                let (x, y) = canonical_pair(&ours, &theirs);
                 let mut found = Vec::new();
                 let body = rules.merge_message(&m.id, x, y, &mut found);
                 conflicts.extend(found.into_iter().map(|c| format!("{}: {c}", a.id)));
-                existing.body = body;
+                drop((ours, theirs));
+                existing.body = body.into();
             }
         }
     }
@@ -128,7 +130,7 @@ mod tests {
             a["t"].as_i64().cmp(&b["t"].as_i64())
         }
         fn message_order(&self, m: &Message) -> i64 {
-            m.body["t"].as_i64().unwrap_or(0)
+            m.body.value()["t"].as_i64().unwrap_or(0)
         }
         fn merge_message(&self, id: &str, _a: &Value, b: &Value, c: &mut Vec<String>) -> Value {
             c.push(format!("{id} differed"));
@@ -144,7 +146,7 @@ mod tests {
                 .iter()
                 .map(|(mid, t, text)| Message {
                     id: (*mid).into(),
-                    body: json!({"t": t, "text": text}),
+                    body: json!({"t": t, "text": text}).into(),
                 })
                 .collect(),
             children: vec![],

@@ -1,5 +1,8 @@
 //! The agent-agnostic session: an info object, ordered messages and child sessions.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use serde_json::Value;
 
 /// One session as an agent exported it, with its child sessions (subagents).
@@ -16,12 +19,91 @@ pub struct Session {
 }
 
 /// One message: its id and its whole JSON (for OpenCode `{"info": .., "parts": [..]}`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Message {
     /// The message id (a tree entry name).
     pub id: String,
     /// The message's JSON, kept as given.
-    pub body: Value,
+    pub body: Body,
+}
+
+/// A message's JSON: parsed, or still the exact bytes it was read as (already validated).
+///
+/// Keeping the bytes lets a save recognise a message it stored before by a fingerprint of those
+/// bytes, without parsing, re-serialising and re-hashing it.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// A parsed value.
+    Parsed(Value),
+    /// Validated JSON text (a range of a shared source document) with its xxh3-128 fingerprint.
+    Raw {
+        /// The whole document the message was read from, shared by all its messages.
+        source: Arc<String>,
+        /// Where this message's JSON starts in `source`.
+        start: usize,
+        /// Where it ends.
+        end: usize,
+        /// xxh3-128 of the message's bytes.
+        fingerprint: u128,
+    },
+}
+
+impl Body {
+    /// Wraps validated JSON text `json`, which must be a slice of `source` (otherwise it is
+    /// copied into a source of its own), computing its fingerprint.
+    pub fn raw(source: &Arc<String>, json: &str) -> Self {
+        let base = source.as_ptr() as usize;
+        let at = json.as_ptr() as usize;
+        let fingerprint = xxhash_rust::xxh3::xxh3_128(json.as_bytes());
+        if at >= base && at + json.len() <= base + source.len() {
+            Body::Raw {
+                source: Arc::clone(source),
+                start: at - base,
+                end: at - base + json.len(),
+                fingerprint,
+            }
+        } else {
+            Body::Raw {
+                source: Arc::new(json.to_owned()),
+                start: 0,
+                end: json.len(),
+                fingerprint,
+            }
+        }
+    }
+
+    /// The value, parsed on demand.
+    pub fn value(&self) -> Cow<'_, Value> {
+        match self {
+            Body::Parsed(v) => Cow::Borrowed(v),
+            Body::Raw {
+                source, start, end, ..
+            } => Cow::Owned(
+                serde_json::from_str(&source[*start..*end])
+                    .expect("raw message JSON was validated when it was read"),
+            ),
+        }
+    }
+
+    /// The fingerprint of the bytes this body was read from, if it was read as bytes.
+    pub fn fingerprint(&self) -> Option<u128> {
+        match self {
+            Body::Parsed(_) => None,
+            Body::Raw { fingerprint, .. } => Some(*fingerprint),
+        }
+    }
+}
+
+impl From<Value> for Body {
+    fn from(value: Value) -> Self {
+        Body::Parsed(value)
+    }
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.body.value() == other.body.value()
+    }
 }
 
 impl Session {

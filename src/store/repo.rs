@@ -93,6 +93,12 @@ impl Store {
         self.repo.git_dir().to_path_buf()
     }
 
+    /// A directory for git-session's own local state (caches), inside the common git dir so
+    /// all worktrees share it and nothing lands in the working tree.
+    pub fn state_dir(&self) -> PathBuf {
+        self.repo.common_dir().join("git-session")
+    }
+
     /// The worktree root, or `None` in a bare repository.
     pub fn workdir(&self) -> Option<PathBuf> {
         self.repo.workdir().map(Path::to_path_buf)

@@ -5,16 +5,149 @@
 //! survive), and each message keeps its whole object. Children are never inside an export: they
 //! are separate exports whose `info.parentID` names the parent.
 
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 use super::AGENT;
 use crate::agents::{parse_json, InputError};
+use crate::session::model::Body;
 use crate::session::{Message, Session};
 
 /// Parses and validates an export document.
-pub fn parse(bytes: &[u8], source_name: &str) -> Result<Session, InputError> {
-    let value = parse_json(bytes, source_name)?;
-    from_value(value, source_name)
+///
+/// Messages are kept as their exact JSON text (validated, with their id read out) rather than
+/// parsed into values: a save recognises unchanged messages by a fingerprint of that text.
+pub fn parse(bytes: Vec<u8>, source_name: &str) -> Result<Session, InputError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        // Let the shared parser name the problem.
+        parse_json(&bytes, source_name)?;
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => Arc::new(text),
+        Err(e) => {
+            return Err(InputError::Malformed {
+                source_name: source_name.to_owned(),
+                detail: format!("not UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+            })
+        }
+    };
+    let bytes = text.as_bytes();
+    let wrong = |problem: String| InputError::WrongShape {
+        source_name: source_name.to_owned(),
+        agent: AGENT,
+        problem,
+    };
+    let doc: RawExport = serde_json::from_str(&text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => wrong(e.to_string()),
+        _ => match parse_json(bytes, source_name) {
+            Err(precise) => precise,
+            Ok(_) => wrong(e.to_string()),
+        },
+    })?;
+    let RawExport { rest, messages } = doc;
+    let Some(messages) = messages else {
+        return Err(wrong("it has no \"messages\" array".into()));
+    };
+    let id = match rest.get("info").and_then(|i| i.get("id")) {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        Some(_) => return Err(wrong("\"info.id\" is not a non-empty string".into())),
+        None if rest.get("info").is_none() => {
+            return Err(wrong("it has no \"info\" object".into()))
+        }
+        None => return Err(wrong("it has no \"info.id\"".into())),
+    };
+    let mut out = Vec::with_capacity(messages.len());
+    for (index, raw) in messages.into_iter().enumerate() {
+        let head: MessageHead = serde_json::from_str(raw.get()).map_err(|e| {
+            wrong(format!(
+                "message {index} is not an object with \"info.id\" and a \"parts\" array ({e})"
+            ))
+        })?;
+        if head.info.id.is_empty() {
+            return Err(wrong(format!("message {index} has no \"info.id\"")));
+        }
+        out.push(Message {
+            id: head.info.id.into_owned(),
+            body: Body::raw(&text, raw.get()),
+        });
+    }
+    Ok(Session {
+        id,
+        info: Value::Object(rest),
+        messages: out,
+        children: Vec::new(),
+    })
+}
+
+/// The export's top level: everything but `messages` parsed, the messages kept as text.
+struct RawExport<'a> {
+    rest: Map<String, Value>,
+    messages: Option<Vec<&'a RawValue>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawExport<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TopLevel<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TopLevel<'a> {
+            type Value = RawExport<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an export object {\"info\": .., \"messages\": [..]}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawExport<'a>, A::Error> {
+                let mut rest = Map::new();
+                let mut messages = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "messages" {
+                        messages = Some(map.next_value::<MessageList<'a>>()?.0);
+                    } else {
+                        rest.insert(key, map.next_value()?);
+                    }
+                }
+                Ok(RawExport { rest, messages })
+            }
+        }
+        deserializer.deserialize_map(TopLevel(std::marker::PhantomData))
+    }
+}
+
+struct MessageList<'a>(Vec<&'a RawValue>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for MessageList<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct List<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for List<'a> {
+            type Value = MessageList<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a \"messages\" array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MessageList<'a>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(64));
+                while let Some(raw) = seq.next_element::<&'a RawValue>()? {
+                    out.push(raw);
+                }
+                Ok(MessageList(out))
+            }
+        }
+        deserializer.deserialize_seq(List(std::marker::PhantomData))
+    }
+}
+
+/// What is read out of each message without parsing the rest: its id, and that `parts` is an array.
+#[derive(Deserialize)]
+struct MessageHead<'a> {
+    #[serde(borrow)]
+    info: InfoHead<'a>,
+    #[allow(dead_code)]
+    parts: Vec<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct InfoHead<'a> {
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
 }
 
 /// Validates an already parsed export document.
@@ -51,7 +184,7 @@ pub fn from_value(value: Value, source_name: &str) -> Result<Session, InputError
         }
         out.push(Message {
             id: message_id,
-            body: message,
+            body: message.into(),
         });
     }
     Ok(Session {
@@ -71,7 +204,13 @@ pub fn to_value(session: &Session) -> Value {
     }
     doc.insert(
         "messages".into(),
-        Value::Array(session.messages.iter().map(|m| m.body.clone()).collect()),
+        Value::Array(
+            session
+                .messages
+                .iter()
+                .map(|m| m.body.value().into_owned())
+                .collect(),
+        ),
     );
     if let Some(info) = info {
         for (key, value) in info {
@@ -160,7 +299,7 @@ mod tests {
         let text = r#"{"info":{"id":"ses_a","title":"T","version":"1.18.33"},
             "messages":[{"info":{"id":"msg_2","role":"user"},"parts":[{"id":"prt_1","type":"text","text":"hi"}]},
                         {"info":{"id":"msg_1","role":"assistant"},"parts":[]}]}"#;
-        let session = parse(text.as_bytes(), "test").unwrap();
+        let session = parse(text.as_bytes().to_vec(), "test").unwrap();
         assert_eq!(session.id, "ses_a");
         assert_eq!(session.messages.len(), 2);
         assert_eq!(title(&session), "T");
@@ -173,26 +312,40 @@ mod tests {
     #[test]
     fn wrong_shapes_name_the_problem() {
         let cases = [
-            ("[]", "not a JSON object"),
+            ("[]", "expected an export object"),
             (r#"{"messages":[]}"#, "no \"info\" object"),
             (r#"{"info":{},"messages":[]}"#, "no \"info.id\""),
             (r#"{"info":{"id":"s"}}"#, "no \"messages\" array"),
             (
                 r#"{"info":{"id":"s"},"messages":[{"parts":[]}]}"#,
-                "message 0 has no",
+                "message 0 is not an object with \"info.id\"",
+            ),
+            (
+                r#"{"info":{"id":"s"},"messages":[{"info":{"id":"m"},"parts":{}}]}"#,
+                "a \"parts\" array",
+            ),
+            (
+                r#"{"info":{"id":"s"},"messages":{}}"#,
+                "a \"messages\" array",
             ),
         ];
         for (text, expected) in cases {
-            let err = parse(text.as_bytes(), "f.json").unwrap_err().to_string();
+            let err = parse(text.as_bytes().to_vec(), "f.json")
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{text}: {err}");
         }
     }
 
     #[test]
     fn a_cut_off_export_is_reported_as_truncated() {
-        let err = parse(br#"{"info":{"id":"ses_a"},"messages":[{"#, "cut.json").unwrap_err();
+        let err = parse(
+            br#"{"info":{"id":"ses_a"},"messages":[{"#.to_vec(),
+            "cut.json",
+        )
+        .unwrap_err();
         assert!(matches!(err, InputError::Truncated { .. }), "{err}");
-        let err = parse(b"  \n", "empty.json").unwrap_err();
+        let err = parse(b"  \n".to_vec(), "empty.json").unwrap_err();
         assert!(matches!(err, InputError::Empty { .. }), "{err}");
     }
 

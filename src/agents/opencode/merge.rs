@@ -22,6 +22,7 @@ impl MergeRules for OpenCodeRules {
     fn message_order(&self, message: &Message) -> i64 {
         message
             .body
+            .value()
             .pointer("/info/time/created")
             .and_then(Value::as_i64)
             .unwrap_or(i64::MAX)
