@@ -86,6 +86,25 @@ fn export_as_json_prints_the_export_back() {
     .success();
     assert_eq!(crate::support::read_json(&out), COMPACTED.json());
 
+    let child = env.path("child.json");
+    let parent_repo = env.repo_with_commit("family");
+    parent_repo.save(&[&TASK_PARENT.path(), &TASK_CHILD.path()]);
+    parent_repo
+        .git_session(&[
+            "export",
+            TASK_CHILD.id,
+            "--format",
+            "json",
+            "-o",
+            &child.display().to_string(),
+        ])
+        .success();
+    assert_eq!(
+        crate::support::read_json(&child),
+        TASK_CHILD.json(),
+        "a child exports as its own document"
+    );
+
     let to_stdout = repo
         .git_session(&["export", COMPACTED.id, "--format", "json", "-o", "-"])
         .success();
@@ -222,4 +241,24 @@ fn a_damaged_bundle_is_refused() {
         .failure();
     run.single_error(&["bundle"]);
     assert_eq!(there.refs(), refs, "nothing was stored");
+}
+
+#[test]
+fn importing_a_directory_puts_children_under_their_parents() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let dir = env.path("sessions");
+    std::fs::create_dir(&dir).unwrap();
+    // The child sorts first by name; it must still end up under its parent.
+    std::fs::copy(TASK_CHILD.path(), dir.join("a-child.json")).unwrap();
+    std::fs::copy(TASK_PARENT.path(), dir.join("b-parent.json")).unwrap();
+    repo.git_session(&["import", &dir.display().to_string()])
+        .success();
+    assert_eq!(
+        repo.rev_parse(&TASK_CHILD.ref_name()),
+        None,
+        "no ref of its own"
+    );
+    assert_eq!(repo.show(TASK_PARENT.id, None), TASK_PARENT.json());
+    assert_eq!(repo.show(TASK_CHILD.id, None), TASK_CHILD.json());
 }

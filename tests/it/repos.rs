@@ -176,3 +176,41 @@ fn a_save_succeeds_when_git_has_no_identity_at_all() {
     assert_eq!(repo.show(TOOLCALL.id, None), TOOLCALL.json());
     repo.assert_fsck_clean();
 }
+
+#[test]
+fn a_linked_worktree_saves_into_the_shared_repository() {
+    let env = TestEnv::new();
+    let main = env.repo_with_commit("work");
+    let linked = env.path("linked");
+    main.git(&[
+        "worktree",
+        "add",
+        "--quiet",
+        "-b",
+        "feature",
+        &linked.display().to_string(),
+    ]);
+    env.git_session_in(&linked, &["save", "--from", &TOOLCALL.arg()])
+        .success();
+    assert!(
+        main.rev_parse(&TOOLCALL.ref_name()).is_some(),
+        "the ref is in the common git dir, visible from the main worktree"
+    );
+    assert_eq!(main.show(TOOLCALL.id, None), TOOLCALL.json());
+    assert_eq!(
+        env.git_in(&linked, &["status", "--porcelain"]),
+        "",
+        "the linked worktree stays clean"
+    );
+    main.assert_fsck_clean();
+}
+
+#[test]
+fn dash_c_runs_in_another_directory() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let dir = repo.dir.display().to_string();
+    env.git_session_in(env.root(), &["-C", &dir, "save", "--from", &TOOLCALL.arg()])
+        .success();
+    assert!(repo.rev_parse(&TOOLCALL.ref_name()).is_some());
+}

@@ -288,3 +288,82 @@ fn a_grown_session_becomes_a_second_commit_on_top_of_the_first() {
     assert!(reflog.contains("pre-compaction"), "{reflog}");
     repo.assert_fsck_clean();
 }
+
+#[test]
+#[ignore = "bug: saving a parent export alone (which never holds children) writes a save \
+            without children/, so the child saved before vanishes from the newest save and \
+            'show <child-id>' fails"]
+fn a_grown_parent_saved_alone_keeps_its_saved_child() {
+    // `opencode export <parent>` never contains the children: an automatic save of the parent
+    // alone must not drop the subagent session saved with it before.
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    repo.save(&[&TASK_PARENT.path(), &TASK_CHILD.path()]);
+    let grown = env.path("parent-grown.json");
+    write_json(&grown, &gen::grow(&TASK_PARENT.json(), "later", 1));
+    repo.save(&[&grown]);
+    let children = repo.git(&[
+        "ls-tree",
+        "--name-only",
+        &TASK_PARENT.ref_name(),
+        "children/",
+    ]);
+    assert_eq!(
+        children.trim(),
+        format!("children/{}", TASK_CHILD.id),
+        "the newest save still holds the child"
+    );
+    assert_eq!(repo.show(TASK_CHILD.id, None), TASK_CHILD.json());
+}
+
+#[test]
+fn saving_a_child_again_unchanged_writes_nothing() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    repo.save(&[&TASK_PARENT.path(), &TASK_CHILD.path()]);
+    let tip = repo.rev_parse(&TASK_PARENT.ref_name());
+    let again = repo.save(&[&TASK_CHILD.path()]);
+    assert!(again.stderr.contains("unchanged"), "{again}");
+    assert_eq!(
+        repo.rev_parse(&TASK_PARENT.ref_name()),
+        tip,
+        "the parent's ref did not move"
+    );
+}
+
+#[test]
+fn save_json_reports_what_was_written() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let first = repo
+        .git_session(&["save", "--from", &TOOLCALL.arg(), "--json"])
+        .success();
+    assert_eq!(first.stderr, "", "--json keeps stderr quiet:\n{first}");
+    let report = first.json();
+    let save = &report["saves"][0];
+    assert_eq!(save["session"], TOOLCALL.id, "{report:#}");
+    assert_eq!(save["status"], "saved");
+    assert_eq!(save["ref"], TOOLCALL.ref_name());
+    assert_eq!(
+        save["commit"].as_str(),
+        repo.rev_parse(&TOOLCALL.ref_name()).as_deref()
+    );
+    assert_eq!(save["messages"], 3);
+
+    let again = repo
+        .git_session(&["save", "--from", &TOOLCALL.arg(), "--json"])
+        .success()
+        .json();
+    assert_eq!(again["saves"][0]["status"], "unchanged", "{again:#}");
+}
+
+#[test]
+fn list_without_sessions_prints_nothing_on_stdout_and_a_hint_on_stderr() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let run = repo.git_session(&["list"]).success();
+    assert_eq!(run.stdout, "", "{run}");
+    assert!(run.stderr.contains("git session save"), "{run}");
+    let json = repo.git_session(&["list", "--json"]).success().json();
+    assert_eq!(json["sessions"], serde_json::json!([]), "{json:#}");
+}

@@ -98,6 +98,32 @@ fn a_save_survives_gc_and_a_fetch_and_stores_a_repeated_string_once() {
 }
 
 #[test]
+fn a_save_moves_a_ref_that_git_packed() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    repo.save(&[&TOOLCALL.path()]);
+    let name = TOOLCALL.ref_name();
+    let first = repo.rev_parse(&name).expect("first save");
+    repo.git(&["pack-refs", "--all"]);
+    assert!(
+        !repo.git_dir.join(&name).exists(),
+        "the setup packed the ref into packed-refs"
+    );
+
+    let grown = env.path("grown.json");
+    let v2 = gen::grow(&TOOLCALL.json(), "packed", 1);
+    write_json(&grown, &v2);
+    repo.save(&[&grown]);
+    let second = repo.rev_parse(&name).expect("second save");
+    assert_ne!(second, first, "the packed ref moved");
+    assert_eq!(repo.rev_parse(&format!("{name}^")), Some(first));
+    assert_eq!(repo.show(TOOLCALL.id, None), v2);
+    repo.git(&["gc", "--quiet", "--prune=now"]);
+    assert_eq!(repo.show(TOOLCALL.id, Some("~1")), TOOLCALL.json());
+    repo.assert_fsck_clean();
+}
+
+#[test]
 fn a_stale_ref_lock_is_reported_and_the_ref_left_alone() {
     let env = TestEnv::new();
     let repo = env.repo_with_commit("work");
@@ -141,6 +167,43 @@ fn a_stale_ref_lock_is_reported_and_the_ref_left_alone() {
         tip,
         "with the lock gone the save goes through"
     );
+}
+
+#[test]
+fn a_briefly_held_ref_lock_is_waited_for() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    repo.save(&[&TOOLCALL.path()]);
+    let name = TOOLCALL.ref_name();
+    let tip = repo.rev_parse(&name);
+    // Another git command holds the ref for a moment.
+    let lock = repo.git_dir.join(format!("{name}.lock"));
+    std::fs::File::create(&lock).unwrap();
+    let grown = env.path("grown.json");
+    let v2 = gen::grow(&TOOLCALL.json(), "wait", 1);
+    write_json(&grown, &v2);
+    let saver = repo
+        .env
+        .git_session_command(&repo.dir)
+        .args(["save", "--from", &grown.display().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn git-session");
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::remove_file(&lock).unwrap();
+    let out = saver.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the save waits for the lock and then succeeds: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(
+        repo.rev_parse(&name),
+        tip,
+        "the ref moved once the lock was gone"
+    );
+    assert_eq!(repo.show(TOOLCALL.id, None), v2);
 }
 
 #[test]
@@ -222,5 +285,38 @@ fn concurrent_savers_never_lose_or_fork_a_save() {
     );
     let reflog = repo.git(&["reflog", "show", &name]);
     assert_eq!(reflog.lines().count(), saved, "one reflog entry per save");
+
+    // Then all of them save the same new version at once: one writes it, the others find it
+    // already there.
+    let last = env.path("same.json");
+    write_json(&last, &gen::grow(&TOOLCALL.json(), "same", 1));
+    let barrier = Arc::new(Barrier::new(WORKERS));
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                let (repo, last) = (&repo, &last);
+                scope.spawn(move || {
+                    barrier.wait();
+                    repo.git_session(&["save", "--from", &last.display().to_string()])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let saved_again = runs.iter().filter(|r| r.stderr.contains("Saved ")).count();
+    let unchanged = runs
+        .iter()
+        .filter(|r| r.stderr.contains("unchanged"))
+        .count();
+    for run in &runs {
+        assert_eq!(run.code, Some(0), "{run}");
+    }
+    assert_eq!(
+        (saved_again, unchanged),
+        (1, WORKERS - 1),
+        "one save, the rest unchanged"
+    );
+    assert_eq!(repo.commit_count(&name), saved + 1);
     repo.assert_fsck_clean();
 }
