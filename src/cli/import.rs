@@ -170,7 +170,7 @@ fn import_file(store: &Store, path: &Path, reason: &str) -> Result<Vec<Report>, 
         split_threshold: crate::session::codec::DEFAULT_SPLIT_THRESHOLD,
         skip_if_stored: true,
     };
-    let outcome = history.save(&b.session, &meta)?;
+    let outcome = history.save(&b.session, &meta, None)?;
     Ok(vec![Report {
         session: b.session.id.clone(),
         title: b.title,

@@ -115,7 +115,7 @@ pub(crate) fn store_sessions(
             split_threshold: threshold,
             skip_if_stored,
         };
-        let outcome = history.save(&to_save, &meta)?;
+        let outcome = history.save(&to_save, &meta, None)?;
         reports.push(Report {
             session: to_save.id.clone(),
             title: meta.title,

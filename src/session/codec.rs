@@ -17,7 +17,7 @@
 //! Markers name blob ids, so `strings/` exists for reachability (push, fetch and gc only see what
 //! trees reach) and its entry names only steer git's delta search (see [`super::simkey`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use serde_json::Value;
@@ -41,6 +41,15 @@ const STRINGS_DIR: &str = "strings";
 const ORDER_FILE: &str = "order";
 const MESSAGE_SUFFIX: &str = ".json";
 
+/// A pass that removes secrets from a value before it is stored (see `session::redact`).
+pub trait Redact {
+    /// Identifies the rules in force: a save cache made under other rules is not reused.
+    fn rules_id(&self) -> u128;
+    /// Replaces every secret in the strings of `value` by a marker naming its rule, and counts
+    /// the replacements per rule in `found`.
+    fn redact(&self, value: &mut Value, found: &mut BTreeMap<String, usize>);
+}
+
 /// What encoding a session wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoded {
@@ -56,6 +65,8 @@ pub struct Encoded {
     pub strings: usize,
     /// Messages recognised from the save cache (not re-serialised).
     pub reused: usize,
+    /// Secrets replaced, per rule, in the whole session as stored.
+    pub redactions: BTreeMap<String, usize>,
 }
 
 struct SplitString {
@@ -74,6 +85,7 @@ struct SplitString {
 #[derive(Debug, Default, Clone)]
 pub struct SaveCache {
     threshold: usize,
+    rules: u128,
     entries: HashMap<u128, CachedMessage>,
 }
 
@@ -82,9 +94,10 @@ struct CachedMessage {
     blob: ObjectId,
     json_bytes: i64,
     strings: Vec<(ObjectId, String)>,
+    redactions: Vec<(String, usize)>,
 }
 
-const CACHE_HEADER: &str = "git-session-save-cache 1";
+const CACHE_HEADER: &str = "git-session-save-cache 2";
 
 impl SaveCache {
     /// Reads a cache file; anything unreadable yields an empty cache.
@@ -102,12 +115,9 @@ impl SaveCache {
             return None;
         }
         let mut lines = body.lines();
-        let threshold = lines
-            .next()?
-            .strip_prefix(CACHE_HEADER)?
-            .trim()
-            .parse()
-            .ok()?;
+        let mut header = lines.next()?.strip_prefix(CACHE_HEADER)?.split_whitespace();
+        let threshold = header.next()?.parse().ok()?;
+        let rules = u128::from_str_radix(header.next()?, 16).ok()?;
         let mut entries = HashMap::new();
         for line in lines {
             let mut fields = line.split(' ');
@@ -115,7 +125,13 @@ impl SaveCache {
             let blob = ObjectId::from_hex(fields.next()?.as_bytes()).ok()?;
             let json_bytes = fields.next()?.parse().ok()?;
             let mut strings = Vec::new();
+            let mut redactions = Vec::new();
             for s in fields {
+                if let Some(found) = s.strip_prefix('!') {
+                    let (rule, count) = found.rsplit_once('=')?;
+                    redactions.push((rule.to_owned(), count.parse().ok()?));
+                    continue;
+                }
                 let (id, key) = s.split_once(':')?;
                 strings.push((ObjectId::from_hex(id.as_bytes()).ok()?, key.to_owned()));
             }
@@ -125,15 +141,20 @@ impl SaveCache {
                     blob,
                     json_bytes,
                     strings,
+                    redactions,
                 },
             );
         }
-        Some(SaveCache { threshold, entries })
+        Some(SaveCache {
+            threshold,
+            rules,
+            entries,
+        })
     }
 
     /// Writes the cache through a temporary file and a rename.
     pub fn store(&self, path: &std::path::Path) -> std::io::Result<()> {
-        let mut body = format!("{CACHE_HEADER} {}\n", self.threshold);
+        let mut body = format!("{CACHE_HEADER} {} {:032x}\n", self.threshold, self.rules);
         let mut fingerprints: Vec<&u128> = self.entries.keys().collect();
         fingerprints.sort();
         for fp in fingerprints {
@@ -141,6 +162,9 @@ impl SaveCache {
             body.push_str(&format!("{fp:032x} {} {}", e.blob, e.json_bytes));
             for (id, key) in &e.strings {
                 body.push_str(&format!(" {id}:{key}"));
+            }
+            for (rule, count) in &e.redactions {
+                body.push_str(&format!(" !{rule}={count}"));
             }
             body.push('\n');
         }
@@ -169,17 +193,20 @@ impl SaveCache {
 
 /// Writes `session` as git objects and returns its root tree. Moves no ref.
 pub fn encode(store: &Store, session: &Session, split_threshold: usize) -> Result<Encoded> {
-    encode_cached(store, session, split_threshold, None).map(|(encoded, _)| encoded)
+    encode_cached(store, session, split_threshold, None, None).map(|(encoded, _)| encoded)
 }
 
-/// Like [`encode`], reusing what `cache` remembers; returns the cache for the next save.
+/// Like [`encode`], passing every string through `redact` first (when given) and reusing what
+/// `cache` remembers; returns the cache for the next save.
 pub fn encode_cached(
     store: &Store,
     session: &Session,
     split_threshold: usize,
     cache: Option<&SaveCache>,
+    redact: Option<&dyn Redact>,
 ) -> Result<(Encoded, SaveCache)> {
     let threshold = split_threshold.max(64);
+    let rules = redact.map_or(0, |r| r.rules_id());
     let mut encoder = Encoder {
         store,
         threshold,
@@ -188,11 +215,14 @@ pub fn encode_cached(
         json_bytes: 0,
         size_correction: 0,
         buf: Vec::with_capacity(64 * 1024),
-        old_cache: cache.filter(|c| c.threshold == threshold),
+        old_cache: cache.filter(|c| c.threshold == threshold && c.rules == rules),
         new_cache: SaveCache {
             threshold,
+            rules,
             entries: HashMap::new(),
         },
+        redact,
+        redactions: BTreeMap::new(),
         recording: None,
         reused: 0,
     };
@@ -210,6 +240,7 @@ pub fn encode_cached(
         json_bytes: (encoder.json_bytes as i64 + encoder.size_correction).max(0) as u64,
         strings: string_count,
         reused: encoder.reused,
+        redactions: encoder.redactions,
     };
     Ok((encoded, encoder.new_cache))
 }
@@ -237,6 +268,8 @@ struct Encoder<'a> {
     /// Split strings of the message being written, in order of use.
     recording: Option<Vec<(ObjectId, String)>>,
     reused: usize,
+    redact: Option<&'a dyn Redact>,
+    redactions: BTreeMap<String, usize>,
 }
 
 impl Encoder<'_> {
@@ -248,7 +281,14 @@ impl Encoder<'_> {
             });
         }
         let mut entries = Vec::with_capacity(4);
-        let info = self.canonical_blob(&session.info)?;
+        let info = match self.redact {
+            Some(redact) => {
+                let mut info = session.info.clone();
+                redact.redact(&mut info, &mut self.redactions);
+                self.canonical_blob(&info)?
+            }
+            None => self.canonical_blob(&session.info)?,
+        };
         entries.push(tree_entry(SESSION_FILE, EntryKind::Blob, info));
 
         let mut names = Vec::with_capacity(session.messages.len());
@@ -311,6 +351,9 @@ impl Encoder<'_> {
                 self.use_string(*id, || simkey.clone());
             }
             self.json_bytes += hit.json_bytes.max(0) as u64;
+            for (rule, count) in &hit.redactions {
+                *self.redactions.entry(rule.clone()).or_default() += count;
+            }
             let blob = hit.blob;
             self.reused += 1;
             self.new_cache
@@ -320,7 +363,18 @@ impl Encoder<'_> {
         }
         let before = self.json_bytes as i64 + self.size_correction;
         self.recording = Some(Vec::new());
-        let blob = self.canonical_blob(&message.body.value());
+        let mut found = BTreeMap::new();
+        let blob = match self.redact {
+            Some(redact) => {
+                let mut value = message.body.value().into_owned();
+                redact.redact(&mut value, &mut found);
+                self.canonical_blob(&value)
+            }
+            None => self.canonical_blob(&message.body.value()),
+        };
+        for (rule, count) in &found {
+            *self.redactions.entry(rule.clone()).or_default() += count;
+        }
         let strings = self.recording.take().unwrap_or_default();
         let blob = blob?;
         if let Some(fp) = fingerprint {
@@ -331,6 +385,7 @@ impl Encoder<'_> {
                     blob,
                     json_bytes,
                     strings,
+                    redactions: found.into_iter().collect(),
                 },
             );
         }
@@ -665,15 +720,15 @@ mod tests {
     #[test]
     fn the_save_cache_changes_speed_never_content() {
         let (_dir, store) = repo();
-        let (first, cache) = encode_cached(&store, &session(5), 1024, None).unwrap();
+        let (first, cache) = encode_cached(&store, &session(5), 1024, None, None).unwrap();
         assert_eq!(first.reused, 0);
         assert_eq!(first.strings, 5, "each long output stored once, not twice");
-        let (second, _) = encode_cached(&store, &session(8), 1024, Some(&cache)).unwrap();
+        let (second, _) = encode_cached(&store, &session(8), 1024, Some(&cache), None).unwrap();
         assert_eq!(
             second.reused, 5,
             "the five unchanged messages come from the cache"
         );
-        let (uncached, _) = encode_cached(&store, &session(8), 1024, None).unwrap();
+        let (uncached, _) = encode_cached(&store, &session(8), 1024, None, None).unwrap();
         assert_eq!(
             second,
             Encoded {
@@ -682,7 +737,7 @@ mod tests {
             },
             "same tree with or without the cache"
         );
-        let other_threshold = encode_cached(&store, &session(8), 4096, Some(&cache))
+        let other_threshold = encode_cached(&store, &session(8), 4096, Some(&cache), None)
             .unwrap()
             .0;
         assert_eq!(
@@ -701,7 +756,7 @@ mod tests {
     #[test]
     fn a_damaged_cache_file_is_ignored() {
         let (dir, store) = repo();
-        let (_, cache) = encode_cached(&store, &session(3), 1024, None).unwrap();
+        let (_, cache) = encode_cached(&store, &session(3), 1024, None, None).unwrap();
         let path = dir.path().join("cache");
         cache.store(&path).unwrap();
         assert_eq!(SaveCache::load(&path).len(), 3);

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::codec::{self, Encoded, SaveCache};
+use super::codec::{self, Encoded, Redact, SaveCache};
 use super::model::Session;
 use super::trailers::{SaveTrailers, FORMAT};
 use super::{Result, SessionError};
@@ -121,8 +121,15 @@ impl<'a> SessionHistory<'a> {
         SessionHistory { store }
     }
 
-    /// Saves `session` as the next save of its ref. Writes nothing when it equals the last save.
-    pub fn save(&self, session: &Session, meta: &SaveMeta) -> Result<SaveOutcome> {
+    /// Saves `session` as the next save of its ref, passing every string (the title in the
+    /// commit message included) through `redact` first when given. Writes nothing when it equals
+    /// the last save.
+    pub fn save(
+        &self,
+        session: &Session,
+        meta: &SaveMeta,
+        redact: Option<&dyn Redact>,
+    ) -> Result<SaveOutcome> {
         let cache_path = self
             .store
             .state_dir()
@@ -130,8 +137,21 @@ impl<'a> SessionHistory<'a> {
             .join(&meta.agent)
             .join(&session.id);
         let cache = SaveCache::load(&cache_path);
-        let (encoded, cache) =
-            codec::encode_cached(self.store, session, meta.split_threshold, Some(&cache))?;
+        let (encoded, cache) = codec::encode_cached(
+            self.store,
+            session,
+            meta.split_threshold,
+            Some(&cache),
+            redact,
+        )?;
+        let title = match redact {
+            Some(redact) => {
+                let mut title = serde_json::Value::String(meta.title.clone());
+                redact.redact(&mut title, &mut Default::default());
+                title.as_str().unwrap_or_default().to_owned()
+            }
+            None => meta.title.clone(),
+        };
         // Only a speed-up for the next save: losing it costs time, never data.
         let _ = cache.store(&cache_path);
         let ref_name = RefName::local(&meta.agent, &session.id).full();
@@ -164,7 +184,7 @@ impl<'a> SessionHistory<'a> {
             };
             let trailers = SaveTrailers {
                 session: session.id.clone(),
-                title: meta.title.clone(),
+                title: title.clone(),
                 agent: meta.agent.clone(),
                 agent_version: meta.agent_version.clone(),
                 reason: meta.reason.clone(),
