@@ -124,6 +124,32 @@ fn a_save_moves_a_ref_that_git_packed() {
 }
 
 #[test]
+fn saving_again_after_the_ref_was_deleted_and_pruned_writes_every_object() {
+    // Whatever git-session remembers between saves must not outlive the objects: here the
+    // session's ref is deleted and gc prunes all its objects before the same session is saved.
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let text = gen::long_text("pruned", 5 * 1024);
+    let export = gen::with_bash_output(&TOOLCALL.json(), &text);
+    let file = env.path("session.json");
+    write_json(&file, &export);
+    repo.save(&[&file]);
+    let name = TOOLCALL.ref_name();
+    repo.git(&["update-ref", "-d", &name]);
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    repo.git(&["gc", "--quiet", "--prune=now"]);
+    assert!(
+        blobs_containing(&repo, "--all", &text).is_empty(),
+        "the setup pruned the session's objects"
+    );
+
+    repo.save(&[&file]);
+    repo.assert_fsck_clean();
+    assert_eq!(repo.show(TOOLCALL.id, None), export);
+    assert_eq!(blobs_containing(&repo, &name, &text).len(), 1);
+}
+
+#[test]
 fn a_stale_ref_lock_is_reported_and_the_ref_left_alone() {
     let env = TestEnv::new();
     let repo = env.repo_with_commit("work");
