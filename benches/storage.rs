@@ -1,2 +1,1125 @@
-//! Storage benchmark (placeholder until written).
-fn main() {}
+//! Storage benchmark: git-session against the naive way of keeping a session in git.
+//!
+//! One deterministic OpenCode session (see `gen/mod.rs`) grows over 20 saves of 50 messages to
+//! 1,000 messages. Each save's `opencode export` JSON is stored twice, in two repositories:
+//!
+//! * **git-session** (repo A): `git-session save --from export_k.json`;
+//! * **naive** (repo B): `export_k.json` copied to `sessions/<id>.json`, then `git add` and
+//!   `git commit` on a branch.
+//!
+//! Both are measured the same way in the same run: the full pack of all saves, the sum of the 20
+//! incremental thin packs that pushing after each save would send, the loose objects on disk, the
+//! latency of one more save and of reading the session back, and `git-session list` over 1,000
+//! saved sessions. The bench only prints (timings never fail it); it panics only when
+//! `git-session show` does not give back the last export, since a broken store is not worth
+//! measuring.
+//!
+//! ```text
+//! cargo bench --bench storage
+//! GIT_SESSION_BENCH_QUICK=1 cargo bench --bench storage          # 5 saves, ~250 messages
+//! GIT_SESSION_BENCH_THRESHOLDS=256,1024,4096 cargo bench --bench storage
+//! ```
+//!
+//! Git runs hermetically: `GIT_CONFIG_NOSYSTEM=1`, `GIT_CONFIG_GLOBAL` and `HOME` in the temp dir,
+//! and `gc.auto=0` in every repository, so nothing is packed behind the benchmark's back.
+
+#[path = "gen/mod.rs"]
+mod generator;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use git_session::agents::opencode::export;
+use git_session::session::codec::DEFAULT_SPLIT_THRESHOLD;
+use git_session::session::{SaveMeta, SessionHistory};
+use git_session::store::Store;
+
+use generator::{Corpus, Generated, Rng};
+
+const BIN: &str = env!("CARGO_BIN_EXE_git-session");
+const SEED: u64 = 0x5e55_1026;
+const MESSAGES_PER_SAVE: usize = 50;
+const MESSAGES_PER_EXTRA_SAVE: usize = 10;
+
+/// What one run measures.
+struct Config {
+    quick: bool,
+    saves: usize,
+    extra_saves: usize,
+    show_runs: usize,
+    list_sessions: usize,
+    list_runs: usize,
+    thresholds: Vec<usize>,
+}
+
+impl Config {
+    fn from_env() -> Self {
+        let quick =
+            std::env::var("GIT_SESSION_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let thresholds = std::env::var("GIT_SESSION_BENCH_THRESHOLDS")
+            .map(|v| {
+                v.split(',')
+                    .filter(|t| !t.trim().is_empty())
+                    .map(|t| {
+                        t.trim().parse().unwrap_or_else(|_| {
+                            panic!("GIT_SESSION_BENCH_THRESHOLDS: {t:?} is not a byte count")
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Config {
+            quick,
+            saves: if quick { 5 } else { 20 },
+            extra_saves: if quick { 5 } else { 9 },
+            show_runs: if quick { 5 } else { 9 },
+            list_sessions: 1000,
+            list_runs: 5,
+            thresholds,
+        }
+    }
+}
+
+/// Sizes of one repository after all saves.
+#[derive(Clone, Copy, Default)]
+struct Sizes {
+    full_pack: u64,
+    incremental: u64,
+    loose_objects: u64,
+    loose_apparent: u64,
+    loose_allocated: u64,
+}
+
+/// Objects of one kind in packs: how many, how many stored as deltas, bytes they take.
+#[derive(Clone, Copy, Default)]
+struct Category {
+    objects: u64,
+    deltified: u64,
+    bytes: u64,
+}
+
+/// What packs are made of, by object kind and path.
+#[derive(Default)]
+struct Composition {
+    categories: BTreeMap<String, Category>,
+    pack_bytes: u64,
+    packs: u64,
+}
+
+/// One repository holding the saves, and what the saves cost.
+struct Side {
+    repo: PathBuf,
+    tip_ref: String,
+    commits: Vec<String>,
+    save_times: Vec<Duration>,
+}
+
+fn main() {
+    let config = Config::from_env();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let tmp = tempfile::Builder::new()
+        .prefix("git-session-bench-")
+        .tempdir()
+        .expect("create a temp dir");
+    let root = tmp.path().to_path_buf();
+    hermetic_env(&root);
+    let started = Instant::now();
+
+    // ---- data ----
+    progress("generating the session");
+    let corpus = Corpus::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        cargo_home.as_deref(),
+    );
+    let total_messages =
+        config.saves * MESSAGES_PER_SAVE + config.extra_saves * MESSAGES_PER_EXTRA_SAVE;
+    let session = generator::generate(&corpus, SEED, total_messages);
+    let sid = session.session_id.clone();
+    let exports_dir = root.join("exports");
+    std::fs::create_dir_all(&exports_dir).expect("create exports dir");
+    let mut exports = Vec::new();
+    let mut export_bytes = Vec::new();
+    for k in 1..=config.saves {
+        exports.push(write_export(
+            &session,
+            k * MESSAGES_PER_SAVE,
+            &exports_dir.join(format!("export_{k:02}.json")),
+            &mut export_bytes,
+        ));
+    }
+    let base = config.saves * MESSAGES_PER_SAVE;
+    let mut extras = Vec::new();
+    let mut extra_bytes = Vec::new();
+    for j in 1..=config.extra_saves {
+        extras.push(write_export(
+            &session,
+            base + j * MESSAGES_PER_EXTRA_SAVE,
+            &exports_dir.join(format!("extra_{j:02}.json")),
+            &mut extra_bytes,
+        ));
+    }
+
+    // ---- the saves ----
+    progress(&format!("git-session: {} saves", config.saves));
+    let side_a = save_git_session(&root.join("repo-a"), &sid, &exports, None);
+    progress(&format!(
+        "naive: {} saves (git add + git commit)",
+        config.saves
+    ));
+    let side_b = save_naive(&root.join("repo-b"), &sid, &exports);
+
+    progress("verifying git-session show against the last export");
+    let verified = verify_show(
+        &side_a.repo,
+        &sid,
+        exports.last().expect("one save at least"),
+    );
+
+    // ---- figures 1-3 ----
+    progress("measuring packs and loose objects");
+    let sizes_a = measure_sizes(&side_a);
+    let sizes_b = measure_sizes(&side_b);
+
+    progress("pack composition (git index-pack + verify-pack)");
+    let (full_a, incr_a) = compositions(&root.join("scratch-a"), &side_a);
+    let (full_b, incr_b) = compositions(&root.join("scratch-b"), &side_b);
+
+    // ---- figure 4 ----
+    progress(&format!(
+        "latency: {} saves of +{MESSAGES_PER_EXTRA_SAVE} messages each way",
+        config.extra_saves
+    ));
+    let mut save_a = Vec::new();
+    let mut save_b = Vec::new();
+    for (j, file) in extras.iter().enumerate() {
+        save_a.push(session_save(&side_a.repo, file));
+        save_b.push(naive_save(
+            &side_b.repo,
+            &sid,
+            file,
+            &format!("extra {}", j + 1),
+        ));
+    }
+    let mut show_a = Vec::new();
+    let mut show_b = Vec::new();
+    let naive_path = format!("HEAD:sessions/{sid}.json");
+    for _ in 0..config.show_runs {
+        show_a.push(timed(
+            Command::new(BIN)
+                .current_dir(&side_a.repo)
+                .args(["show", &sid]),
+        ));
+        show_b.push(timed(
+            Command::new("git")
+                .current_dir(&side_b.repo)
+                .args(["show", &naive_path]),
+        ));
+    }
+
+    // ---- figure 5 ----
+    progress(&format!(
+        "list: creating {} sessions in-process",
+        config.list_sessions
+    ));
+    let list_repo = root.join("repo-list");
+    let create_time = create_list_sessions(&list_repo, config.list_sessions);
+    let listed = run_capture(Command::new(BIN).current_dir(&list_repo).arg("list"));
+    let listed_lines = String::from_utf8_lossy(&listed).lines().count();
+    assert_eq!(
+        listed_lines, config.list_sessions,
+        "git-session list printed {listed_lines} lines for {} saved sessions",
+        config.list_sessions
+    );
+    let list_times: Vec<Duration> = (0..config.list_runs)
+        .map(|_| timed(Command::new(BIN).current_dir(&list_repo).arg("list")))
+        .collect();
+
+    // ---- report ----
+    let mut report = String::new();
+    let last_export = *export_bytes.last().expect("one save");
+    let _ = writeln!(
+        report,
+        "\ngit-session storage benchmark{}: one OpenCode session, {} saves of +{MESSAGES_PER_SAVE} messages",
+        if config.quick { " (QUICK)" } else { "" },
+        config.saves
+    );
+    let _ = writeln!(
+        report,
+        "  session {sid}: {} messages after save {}, export {} ; the {} exports total {}",
+        base,
+        config.saves,
+        human(last_export),
+        config.saves,
+        human(export_bytes.iter().sum())
+    );
+    let c = &session.counts;
+    let _ = writeln!(
+        report,
+        "  parts: {} ; tools: {} ; reads re-reading a file: {} ({} after an edit)",
+        join_counts(&c.parts),
+        join_counts(&c.tools),
+        c.rereads,
+        c.rereads_after_edit
+    );
+    let _ = writeln!(report, "  file contents: {}", corpus.origin);
+    let _ = writeln!(
+        report,
+        "  {} saves took: git-session {:.1} s (last {:.0} ms), naive {:.1} s (last {:.0} ms)",
+        config.saves,
+        total(&side_a.save_times).as_secs_f64(),
+        ms(*side_a.save_times.last().expect("one save")),
+        total(&side_b.save_times).as_secs_f64(),
+        ms(*side_b.save_times.last().expect("one save")),
+    );
+    let _ = writeln!(
+        report,
+        "  verified: git-session show after save {} is JSON-equal to export_{:02}.json ({verified} messages)",
+        config.saves, config.saves
+    );
+    let _ = writeln!(report);
+    let mut table = Table::new();
+    table.size_row(
+        "1",
+        &format!("full pack, all {} saves", config.saves),
+        sizes_a.full_pack,
+        sizes_b.full_pack,
+        0.3,
+    );
+    table.size_row(
+        "2",
+        &format!("sum of {} incremental thin packs", config.saves),
+        sizes_a.incremental,
+        sizes_b.incremental,
+        1.0,
+    );
+    table.size_row(
+        "3a",
+        "loose objects, apparent size",
+        sizes_a.loose_apparent,
+        sizes_b.loose_apparent,
+        0.1,
+    );
+    table.size_row(
+        "3b",
+        "loose objects, allocated (st_blocks)",
+        sizes_a.loose_allocated,
+        sizes_b.loose_allocated,
+        0.1,
+    );
+    table.row([
+        "".into(),
+        "  loose object files".into(),
+        thousands(sizes_a.loose_objects),
+        thousands(sizes_b.loose_objects),
+        ratio(sizes_a.loose_objects as f64, sizes_b.loose_objects as f64),
+        "".into(),
+        "".into(),
+    ]);
+    table.time_row(
+        "4a",
+        &format!(
+            "save +{MESSAGES_PER_EXTRA_SAVE} msgs onto {base} (median of {})",
+            config.extra_saves
+        ),
+        median(&save_a),
+        median(&save_b),
+        Some(0.3),
+    );
+    table.time_row(
+        "4b",
+        &format!("read the session back (median of {})", config.show_runs),
+        median(&show_a),
+        median(&show_b),
+        None,
+    );
+    let list_ms = ms(median(&list_times));
+    table.row([
+        "5".into(),
+        format!(
+            "list, {} sessions (median of {})",
+            config.list_sessions, config.list_runs
+        ),
+        format!("{list_ms:.1} ms"),
+        "-".into(),
+        "-".into(),
+        "< 100 ms".into(),
+        verdict(list_ms < 100.0),
+    ]);
+    report.push_str(&table.render());
+    let _ = writeln!(
+        report,
+        "\n  4a: naive = `git add` + `git commit` of the export copied into the worktree; git-session = `git-session save --from`."
+    );
+    let _ = writeln!(
+        report,
+        "  4b: git-session show {sid} > /dev/null ; naive: git show HEAD:sessions/<id>.json > /dev/null"
+    );
+    let _ = writeln!(
+        report,
+        "  5: the {} sessions were created in-process in {:.1} s (3 messages each)",
+        config.list_sessions,
+        create_time.as_secs_f64()
+    );
+
+    let _ = writeln!(
+        report,
+        "\nPack composition (git verify-pack -v; bytes = what the objects take inside the pack)"
+    );
+    report.push_str(&render_composition("git-session, full pack", &full_a));
+    report.push_str(&render_composition(
+        &format!("git-session, {} incremental thin packs", config.saves),
+        &incr_a,
+    ));
+    report.push_str(&render_composition("naive, full pack", &full_b));
+    report.push_str(&render_composition(
+        &format!("naive, {} incremental thin packs", config.saves),
+        &incr_b,
+    ));
+    print!("{report}");
+    let _ = std::io::stdout().flush();
+
+    // ---- split threshold sweep ----
+    if !config.thresholds.is_empty() {
+        let mut sweep = String::new();
+        let _ = writeln!(
+            sweep,
+            "\nSplit threshold sweep (session.splitThreshold; figures 1-3, ratio to naive in brackets)"
+        );
+        let _ = writeln!(
+            sweep,
+            "  {:>9}  {:>24}  {:>24}  {:>24}  {:>24}  {:>7}  {:>8}  {:>7}",
+            "threshold",
+            "1 full pack",
+            "2 incremental",
+            "3a loose apparent",
+            "3b loose allocated",
+            "objects",
+            "strings",
+            "saves s"
+        );
+        for &threshold in &config.thresholds {
+            progress(&format!("sweep: threshold {threshold}"));
+            let side = save_git_session(
+                &root.join(format!("sweep-{threshold}")),
+                &sid,
+                &exports,
+                Some(threshold),
+            );
+            let sizes = measure_sizes(&side);
+            let strings = git(
+                &side.repo,
+                &["ls-tree", &format!("{}:", side.tip_ref), "strings"],
+            );
+            let strings = if strings.is_empty() {
+                0
+            } else {
+                git(
+                    &side.repo,
+                    &["ls-tree", &format!("{}:strings", side.tip_ref)],
+                )
+                .lines()
+                .count()
+            };
+            let cell =
+                |a: u64, b: u64| format!("{} [{}]", human_short(a), ratio(a as f64, b as f64));
+            let _ = writeln!(
+                sweep,
+                "  {:>9}  {:>24}  {:>24}  {:>24}  {:>24}  {:>7}  {:>8}  {:>7.1}",
+                threshold,
+                cell(sizes.full_pack, sizes_b.full_pack),
+                cell(sizes.incremental, sizes_b.incremental),
+                cell(sizes.loose_apparent, sizes_b.loose_apparent),
+                cell(sizes.loose_allocated, sizes_b.loose_allocated),
+                sizes.loose_objects,
+                strings,
+                total(&side.save_times).as_secs_f64()
+            );
+            let _ = std::fs::remove_dir_all(&side.repo);
+        }
+        let _ = writeln!(
+            sweep,
+            "  naive: {} full, {} incremental, {} loose apparent, {} allocated; default threshold {DEFAULT_SPLIT_THRESHOLD}",
+            human_short(sizes_b.full_pack),
+            human_short(sizes_b.incremental),
+            human_short(sizes_b.loose_apparent),
+            human_short(sizes_b.loose_allocated),
+        );
+        print!("{sweep}");
+    }
+    println!(
+        "\n(total bench time {:.0} s; targets are printed, never enforced)",
+        started.elapsed().as_secs_f64()
+    );
+    if std::env::var_os("GIT_SESSION_BENCH_KEEP").is_some() {
+        eprintln!("[storage bench] kept {}", tmp.keep().display());
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Environment and processes
+
+/// Makes every git (and gix) in this process and its children ignore the user's configuration.
+fn hermetic_env(root: &Path) {
+    let home = root.join("home");
+    std::fs::create_dir_all(&home).expect("create home");
+    let global = home.join(".gitconfig");
+    std::fs::write(
+        &global,
+        "[user]\n\tname = Bench User\n\temail = bench@example.com\n[commit]\n\tgpgsign = false\n\
+         [gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n[init]\n\tdefaultBranch = main\n",
+    )
+    .expect("write global git config");
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_CEILING_DIRECTORIES",
+        "GIT_CONFIG",
+        "GIT_CONFIG_COUNT",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_COMMITTER_DATE",
+        "XDG_CONFIG_HOME",
+    ] {
+        std::env::remove_var(var);
+    }
+    std::env::set_var("GIT_CONFIG_NOSYSTEM", "1");
+    std::env::set_var("GIT_CONFIG_GLOBAL", &global);
+    std::env::set_var("HOME", &home);
+    std::env::set_var("GIT_TERMINAL_PROMPT", "0");
+    std::env::set_var("LC_ALL", "C");
+}
+
+fn progress(what: &str) {
+    eprintln!("[storage bench] {what}");
+}
+
+/// Runs a command, panicking with its stderr when it fails; returns its stdout.
+fn run_capture(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "{cmd:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out.stdout
+}
+
+/// Runs a command with stdout sent to /dev/null and returns how long the process took.
+fn timed(cmd: &mut Command) -> Duration {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let elapsed = start.elapsed();
+    if !out.status.success() {
+        panic!(
+            "{cmd:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    elapsed
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = run_capture(Command::new("git").current_dir(dir).args(args));
+    String::from_utf8(out)
+        .expect("git prints UTF-8 here")
+        .trim_end()
+        .to_owned()
+}
+
+/// Runs git with `input` on stdin (written from a thread, so large inputs cannot deadlock).
+fn git_with_input(dir: &Path, args: &[&str], input: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run git {args:?}: {e}"));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().expect("wait for git");
+    let written = writer.join().expect("stdin writer");
+    if !out.status.success() {
+        panic!(
+            "git {args:?} in {} failed ({}): {}",
+            dir.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    written.expect("write git's stdin");
+    out.stdout
+}
+
+fn init_repo(path: &Path, branch: &str) {
+    std::fs::create_dir_all(path).expect("create repo dir");
+    git(path, &["init", "-q", "-b", branch]);
+    for (key, value) in [
+        ("gc.auto", "0"),
+        ("maintenance.auto", "false"),
+        ("user.name", "Bench User"),
+        ("user.email", "bench@example.com"),
+    ] {
+        git(path, &["config", key, value]);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Data
+
+fn write_export(
+    session: &Generated,
+    messages: usize,
+    path: &Path,
+    sizes: &mut Vec<u64>,
+) -> PathBuf {
+    let text = session.export(messages);
+    sizes.push(text.len() as u64);
+    std::fs::write(path, text).expect("write export");
+    path.to_path_buf()
+}
+
+// ------------------------------------------------------------------------------------------------
+// The two ways of saving
+
+fn session_save(repo: &Path, file: &Path) -> Duration {
+    timed(
+        Command::new(BIN)
+            .current_dir(repo)
+            .args(["save", "--quiet", "--from"])
+            .arg(file),
+    )
+}
+
+fn naive_save(repo: &Path, sid: &str, file: &Path, label: &str) -> Duration {
+    let rel = format!("sessions/{sid}.json");
+    std::fs::copy(file, repo.join(&rel)).expect("copy export into the worktree");
+    timed(Command::new("git").current_dir(repo).args(["add", &rel]))
+        + timed(Command::new("git").current_dir(repo).args([
+            "commit",
+            "-q",
+            "-m",
+            &format!("Save {sid} ({label})"),
+        ]))
+}
+
+fn save_git_session(repo: &Path, sid: &str, exports: &[PathBuf], threshold: Option<usize>) -> Side {
+    init_repo(repo, "main");
+    if let Some(t) = threshold {
+        git(repo, &["config", "session.splitThreshold", &t.to_string()]);
+    }
+    let tip_ref = format!("refs/sessions/opencode/{sid}");
+    let mut commits = Vec::new();
+    let mut save_times = Vec::new();
+    for file in exports {
+        save_times.push(session_save(repo, file));
+        commits.push(git(repo, &["rev-parse", &tip_ref]));
+    }
+    Side {
+        repo: repo.to_path_buf(),
+        tip_ref,
+        commits,
+        save_times,
+    }
+}
+
+fn save_naive(repo: &Path, sid: &str, exports: &[PathBuf]) -> Side {
+    init_repo(repo, "sessions");
+    std::fs::create_dir_all(repo.join("sessions")).expect("create sessions/");
+    let mut commits = Vec::new();
+    let mut save_times = Vec::new();
+    for (k, file) in exports.iter().enumerate() {
+        save_times.push(naive_save(repo, sid, file, &format!("save {}", k + 1)));
+        commits.push(git(repo, &["rev-parse", "HEAD"]));
+    }
+    Side {
+        repo: repo.to_path_buf(),
+        tip_ref: "refs/heads/sessions".into(),
+        commits,
+        save_times,
+    }
+}
+
+/// `git-session show` must give back the last export, JSON-equal; returns its message count.
+fn verify_show(repo: &Path, sid: &str, last_export: &Path) -> usize {
+    let shown = run_capture(Command::new(BIN).current_dir(repo).args(["show", sid]));
+    let shown: serde_json::Value =
+        serde_json::from_slice(&shown).expect("git-session show prints JSON");
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(last_export).expect("read export"))
+            .expect("the export is JSON");
+    if shown != expected {
+        let (a, b) = (&shown["messages"], &expected["messages"]);
+        let first_bad = (0..b.as_array().map_or(0, Vec::len))
+            .find(|&i| a.get(i) != b.get(i))
+            .map_or_else(|| "the session info".to_owned(), |i| format!("message {i}"));
+        panic!(
+            "git-session show {sid} differs from {}: first difference in {first_bad}",
+            last_export.display()
+        );
+    }
+    expected["messages"].as_array().map_or(0, Vec::len)
+}
+
+// ------------------------------------------------------------------------------------------------
+// Figures 1-3
+
+fn pack(repo: &Path, revs: &str, thin: bool) -> Vec<u8> {
+    let mut args = vec![
+        "pack-objects",
+        "--revs",
+        "--stdout",
+        "--delta-base-offset",
+        "-q",
+    ];
+    if thin {
+        args.push("--thin");
+    }
+    git_with_input(repo, &args, revs.as_bytes())
+}
+
+/// What a push of save `k` sends to a remote that has save `k-1`.
+fn incremental_revs(commits: &[String], k: usize) -> String {
+    if k == 0 {
+        format!("{}\n", commits[0])
+    } else {
+        format!("{}\n^{}\n", commits[k], commits[k - 1])
+    }
+}
+
+fn measure_sizes(side: &Side) -> Sizes {
+    let full_pack = pack(&side.repo, &format!("{}\n", side.tip_ref), false).len() as u64;
+    let incremental = (0..side.commits.len())
+        .map(|k| pack(&side.repo, &incremental_revs(&side.commits, k), true).len() as u64)
+        .sum();
+    let mut sizes = Sizes {
+        full_pack,
+        incremental,
+        ..Sizes::default()
+    };
+    let objects = side.repo.join(".git").join("objects");
+    for dir in std::fs::read_dir(&objects)
+        .expect("read objects dir")
+        .flatten()
+    {
+        let name = dir.file_name().to_string_lossy().into_owned();
+        if name.len() != 2 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        for file in std::fs::read_dir(dir.path())
+            .expect("read fan-out dir")
+            .flatten()
+        {
+            let meta = file.metadata().expect("stat loose object");
+            sizes.loose_objects += 1;
+            sizes.loose_apparent += meta.len();
+            sizes.loose_allocated += meta.blocks() * 512;
+        }
+    }
+    sizes
+}
+
+/// Compositions of the full pack and of the sum of the incremental thin packs of one side.
+fn compositions(scratch: &Path, side: &Side) -> (Composition, Composition) {
+    // A bare repository borrowing the side's objects: index-pack --fix-thin completes thin packs
+    // there without touching the measured repository.
+    std::fs::create_dir_all(scratch).expect("create scratch repo");
+    git(scratch, &["init", "-q", "--bare"]);
+    git(scratch, &["config", "gc.auto", "0"]);
+    let alternates = scratch.join("objects").join("info").join("alternates");
+    std::fs::write(
+        &alternates,
+        format!("{}\n", side.repo.join(".git").join("objects").display()),
+    )
+    .expect("write alternates");
+
+    let mut full = Composition::default();
+    let paths = object_paths(&side.repo, std::slice::from_ref(&side.tip_ref));
+    let bytes = pack(&side.repo, &format!("{}\n", side.tip_ref), false);
+    add_composition(scratch, &bytes, &paths, &mut full);
+
+    let mut incremental = Composition::default();
+    for k in 0..side.commits.len() {
+        let mut revs = vec![side.commits[k].clone()];
+        if k > 0 {
+            revs.push(format!("^{}", side.commits[k - 1]));
+        }
+        let paths = object_paths(&side.repo, &revs);
+        let bytes = pack(&side.repo, &incremental_revs(&side.commits, k), true);
+        add_composition(scratch, &bytes, &paths, &mut incremental);
+    }
+    let _ = std::fs::remove_dir_all(scratch);
+    (full, incremental)
+}
+
+/// Object id -> path, as `git rev-list --objects` names them (no path for commits).
+fn object_paths(repo: &Path, revs: &[String]) -> HashMap<String, String> {
+    let mut args = vec!["rev-list", "--objects"];
+    args.extend(revs.iter().map(String::as_str));
+    git(repo, &args)
+        .lines()
+        .map(|line| match line.split_once(' ') {
+            Some((id, path)) => (id.to_owned(), path.to_owned()),
+            None => (line.to_owned(), String::new()),
+        })
+        .collect()
+}
+
+fn category(kind: &str, path: Option<&String>) -> String {
+    let path = path.map(String::as_str).unwrap_or("?");
+    let place = match (kind, path) {
+        ("commit", _) => "",
+        ("tree", "") => " (root)",
+        ("tree", p) => match p {
+            "messages" | "strings" | "sessions" | "children" => p,
+            _ => " (other)",
+        },
+        (_, "session.json") => "session.json",
+        (_, p) if p.starts_with("messages/") => "messages/*",
+        (_, p) if p.starts_with("strings/") => "strings/*",
+        (_, p) if p.starts_with("sessions/") => "sessions/<id>.json",
+        _ => " (other)",
+    };
+    if place.starts_with(' ') || place.is_empty() {
+        format!("{kind}{place}")
+    } else {
+        format!("{kind} {place}")
+    }
+}
+
+/// Indexes `pack` in the scratch repository and adds its objects to `into`. Bases that
+/// `--fix-thin` appended (they are not part of what is sent) are left out.
+fn add_composition(
+    scratch: &Path,
+    pack: &[u8],
+    paths: &HashMap<String, String>,
+    into: &mut Composition,
+) {
+    let out = git_with_input(scratch, &["index-pack", "--stdin", "--fix-thin"], pack);
+    let out = String::from_utf8_lossy(&out);
+    let hash = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("unexpected index-pack output {out:?}"))
+        .to_owned();
+    let pack_dir = scratch.join("objects").join("pack");
+    let idx = pack_dir.join(format!("pack-{hash}.idx"));
+    let listing = git(scratch, &["verify-pack", "-v", &idx.to_string_lossy()]);
+    let sent_end = pack.len().saturating_sub(20) as u64;
+    for line in listing.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < 5 || !matches!(fields[1], "commit" | "tree" | "blob" | "tag") {
+            continue;
+        }
+        let offset: u64 = fields[4].parse().unwrap_or(u64::MAX);
+        if offset >= sent_end {
+            continue;
+        }
+        let in_pack: u64 = fields[3].parse().unwrap_or(0);
+        let entry = into
+            .categories
+            .entry(category(fields[1], paths.get(fields[0])))
+            .or_default();
+        entry.objects += 1;
+        entry.bytes += in_pack;
+        if fields.len() >= 7 {
+            entry.deltified += 1;
+        }
+    }
+    into.pack_bytes += pack.len() as u64;
+    into.packs += 1;
+    for entry in std::fs::read_dir(&pack_dir)
+        .expect("read pack dir")
+        .flatten()
+    {
+        if entry.file_name().to_string_lossy().contains(&hash) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn render_composition(title: &str, c: &Composition) -> String {
+    let mut out = format!(
+        "  {title}: {} in {} pack{}\n",
+        human(c.pack_bytes),
+        c.packs,
+        if c.packs == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        out,
+        "    {:<28} {:>8} {:>10} {:>16} {:>7}",
+        "objects", "count", "deltified", "bytes in pack", "share"
+    );
+    let mut objects_bytes = 0;
+    for (name, cat) in &c.categories {
+        objects_bytes += cat.bytes;
+        let _ = writeln!(
+            out,
+            "    {:<28} {:>8} {:>10} {:>16} {:>6.1}%",
+            name,
+            thousands(cat.objects),
+            thousands(cat.deltified),
+            thousands(cat.bytes),
+            100.0 * cat.bytes as f64 / c.pack_bytes.max(1) as f64
+        );
+    }
+    let overhead = c.pack_bytes.saturating_sub(objects_bytes);
+    let _ = writeln!(
+        out,
+        "    {:<28} {:>8} {:>10} {:>16} {:>6.1}%",
+        "pack headers and trailers",
+        "",
+        "",
+        thousands(overhead),
+        100.0 * overhead as f64 / c.pack_bytes.max(1) as f64
+    );
+    out
+}
+
+// ------------------------------------------------------------------------------------------------
+// Figure 5
+
+/// Saves `n` small 3-message sessions through the library; returns how long that took.
+fn create_list_sessions(repo: &Path, n: usize) -> Duration {
+    init_repo(repo, "main");
+    let start = Instant::now();
+    let store = Store::discover(repo).expect("open the list repo");
+    let history = SessionHistory::new(&store);
+    let mut rng = Rng::new(SEED ^ 0x1157);
+    for i in 0..n {
+        let bytes = small_session(i, &mut rng);
+        let session = export::parse(bytes, "bench").expect("a valid small export");
+        let meta = SaveMeta {
+            agent: "opencode".into(),
+            agent_version: export::version(&session),
+            title: export::title(&session),
+            reason: "bench".into(),
+            split_threshold: DEFAULT_SPLIT_THRESHOLD,
+            skip_if_stored: false,
+        };
+        history
+            .save(&session, &meta, None)
+            .expect("save a small session");
+    }
+    start.elapsed()
+}
+
+fn small_session(i: usize, rng: &mut Rng) -> Vec<u8> {
+    let t = 1_795_000_000_000u64 + i as u64 * 60_000;
+    let sid = format!(
+        "ses_{:012x}{}",
+        !(t * 0x1000) & 0xffff_ffff_ffff,
+        rng.base62(14)
+    );
+    let mid = |n: u64, rng: &mut Rng| format!("msg_{:012x}{}", (t + n) * 0x1000, rng.base62(14));
+    let (m1, m2, m3) = (mid(1, rng), mid(2, rng), mid(3, rng));
+    let part = |n: u64, m: &str, rng: &mut Rng, body: serde_json::Value| {
+        let mut body = body;
+        body["id"] = format!("prt_{:012x}{}", (t + n) * 0x1000, rng.base62(14)).into();
+        body["sessionID"] = sid.clone().into();
+        body["messageID"] = m.into();
+        body
+    };
+    let doc = serde_json::json!({
+        "info": {
+            "id": sid, "slug": "small-session", "projectID": "3a74d2fee8076fff93fc85d5816a89d1be9a31f6",
+            "directory": generator::PROJECT_DIR, "path": "", "title": format!("Small session {i}"),
+            "agent": "build", "version": "1.18.33",
+            "time": {"created": t, "updated": t + 3}
+        },
+        "messages": [
+            {"info": {"role": "user", "time": {"created": t + 1}, "agent": "build",
+                      "summary": {"diffs": []}, "id": m1, "sessionID": sid},
+             "parts": [part(1, &m1, rng, serde_json::json!({"type": "text", "text": format!("Question number {i}?")}))]},
+            {"info": {"parentID": m1, "role": "assistant", "finish": "tool-calls",
+                      "time": {"created": t + 2, "completed": t + 2}, "id": m2, "sessionID": sid},
+             "parts": [part(2, &m2, rng, serde_json::json!({"type": "tool", "tool": "bash", "callID": "call_1",
+                 "state": {"status": "completed", "input": {"command": "ls"}, "output": "Cargo.toml\nsrc\n",
+                           "metadata": {"output": "Cargo.toml\nsrc\n", "exit": 0, "truncated": false}}}))]},
+            {"info": {"parentID": m1, "role": "assistant", "finish": "stop",
+                      "time": {"created": t + 3, "completed": t + 3}, "id": m3, "sessionID": sid},
+             "parts": [part(3, &m3, rng, serde_json::json!({"type": "text", "text": format!("Answer number {i}.")}))]}
+        ]
+    });
+    serde_json::to_vec_pretty(&doc).expect("serialize")
+}
+
+// ------------------------------------------------------------------------------------------------
+// Formatting
+
+struct Table {
+    rows: Vec<[String; 7]>,
+}
+
+impl Table {
+    fn new() -> Self {
+        Table {
+            rows: vec![[
+                "#".into(),
+                "figure".into(),
+                "git-session".into(),
+                "naive".into(),
+                "ratio".into(),
+                "target".into(),
+                "".into(),
+            ]],
+        }
+    }
+
+    fn row(&mut self, row: [String; 7]) {
+        self.rows.push(row);
+    }
+
+    fn size_row(&mut self, n: &str, what: &str, a: u64, b: u64, target: f64) {
+        let r = a as f64 / b.max(1) as f64;
+        self.row([
+            n.into(),
+            what.into(),
+            human(a),
+            human(b),
+            ratio(a as f64, b as f64),
+            format!("<= {target}x"),
+            verdict(r <= target),
+        ]);
+    }
+
+    fn time_row(&mut self, n: &str, what: &str, a: Duration, b: Duration, target: Option<f64>) {
+        let r = ms(a) / ms(b).max(1e-9);
+        self.row([
+            n.into(),
+            what.into(),
+            format!("{:.1} ms", ms(a)),
+            format!("{:.1} ms", ms(b)),
+            format!("{r:.2}x"),
+            target.map_or_else(|| "-".into(), |t| format!("<= {t}x")),
+            target.map_or_else(String::new, |t| verdict(r <= t)),
+        ]);
+    }
+
+    fn render(&self) -> String {
+        let mut widths = [0usize; 7];
+        for row in &self.rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        for (i, row) in self.rows.iter().enumerate() {
+            let mut line = String::from(" ");
+            for (c, cell) in row.iter().enumerate() {
+                let pad = widths[c] - cell.chars().count();
+                // Text columns left-aligned, figures right-aligned.
+                if c <= 1 || c == 6 {
+                    line.push_str(cell);
+                    line.push_str(&" ".repeat(pad));
+                } else {
+                    line.push_str(&" ".repeat(pad));
+                    line.push_str(cell);
+                }
+                line.push_str("  ");
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+            if i == 0 {
+                let total: usize = widths.iter().sum::<usize>() + 2 * 6;
+                let _ = writeln!(out, " {}", "-".repeat(total));
+            }
+        }
+        out
+    }
+}
+
+fn verdict(met: bool) -> String {
+    if met { "met" } else { "MISSED" }.into()
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b == 0.0 {
+        "-".into()
+    } else {
+        format!("{:.3}x", a / b)
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn total(times: &[Duration]) -> Duration {
+    times.iter().sum()
+}
+
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    match sorted.len() {
+        0 => Duration::ZERO,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2,
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1,234,567 B (1.18 MiB)`.
+fn human(n: u64) -> String {
+    format!("{} B ({})", thousands(n), human_short(n))
+}
+
+/// `1.18 MiB`, `345.6 KiB`, `512 B`.
+fn human_short(n: u64) -> String {
+    let x = n as f64;
+    if x >= 1024.0 * 1024.0 {
+        format!("{:.2} MiB", x / (1024.0 * 1024.0))
+    } else if x >= 1024.0 {
+        format!("{:.1} KiB", x / 1024.0)
+    } else {
+        format!("{n} B")
+    }
+}
+
+fn join_counts(counts: &BTreeMap<String, usize>) -> String {
+    counts
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
