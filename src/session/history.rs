@@ -136,14 +136,21 @@ impl<'a> SessionHistory<'a> {
             .join("cache")
             .join(&meta.agent)
             .join(&session.id);
-        let cache = SaveCache::load(&cache_path);
-        let (encoded, cache) = codec::encode_cached(
-            self.store,
-            session,
-            meta.split_threshold,
-            Some(&cache),
-            redact,
-        )?;
+        let mut cache = SaveCache::load(&cache_path);
+        let encode = |session: &Session, cache: &mut SaveCache| -> Result<Encoded> {
+            let (encoded, next) = codec::encode_cached(
+                self.store,
+                session,
+                meta.split_threshold,
+                Some(cache),
+                redact,
+            )?;
+            *cache = next;
+            Ok(encoded)
+        };
+        // The session as given; children it lacks are added per attempt from the save it follows.
+        let mut encoded = encode(session, &mut cache)?;
+        let mut carried_for: Option<Vec<(String, ObjectId)>> = None;
         let title = match redact {
             Some(redact) => {
                 let mut title = serde_json::Value::String(meta.title.clone());
@@ -152,8 +159,6 @@ impl<'a> SessionHistory<'a> {
             }
             None => meta.title.clone(),
         };
-        // Only a speed-up for the next save: losing it costs time, never data.
-        let _ = cache.store(&cache_path);
         let ref_name = RefName::local(&meta.agent, &session.id).full();
         for attempt in 1..=MAX_ATTEMPTS {
             let tip = self.store.find_ref(&ref_name)?;
@@ -161,6 +166,23 @@ impl<'a> SessionHistory<'a> {
                 Some(id) => Some(self.store.read_commit(id)?),
                 None => None,
             };
+            let missing = match &previous {
+                Some(prev) => self.missing_children(session, prev.tree)?,
+                None => Vec::new(),
+            };
+            if carried_for.as_deref().unwrap_or_default() != missing.as_slice() {
+                encoded = match &previous {
+                    Some(prev) if !missing.is_empty() => {
+                        let mut whole = session.clone();
+                        self.carry_children(&mut whole, prev.tree, &prev.id.to_string())?;
+                        encode(&whole, &mut cache)?
+                    }
+                    _ => encode(session, &mut cache)?,
+                };
+                carried_for = (!missing.is_empty()).then_some(missing);
+            }
+            // Only a speed-up for the next save: losing it costs time, never data.
+            let _ = cache.store(&cache_path);
             if let Some(prev) = &previous {
                 if prev.tree == encoded.tree {
                     return Ok(SaveOutcome::Unchanged {
@@ -259,59 +281,44 @@ impl<'a> SessionHistory<'a> {
             .collect())
     }
 
-    /// Resolves an id or a unique id prefix to a saved session (or a child inside one). A local
-    /// save wins over a remote-tracking copy of the same session.
+    /// Resolves an id or a unique id prefix to a saved session, or to a child session inside the
+    /// newest save of one. An exact id wins; a prefix must match exactly one id among sessions
+    /// and their children. A local save wins over a remote-tracking copy of the same session.
     pub fn resolve(&self, query: &str) -> Result<Resolved> {
         let sessions = self.sessions()?;
-        let pick = |matches: Vec<&SavedSession>| -> Result<Option<SavedSession>> {
-            let mut ids: Vec<&str> = matches.iter().map(|s| s.name.id.as_str()).collect();
-            ids.sort();
-            ids.dedup();
-            match ids.len() {
-                0 => Ok(None),
-                1 => {
-                    let best = matches
-                        .into_iter()
-                        .min_by_key(|s| (s.name.origin != Origin::Local, s.name.origin.clone()))
-                        .cloned();
-                    Ok(best)
-                }
-                _ => Err(SessionError::Ambiguous {
-                    query: query.to_owned(),
-                    candidates: ids.into_iter().map(str::to_owned).collect(),
-                }),
-            }
-        };
-        let exact: Vec<&SavedSession> = sessions.iter().filter(|s| s.name.id == query).collect();
-        if let Some(saved) = pick(exact)? {
-            return Ok(Resolved { saved, child: None });
+        let preferred = |s: &SavedSession| (s.name.origin != Origin::Local, s.name.origin.clone());
+        if let Some(saved) = sessions
+            .iter()
+            .filter(|s| s.name.id == query)
+            .min_by_key(|s| preferred(s))
+        {
+            return Ok(Resolved {
+                saved: saved.clone(),
+                child: None,
+            });
         }
-        if query.len() >= 2 {
-            let prefixed: Vec<&SavedSession> = sessions
-                .iter()
-                .filter(|s| s.name.id.starts_with(query))
-                .collect();
-            if let Some(saved) = pick(prefixed)? {
-                return Ok(Resolved { saved, child: None });
-            }
-        }
-        // Not a root: look for a child session inside the newest save of each session.
-        let mut found: Vec<(String, SavedSession)> = Vec::new();
+        let is_prefix = |id: &str| query.len() >= 2 && id.starts_with(query);
+        // Candidates: (id, the root session holding it, whether it is a child).
+        let mut found: Vec<(String, &SavedSession, bool)> = sessions
+            .iter()
+            .filter(|s| is_prefix(&s.name.id))
+            .map(|s| (s.name.id.clone(), s, false))
+            .collect();
         for saved in &sessions {
             let commit = self.store.read_commit(saved.tip)?;
             for child in self.child_ids(commit.tree)? {
-                if child == query || (query.len() >= 2 && child.starts_with(query)) {
-                    found.push((child, saved.clone()));
+                if child == query {
+                    return Ok(Resolved {
+                        saved: saved.clone(),
+                        child: Some(child),
+                    });
+                }
+                if is_prefix(&child) {
+                    found.push((child, saved, true));
                 }
             }
         }
-        if let Some(exact) = found.iter().find(|(id, _)| id == query) {
-            return Ok(Resolved {
-                saved: exact.1.clone(),
-                child: Some(exact.0.clone()),
-            });
-        }
-        let mut ids: Vec<String> = found.iter().map(|(id, _)| id.clone()).collect();
+        let mut ids: Vec<&str> = found.iter().map(|(id, _, _)| id.as_str()).collect();
         ids.sort();
         ids.dedup();
         match ids.len() {
@@ -319,18 +326,18 @@ impl<'a> SessionHistory<'a> {
                 query: query.to_owned(),
             }),
             1 => {
-                let (child, saved) = found
-                    .into_iter()
-                    .min_by_key(|(_, s)| (s.name.origin != Origin::Local, s.name.origin.clone()))
+                let (id, saved, is_child) = found
+                    .iter()
+                    .min_by_key(|(_, s, _)| preferred(s))
                     .expect("one match");
                 Ok(Resolved {
-                    saved,
-                    child: Some(child),
+                    saved: (*saved).clone(),
+                    child: is_child.then(|| id.clone()),
                 })
             }
             _ => Err(SessionError::Ambiguous {
                 query: query.to_owned(),
-                candidates: ids,
+                candidates: ids.into_iter().map(str::to_owned).collect(),
             }),
         }
     }
@@ -428,6 +435,56 @@ impl<'a> SessionHistory<'a> {
             committer: commit.committer_name,
             trailers: SaveTrailers::parse(&commit.message),
         })
+    }
+
+    /// Lists `(path, tree)` of the child sessions the save with root `tree` holds and `session`
+    /// lacks, at any depth.
+    fn missing_children(
+        &self,
+        session: &Session,
+        tree: ObjectId,
+    ) -> Result<Vec<(String, ObjectId)>> {
+        let mut out = Vec::new();
+        for (id, child_tree) in self.child_trees(tree)? {
+            match session.children.iter().find(|c| c.id == id) {
+                Some(given) => {
+                    for (path, t) in self.missing_children(given, child_tree)? {
+                        out.push((format!("{id}/{path}"), t));
+                    }
+                }
+                None => out.push((id, child_tree)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds to `session` the child sessions its previous save (root tree `tree`) holds and it
+    /// lacks. An agent's export of a session never contains its subagents, so a child that is
+    /// not given means "not given", not "deleted": it stays in the newest save.
+    fn carry_children(&self, session: &mut Session, tree: ObjectId, commit: &str) -> Result<()> {
+        for (id, child_tree) in self.child_trees(tree)? {
+            match session.children.iter_mut().find(|c| c.id == id) {
+                Some(given) => self.carry_children(given, child_tree, commit)?,
+                None => session
+                    .children
+                    .push(codec::decode(self.store, &id, child_tree, commit)?),
+            }
+        }
+        Ok(())
+    }
+
+    fn child_trees(&self, tree: ObjectId) -> Result<Vec<(String, ObjectId)>> {
+        let entries = self.store.read_tree(tree)?;
+        match entries.iter().find(|e| e.name == "children") {
+            Some(children) => Ok(self
+                .store
+                .read_tree(children.id)?
+                .into_iter()
+                .filter(|e| e.kind == crate::store::EntryKind::Tree)
+                .map(|e| (e.name, e.id))
+                .collect()),
+            None => Ok(Vec::new()),
+        }
     }
 
     fn find_tree_in_history(&self, tip: ObjectId, tree: ObjectId) -> Result<Option<ObjectId>> {

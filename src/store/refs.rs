@@ -136,11 +136,26 @@ impl Store {
                 log: RefLog::AndReference,
             },
         };
-        self.repo.edit_reference(RefEdit {
-            change,
-            name: name.clone(),
-            deref: false,
-        })?;
+        // The reflog needs a committer; use the same identity (with its fallback) as the commits,
+        // so a repository with no git identity configured can still save.
+        let who = self.committer();
+        let signature = gix::actor::Signature {
+            name: who.name.as_str().into(),
+            email: who.email.as_str().into(),
+            time: gix::date::Time {
+                seconds: who.seconds,
+                offset: who.offset,
+            },
+        };
+        let mut time = gix::date::parse::TimeBuf::default();
+        self.repo.edit_references_as(
+            [RefEdit {
+                change,
+                name: name.clone(),
+                deref: false,
+            }],
+            Some(signature.to_ref(&mut time)),
+        )?;
         Ok(())
     }
 }

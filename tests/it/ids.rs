@@ -103,8 +103,6 @@ fn a_child_session_is_found_by_a_unique_prefix() {
 }
 
 #[test]
-#[ignore = "bug: a prefix matching a saved root and a child inside a save resolves to the \
-            root silently ('show ses_dfef9' prints the parent) instead of failing as ambiguous"]
 fn a_prefix_shared_by_a_session_and_a_child_is_ambiguous() {
     let env = TestEnv::new();
     let repo = env.repo_with_commit("work");

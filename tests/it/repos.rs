@@ -139,9 +139,6 @@ fn a_save_is_committed_as_the_configured_user() {
 }
 
 #[test]
-#[ignore = "bug: with no user.name/user.email the commit uses the fallback identity but the ref \
-            update fails: 'Could not update reflog' (gix writes the reflog as the configured \
-            committer, which does not exist), leaving an empty reflog file and no ref"]
 fn a_save_succeeds_when_git_has_no_identity_at_all() {
     let env = TestEnv::without_identity();
     let repo = env.repo("work");

@@ -290,9 +290,6 @@ fn a_grown_session_becomes_a_second_commit_on_top_of_the_first() {
 }
 
 #[test]
-#[ignore = "bug: saving a parent export alone (which never holds children) writes a save \
-            without children/, so the child saved before vanishes from the newest save and \
-            'show <child-id>' fails"]
 fn a_grown_parent_saved_alone_keeps_its_saved_child() {
     // `opencode export <parent>` never contains the children: an automatic save of the parent
     // alone must not drop the subagent session saved with it before.
