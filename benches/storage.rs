@@ -17,8 +17,13 @@
 //! ```text
 //! cargo bench --bench storage
 //! GIT_SESSION_BENCH_QUICK=1 cargo bench --bench storage          # 5 saves, ~250 messages
-//! GIT_SESSION_BENCH_THRESHOLDS=256,1024,4096 cargo bench --bench storage
+//! GIT_SESSION_BENCH_THRESHOLDS=256,1024,4096 cargo bench --bench storage  # + a split threshold sweep
+//! GIT_SESSION_BENCH_KEEP=1 cargo bench --bench storage           # keep the temp dir to inspect
 //! ```
+//!
+//! The data depends only on the seed, this crate's `src/` and the registry sources it reads, so
+//! figures move a little when `src/` changes. Timings are medians of interleaved runs; on a busy
+//! machine read their ratios rather than their absolute values.
 //!
 //! Git runs hermetically: `GIT_CONFIG_NOSYSTEM=1`, `GIT_CONFIG_GLOBAL` and `HOME` in the temp dir,
 //! and `gc.auto=0` in every repository, so nothing is packed behind the benchmark's back.
@@ -100,7 +105,10 @@ struct Sizes {
 struct Category {
     objects: u64,
     deltified: u64,
+    /// Bytes the objects take in the pack (compressed, or compressed delta).
     bytes: u64,
+    /// The objects' own (uncompressed) size.
+    raw: u64,
 }
 
 /// What packs are made of, by object kind and path.
@@ -370,7 +378,7 @@ fn main() {
 
     let _ = writeln!(
         report,
-        "\nPack composition (git verify-pack -v; bytes = what the objects take inside the pack)"
+        "\nPack composition (git verify-pack -v; raw = object size, in pack = its bytes in the pack, packed = in pack / raw)"
     );
     report.push_str(&render_composition("git-session, full pack", &full_a));
     report.push_str(&render_composition(
@@ -761,10 +769,24 @@ fn compositions(scratch: &Path, side: &Side) -> (Composition, Composition) {
     )
     .expect("write alternates");
 
+    let sizes: HashMap<String, u64> = git(
+        &side.repo,
+        &[
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check=%(objectname) %(objectsize)",
+        ],
+    )
+    .lines()
+    .filter_map(|l| {
+        let (id, size) = l.split_once(' ')?;
+        Some((id.to_owned(), size.parse().ok()?))
+    })
+    .collect();
     let mut full = Composition::default();
     let paths = object_paths(&side.repo, std::slice::from_ref(&side.tip_ref));
     let bytes = pack(&side.repo, &format!("{}\n", side.tip_ref), false);
-    add_composition(scratch, &bytes, &paths, &mut full);
+    add_composition(scratch, &bytes, &paths, &sizes, &mut full);
 
     let mut incremental = Composition::default();
     for k in 0..side.commits.len() {
@@ -774,7 +796,7 @@ fn compositions(scratch: &Path, side: &Side) -> (Composition, Composition) {
         }
         let paths = object_paths(&side.repo, &revs);
         let bytes = pack(&side.repo, &incremental_revs(&side.commits, k), true);
-        add_composition(scratch, &bytes, &paths, &mut incremental);
+        add_composition(scratch, &bytes, &paths, &sizes, &mut incremental);
     }
     let _ = std::fs::remove_dir_all(scratch);
     (full, incremental)
@@ -821,6 +843,7 @@ fn add_composition(
     scratch: &Path,
     pack: &[u8],
     paths: &HashMap<String, String>,
+    sizes: &HashMap<String, u64>,
     into: &mut Composition,
 ) {
     let out = git_with_input(scratch, &["index-pack", "--stdin", "--fix-thin"], pack);
@@ -850,6 +873,7 @@ fn add_composition(
             .or_default();
         entry.objects += 1;
         entry.bytes += in_pack;
+        entry.raw += sizes.get(fields[0]).copied().unwrap_or(0);
         if fields.len() >= 7 {
             entry.deltified += 1;
         }
@@ -875,30 +899,34 @@ fn render_composition(title: &str, c: &Composition) -> String {
     );
     let _ = writeln!(
         out,
-        "    {:<28} {:>8} {:>10} {:>16} {:>7}",
-        "objects", "count", "deltified", "bytes in pack", "share"
+        "    {:<26} {:>7} {:>9} {:>14} {:>13} {:>7} {:>6}",
+        "objects", "count", "deltified", "raw bytes", "in pack", "packed", "share"
     );
     let mut objects_bytes = 0;
     for (name, cat) in &c.categories {
         objects_bytes += cat.bytes;
         let _ = writeln!(
             out,
-            "    {:<28} {:>8} {:>10} {:>16} {:>6.1}%",
+            "    {:<26} {:>7} {:>9} {:>14} {:>13} {:>6.1}% {:>5.1}%",
             name,
             thousands(cat.objects),
             thousands(cat.deltified),
+            thousands(cat.raw),
             thousands(cat.bytes),
+            100.0 * cat.bytes as f64 / cat.raw.max(1) as f64,
             100.0 * cat.bytes as f64 / c.pack_bytes.max(1) as f64
         );
     }
     let overhead = c.pack_bytes.saturating_sub(objects_bytes);
     let _ = writeln!(
         out,
-        "    {:<28} {:>8} {:>10} {:>16} {:>6.1}%",
-        "pack headers and trailers",
+        "    {:<26} {:>7} {:>9} {:>14} {:>13} {:>7} {:>5.1}%",
+        "pack header and trailer",
+        "",
         "",
         "",
         thousands(overhead),
+        "",
         100.0 * overhead as f64 / c.pack_bytes.max(1) as f64
     );
     out

@@ -906,7 +906,7 @@ impl SessionGen<'_> {
         }
 
         let text = if last {
-            let mut text = self.prose(2, 6);
+            let mut text = self.prose(3, 8);
             if self.rng.chance(0.4) {
                 let file = self.rng.below(self.files.len());
                 let lines: Vec<&str> = self.files[file].lines().collect();
@@ -945,7 +945,7 @@ impl SessionGen<'_> {
         let mut patched: Vec<String> = Vec::new();
         let mut tool_bytes = 0;
         if !last {
-            let tools = if self.rng.chance(0.25) { 2 } else { 1 };
+            let tools = if self.rng.chance(0.35) { 2 } else { 1 };
             for _ in 0..tools {
                 let (part, bytes) = self.tool(&id, &mut patched, edits);
                 tool_bytes += bytes;
@@ -1059,9 +1059,9 @@ impl SessionGen<'_> {
         let start = self.tick(100, 1_500);
         let pid = self.id("prt");
         let roll = self.rng.unit();
-        let (tool, input, output, metadata, title) = if roll < 0.42 || self.reads.is_empty() {
+        let (tool, input, output, metadata, title) = if roll < 0.45 || self.reads.is_empty() {
             self.read()
-        } else if roll < 0.69 {
+        } else if roll < 0.71 {
             self.bash()
         } else if roll < 0.82 {
             self.grep()
