@@ -8,5 +8,6 @@ mod ids;
 mod portable;
 mod repos;
 mod save;
+mod share;
 mod storage;
 mod support;
