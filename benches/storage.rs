@@ -128,6 +128,11 @@ struct Side {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs bench targets without it.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("storage bench: skipped (run it with `cargo bench --bench storage`)");
+        return;
+    }
     let config = Config::from_env();
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
@@ -194,6 +199,7 @@ fn main() {
     progress("measuring packs and loose objects");
     let sizes_a = measure_sizes(&side_a);
     let sizes_b = measure_sizes(&side_b);
+    let state_bytes = dir_bytes(&side_a.repo.join(".git").join("git-session"));
 
     progress("pack composition (git index-pack + verify-pack)");
     let (full_a, incr_a) = compositions(&root.join("scratch-a"), &side_a);
@@ -277,6 +283,11 @@ fn main() {
         c.rereads_after_edit
     );
     let _ = writeln!(report, "  file contents: {}", corpus.origin);
+    let _ = writeln!(
+        report,
+        "  git-session's files in .git besides objects and refs (.git/git-session): {}",
+        human(state_bytes)
+    );
     let _ = writeln!(
         report,
         "  {} saves took: git-session {:.1} s (last {:.0} ms), naive {:.1} s (last {:.0} ms)",
@@ -753,6 +764,20 @@ fn measure_sizes(side: &Side) -> Sizes {
         }
     }
     sizes
+}
+
+/// Apparent size of every file under `dir` (0 when it does not exist).
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
 }
 
 /// Compositions of the full pack and of the sum of the incremental thin packs of one side.
