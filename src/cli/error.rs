@@ -3,6 +3,7 @@
 //! Lower layers say what happened; this is the one place that knows which command the user ran
 //! and what to suggest.
 
+use crate::agents::opencode::cli::{OpenCodeError, BINARY_ENV};
 use crate::agents::InputError;
 use crate::session::bundle::BundleError;
 use crate::session::SessionError;
@@ -129,5 +130,43 @@ impl From<InputError> for CliError {
 impl From<BundleError> for CliError {
     fn from(e: BundleError) -> Self {
         CliError::user(e).hint("pass a file written by 'git session export'")
+    }
+}
+
+impl From<OpenCodeError> for CliError {
+    fn from(e: OpenCodeError) -> Self {
+        let hint = match &e {
+            OpenCodeError::Spawn { .. } if e.is_missing_binary() => Some(format!(
+                "install OpenCode ('npm install -g opencode-ai') or set {BINARY_ENV} to its path"
+            )),
+            OpenCodeError::Spawn { .. } => Some(format!(
+                "check that {BINARY_ENV} (or 'opencode' on PATH) is the OpenCode binary"
+            )),
+            OpenCodeError::Failed { command, .. } => Some(format!(
+                "run '{command}' in this repository to see OpenCode's own output"
+            )),
+            OpenCodeError::Output { .. } => {
+                Some("run the command again; if it persists, check 'opencode --version'".to_owned())
+            }
+            OpenCodeError::NoSuchSession { .. } => {
+                Some("run 'opencode session list' here to see this project's sessions".to_owned())
+            }
+            OpenCodeError::NoSessions { .. } => Some(
+                "start a session with 'opencode' in this repository, or save an export file with --from FILE"
+                    .to_owned(),
+            ),
+            OpenCodeError::OtherProject { .. } => {
+                Some("run 'git session save' in that project's checkout".to_owned())
+            }
+            OpenCodeError::BadId { .. } => {
+                Some("pass an id as 'opencode session list' prints it".to_owned())
+            }
+            OpenCodeError::Io { .. } => None,
+        };
+        CliError {
+            message: e.to_string(),
+            hint,
+            code: 1,
+        }
     }
 }

@@ -4,6 +4,7 @@ pub mod error;
 mod export;
 mod import;
 mod list;
+mod local_opencode;
 mod log;
 mod pull;
 mod push;

@@ -17,14 +17,24 @@ use crate::store::Store;
 /// Arguments of `git session save`.
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:
+  git session save                        # the most recent OpenCode session of this project
+  git session save --session ses_123      # that session, with its subagent sessions
+  git session save --all                  # every OpenCode session of this project
   opencode export ses_123 > session.json && git session save --from session.json
   git session save --from parent.json --from child.json --reason pre-compaction
   cat session.json | git session save --from -")]
 pub struct SaveArgs {
     /// An `opencode export` JSON file, or `-` for stdin. Repeat it to save a session with its
-    /// child sessions (subagents) in one go.
-    #[arg(long = "from", value_name = "FILE", required = true)]
+    /// child sessions (subagents) in one go. Without `--from`, sessions are read from the local
+    /// OpenCode (the most recent one of this project unless `--session` or `--all`).
+    #[arg(long = "from", value_name = "FILE", required = false, conflicts_with_all = ["session", "all"])]
     pub from: Vec<PathBuf>,
+    /// Read this OpenCode session (and its child sessions) from the local OpenCode.
+    #[arg(long, value_name = "ID", conflicts_with = "all")]
+    pub session: Option<String>,
+    /// Read every session of this project from the local OpenCode (children come along).
+    #[arg(long)]
+    pub all: bool,
     /// Why this save is made; recorded in the commit's `Reason:` trailer.
     #[arg(long, default_value = "manual")]
     pub reason: String,
@@ -49,6 +59,9 @@ pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
     for path in &args.from {
         let (name, bytes) = read_source(path)?;
         sessions.push(export::parse(bytes, &name)?);
+    }
+    if args.from.is_empty() {
+        sessions = super::local_opencode::read_for_save(store, &args)?;
     }
     let reports = store_sessions(store, sessions, &args.reason, false)?;
     print_reports(&reports, args.json, args.quiet);

@@ -1,7 +1,10 @@
-//! OpenCode: sessions as `opencode export <id>` prints them.
+//! OpenCode: sessions as `opencode export <id>` prints them, read from and restored into the
+//! local OpenCode by running its CLI.
 
+pub mod cli;
 pub mod export;
 pub mod merge;
+pub mod source;
 
 /// The ref namespace and agent name of OpenCode sessions.
 pub const AGENT: &str = "opencode";
