@@ -4,6 +4,7 @@ pub mod error;
 mod export;
 mod import;
 mod list;
+mod load;
 mod local_opencode;
 mod log;
 mod pull;
@@ -42,8 +43,10 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Save a session (from `opencode export` JSON) as the next save on its ref.
+    /// Save a session (from the local OpenCode, or `opencode export` JSON) as the next save on its ref.
     Save(save::SaveArgs),
+    /// Restore a saved session into the local OpenCode (exactly, or as a fork).
+    Load(load::LoadArgs),
     /// List saved sessions, newest save first.
     List(list::ListArgs),
     /// List the saves of one session, newest first.
@@ -86,6 +89,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     match cli.command {
         Command::Save(args) => save::run(&open(&dir)?, args),
+        Command::Load(args) => load::run(&open(&dir)?, args),
         Command::List(args) => list::run(&open(&dir)?, args),
         Command::Log(args) => log::run(&open(&dir)?, args),
         Command::Show(args) => show::run(&open(&dir)?, args),

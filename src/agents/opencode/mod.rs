@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod export;
+pub mod load;
 pub mod merge;
 pub mod source;
 
