@@ -4,10 +4,11 @@
 //!
 //! ```text
 //! session.json            the session info, canonical JSON
-//! messages/<id>.json      one blob per message (its info and parts), canonical JSON
+//! messages/NNNNNN/<id>.json  one blob per message (its info and parts), canonical JSON, in
+//!                         buckets of 64 in conversation order
 //! order                   only when the messages' order differs from their tree order
 //! children/<id>/          a child session: the same layout minus strings/
-//! strings/                every split-out string of the save (root and children), as raw text
+//! strings/xx/<key>        every split-out string of the save (root and children), as raw text
 //! ```
 //!
 //! Canonical JSON is compact with object keys sorted, so equal content always gets the same blob
@@ -40,6 +41,8 @@ const CHILDREN_DIR: &str = "children";
 const STRINGS_DIR: &str = "strings";
 const ORDER_FILE: &str = "order";
 const MESSAGE_SUFFIX: &str = ".json";
+/// Messages per subtree of `messages/`.
+const MESSAGES_PER_BUCKET: usize = 64;
 
 /// A pass that removes secrets from a value before it is stored (see `session::redact`).
 pub trait Redact {
@@ -305,7 +308,7 @@ impl Encoder<'_> {
             names.push(name.clone());
             message_entries.push(tree_entry(&name, EntryKind::Blob, blob));
         }
-        let mut sorted = names.clone();
+        let mut sorted = names;
         sorted.sort();
         if let Some(dup) = sorted.windows(2).find(|w| w[0] == w[1]) {
             return Err(SessionError::DuplicateMessage {
@@ -313,11 +316,20 @@ impl Encoder<'_> {
                 id: dup[0].trim_end_matches(MESSAGE_SUFFIX).to_owned(),
             });
         }
-        if !message_entries.is_empty() {
-            let tree = self.store.write_tree(&message_entries)?;
+        // Buckets of MESSAGES_PER_BUCKET messages in conversation order: an appending save
+        // rewrites the last bucket and a small top tree, not one tree listing every message.
+        let mut buckets = Vec::new();
+        let mut in_tree_order = true;
+        for (index, chunk) in message_entries.chunks(MESSAGES_PER_BUCKET).enumerate() {
+            in_tree_order &= chunk.windows(2).all(|w| w[0].name < w[1].name);
+            let tree = self.store.write_tree(chunk)?;
+            buckets.push(tree_entry(&format!("{index:06}"), EntryKind::Tree, tree));
+        }
+        if !buckets.is_empty() {
+            let tree = self.store.write_tree(&buckets)?;
             entries.push(tree_entry(MESSAGES_DIR, EntryKind::Tree, tree));
         }
-        if sorted != names {
+        if !in_tree_order {
             let mut order = String::new();
             for message in &session.messages {
                 order.push_str(&message.id);
@@ -498,19 +510,26 @@ impl Encoder<'_> {
                 *slot = (s.last_use, *id);
             }
         }
-        let entries: Vec<TreeEntry> = self
-            .strings
-            .iter()
-            .map(|(id, s)| {
-                let name = if latest[s.simkey.as_str()].1 == *id {
-                    s.simkey.clone()
-                } else {
-                    format!("{id}.{}", s.simkey)
-                };
-                tree_entry(&name, EntryKind::Blob, *id)
-            })
-            .collect();
-        Ok(Some(self.store.write_tree(&entries)?))
+        // Fanned out by the key's first two hex digits, so a save rewrites a few small trees.
+        let mut buckets: BTreeMap<&str, Vec<TreeEntry>> = BTreeMap::new();
+        for (id, s) in &self.strings {
+            let name = if latest[s.simkey.as_str()].1 == *id {
+                s.simkey.clone()
+            } else {
+                format!("{id}.{}", s.simkey)
+            };
+            buckets.entry(&s.simkey[..2]).or_default().push(tree_entry(
+                &name,
+                EntryKind::Blob,
+                *id,
+            ));
+        }
+        let mut top = Vec::with_capacity(buckets.len());
+        for (bucket, entries) in buckets {
+            let tree = self.store.write_tree(&entries)?;
+            top.push(tree_entry(bucket, EntryKind::Tree, tree));
+        }
+        Ok(Some(self.store.write_tree(&top)?))
     }
 }
 
@@ -589,7 +608,14 @@ impl Decoder<'_> {
 
         let mut messages = Vec::new();
         if let Some(dir) = find(MESSAGES_DIR) {
+            let mut files = Vec::new();
             for entry in self.store.read_tree(dir.id)? {
+                match entry.kind {
+                    EntryKind::Tree => files.extend(self.store.read_tree(entry.id)?),
+                    EntryKind::Blob => files.push(entry),
+                }
+            }
+            for entry in files {
                 let Some(message_id) = entry.name.strip_suffix(MESSAGE_SUFFIX) else {
                     continue;
                 };
