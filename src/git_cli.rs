@@ -138,6 +138,112 @@ pub fn delete_remote_refs(
     push(git_dir, remote, &specs, false)
 }
 
+/// One object's sizes, as `git cat-file --batch-check` reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectSizes {
+    /// Size of the content (uncompressed, as `git cat-file -p` prints it).
+    pub content: u64,
+    /// Bytes it takes on disk: the zlib-compressed loose file, or its entry in a pack (compressed,
+    /// and a delta against another object when git deltified it).
+    pub disk: u64,
+}
+
+/// Asks git for the content and on-disk sizes of `ids` (hex object ids), in the same order.
+/// An object git does not have is an error.
+pub fn object_sizes(git_dir: &Path, ids: &[String]) -> Result<Vec<ObjectSizes>, GitError> {
+    use std::io::{BufRead, BufReader, Write};
+    let what = "cat-file --batch-check";
+    let mut cmd = git(git_dir);
+    cmd.args([
+        "cat-file",
+        "--batch-check=%(objectname) %(objectsize) %(objectsize:disk)",
+    ]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| spawn_error(e, what))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    // Written from a thread: git's answers could fill the pipe before all questions are written.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut out = Vec::with_capacity(ids.len());
+    let mut problem = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| spawn_error(e, what))?;
+        let fields: Vec<&str> = line.split(' ').collect();
+        match fields.as_slice() {
+            [_, content, disk] => match (content.parse(), disk.parse()) {
+                (Ok(content), Ok(disk)) => out.push(ObjectSizes { content, disk }),
+                _ => problem = Some(format!("unexpected answer {line:?}")),
+            },
+            _ => {
+                problem.get_or_insert_with(|| format!("object {line}"));
+            }
+        }
+    }
+    let _ = writer.join();
+    let status = child.wait().map_err(|e| spawn_error(e, what))?;
+    if let Some(detail) = problem {
+        return Err(GitError::Failed {
+            command: what.to_owned(),
+            detail,
+        });
+    }
+    if !status.success() || out.len() != ids.len() {
+        return Err(GitError::Failed {
+            command: what.to_owned(),
+            detail: format!("answered {} of {} objects", out.len(), ids.len()),
+        });
+    }
+    Ok(out)
+}
+
+/// Removes the reflog entries of `refs` that point to commits no longer reachable from the ref
+/// (saves a history rewrite dropped), so that `git gc` may reclaim them. Other entries stay.
+pub fn expire_unreachable_reflogs(git_dir: &Path, refs: &[String]) -> Result<(), GitError> {
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let what = "reflog expire";
+    let mut cmd = git(git_dir);
+    cmd.args(["reflog", "expire", "--expire-unreachable=now"]);
+    cmd.args(refs);
+    let output = run(cmd, false, what)?;
+    if !output.status.success() {
+        return Err(failed(what, &output));
+    }
+    Ok(())
+}
+
+/// Runs `git gc` as a user would (`--prune=<prune>` when given, else git's own setting,
+/// `gc.pruneExpire`, two weeks by default). Progress goes to the terminal when `progress` is set.
+pub fn gc(git_dir: &Path, prune: Option<&str>, progress: bool) -> Result<(), GitError> {
+    let mut cmd = git(git_dir);
+    cmd.arg("gc");
+    if !progress {
+        cmd.arg("--quiet");
+    }
+    if let Some(prune) = prune {
+        cmd.arg(format!("--prune={prune}"));
+    }
+    let output = run(cmd, progress, "gc")?;
+    if !output.status.success() {
+        return Err(failed("gc", &output));
+    }
+    Ok(())
+}
+
+fn spawn_error(e: std::io::Error, what: &str) -> GitError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => GitError::NotFound,
+        _ => GitError::Failed {
+            command: what.to_owned(),
+            detail: e.to_string(),
+        },
+    }
+}
+
 fn parse_push_porcelain(stdout: &str) -> Vec<PushedRef> {
     let mut out = Vec::new();
     for line in stdout.lines() {

@@ -7,6 +7,7 @@
 
 pub mod graph;
 pub mod layout;
+pub mod maintenance;
 pub mod objects;
 pub mod refs;
 pub mod repo;
