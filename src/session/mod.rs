@@ -10,7 +10,9 @@ pub mod history;
 pub mod integrate;
 pub mod merge;
 pub mod model;
+pub mod prune;
 pub mod simkey;
+pub mod stats;
 pub mod trailers;
 
 pub use history::{SaveMeta, SaveOutcome, SavedSession, SessionHistory};
