@@ -5,7 +5,11 @@ pub mod cli;
 pub mod export;
 pub mod load;
 pub mod merge;
+pub mod render;
+pub mod render_html;
+pub mod render_md;
 pub mod source;
+pub mod text;
 
 /// The ref namespace and agent name of OpenCode sessions.
 pub const AGENT: &str = "opencode";
