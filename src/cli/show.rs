@@ -3,7 +3,7 @@
 use clap::{Args, ValueEnum};
 
 use super::{ui, CliError};
-use crate::agents::opencode::export;
+use crate::agents::opencode::{export, render, render_html, render_md};
 use crate::session::{Session, SessionHistory};
 use crate::store::Store;
 
@@ -12,6 +12,10 @@ use crate::store::Store;
 pub enum ShowFormat {
     /// The agent's own export JSON, JSON-equal to what was saved.
     Json,
+    /// The conversation as readable Markdown (child sessions included).
+    Md,
+    /// The conversation as one self-contained HTML page (no external assets).
+    Html,
 }
 
 /// Arguments of `git session show`.
@@ -19,7 +23,9 @@ pub enum ShowFormat {
 #[command(after_long_help = "Examples:
   git session show ses_dfef               # newest save, by unique prefix
   git session show ses_dfef --at ~1       # the save before it
-  git session show ses_dfef --at 3fa29c1  # a save by its commit id")]
+  git session show ses_dfef --at 3fa29c1  # a save by its commit id
+  git session show ses_dfef --format md   # the conversation as Markdown
+  git session show ses_dfef --format html > session.html   # one page for a browser")]
 pub struct ShowArgs {
     /// Session id or unique prefix (a child session's id works too).
     pub id: String,
@@ -40,8 +46,15 @@ pub(crate) fn run(store: &Store, args: ShowArgs) -> Result<(), CliError> {
             text.push('\n');
             ui::out(&text);
         }
+        ShowFormat::Md => ui::out(&render_md::markdown(&render::view(&session), &local_ms)),
+        ShowFormat::Html => ui::out(&render_html::html(&render::view(&session), &local_ms)),
     }
     Ok(())
+}
+
+/// Epoch milliseconds as local time, for the readable formats.
+fn local_ms(ms: i64) -> String {
+    ui::local_time(ms.div_euclid(1000))
 }
 
 /// Reads the session (or child session) named by `id` at save `at` (newest when `None`).
