@@ -1,17 +1,22 @@
 //! The command line: `git session <command>`. One file per command, one dispatch here.
 
+mod delete;
 pub mod error;
 mod export;
+mod gc;
 mod import;
 mod list;
 mod load;
 mod local_opencode;
 mod log;
+mod prune;
 mod pull;
 mod push;
 mod save;
+mod search;
 mod share;
 mod show;
+mod stats;
 mod sync;
 pub mod ui;
 
@@ -63,6 +68,16 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Pull, then push; repeat when the remote moved in between.
     Sync(sync::SyncArgs),
+    /// Counts and sizes: sessions, saves, messages, parts, bytes raw and stored, the largest.
+    Stats(stats::StatsArgs),
+    /// Find text in saved sessions (messages, tool inputs and outputs), like git grep.
+    Search(search::SearchArgs),
+    /// Delete sessions refs here (and with --remote, on a remote).
+    Delete(delete::DeleteArgs),
+    /// Delete sessions not saved for a while, or keep only each session's newest saves.
+    Prune(prune::PruneArgs),
+    /// Pack the objects and reclaim unreachable ones (git gc), reporting the bytes.
+    Gc(gc::GcArgs),
 }
 
 /// Parses the command line, runs it and returns the exit code, printing errors as
@@ -98,6 +113,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Push(args) => push::run(&open(&dir)?, args),
         Command::Pull(args) => pull::run(&open(&dir)?, args),
         Command::Sync(args) => sync::run(&open(&dir)?, args),
+        Command::Stats(args) => stats::run(&open(&dir)?, args),
+        Command::Search(args) => search::run(&open(&dir)?, args),
+        Command::Delete(args) => delete::run(&open(&dir)?, args),
+        Command::Prune(args) => prune::run(&open(&dir)?, args),
+        Command::Gc(args) => gc::run(&open(&dir)?, args),
     }
 }
 

@@ -1,0 +1,238 @@
+//! `git session prune`: delete sessions not saved for a while, and/or shorten every session's
+//! history to its newest saves, so that git can reclaim the space.
+
+use clap::Args;
+use serde_json::json;
+
+use super::{ui, CliError};
+use crate::git_cli;
+use crate::session::prune::{self, Shorten};
+use crate::session::{SavedSession, SessionHistory};
+use crate::store::Store;
+
+/// Arguments of `git session prune`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:
+  git session prune --older-than 30d --dry-run   # what would go
+  git session prune --older-than 2w              # delete sessions last saved over 2 weeks ago
+  git session prune --keep-last 5                # keep the newest 5 saves of every session
+  git session prune --older-than 90d --keep-last 10
+
+Durations: a number and a unit, s (seconds), m (minutes), h (hours), d (days), w (weeks).
+--keep-last copies the newest N saves along first parents onto a new, shorter chain (same
+trees, messages, authors and times; a merge among them keeps its first parent only) and moves
+the ref by compare-and-swap. The dropped saves become unreachable: 'git session gc' reclaims
+them. Only local refs change; a remote keeps its copy until you delete or force-push it.")]
+pub struct PruneArgs {
+    /// Delete sessions whose newest save is older than this (`30d`, `12h`, `2w`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub older_than: Option<u64>,
+    /// Keep only the newest N saves of every (remaining) session.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_last: Option<u64>,
+    /// Print what would be removed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print a JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses `30d`, `12h`, `2w`, `15m`, `45s` into seconds.
+pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("'{text}' has no unit; use s, m, h, d or w (as in 30d)"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' does not start with a number (as in 30d)"))?;
+    let unit_seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}'; use s, m, h, d or w (as in 30d)"
+            ))
+        }
+    };
+    n.checked_mul(unit_seconds)
+        .ok_or_else(|| format!("'{text}' is too long a duration"))
+}
+
+pub(crate) fn run(store: &Store, args: PruneArgs) -> Result<(), CliError> {
+    if args.older_than.is_none() && args.keep_last.is_none() {
+        return Err(CliError::usage(
+            "say what to prune: --older-than DURATION and/or --keep-last N",
+        )
+        .hint("git session prune --older-than 30d --dry-run"));
+    }
+    let history = SessionHistory::new(store);
+    let sessions = history.local_sessions()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (delete, keep): (Vec<SavedSession>, Vec<SavedSession>) =
+        sessions.into_iter().partition(|s| {
+            args.older_than
+                .is_some_and(|age| s.seconds < now.saturating_sub(age as i64))
+        });
+    let mut shorten = Vec::new();
+    if let Some(n) = args.keep_last {
+        for saved in &keep {
+            if let Some(plan) = prune::plan_keep_last(store, saved, n as usize)? {
+                shorten.push((saved.clone(), plan));
+            }
+        }
+    }
+
+    let verb = |now: &str, later: &str| {
+        if args.dry_run {
+            later.to_owned()
+        } else {
+            now.to_owned()
+        }
+    };
+    let mut lines = Vec::new();
+    for s in &delete {
+        lines.push(format!(
+            "{} {} \"{}\": last saved {}, {} saves",
+            verb("deleting", "would delete"),
+            s.name.id,
+            s.trailers.title,
+            ui::local_time(s.seconds),
+            s.trailers.saves
+        ));
+    }
+    for (s, plan) in &shorten {
+        let merges = match plan.merges_flattened {
+            0 => String::new(),
+            n => format!(", {n} merge(s) flattened"),
+        };
+        lines.push(format!(
+            "{} {} \"{}\": keeping the newest {} of {} saves, dropping {}{merges}",
+            verb("shortening", "would shorten"),
+            s.name.id,
+            s.trailers.title,
+            plan.kept.len(),
+            plan.saves_before,
+            plan.dropped()
+        ));
+    }
+    if !args.json {
+        for line in &lines {
+            ui::status(line);
+        }
+        if lines.is_empty() {
+            ui::status("Nothing to prune.");
+        }
+    }
+
+    let mut problems = Vec::new();
+    let mut rewritten = Vec::new();
+    if !args.dry_run {
+        for s in &delete {
+            if let Err(e) = prune::delete(store, s) {
+                problems.push(format!("{} was not deleted: {e}", s.name.id));
+            }
+        }
+        for (s, plan) in &shorten {
+            match prune::shorten(store, plan) {
+                Ok(tip) => rewritten.push((plan.ref_name.clone(), tip)),
+                Err(e) => problems.push(format!("{} was not shortened: {e}", s.name.id)),
+            }
+        }
+        // The reflog would keep the dropped saves alive for git's reflog expiry (90 days):
+        // forget only its entries the shortened history no longer reaches.
+        let refs: Vec<String> = rewritten.iter().map(|(r, _)| r.clone()).collect();
+        git_cli::expire_unreachable_reflogs(&store.common_dir(), &refs)?;
+        if !args.json && (!delete.is_empty() || !rewritten.is_empty()) {
+            ui::status("The removed saves take space until git reclaims them: git session gc");
+        }
+    }
+    if args.json {
+        ui::out_json(&report_json(&args, &delete, &shorten, &rewritten));
+    }
+    match problems.len() {
+        0 => Ok(()),
+        n => {
+            for p in &problems[..n - 1] {
+                ui::status(&format!("error: {p}"));
+            }
+            Err(CliError::user(&problems[n - 1])
+                .hint("another process saved meanwhile; run the command again"))
+        }
+    }
+}
+
+fn report_json(
+    args: &PruneArgs,
+    delete: &[SavedSession],
+    shorten: &[(SavedSession, Shorten)],
+    rewritten: &[(String, crate::store::ObjectId)],
+) -> serde_json::Value {
+    let deleted: Vec<serde_json::Value> = delete
+        .iter()
+        .map(|s| {
+            json!({
+                "session": s.name.id,
+                "ref": s.name.full(),
+                "title": s.trailers.title,
+                "lastSave": ui::utc_rfc3339(s.seconds),
+                "commit": s.tip.to_string(),
+            })
+        })
+        .collect();
+    let shortened: Vec<serde_json::Value> = shorten
+        .iter()
+        .map(|(s, plan)| {
+            json!({
+                "session": s.name.id,
+                "ref": plan.ref_name,
+                "savesBefore": plan.saves_before,
+                "kept": plan.kept.len(),
+                "dropped": plan.dropped(),
+                "mergesFlattened": plan.merges_flattened,
+                "from": plan.tip.to_string(),
+                "to": rewritten.iter().find(|(r, _)| *r == plan.ref_name).map(|(_, t)| t.to_string()),
+            })
+        })
+        .collect();
+    json!({
+        "version": 1,
+        "dryRun": args.dry_run,
+        "deleted": deleted,
+        "shortened": shortened,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_have_a_number_and_a_unit() {
+        assert_eq!(parse_duration("30d"), Ok(30 * 86_400));
+        assert_eq!(parse_duration("12h"), Ok(12 * 3600));
+        assert_eq!(parse_duration("2w"), Ok(14 * 86_400));
+        assert_eq!(parse_duration("15m"), Ok(900));
+        assert_eq!(parse_duration("45s"), Ok(45));
+        assert_eq!(parse_duration("0d"), Ok(0));
+        for bad in [
+            "",
+            "30",
+            "d",
+            "3x",
+            "1.5d",
+            "-1d",
+            "30 d",
+            "99999999999999999999w",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `git session search <pattern>`: find text in the newest save of every saved session, like
+//! `git grep`: one `session:message:part: snippet` line per matching line.
+
+use clap::Args;
+use regex::{Regex, RegexBuilder};
+use serde_json::json;
+
+use super::list::unique_sessions;
+use super::{ui, CliError};
+use crate::agents::opencode::text::{fields, TextField};
+use crate::session::{Session, SessionHistory};
+use crate::store::Store;
+
+/// Snippets are cut to about this many characters around the match.
+const SNIPPET_CHARS: usize = 160;
+
+/// Arguments of `git session search`.
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Searches message text, reasoning, tool names, titles, inputs,
+outputs and errors, attached file names and patch file lists, in the newest save of every saved
+session (and its child sessions). Each matching line prints as
+  <session>:<message>:<part>: <snippet>
+
+Examples:
+  git session search 'panicked at'
+  git session search -i --fixed-strings 'TODO(' --session ses_dfef
+  git session search 'error\\[E\\d+\\]' --json | jq .session"
+)]
+pub struct SearchArgs {
+    /// A regular expression (Rust `regex` syntax), or a plain string with --fixed-strings.
+    pub pattern: String,
+    /// Search only this session (id or unique prefix; a child session's id works too).
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Ignore case.
+    #[arg(short = 'i', long)]
+    pub ignore_case: bool,
+    /// Take the pattern as a plain string, not a regular expression.
+    #[arg(short = 'F', long)]
+    pub fixed_strings: bool,
+    /// Print one JSON object per match (JSON Lines) for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One matching line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hit {
+    pub line: usize,
+    pub snippet: String,
+    pub matched: String,
+}
+
+pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
+    let regex = matcher(&args.pattern, args.ignore_case, args.fixed_strings)?;
+    let history = SessionHistory::new(store);
+    let sessions: Vec<Session> = match &args.session {
+        Some(id) => vec![super::show::load(store, id, None)?],
+        None => {
+            let mut out = Vec::new();
+            for saved in unique_sessions(history.sessions()?) {
+                let save = history.find_save(&saved, None)?;
+                out.push(history.read(&saved, &save)?);
+            }
+            out
+        }
+    };
+    let mut text = String::new();
+    let mut count = 0;
+    for session in &sessions {
+        for field in fields(session) {
+            for hit in find(&regex, &field.text) {
+                count += 1;
+                if args.json {
+                    text.push_str(&hit_json(&field, &hit).to_string());
+                    text.push('\n');
+                } else {
+                    text.push_str(&format!(
+                        "{}:{}:{}: {}\n",
+                        field.session, field.message, field.part, hit.snippet
+                    ));
+                }
+            }
+        }
+        // Print as we go: a search over many sessions shows its first results early.
+        ui::out(&std::mem::take(&mut text));
+    }
+    if count == 0 && !args.json {
+        let scope = match &args.session {
+            Some(id) => format!("session {id}"),
+            None => format!("{} saved session(s)", sessions.len()),
+        };
+        ui::status(&format!("No match for '{}' in {scope}.", args.pattern));
+    }
+    Ok(())
+}
+
+/// Builds the regular expression: the pattern itself, or escaped with `fixed`.
+pub(crate) fn matcher(pattern: &str, ignore_case: bool, fixed: bool) -> Result<Regex, CliError> {
+    let source = if fixed {
+        regex::escape(pattern)
+    } else {
+        pattern.to_owned()
+    };
+    RegexBuilder::new(&source)
+        .case_insensitive(ignore_case)
+        .build()
+        .map_err(|e| {
+            // regex's message draws the pattern over several lines; its last line names the problem.
+            let text = e.to_string();
+            let problem = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            let problem = problem.trim().trim_start_matches("error: ");
+            CliError::usage(format!(
+                "the pattern is not a valid regular expression: {problem}"
+            ))
+            .hint("pass --fixed-strings (-F) to search for the text as it is")
+        })
+}
+
+/// Every line of `text` that matches, with a snippet around the first match on it.
+pub(crate) fn find(regex: &Regex, text: &str) -> Vec<Hit> {
+    let mut out = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let Some(m) = regex.find(line) else { continue };
+        out.push(Hit {
+            line: index + 1,
+            snippet: snippet(line, m.start(), m.end()),
+            matched: m.as_str().to_owned(),
+        });
+    }
+    out
+}
+
+/// The line around `start..end`, cut to about [`SNIPPET_CHARS`] characters, with `…` where
+/// something was left out, and whitespace runs shown as one space.
+fn snippet(line: &str, start: usize, end: usize) -> String {
+    let matched = &line[start..end];
+    let before: Vec<char> = line[..start].chars().collect();
+    let after: Vec<char> = line[end..].chars().collect();
+    let budget = SNIPPET_CHARS.saturating_sub(matched.chars().count());
+    // Half the room on each side; room one side does not need goes to the other.
+    let left = (budget / 2).max(budget.saturating_sub(after.len()));
+    let from = before.len().saturating_sub(left);
+    let right = budget - (before.len() - from).min(budget);
+    let mut s = String::new();
+    if from > 0 {
+        s.push('…');
+    }
+    s.extend(&before[from..]);
+    s.push_str(matched);
+    s.extend(after.iter().take(right));
+    if after.len() > right {
+        s.push('…');
+    }
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn hit_json(field: &TextField, hit: &Hit) -> serde_json::Value {
+    json!({
+        "session": field.session,
+        "message": field.message,
+        "part": field.part,
+        "field": field.field,
+        "line": hit.line,
+        "snippet": hit.snippet,
+        "match": hit.matched,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_are_regular_expressions_unless_fixed() {
+        let re = matcher(r"err(or)?\[E\d+\]", false, false).unwrap();
+        assert_eq!(find(&re, "ok\nerror[E0425]: x\n")[0].line, 2);
+        let fixed = matcher("a.b(", false, true).unwrap();
+        assert_eq!(find(&fixed, "axb(\na.b( here").len(), 1);
+        assert_eq!(find(&fixed, "a.b( here")[0].matched, "a.b(");
+        let ci = matcher("HELLO", true, false).unwrap();
+        assert_eq!(find(&ci, "say hello")[0].matched, "hello");
+        assert!(find(&matcher("HELLO", false, false).unwrap(), "say hello").is_empty());
+        let bad = matcher("(", false, false).unwrap_err();
+        assert_eq!(
+            bad.message,
+            "the pattern is not a valid regular expression: unclosed group"
+        );
+    }
+
+    #[test]
+    fn snippets_keep_the_match_and_cut_long_lines() {
+        let re = matcher("NEEDLE", false, false).unwrap();
+        let line = format!("{}NEEDLE{}", "a".repeat(500), "b".repeat(500));
+        let hit = &find(&re, &line)[0];
+        assert!(hit.snippet.contains("NEEDLE"), "{}", hit.snippet);
+        assert!(
+            hit.snippet.starts_with('…') && hit.snippet.ends_with('…'),
+            "{}",
+            hit.snippet
+        );
+        assert!(
+            hit.snippet.chars().count() <= SNIPPET_CHARS + 2,
+            "{}",
+            hit.snippet
+        );
+        let short = &find(&re, "  x   NEEDLE  y")[0];
+        assert_eq!(short.snippet, "x NEEDLE y");
+        let at_start = &find(&re, &format!("NEEDLE{}", "é".repeat(300)))[0];
+        assert!(
+            at_start.snippet.starts_with("NEEDLE"),
+            "{}",
+            at_start.snippet
+        );
+        assert!(at_start.snippet.chars().count() <= SNIPPET_CHARS + 1);
+    }
+}

@@ -1,0 +1,208 @@
+//! `git session stats`: how many sessions, saves, messages and parts the local sessions refs
+//! hold, how big they are as exported and as stored, and the largest sessions.
+
+use clap::Args;
+use serde_json::json;
+
+use super::{ui, CliError};
+use crate::agents::opencode::render::part_count;
+use crate::git_cli;
+use crate::session::stats::{self, SessionFigures, Totals};
+use crate::session::SessionHistory;
+use crate::store::Store;
+
+/// How many of the largest sessions are listed.
+const LARGEST: usize = 5;
+
+/// Arguments of `git session stats`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Figures (exact counts; sizes in bytes):
+  raw, all saves   sum of every save's size as compact JSON: what committing one export file
+                   per save would hold before compression (the naive way)
+  raw, newest      the newest save of every session as compact JSON
+  objects          distinct git objects the sessions refs keep alive, and their content bytes
+  stored           what those objects take on disk (zlib-compressed loose files, or their
+                   compressed and deltified entries in packs)
+  dedup ratio      raw, all saves / object bytes (what content addressing saves)
+  compression      object bytes / stored (what zlib and git's deltas save)
+  overall          raw, all saves / stored (= dedup ratio x compression)
+
+Only local sessions refs (refs/sessions/*) are counted, not remote-tracking copies.")]
+pub struct StatsArgs {
+    /// Print JSON (`{\"version\": 1, ...}`) for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(crate) fn run(store: &Store, args: StatsArgs) -> Result<(), CliError> {
+    let history = SessionHistory::new(store);
+    let sessions = history.local_sessions()?;
+    let figures = stats::collect(store, &sessions, &part_count)?;
+    let git_dir = store.common_dir();
+    let (totals, stored) = stats::totals(&figures, |ids| {
+        let hex: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        git_cli::object_sizes(&git_dir, &hex)
+            .map(|sizes| sizes.into_iter().map(|s| (s.content, s.disk)).collect())
+    })?;
+    let mut largest: Vec<(&SessionFigures, u64)> = figures.iter().zip(stored).collect();
+    largest.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then(b.0.raw_bytes_all_saves.cmp(&a.0.raw_bytes_all_saves))
+            .then(a.0.name.id.cmp(&b.0.name.id))
+    });
+    let sum = |f: fn(&SessionFigures) -> u64| figures.iter().map(f).sum::<u64>();
+    let summary = Summary {
+        roots: figures.len() as u64,
+        children: sum(|f| f.children),
+        saves: sum(|f| f.saves),
+        merges: sum(|f| f.merges),
+        messages: sum(|f| f.messages),
+        parts: sum(|f| f.parts),
+        raw_all: sum(|f| f.raw_bytes_all_saves),
+        raw_newest: sum(|f| f.raw_bytes_newest),
+        totals,
+    };
+    if args.json {
+        ui::out_json(&summary.json(&largest));
+    } else {
+        ui::out(&summary.text(&largest));
+    }
+    Ok(())
+}
+
+struct Summary {
+    roots: u64,
+    children: u64,
+    saves: u64,
+    merges: u64,
+    messages: u64,
+    parts: u64,
+    raw_all: u64,
+    raw_newest: u64,
+    totals: Totals,
+}
+
+impl Summary {
+    fn dedup(&self) -> Option<f64> {
+        stats::ratio(self.raw_all, self.totals.object_bytes)
+    }
+
+    fn compression(&self) -> Option<f64> {
+        stats::ratio(self.totals.object_bytes, self.totals.stored_bytes)
+    }
+
+    fn overall(&self) -> Option<f64> {
+        stats::ratio(self.raw_all, self.totals.stored_bytes)
+    }
+
+    fn json(&self, largest: &[(&SessionFigures, u64)]) -> serde_json::Value {
+        let items: Vec<serde_json::Value> = largest
+            .iter()
+            .take(LARGEST)
+            .map(|(f, stored)| {
+                json!({
+                    "id": f.name.id,
+                    "title": f.title,
+                    "ref": f.name.full(),
+                    "saves": f.saves,
+                    "children": f.children,
+                    "messages": f.messages,
+                    "parts": f.parts,
+                    "rawBytesAllSaves": f.raw_bytes_all_saves,
+                    "rawBytesNewest": f.raw_bytes_newest,
+                    "storedBytes": stored,
+                    "lastSave": ui::utc_rfc3339(f.seconds),
+                })
+            })
+            .collect();
+        json!({
+            "version": 1,
+            "sessions": {
+                "roots": self.roots,
+                "children": self.children,
+                "total": self.roots + self.children,
+            },
+            "saves": self.saves,
+            "merges": self.merges,
+            "messages": self.messages,
+            "parts": self.parts,
+            "bytes": {
+                "rawAllSaves": self.raw_all,
+                "rawNewest": self.raw_newest,
+                "objects": self.totals.object_bytes,
+                "stored": self.totals.stored_bytes,
+            },
+            "objects": self.totals.objects,
+            "dedupRatio": self.dedup(),
+            "compressionRatio": self.compression(),
+            "overallRatio": self.overall(),
+            "largest": items,
+        })
+    }
+
+    fn text(&self, largest: &[(&SessionFigures, u64)]) -> String {
+        let ratio = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.1}x"));
+        let bytes = |b: u64| format!("{:>10}  ({b} B)", ui::size(b));
+        let mut t = String::new();
+        t.push_str(&format!(
+            "sessions        {} ({} root, {} child)\n",
+            self.roots + self.children,
+            self.roots,
+            self.children
+        ));
+        let merges = match self.merges {
+            0 => String::new(),
+            n => format!(" ({n} merges)"),
+        };
+        t.push_str(&format!("saves           {}{merges}\n", self.saves));
+        t.push_str(&format!(
+            "messages        {} (newest saves)\n",
+            self.messages
+        ));
+        t.push_str(&format!("parts           {}\n", self.parts));
+        t.push_str(&format!("raw, all saves  {}\n", bytes(self.raw_all)));
+        t.push_str(&format!("raw, newest     {}\n", bytes(self.raw_newest)));
+        t.push_str(&format!(
+            "objects         {}  in {} objects\n",
+            bytes(self.totals.object_bytes),
+            self.totals.objects
+        ));
+        t.push_str(&format!(
+            "stored          {}\n",
+            bytes(self.totals.stored_bytes)
+        ));
+        t.push_str(&format!(
+            "dedup ratio     {}  (raw, all saves / objects)\n",
+            ratio(self.dedup())
+        ));
+        t.push_str(&format!(
+            "compression     {}  (objects / stored)\n",
+            ratio(self.compression())
+        ));
+        t.push_str(&format!(
+            "overall         {}  (raw, all saves / stored)\n",
+            ratio(self.overall())
+        ));
+        if !largest.is_empty() {
+            t.push_str("\nlargest sessions (stored bytes its ref keeps alive):\n");
+            let width = largest
+                .iter()
+                .take(LARGEST)
+                .map(|(f, _)| f.name.id.len())
+                .max()
+                .unwrap_or(2);
+            for (f, stored) in largest.iter().take(LARGEST) {
+                t.push_str(&format!(
+                    "  {}  {:>9} stored  {:>9} raw  {:>4} saves  {:>5} msgs  {}\n",
+                    ui::fit(&f.name.id, width),
+                    ui::size(*stored),
+                    ui::size(f.raw_bytes_newest),
+                    f.saves,
+                    f.messages,
+                    ui::fit(&f.title, 40).trim_end(),
+                ));
+            }
+        }
+        t
+    }
+}
