@@ -6,6 +6,7 @@
 mod bad_input;
 mod e2e_opencode;
 mod ids;
+mod lifecycle;
 mod portable;
 mod repos;
 mod save;
