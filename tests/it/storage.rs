@@ -346,3 +346,43 @@ fn concurrent_savers_never_lose_or_fork_a_save() {
     assert_eq!(repo.commit_count(&name), saved + 1);
     repo.assert_fsck_clean();
 }
+
+#[test]
+fn a_save_runs_git_gc_auto_when_git_would_consider_it_due() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    // Two packs while gc.autoPackLimit allows one: git's own `gc --auto` would repack.
+    for n in 0..2 {
+        std::fs::write(repo.dir.join(format!("f{n}")), format!("{n}\n")).unwrap();
+        repo.git(&["add", "."]);
+        repo.git(&["commit", "--quiet", "-m", "more"]);
+        repo.git(&["repack", "--quiet"]);
+    }
+    repo.git(&["config", "gc.autoPackLimit", "1"]);
+    repo.git(&["config", "gc.autoDetach", "false"]);
+    let packs = |repo: &crate::support::Repo<'_>| {
+        std::fs::read_dir(repo.git_dir.join("objects/pack"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "pack")
+            })
+            .count()
+    };
+    assert!(packs(&repo) >= 2, "the setup made several packs");
+    repo.save(&[&TOOLCALL.path()]);
+    assert_eq!(
+        packs(&repo),
+        1,
+        "git gc --auto ran after the save and repacked"
+    );
+    assert_eq!(
+        repo.show(TOOLCALL.id, None),
+        TOOLCALL.json(),
+        "the save survived the gc"
+    );
+    repo.assert_fsck_clean();
+}
