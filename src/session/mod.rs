@@ -11,6 +11,7 @@ pub mod integrate;
 pub mod merge;
 pub mod model;
 pub mod prune;
+pub mod redact;
 pub mod simkey;
 pub mod stats;
 pub mod trailers;

@@ -39,7 +39,7 @@ impl Store {
                 }
             } else {
                 StoreError::NotARepository {
-                    path: path.to_path_buf(),
+                    path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
                 }
             }
         })?;

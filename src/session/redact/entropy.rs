@@ -1,0 +1,277 @@
+//! Randomness checks: Shannon entropy and the shapes of values that look random but are not
+//! secrets (hashes, commit ids, UUIDs, paths, identifiers, placeholders).
+//!
+//! The high-entropy rule (a long value right after a secret-ish keyword) accepts a value only
+//! when [`looks_random`] says so; every other rule uses [`is_placeholder`] and friends to leave
+//! variable references and example values alone.
+
+/// Shannon entropy of `s` in bits per byte: 0 for `aaaa`, 4 for 16 equally used symbols, at most
+/// `log2(len)` for a string of distinct bytes.
+pub fn shannon(s: &str) -> f64 {
+    let bytes = s.as_bytes();
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in bytes {
+        counts[b as usize] += 1;
+    }
+    let len = bytes.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / len;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// True for hexadecimal text of hash-like length (7 or more digits): git commit ids, SHA-1,
+/// SHA-256, MD5 digests. Such values are never redacted by the untargeted rules.
+pub fn is_hex(s: &str) -> bool {
+    s.len() >= 7 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// True for a UUID (`8-4-4-4-12` hex digits, any case).
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// True for a content hash written with its algorithm: `sha512-<base64>` (lockfile integrity),
+/// `sha256:<hex>` (image digests), `sha1-...`, `md5-...`.
+pub fn is_labelled_hash(s: &str) -> bool {
+    let lower = s.get(..7).unwrap_or(s).to_ascii_lowercase();
+    ["sha1-", "sha1:", "sha256", "sha384", "sha512", "md5-", "md5:", "blake2", "blake3"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+}
+
+/// True for values that stand for a secret without being one: variable references (`$TOKEN`,
+/// `${TOKEN}`, `%TOKEN%`, `{{ token }}`, `<token>`), masks (`****`, `xxxxxxxx`), markers left by
+/// an earlier redaction, and words such as `null`, `none`, `true`, `changeme`-style examples.
+pub fn is_placeholder(s: &str) -> bool {
+    let t = s.trim();
+    if t.is_empty() {
+        return true;
+    }
+    let first = t.as_bytes()[0];
+    if matches!(first, b'$' | b'%' | b'<' | b'{' | b'[' | b'!' | b'@' | b'&') {
+        return true;
+    }
+    if t.contains("REDACTED") || t.contains("${") || t.contains("{{") {
+        return true;
+    }
+    // One symbol repeated: ****, xxxx, ...., ----, 0000.
+    let mut chars = t.chars();
+    let c0 = chars.next().unwrap_or(' ').to_ascii_lowercase();
+    if chars.all(|c| c.to_ascii_lowercase() == c0) {
+        return true;
+    }
+    let lower = t.to_ascii_lowercase();
+    const WORDS: [&str; 30] = [
+        "pass",
+        "passwd",
+        "pwd",
+        "pw",
+        "user",
+        "username",
+        "null",
+        "none",
+        "nil",
+        "true",
+        "false",
+        "undefined",
+        "string",
+        "str",
+        "bool",
+        "boolean",
+        "number",
+        "int",
+        "bytes",
+        "secret",
+        "password",
+        "token",
+        "optional",
+        "required",
+        "redacted",
+        "hidden",
+        "masked",
+        "unset",
+        "empty",
+        "default",
+    ];
+    if WORDS.contains(&lower.as_str()) {
+        return true;
+    }
+    const PARTS: [&str; 6] = [
+        "example",
+        "placeholder",
+        "your_",
+        "your-",
+        "insert_",
+        "xxxxxx",
+    ];
+    PARTS.iter().any(|p| lower.contains(p))
+}
+
+/// True for a code reference rather than a literal: a dotted path of identifiers
+/// (`self.token`, `config.api_key`, `process.env.TOKEN`, `os.environ`) or a snake/camel-case
+/// identifier (`api_key_from_env`, `readToken`).
+pub fn is_code_reference(s: &str) -> bool {
+    let ident = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    if s.contains('.') {
+        let parts: Vec<&str> = s.split('.').collect();
+        // A dotted path whose parts are words, not a dotted token (`abc.def.ghi` JWT-likes have
+        // long mixed parts with digits).
+        return parts.len() >= 2
+            && parts
+                .iter()
+                .all(|p| ident(p) && p.len() <= 32 && !p.bytes().any(|b| b.is_ascii_digit()));
+    }
+    if !s.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_') || s.len() > 48 {
+        return false;
+    }
+    let snake = s.contains('_') && !s.starts_with('_');
+    let camel = s
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
+    snake || camel
+}
+
+/// True for a file system path (`/run/user/1000/bus`, `./secrets.env`, `~/.ssh/id_ed25519`,
+/// `C:\Users`), never a secret by itself.
+pub fn is_path(s: &str) -> bool {
+    let b = s.as_bytes();
+    if s.starts_with("./") || s.starts_with("../") || s.starts_with("~/") {
+        return true;
+    }
+    if b.len() > 2 && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/') {
+        return true;
+    }
+    if s.starts_with('/') {
+        // `/` followed by word-like segments; base64 may start with `/` but then has no short
+        // segments of lowercase words.
+        let segments: Vec<&str> = s.split('/').filter(|p| !p.is_empty()).collect();
+        return segments.len() >= 2
+            || segments
+                .first()
+                .is_some_and(|p| p.bytes().all(|c| c.is_ascii_lowercase() || c == b'.'));
+    }
+    false
+}
+
+/// True when `s` looks like a random credential: long enough, several character classes,
+/// high Shannon entropy, and none of the benign shapes (hex hashes, UUIDs, labelled hashes,
+/// paths, URLs, code references, placeholders).
+pub fn looks_random(s: &str) -> bool {
+    if s.len() < 20
+        || is_hex(s)
+        || is_uuid(s)
+        || is_labelled_hash(s)
+        || is_path(s)
+        || is_placeholder(s)
+        || is_code_reference(s)
+        || s.contains("://")
+    {
+        return false;
+    }
+    // SSH public keys (`AAAAB3NzaC1yc2E...`) are published on purpose.
+    if s.starts_with("AAAA") {
+        return false;
+    }
+    let lower = s.bytes().any(|b| b.is_ascii_lowercase());
+    let upper = s.bytes().any(|b| b.is_ascii_uppercase());
+    let digit = s.bytes().any(|b| b.is_ascii_digit());
+    let classes = usize::from(lower) + usize::from(upper) + usize::from(digit);
+    if classes < 2 || !digit {
+        return false;
+    }
+    // Words joined by separators (`some-long-package-name-2`) are not random.
+    let separators = s.bytes().filter(|b| matches!(b, b'-' | b'_' | b'.')).count();
+    if separators * 6 > s.len() {
+        return false;
+    }
+    shannon(s) >= threshold(s.len())
+}
+
+/// The entropy a random value of `len` characters over base62/base64 reaches with room to
+/// spare: about `log2(len)` minus a margin for short values, capped at 4.2 bits.
+fn threshold(len: usize) -> f64 {
+    ((len as f64).log2() - 0.9).clamp(3.3, 4.2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_of_simple_strings() {
+        assert_eq!(shannon(""), 0.0);
+        assert_eq!(shannon("aaaa"), 0.0);
+        assert!((shannon("abcd") - 2.0).abs() < 1e-9);
+        assert!((shannon("0123456789abcdef") - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn random_values_look_random() {
+        assert!(looks_random("q8Fz2LmX9vTb4RkWc7NpYd3H"));
+        assert!(looks_random("Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA"));
+        assert!(looks_random("4bT9/xQz+Lm2Wv8Rk1Nc5Yp0Hd7Ej3Ga"));
+    }
+
+    #[test]
+    fn benign_shapes_never_look_random() {
+        for benign in [
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "123e4567-e89b-12d3-a456-426614174000",
+            "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==",
+            "/run/user/1000/keyring/ssh",
+            "AAAAC3NzaC1lZDI1NTE5AAAAIKk2Mv5Y1example",
+            "process.env.GITHUB_TOKEN",
+            "api_key_from_the_environment",
+            "some-long-package-name-2-0-1",
+            "https://example.com/a1B2c3D4e5F6g7H8",
+            "ThisIsAVeryLongIdentifierName",
+            "${{ secrets.NPM_TOKEN_FOR_RELEASES }}",
+        ] {
+            assert!(!looks_random(benign), "{benign} must not look random");
+        }
+    }
+
+    #[test]
+    fn placeholders_and_code_references() {
+        for p in ["$TOKEN", "${TOKEN}", "<your-token>", "****", "xxxxxxxx", "null", "changeme_example"] {
+            assert!(is_placeholder(p), "{p}");
+        }
+        assert!(!is_placeholder("hunter22"));
+        assert!(is_code_reference("self.password"));
+        assert!(is_code_reference("readPassword"));
+        assert!(is_code_reference("api_key_value"));
+        assert!(!is_code_reference("hunter2"));
+        assert!(!is_code_reference("s3cr3t.pa55"));
+    }
+
+    #[test]
+    fn hashes_and_uuids_are_recognised() {
+        assert!(is_hex("b6c46e0"));
+        assert!(!is_hex("b6c46e"));
+        assert!(is_uuid("123E4567-E89B-12D3-A456-426614174000"));
+        assert!(!is_uuid("123e4567-e89b-12d3-a456-42661417400g"));
+        assert!(is_labelled_hash("sha256:0123abcd"));
+    }
+}

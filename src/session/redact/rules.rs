@@ -1,0 +1,867 @@
+//! The built-in rules: what a secret looks like, one rule per format.
+//!
+//! Token formats (prefixes, lengths, alphabets) follow the facts collected by gitleaks' default
+//! rules (MIT); the patterns are written here for the `regex` crate (linear time, no
+//! backtracking), over bytes with ASCII classes so its DFAs stay small and fast. Each rule has
+//! keywords: a rule runs on a string only when one of them occurs in it.
+//!
+//! A rule's secret is its capture group named `secret` (or `secret2`, `secret3`, ...: the first
+//! that took part in the match), else the whole match; only that part is replaced, so the key in
+//! `API_KEY=...`, the user in `scheme://user:pass@host` and the `-----BEGIN ...-----` lines stay
+//! readable. A check then looks at the candidate and may drop it (a placeholder, a hash, a code
+//! reference) or narrow it.
+//!
+//! Order matters: where candidates of several rules overlap, the union is redacted and named
+//! after the earliest rule, so specific formats come first and the generic rules last.
+
+use std::ops::Range;
+
+use regex::bytes::Captures;
+
+use super::entropy::{
+    is_code_reference, is_hex, is_labelled_hash, is_path, is_placeholder, looks_random, shannon,
+};
+
+/// Bump when a check function changes what it accepts: the save cache of every repository is
+/// then invalidated (patterns and keywords are hashed into the rules id already).
+pub const REVISION: u32 = 1;
+
+/// Looks at a candidate: `text` is the whole string, `caps` the match, `secret` the secret's
+/// byte range. Returns the range to redact, or `None` to keep the text.
+pub type Check = fn(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>>;
+
+/// One built-in rule.
+#[derive(Clone, Copy)]
+pub struct Spec {
+    /// The rule id, as it appears in markers: `[REDACTED:<id>]`.
+    pub id: &'static str,
+    /// Words of which at least one must occur in a string for the rule to run on it.
+    pub keywords: &'static [&'static str],
+    /// True when the keywords must match case-sensitively (token prefixes such as `AKIA`).
+    pub exact: bool,
+    /// The pattern, for `regex::bytes::Regex`.
+    pub pattern: &'static str,
+    /// Accepts, narrows or drops a candidate.
+    pub check: Check,
+    /// True for the generic rules (assignments, headers, entropy), which user rules precede.
+    pub generic: bool,
+}
+
+const fn token(id: &'static str, keywords: &'static [&'static str], pattern: &'static str) -> Spec {
+    Spec {
+        id,
+        keywords,
+        exact: true,
+        pattern,
+        check: check_token,
+        generic: false,
+    }
+}
+
+const fn random(id: &'static str, keywords: &'static [&'static str], pattern: &'static str) -> Spec {
+    Spec {
+        id,
+        keywords,
+        exact: true,
+        pattern,
+        check: check_random_token,
+        generic: false,
+    }
+}
+
+/// What follows a token: a character that cannot continue it, or the end.
+macro_rules! end {
+    () => {
+        r"(?:[^0-9A-Za-z_\-]|$)"
+    };
+}
+
+/// A key's closing quote, the separator, and the value's opening quote.
+macro_rules! assign {
+    () => {
+        r#"\\{0,3}["'`]?[ \t]{0,5}(?::=|=>|=|:)[ \t]{0,5}\\{0,3}["'`]?"#
+    };
+}
+
+/// Every built-in rule, in priority order.
+pub const BUILTIN: &[Spec] = &[
+    // Private keys first: they are long and other rules could match inside them.
+    Spec {
+        id: "gcp-service-account-key",
+        keywords: &["\"private_key"],
+        exact: false,
+        pattern: r#"(?-u)\\{0,3}"private_key\\{0,3}"[ \t]*:[ \t]*\\{0,3}"-----BEGIN PRIVATE KEY-----(?P<secret>(?:[A-Za-z0-9+/=\t \r\n]|\\+[nrt])*)-----END PRIVATE KEY-----"#,
+        check: check_pem,
+        generic: false,
+    },
+    Spec {
+        id: "private-key",
+        keywords: &["private key"],
+        exact: false,
+        pattern: r"(?-u)-----BEGIN[ A-Z0-9_\-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?P<secret>(?:[A-Za-z0-9+/=\t \r\n]|\\+[nrt]|[A-Za-z][A-Za-z\-]{1,30}: [^\r\n\\]{0,200})*)(?:-----END[ A-Z0-9_\-]{0,40}PRIVATE KEY(?: BLOCK)?-----)?",
+        check: check_pem,
+        generic: false,
+    },
+    Spec {
+        id: "putty-private-key",
+        keywords: &["private-lines:"],
+        exact: false,
+        pattern: r"(?-u)Private-Lines: [0-9]+(?:\r?\n|\\+n)(?P<secret>(?:[A-Za-z0-9+/=]+(?:\r?\n|\\+n)?)+)",
+        check: check_pem,
+        generic: false,
+    },
+    token(
+        "age-secret-key",
+        &["AGE-SECRET-KEY-1"],
+        r"(?-u)\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b",
+    ),
+    // Cloud providers.
+    Spec {
+        id: "aws-access-key-id",
+        keywords: &["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
+        exact: true,
+        pattern: r"(?-u)\b(?P<secret>(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b",
+        check: check_token,
+        generic: false,
+    },
+    Spec {
+        id: "aws-secret-access-key",
+        keywords: &["aws", "secretaccesskey", "secret_access_key", "secret-access-key"],
+        exact: false,
+        pattern: concat!(
+            r"(?i-u)(?:aws|secret[_\-]?access[_\-]?key)[a-z0-9_.\-]{0,32}",
+            assign!(),
+            r"(?P<secret>[a-z0-9/+]{40})(?:[^a-z0-9/+=]|$)"
+        ),
+        check: check_aws_secret,
+        generic: false,
+    },
+    Spec {
+        id: "azure-storage-account-key",
+        keywords: &["accountkey"],
+        exact: false,
+        pattern: r"(?i-u)AccountKey[ \t]*=[ \t]*(?P<secret>[a-z0-9+/]{40,100}={0,2})",
+        check: check_token,
+        generic: false,
+    },
+    Spec {
+        id: "azure-shared-access-key",
+        keywords: &["sharedaccesskey", "sharedaccesssignature"],
+        exact: false,
+        pattern: r#"(?i-u)SharedAccess(?:Key|Signature)[ \t]*=[ \t]*(?P<secret>[^;"'` \t\r\n\\]{20,1024})"#,
+        check: check_token,
+        generic: false,
+    },
+    Spec {
+        id: "azure-sas-signature",
+        keywords: &["sig="],
+        exact: false,
+        pattern: r"(?-u)[?&]sig=(?P<secret>[0-9A-Za-z%+/=]{30,200})",
+        check: check_token,
+        generic: false,
+    },
+    Spec {
+        id: "azure-ad-client-secret",
+        keywords: &["Q~"],
+        exact: true,
+        pattern: r#"(?-u)(?:^|[\\'"` \t\r\n>=:(,)])(?P<secret>[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34})(?:$|[\\'"` \t\r\n<),])"#,
+        check: check_token,
+        generic: false,
+    },
+    token(
+        "google-api-key",
+        &["AIza"],
+        concat!(r"(?-u)\b(?P<secret>AIza[0-9A-Za-z_\-]{35})", end!()),
+    ),
+    token(
+        "digitalocean-token",
+        &["dop_v1_", "doo_v1_", "dor_v1_"],
+        r"(?-u)\bdo[opr]_v1_[0-9a-f]{64}\b",
+    ),
+    // Code hosting.
+    token("github-pat", &["ghp_"], r"(?-u)\bghp_[0-9A-Za-z]{36}\b"),
+    token("github-oauth", &["gho_"], r"(?-u)\bgho_[0-9A-Za-z]{36}\b"),
+    token("github-app-token", &["ghu_", "ghs_"], r"(?-u)\bgh[us]_[0-9A-Za-z]{36}\b"),
+    token("github-refresh-token", &["ghr_"], r"(?-u)\bghr_[0-9A-Za-z]{36,76}\b"),
+    token(
+        "github-fine-grained-pat",
+        &["github_pat_"],
+        r"(?-u)\bgithub_pat_[0-9A-Za-z_]{50,255}\b",
+    ),
+    token(
+        "gitlab-token",
+        &[
+            "glpat-", "glptt-", "glrt-", "gldt-", "glft-", "glsoat-", "glcbt-", "glimt-",
+            "glagent-", "gloas-", "glwt-", "glffct-",
+        ],
+        r"(?-u)\b(?P<secret>gl(?:pat|ptt|rt|dt|ft|soat|cbt|imt|agent|oas|wt|ffct)-[0-9A-Za-z_\-.]{20,300})",
+    ),
+    token(
+        "gitlab-runner-registration-token",
+        &["GR1348941"],
+        concat!(r"(?-u)\b(?P<secret>GR1348941[0-9A-Za-z_\-]{20})", end!()),
+    ),
+    random(
+        "bitbucket-app-password",
+        &["ATBB"],
+        r"(?-u)\bATBB[0-9A-Za-z]{28,40}\b",
+    ),
+    token(
+        "atlassian-api-token",
+        &["ATATT3", "ATCTT3"],
+        r"(?-u)\bAT[AC]TT3[0-9A-Za-z_\-=]{150,400}",
+    ),
+    Spec {
+        id: "bitbucket-client-secret",
+        keywords: &["bitbucket"],
+        exact: false,
+        pattern: concat!(
+            r"(?i-u)bitbucket[a-z0-9_.\-]{0,30}(?:secret|key|token)[a-z0-9_.\-]{0,20}",
+            assign!(),
+            r"(?P<secret>[a-z0-9=_\-]{32,64})\b"
+        ),
+        check: check_random_token,
+        generic: false,
+    },
+    // Chat, payments, mail.
+    Spec {
+        id: "slack-token",
+        keywords: &["xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe."],
+        exact: true,
+        pattern: r"(?-u)\b(?P<secret>xox(?:[abposre]|e\.xox[bp])-[0-9A-Za-z\-]{10,250})",
+        check: check_random_token,
+        generic: false,
+    },
+    token(
+        "slack-app-token",
+        &["xapp-"],
+        r"(?-u)\bxapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+\b",
+    ),
+    token(
+        "slack-webhook",
+        &["hooks.slack.com"],
+        r"(?-u)hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[A-Za-z0-9+/]{20,120})",
+    ),
+    token(
+        "discord-webhook",
+        &["discord"],
+        r"(?-u)discord(?:app)?\.com/api/webhooks/[0-9]+/(?P<secret>[0-9A-Za-z_\-]{60,100})",
+    ),
+    random(
+        "telegram-bot-token",
+        &[":AA"],
+        r"(?-u)\b(?P<secret>[0-9]{8,10}:AA[0-9A-Za-z_\-]{33})(?:[^0-9A-Za-z_\-]|$)",
+    ),
+    token(
+        "stripe-api-key",
+        &["sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"],
+        r"(?-u)\b[rs]k_(?:live|test|prod)_[0-9A-Za-z]{10,247}\b",
+    ),
+    token("stripe-webhook-secret", &["whsec_"], r"(?-u)\bwhsec_[0-9A-Za-z+/=]{24,64}"),
+    random("twilio-api-key", &["SK"], r"(?-u)\bSK[0-9a-fA-F]{32}\b"),
+    Spec {
+        id: "twilio-auth-token",
+        keywords: &["twilio"],
+        exact: false,
+        pattern: concat!(
+            r"(?i-u)twilio[a-z0-9_.\-]{0,30}",
+            assign!(),
+            r"(?P<secret>[0-9a-f]{32})\b"
+        ),
+        check: check_random_token,
+        generic: false,
+    },
+    token(
+        "sendgrid-api-key",
+        &["SG."],
+        concat!(r"(?-u)\b(?P<secret>SG\.[0-9A-Za-z_\-]{22}\.[0-9A-Za-z_\-]{43})", end!()),
+    ),
+    random(
+        "mailchimp-api-key",
+        &["-us"],
+        r"(?-u)\b[0-9a-f]{32}-us[0-9]{1,2}\b",
+    ),
+    token("shopify-token", &["shpat_", "shpca_", "shppa_", "shpss_"], r"(?-u)\bshp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}\b"),
+    random(
+        "square-token",
+        &["EAAA", "sq0atp-", "sq0csp-"],
+        concat!(r"(?-u)\b(?P<secret>(?:EAAA|sq0atp-|sq0csp-)[0-9A-Za-z_\-]{22,60})", end!()),
+    ),
+    // Package registries.
+    token("npm-token", &["npm_"], r"(?-u)\bnpm_[0-9A-Za-z]{36}\b"),
+    token(
+        "pypi-token",
+        &["pypi-AgEIcHlwaS5vcmc", "pypi-AgENdGVzdC5weXBpLm9yZw"],
+        r"(?-u)\bpypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[0-9A-Za-z_\-]{50,}",
+    ),
+    random("crates-io-token", &["cio"], r"(?-u)\bcio[0-9A-Za-z]{32}\b"),
+    token("rubygems-api-key", &["rubygems_"], r"(?-u)\brubygems_[0-9a-f]{48}\b"),
+    random("nuget-api-key", &["oy2"], r"(?-u)\boy2[0-9a-z]{43}\b"),
+    token("dockerhub-token", &["dckr_pat_", "dckr_oat_"], concat!(r"(?-u)\b(?P<secret>dckr_(?:pat|oat)_[0-9A-Za-z_\-]{27,64})", end!())),
+    // Model providers.
+    token(
+        "anthropic-api-key",
+        &["sk-ant-"],
+        r"(?-u)\bsk-ant-(?:api|admin|oat|sid)[0-9]{2}-[0-9A-Za-z_\-]{32,300}",
+    ),
+    token("openrouter-api-key", &["sk-or-v1-"], r"(?-u)\bsk-or-v1-[0-9a-f]{64}\b"),
+    token(
+        "openai-api-key",
+        &["sk-proj-", "sk-svcacct-", "sk-admin-", "T3BlbkFJ"],
+        r"(?-u)\bsk-(?:proj|svcacct|admin)-[0-9A-Za-z_\-]{20,300}|\bsk-[0-9A-Za-z]{20}T3BlbkFJ[0-9A-Za-z]{20}\b",
+    ),
+    random("sk-api-key", &["sk-"], r"(?-u)\bsk-[0-9A-Za-z_\-]{32,200}"),
+    token("groq-api-key", &["gsk_"], r"(?-u)\bgsk_[0-9A-Za-z]{52}\b"),
+    random(
+        "huggingface-token",
+        &["hf_", "api_org_"],
+        r"(?-u)\b(?:hf_|api_org_)[A-Za-z]{34}\b",
+    ),
+    token("xai-api-key", &["xai-"], r"(?-u)\bxai-[0-9A-Za-z]{80}\b"),
+    random("replicate-api-token", &["r8_"], r"(?-u)\br8_[0-9A-Za-z]{37}\b"),
+    token("perplexity-api-key", &["pplx-"], r"(?-u)\bpplx-[0-9A-Za-z]{48}\b"),
+    token(
+        "langsmith-api-key",
+        &["lsv2_"],
+        r"(?-u)\blsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}\b",
+    ),
+    // Infrastructure and other services.
+    token("hashicorp-vault-token", &["hvs.", "hvb.", "hvr."], concat!(r"(?-u)\b(?P<secret>hv[sbr]\.[0-9A-Za-z_\-]{24,200})", end!())),
+    token(
+        "terraform-cloud-token",
+        &["atlasv1"],
+        r"(?-u)\b[0-9A-Za-z]{14}\.atlasv1\.[0-9A-Za-z_\-=]{60,70}",
+    ),
+    token(
+        "doppler-token",
+        &["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."],
+        r"(?-u)\bdp\.(?:pt|st|sa|ct|scim|audit)\.[0-9A-Za-z]{40,44}\b",
+    ),
+    token("linear-api-key", &["lin_api_", "lin_oauth_"], r"(?-u)\blin_(?:api|oauth)_[0-9A-Za-z]{40}\b"),
+    random("notion-token", &["ntn_", "secret_"], r"(?-u)\b(?:ntn_[0-9A-Za-z]{46}|secret_[0-9A-Za-z]{43})\b"),
+    token("postman-api-key", &["PMAK-"], r"(?-u)\bPMAK-[0-9a-f]{24}-[0-9a-f]{34}\b"),
+    random("databricks-token", &["dapi"], r"(?-u)\bdapi[0-9a-f]{32}(?:-[0-9])?\b"),
+    token(
+        "new-relic-key",
+        &["NRAK-", "NRJS-", "NRII-"],
+        r"(?-u)\b(?:NRAK-[0-9A-Z]{27}|NRJS-[0-9a-f]{19}|NRII-[0-9A-Za-z_\-]{32})\b",
+    ),
+    token(
+        "grafana-token",
+        &["glc_", "glsa_"],
+        r"(?-u)\b(?:glc_[0-9A-Za-z+/]{32,400}={0,2}|glsa_[0-9A-Za-z]{32}_[0-9A-Fa-f]{8}\b)",
+    ),
+    token("sentry-token", &["sntrys_", "sntryu_"], r"(?-u)\bsntry[su]_[0-9A-Za-z+/=_\-]{40,400}"),
+    token(
+        "planetscale-token",
+        &["pscale_pw_", "pscale_tkn_", "pscale_oauth_"],
+        r"(?-u)\bpscale_(?:pw|tkn|oauth)_[0-9A-Za-z_\-.=]{32,64}",
+    ),
+    token("supabase-token", &["sbp_"], r"(?-u)\bsbp_[0-9a-f]{40}\b"),
+    token("pulumi-token", &["pul-"], r"(?-u)\bpul-[0-9a-f]{40}\b"),
+    token("flyio-token", &["fm1_", "fm2_"], r"(?-u)\bfm[12][ar]?_[0-9A-Za-z+/=_\-]{50,1000}"),
+    token(
+        "onepassword-service-account-token",
+        &["ops_eyJ"],
+        r"(?-u)\bops_eyJ[0-9A-Za-z+/=_\-]{200,2000}",
+    ),
+    // Structured tokens.
+    Spec {
+        id: "jwt",
+        keywords: &["eyJ"],
+        exact: true,
+        pattern: r"(?-u)\beyJ[0-9A-Za-z_\-]{10,}\.eyJ[0-9A-Za-z_\-]{10,}\.(?:[0-9A-Za-z_\-+/]{10,}={0,2})?",
+        check: check_token,
+        generic: false,
+    },
+    // Credentials in URLs, connection strings and command lines.
+    Spec {
+        id: "url-password",
+        keywords: &["://"],
+        exact: true,
+        pattern: r#"(?i-u)\b[a-z][a-z0-9+.\-]{1,20}://[^ \t\r\n:/?#@"'<>\[\]\\]{0,100}:(?P<secret>[^ \t\r\n/?#@"'<>\\]{1,200})@[a-z0-9.\-_\[]"#,
+        check: check_plain,
+        generic: true,
+    },
+    Spec {
+        id: "connection-string-password",
+        keywords: &["password", "pwd"],
+        exact: false,
+        pattern: r#"(?i-u)(?P<before>;)?[ \t]*\b(?:password|pwd)[ \t]*=[ \t]*(?P<secret>[^;"'`\r\n\\ \t]{1,200})(?P<after>;)?"#,
+        check: check_connection_string,
+        generic: true,
+    },
+    Spec {
+        id: "cli-password",
+        keywords: &["mysql", "mariadb", "sshpass", "redis-cli"],
+        exact: false,
+        pattern: r#"(?-u)\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\r\n|;&]{0,200}?[ \t]-p(?P<secret>[^ \t\r\n"'`;|&\\]{3,128})|\bsshpass[ \t]+-p[ \t]*["']?(?P<secret2>[^ \t\r\n"'`;|&\\]{3,128})|\bredis-cli\b[^\r\n|;&]{0,200}?[ \t]-a[ \t]+["']?(?P<secret3>[^ \t\r\n"'`;|&\\]{3,128})"#,
+        check: check_plain,
+        generic: true,
+    },
+    Spec {
+        id: "curl-basic-auth",
+        keywords: &["curl"],
+        exact: false,
+        pattern: r#"(?-u)\bcurl\b[^\r\n]{0,300}?[ \t](?:-u|--user)[ \t=]+["']?[^: \t\r\n"']{1,100}:(?P<secret>[^ \t\r\n"'\\]{3,200})"#,
+        check: check_plain,
+        generic: true,
+    },
+    Spec {
+        id: "authorization-header",
+        keywords: &["authorization"],
+        exact: false,
+        pattern: r#"(?i-u)authorization\\{0,3}["'`]?[ \t]*[:=][ \t]*\\{0,3}["'`]?(?:bearer|basic|token|digest|negotiate|apikey|api-key|sso-key|ssws|key|bot)[ \t]+(?P<secret>[0-9a-z._~+/=\-:]{8,4096})"#,
+        check: check_plain,
+        generic: true,
+    },
+    Spec {
+        id: "bearer-token",
+        keywords: &["bearer"],
+        exact: false,
+        pattern: r"(?i-u)\bbearer[ \t]+(?P<secret>[0-9a-z._~+/\-]{20,4096}=*)",
+        check: check_bearer,
+        generic: true,
+    },
+    // Assignments whose key names a secret.
+    Spec {
+        id: "cli-secret-flag",
+        keywords: &["--"],
+        exact: true,
+        pattern: r#"(?i-u)(?:^|[ \t])--?(?P<key>[a-z0-9_\-]*(?:pass(?:word|wd|phrase)?|secret|token|api[_\-]?key|access[_\-]?key|auth[_\-]?key)[a-z0-9_\-]*)[ \t]+(?:\\{0,3}["'](?P<secret>[^"'\\\r\n]{4,512})\\{0,3}["']|(?P<secret3>[^ \t\r\n"'`;|&<>()\\]{6,512}))"#,
+        check: check_assignment,
+        generic: true,
+    },
+    Spec {
+        id: "secret-assignment",
+        keywords: &[
+            "pass", "pwd", "secret", "token", "credential", "creds", "auth", "key",
+        ],
+        exact: false,
+        pattern: r#"(?i-u)(?P<key>[a-z0-9_.\-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|credentials?|creds|auth|api[_.\-]?key|access[_.\-]?key|private[_.\-]?key|account[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|session[_.\-]?key|app[_.\-]?key|license[_.\-]?key)[a-z0-9_.\-]*)\\{0,3}["'`]?[ \t]{0,8}(?P<sep>:=|=>|=|:)[ \t]{0,8}(?:\\{0,3}"(?P<secret>[^"\\\r\n]{1,1024})\\{0,3}"|\\{0,3}'(?P<secret2>[^'\\\r\n]{1,1024})\\{0,3}'|(?P<secret3>[^ \t\r\n"'`,;&<>(){}\[\]\\]{1,1024}))"#,
+        check: check_assignment,
+        generic: true,
+    },
+    // Long random values right after a secret-ish word.
+    Spec {
+        id: "high-entropy-secret",
+        keywords: &[
+            "key", "token", "secret", "pass", "pwd", "auth", "cred", "signature", "salt",
+            "private",
+        ],
+        exact: false,
+        pattern: r#"(?i-u)(?P<key>(?:key|token|secret|passw|pwd|auth|credential|cred|signature|salt|private)[a-z0-9_.\-]{0,24})\\{0,3}["'`]?[ \t]{0,4}(?::=|=>|=|:|[ \t])[ \t]{0,4}\\{0,3}["'`]?(?P<secret>[a-z0-9+/=_\-.~]{20,512})"#,
+        check: check_entropy,
+        generic: true,
+    },
+];
+
+fn slice<'t>(text: &'t str, span: &Range<usize>) -> &'t str {
+    text.get(span.clone()).unwrap_or("")
+}
+
+fn trim_span(text: &str, mut span: Range<usize>, strip: &[u8]) -> Range<usize> {
+    let b = text.as_bytes();
+    while span.end > span.start && strip.contains(&b[span.end - 1]) {
+        span.end -= 1;
+    }
+    while span.start < span.end && strip.contains(&b[span.start]) {
+        span.start += 1;
+    }
+    span
+}
+
+/// Any non-placeholder value.
+fn check_plain(text: &str, _: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
+    let value = slice(text, &secret);
+    (!value.is_empty() && !is_placeholder(value)).then_some(secret)
+}
+
+/// A prefixed token: not a placeholder (`ghp_xxxx...`); a trailing `-` or `.` (end of a
+/// sentence) is not part of it.
+fn check_token(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
+    let secret = trim_span(text, secret, b"-.");
+    check_plain(text, caps, secret)
+}
+
+/// A prefixed token whose prefix is short or common: the rest must look random (letters and
+/// digits mixed, entropy of a random value).
+fn check_random_token(
+    text: &str,
+    caps: &Captures<'_>,
+    secret: Range<usize>,
+) -> Option<Range<usize>> {
+    let secret = check_token(text, caps, secret)?;
+    // The part after the prefix (`r8_`, `oy2`, `cio`) must look random by itself.
+    let value = slice(text, &secret).get(3..).unwrap_or("");
+    let letters = value.bytes().any(|b| b.is_ascii_alphabetic());
+    let mixed_case = value.bytes().any(|b| b.is_ascii_lowercase())
+        && value.bytes().any(|b| b.is_ascii_uppercase());
+    let digits = value.bytes().any(|b| b.is_ascii_digit());
+    (letters && (digits || mixed_case) && shannon(value) >= 3.0).then_some(secret)
+}
+
+fn check_aws_secret(text: &str, _: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
+    let value = slice(text, &secret);
+    let classes = [
+        value.bytes().any(|b| b.is_ascii_lowercase()),
+        value.bytes().any(|b| b.is_ascii_uppercase()),
+        value.bytes().any(|b| b.is_ascii_digit()),
+    ]
+    .iter()
+    .filter(|&&c| c)
+    .count();
+    (!is_hex(value) && classes >= 2 && shannon(value) >= 3.5 && !is_placeholder(value))
+        .then_some(secret)
+}
+
+/// The body of a private key block: leading and trailing blank lines (real or `\n` escapes) are
+/// kept outside the marker; at least 32 base64 characters are required.
+fn check_pem(text: &str, _: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
+    let b = text.as_bytes();
+    let mut span = secret;
+    loop {
+        let before = span.clone();
+        span = trim_span(text, span, b" \t\r\n");
+        // `\n` escapes, possibly doubled (`\\n`).
+        if span.end >= span.start + 2
+            && matches!(b[span.end - 1], b'n' | b'r' | b't')
+            && b[span.end - 2] == b'\\'
+        {
+            span.end -= 2;
+            while span.end > span.start && b[span.end - 1] == b'\\' {
+                span.end -= 1;
+            }
+        }
+        if span.start + 2 <= span.end && b[span.start] == b'\\' {
+            let mut i = span.start;
+            while i < span.end && b[i] == b'\\' {
+                i += 1;
+            }
+            if i < span.end && matches!(b[i], b'n' | b'r' | b't') {
+                span.start = i + 1;
+            }
+        }
+        if span == before {
+            break;
+        }
+    }
+    let base64 = b[span.clone()]
+        .iter()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/'))
+        .count();
+    (base64 >= 32).then_some(span)
+}
+
+/// `Password=...` counts as a connection string only next to a `;` (`Server=db;Password=x;`),
+/// so an `env` line such as `PWD=/home/me` is left to the assignment rule's judgement.
+fn check_connection_string(
+    text: &str,
+    caps: &Captures<'_>,
+    secret: Range<usize>,
+) -> Option<Range<usize>> {
+    if caps.name("before").is_none() && caps.name("after").is_none() {
+        return None;
+    }
+    let secret = trim_span(text, secret, b" \t");
+    let value = slice(text, &secret);
+    (!value.is_empty() && !is_placeholder(value) && !is_path(value)).then_some(secret)
+}
+
+/// A bare `Bearer <value>`: a JWT or a random-looking value (prose such as "bearer tokens are
+/// sent..." is not).
+fn check_bearer(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
+    let value = slice(text, &secret);
+    if value.starts_with("eyJ") && value.contains('.') {
+        return check_plain(text, caps, secret);
+    }
+    let trimmed = value.trim_end_matches('=');
+    (looks_random(trimmed) || (trimmed.len() >= 32 && !is_placeholder(trimmed)))
+        .then_some(secret)
+}
+
+/// Splits a key into lowercase words: `accessKeyId` and `ACCESS_KEY-ID` both give
+/// `["access", "key", "id"]`.
+pub fn key_words(key: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        current.push(c.to_ascii_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// Last words of keys that describe a secret without holding it (`token_type`, `password_file`,
+/// `private_key_id`, `max_tokens`).
+const DESCRIBING: &[&str] = &[
+    "id", "ids", "count", "counts", "file", "files", "path", "paths", "name", "names", "url",
+    "urls", "uri", "type", "types", "length", "len", "size", "ttl", "expiry", "expires", "expiration",
+    "at", "in", "limit", "limits", "env", "var", "vars", "header", "headers", "field", "prefix",
+    "suffix", "hint", "policy", "hash", "sha", "digest", "checksum", "fingerprint", "version",
+    "provider", "providers", "endpoint", "cmd", "command", "helper", "sock", "socket", "dir",
+    "enabled", "disabled", "required", "mode", "format", "index", "kind", "ref", "refs", "label",
+    "description", "desc", "pattern", "regex", "rule", "rules", "min", "max", "usage", "budget",
+    "store", "storage", "manager", "source", "location", "arn", "encoding", "algorithm", "alg",
+    "method", "scope", "scopes", "audience", "issuer", "template", "prompt", "input", "stdin",
+    "timeout", "lifetime", "rotation", "strength", "visible", "shown", "set", "changed", "updated",
+    "created", "placeholder", "message", "error", "errors", "status", "valid", "validity",
+    "generator", "class", "schema", "option", "options", "flag", "key_id", "keyid", "handle",
+    "callback", "service", "server", "host", "port", "user", "username", "login", "account",
+    "email", "region", "bucket", "project", "org", "tenant", "client", "mechanism", "plugin",
+    "backend", "cache", "exists", "present", "missing", "ok", "reset", "request", "response",
+    "spec", "config", "settings", "tokens", "info", "meta", "metadata", "age",
+];
+
+/// Words that name the secret itself.
+const STRONG: &[&str] = &[
+    "pass",
+    "pwd",
+    "passwd",
+    "password",
+    "passphrase",
+    "secret",
+    "secrets",
+    "token",
+    "credential",
+    "credentials",
+    "creds",
+    "auth",
+];
+
+/// Adjacent words that name a key holding a secret.
+const COMPOUND: &[&str] = &[
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "accountkey",
+    "authkey",
+    "secretkey",
+    "signingkey",
+    "encryptionkey",
+    "masterkey",
+    "sharedaccesskey",
+    "sessionkey",
+    "appkey",
+    "licensekey",
+    "clientsecret",
+];
+
+/// True for a key word that names a secret: `password`, `token`, `dbpassword`, `apikey`, ...
+fn is_strong_word(word: &str) -> bool {
+    let w = word.trim_end_matches(|c: char| c.is_ascii_digit());
+    STRONG.contains(&w)
+        || w.ends_with("password")
+        || w.ends_with("passwd")
+        || w.ends_with("passphrase")
+        || w.ends_with("secret")
+        || w.ends_with("token")
+        || w.starts_with("password")
+        || COMPOUND.contains(&w)
+}
+
+/// True when a key (`GITHUB_TOKEN`, `db.password`, `x-api-key`, `AccountKey`) names a secret
+/// value, and not something about one (`token_type`, `max_tokens`, `password_file`).
+pub fn key_names_secret(key: &str) -> bool {
+    let words = key_words(key);
+    let Some(last) = words.iter().rev().find(|w| !w.bytes().all(|b| b.is_ascii_digit())) else {
+        return false;
+    };
+    if DESCRIBING.contains(&last.as_str()) {
+        return false;
+    }
+    if words.iter().any(|w| is_strong_word(w)) {
+        // `auth` alone names a secret only as the last word (`"auth": ...`, `npm_auth`), not in
+        // `auth_mode`-like keys, which `DESCRIBING` mostly covers, nor `auth_methods`.
+        return !(words.iter().filter(|w| is_strong_word(w)).all(|w| w == "auth") && last != "auth");
+    }
+    let joined: String = words.concat();
+    COMPOUND.iter().any(|c| joined.contains(c))
+}
+
+/// A value assigned to a key that names a secret (`API_KEY=...`, `"password": "..."`, or a JSON
+/// string under such a key).
+fn check_assignment(
+    text: &str,
+    caps: &Captures<'_>,
+    secret: Range<usize>,
+) -> Option<Range<usize>> {
+    let key = caps
+        .name("key")
+        .and_then(|k| std::str::from_utf8(k.as_bytes()).ok())
+        .unwrap_or("");
+    let bare = caps.name("secret3").is_some();
+    let secret = if bare {
+        trim_span(text, secret, b".:")
+    } else {
+        trim_span(text, secret, b" \t")
+    };
+    let colon = caps.name("sep").is_some_and(|s| s.as_bytes() == b":");
+    let spaced = secret.start > 0 && matches!(text.as_bytes()[secret.start - 1], b' ' | b'\t');
+    assigned_value_is_secret(key, slice(text, &secret), bare, colon, spaced).then_some(secret)
+}
+
+/// True when `value`, assigned to `key`, is taken as a secret: the key names one
+/// ([`key_names_secret`]); quoted literals of 4+ characters, bare values of 6+; never
+/// placeholders, paths, URLs (their credentials have a rule of their own), labelled hashes,
+/// prose (whitespace), short numbers, fakes (`sk-fake`), or, for bare values, code references.
+/// `colon` is true for the `key: value` form, where a plain bare word shorter than 10 letters is
+/// code or prose (`password: String`, `token: required`); `spaced` is true when blanks surround
+/// the separator, where a bare identifier is code (`let secret = compiled`).
+pub fn assigned_value_is_secret(
+    key: &str,
+    value: &str,
+    bare: bool,
+    colon: bool,
+    spaced: bool,
+) -> bool {
+    if !key_names_secret(key) {
+        return false;
+    }
+    let min = if bare { 6 } else { 4 };
+    if value.len() < min
+        || is_placeholder(value)
+        || is_path(value)
+        || is_labelled_hash(value)
+        || value.contains("://")
+        || value.eq_ignore_ascii_case(key.trim_start_matches('-'))
+        || value.bytes().any(|b| b.is_ascii_whitespace())
+        || (value.len() <= 6 && value.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
+    }
+    if bare {
+        if is_code_reference(value) {
+            return false;
+        }
+        let plain_word = value
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_');
+        if colon && plain_word && value.len() < 10 {
+            return false;
+        }
+        // `let secret = compiled;`: an identifier after a spaced `=` is code, where an env file
+        // or a command line writes `KEY=value`.
+        let identifier = value.as_bytes()[0].is_ascii_alphabetic()
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if spaced && identifier && !value.bytes().any(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        // `pass` alone is a weak key: `the redaction pass: built-in rules`.
+        let words = key_words(key);
+        if colon && words.iter().filter(|w| is_strong_word(w)).all(|w| w == "pass") {
+            return false;
+        }
+    }
+    let lower = value.to_ascii_lowercase();
+    !["fake", "dummy", "sample", "mock"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+/// A long random-looking value right after a secret-ish word.
+fn check_entropy(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
+    let key = caps
+        .name("key")
+        .and_then(|k| std::str::from_utf8(k.as_bytes()).ok())
+        .unwrap_or("");
+    let words = key_words(key);
+    if words
+        .last()
+        .is_some_and(|w| DESCRIBING.contains(&w.as_str()))
+    {
+        return None;
+    }
+    let secret = trim_span(text, secret, b".-");
+    looks_random(slice(text, &secret)).then_some(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_and_marker_safe() {
+        let mut seen = std::collections::HashSet::new();
+        for spec in BUILTIN {
+            assert!(seen.insert(spec.id), "{} twice", spec.id);
+            assert!(
+                spec.id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{}",
+                spec.id
+            );
+            assert!(!spec.keywords.is_empty(), "{} has no keyword", spec.id);
+        }
+    }
+
+    #[test]
+    fn generic_rules_come_last() {
+        let first_generic = BUILTIN.iter().position(|s| s.generic).unwrap();
+        assert!(BUILTIN[first_generic..].iter().all(|s| s.generic));
+    }
+
+    #[test]
+    fn keys_that_name_secrets() {
+        for key in [
+            "GITHUB_TOKEN",
+            "password",
+            "db.password",
+            "x-api-key",
+            "AccountKey",
+            "client_secret",
+            "SECRET_KEY_BASE",
+            "aws_secret_access_key",
+            "_authToken",
+            "DB_PASS",
+            "auth",
+            "npm_auth",
+            "PASSWORD1",
+            "SessionToken",
+            "--password",
+        ] {
+            assert!(key_names_secret(key), "{key} names a secret");
+        }
+        for key in [
+            "token_type",
+            "max_tokens",
+            "tokens",
+            "password_file",
+            "private_key_id",
+            "AccessKeyId",
+            "PWD_OLD_path",
+            "OLDPWD",
+            "secretary",
+            "auth_methods",
+            "author",
+            "GIT_ASKPASS",
+            "password_stdin",
+            "keyboard",
+            "api_key_name",
+        ] {
+            assert!(!key_names_secret(key), "{key} does not name a secret");
+        }
+    }
+
+    #[test]
+    fn key_words_split_camel_and_separators() {
+        assert_eq!(key_words("accessKeyId"), ["access", "key", "id"]);
+        assert_eq!(key_words("ACCESS_KEY-ID"), ["access", "key", "id"]);
+        assert_eq!(key_words("x-api-key"), ["x", "api", "key"]);
+    }
+}
