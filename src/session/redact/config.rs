@@ -163,9 +163,21 @@ mod tests {
     fn defaults_are_on_with_no_user_rules() {
         let c = RedactConfig::from_values(None, &[], &[]).unwrap();
         assert_eq!(c, RedactConfig::default());
-        assert!(RedactConfig::from_values(Some(""), &[], &[]).unwrap().enabled);
-        assert!(!RedactConfig::from_values(Some("false"), &[], &[]).unwrap().enabled);
-        assert!(!RedactConfig::from_values(Some("Off"), &[], &[]).unwrap().enabled);
+        assert!(
+            RedactConfig::from_values(Some(""), &[], &[])
+                .unwrap()
+                .enabled
+        );
+        assert!(
+            !RedactConfig::from_values(Some("false"), &[], &[])
+                .unwrap()
+                .enabled
+        );
+        assert!(
+            !RedactConfig::from_values(Some("Off"), &[], &[])
+                .unwrap()
+                .enabled
+        );
     }
 
     #[test]

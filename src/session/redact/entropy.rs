@@ -47,9 +47,11 @@ pub fn is_uuid(s: &str) -> bool {
 /// `sha256:<hex>` (image digests), `sha1-...`, `md5-...`.
 pub fn is_labelled_hash(s: &str) -> bool {
     let lower = s.get(..7).unwrap_or(s).to_ascii_lowercase();
-    ["sha1-", "sha1:", "sha256", "sha384", "sha512", "md5-", "md5:", "blake2", "blake3"]
-        .iter()
-        .any(|p| lower.starts_with(p))
+    [
+        "sha1-", "sha1:", "sha256", "sha384", "sha512", "md5-", "md5:", "blake2", "blake3",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
 }
 
 /// True for values that stand for a secret without being one: variable references (`$TOKEN`,
@@ -201,7 +203,10 @@ pub fn looks_random(s: &str) -> bool {
         return false;
     }
     // Words joined by separators (`some-long-package-name-2`) are not random.
-    let separators = s.bytes().filter(|b| matches!(b, b'-' | b'_' | b'.')).count();
+    let separators = s
+        .bytes()
+        .filter(|b| matches!(b, b'-' | b'_' | b'.'))
+        .count();
     if separators * 6 > s.len() {
         return false;
     }
@@ -255,7 +260,15 @@ mod tests {
 
     #[test]
     fn placeholders_and_code_references() {
-        for p in ["$TOKEN", "${TOKEN}", "<your-token>", "****", "xxxxxxxx", "null", "changeme_example"] {
+        for p in [
+            "$TOKEN",
+            "${TOKEN}",
+            "<your-token>",
+            "****",
+            "xxxxxxxx",
+            "null",
+            "changeme_example",
+        ] {
             assert!(is_placeholder(p), "{p}");
         }
         assert!(!is_placeholder("hunter22"));

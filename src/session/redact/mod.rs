@@ -156,7 +156,11 @@ impl Default for Redactor {
     }
 }
 
-fn check_user(text: &str, _: &regex::bytes::Captures<'_>, span: Range<usize>) -> Option<Range<usize>> {
+fn check_user(
+    text: &str,
+    _: &regex::bytes::Captures<'_>,
+    span: Range<usize>,
+) -> Option<Range<usize>> {
     (!text[span.clone()].trim().is_empty()).then_some(span)
 }
 
@@ -430,7 +434,10 @@ fn key_may_name_secret(key: &str) -> bool {
 fn rules_id<'a>(rules: &[Rule], allow: impl Iterator<Item = &'a str>) -> u128 {
     let mut text = format!("git-session-redact rev {}\n", rules::REVISION);
     for spec in BUILTIN {
-        text.push_str(&format!("keywords {} {:?} {}\n", spec.id, spec.keywords, spec.exact));
+        text.push_str(&format!(
+            "keywords {} {:?} {}\n",
+            spec.id, spec.keywords, spec.exact
+        ));
     }
     for rule in rules {
         text.push_str(&format!("rule {}\0{}\n", rule.id, rule.pattern));

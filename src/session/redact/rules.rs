@@ -58,7 +58,11 @@ const fn token(id: &'static str, keywords: &'static [&'static str], pattern: &'s
     }
 }
 
-const fn random(id: &'static str, keywords: &'static [&'static str], pattern: &'static str) -> Spec {
+const fn random(
+    id: &'static str,
+    keywords: &'static [&'static str],
+    pattern: &'static str,
+) -> Spec {
     Spec {
         id,
         keywords,
@@ -126,7 +130,12 @@ pub const BUILTIN: &[Spec] = &[
     },
     Spec {
         id: "aws-secret-access-key",
-        keywords: &["aws", "secretaccesskey", "secret_access_key", "secret-access-key"],
+        keywords: &[
+            "aws",
+            "secretaccesskey",
+            "secret_access_key",
+            "secret-access-key",
+        ],
         exact: false,
         pattern: concat!(
             r"(?i-u)(?:aws|secret[_\-]?access[_\-]?key)[a-z0-9_.\-]{0,32}",
@@ -181,8 +190,16 @@ pub const BUILTIN: &[Spec] = &[
     // Code hosting.
     token("github-pat", &["ghp_"], r"(?-u)\bghp_[0-9A-Za-z]{36}\b"),
     token("github-oauth", &["gho_"], r"(?-u)\bgho_[0-9A-Za-z]{36}\b"),
-    token("github-app-token", &["ghu_", "ghs_"], r"(?-u)\bgh[us]_[0-9A-Za-z]{36}\b"),
-    token("github-refresh-token", &["ghr_"], r"(?-u)\bghr_[0-9A-Za-z]{36,76}\b"),
+    token(
+        "github-app-token",
+        &["ghu_", "ghs_"],
+        r"(?-u)\bgh[us]_[0-9A-Za-z]{36}\b",
+    ),
+    token(
+        "github-refresh-token",
+        &["ghr_"],
+        r"(?-u)\bghr_[0-9A-Za-z]{36,76}\b",
+    ),
     token(
         "github-fine-grained-pat",
         &["github_pat_"],
@@ -226,7 +243,9 @@ pub const BUILTIN: &[Spec] = &[
     // Chat, payments, mail.
     Spec {
         id: "slack-token",
-        keywords: &["xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe."],
+        keywords: &[
+            "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe.",
+        ],
         exact: true,
         pattern: r"(?-u)\b(?P<secret>xox(?:[abposre]|e\.xox[bp])-[0-9A-Za-z\-]{10,250})",
         check: check_random_token,
@@ -254,10 +273,16 @@ pub const BUILTIN: &[Spec] = &[
     ),
     token(
         "stripe-api-key",
-        &["sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"],
+        &[
+            "sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_",
+        ],
         r"(?-u)\b[rs]k_(?:live|test|prod)_[0-9A-Za-z]{10,247}\b",
     ),
-    token("stripe-webhook-secret", &["whsec_"], r"(?-u)\bwhsec_[0-9A-Za-z+/=]{24,64}"),
+    token(
+        "stripe-webhook-secret",
+        &["whsec_"],
+        r"(?-u)\bwhsec_[0-9A-Za-z+/=]{24,64}",
+    ),
     random("twilio-api-key", &["SK"], r"(?-u)\bSK[0-9a-fA-F]{32}\b"),
     Spec {
         id: "twilio-auth-token",
@@ -274,18 +299,28 @@ pub const BUILTIN: &[Spec] = &[
     token(
         "sendgrid-api-key",
         &["SG."],
-        concat!(r"(?-u)\b(?P<secret>SG\.[0-9A-Za-z_\-]{22}\.[0-9A-Za-z_\-]{43})", end!()),
+        concat!(
+            r"(?-u)\b(?P<secret>SG\.[0-9A-Za-z_\-]{22}\.[0-9A-Za-z_\-]{43})",
+            end!()
+        ),
     ),
     random(
         "mailchimp-api-key",
         &["-us"],
         r"(?-u)\b[0-9a-f]{32}-us[0-9]{1,2}\b",
     ),
-    token("shopify-token", &["shpat_", "shpca_", "shppa_", "shpss_"], r"(?-u)\bshp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}\b"),
+    token(
+        "shopify-token",
+        &["shpat_", "shpca_", "shppa_", "shpss_"],
+        r"(?-u)\bshp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}\b",
+    ),
     random(
         "square-token",
         &["EAAA", "sq0atp-", "sq0csp-"],
-        concat!(r"(?-u)\b(?P<secret>(?:EAAA|sq0atp-|sq0csp-)[0-9A-Za-z_\-]{22,60})", end!()),
+        concat!(
+            r"(?-u)\b(?P<secret>(?:EAAA|sq0atp-|sq0csp-)[0-9A-Za-z_\-]{22,60})",
+            end!()
+        ),
     ),
     // Package registries.
     token("npm-token", &["npm_"], r"(?-u)\bnpm_[0-9A-Za-z]{36}\b"),
@@ -295,16 +330,31 @@ pub const BUILTIN: &[Spec] = &[
         r"(?-u)\bpypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[0-9A-Za-z_\-]{50,}",
     ),
     random("crates-io-token", &["cio"], r"(?-u)\bcio[0-9A-Za-z]{32}\b"),
-    token("rubygems-api-key", &["rubygems_"], r"(?-u)\brubygems_[0-9a-f]{48}\b"),
+    token(
+        "rubygems-api-key",
+        &["rubygems_"],
+        r"(?-u)\brubygems_[0-9a-f]{48}\b",
+    ),
     random("nuget-api-key", &["oy2"], r"(?-u)\boy2[0-9a-z]{43}\b"),
-    token("dockerhub-token", &["dckr_pat_", "dckr_oat_"], concat!(r"(?-u)\b(?P<secret>dckr_(?:pat|oat)_[0-9A-Za-z_\-]{27,64})", end!())),
+    token(
+        "dockerhub-token",
+        &["dckr_pat_", "dckr_oat_"],
+        concat!(
+            r"(?-u)\b(?P<secret>dckr_(?:pat|oat)_[0-9A-Za-z_\-]{27,64})",
+            end!()
+        ),
+    ),
     // Model providers.
     token(
         "anthropic-api-key",
         &["sk-ant-"],
         r"(?-u)\bsk-ant-(?:api|admin|oat|sid)[0-9]{2}-[0-9A-Za-z_\-]{32,300}",
     ),
-    token("openrouter-api-key", &["sk-or-v1-"], r"(?-u)\bsk-or-v1-[0-9a-f]{64}\b"),
+    token(
+        "openrouter-api-key",
+        &["sk-or-v1-"],
+        r"(?-u)\bsk-or-v1-[0-9a-f]{64}\b",
+    ),
     token(
         "openai-api-key",
         &["sk-proj-", "sk-svcacct-", "sk-admin-", "T3BlbkFJ"],
@@ -318,15 +368,30 @@ pub const BUILTIN: &[Spec] = &[
         r"(?-u)\b(?:hf_|api_org_)[A-Za-z]{34}\b",
     ),
     token("xai-api-key", &["xai-"], r"(?-u)\bxai-[0-9A-Za-z]{80}\b"),
-    random("replicate-api-token", &["r8_"], r"(?-u)\br8_[0-9A-Za-z]{37}\b"),
-    token("perplexity-api-key", &["pplx-"], r"(?-u)\bpplx-[0-9A-Za-z]{48}\b"),
+    random(
+        "replicate-api-token",
+        &["r8_"],
+        r"(?-u)\br8_[0-9A-Za-z]{37}\b",
+    ),
+    token(
+        "perplexity-api-key",
+        &["pplx-"],
+        r"(?-u)\bpplx-[0-9A-Za-z]{48}\b",
+    ),
     token(
         "langsmith-api-key",
         &["lsv2_"],
         r"(?-u)\blsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}\b",
     ),
     // Infrastructure and other services.
-    token("hashicorp-vault-token", &["hvs.", "hvb.", "hvr."], concat!(r"(?-u)\b(?P<secret>hv[sbr]\.[0-9A-Za-z_\-]{24,200})", end!())),
+    token(
+        "hashicorp-vault-token",
+        &["hvs.", "hvb.", "hvr."],
+        concat!(
+            r"(?-u)\b(?P<secret>hv[sbr]\.[0-9A-Za-z_\-]{24,200})",
+            end!()
+        ),
+    ),
     token(
         "terraform-cloud-token",
         &["atlasv1"],
@@ -334,13 +399,36 @@ pub const BUILTIN: &[Spec] = &[
     ),
     token(
         "doppler-token",
-        &["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."],
+        &[
+            "dp.pt.",
+            "dp.st.",
+            "dp.sa.",
+            "dp.ct.",
+            "dp.scim.",
+            "dp.audit.",
+        ],
         r"(?-u)\bdp\.(?:pt|st|sa|ct|scim|audit)\.[0-9A-Za-z]{40,44}\b",
     ),
-    token("linear-api-key", &["lin_api_", "lin_oauth_"], r"(?-u)\blin_(?:api|oauth)_[0-9A-Za-z]{40}\b"),
-    random("notion-token", &["ntn_", "secret_"], r"(?-u)\b(?:ntn_[0-9A-Za-z]{46}|secret_[0-9A-Za-z]{43})\b"),
-    token("postman-api-key", &["PMAK-"], r"(?-u)\bPMAK-[0-9a-f]{24}-[0-9a-f]{34}\b"),
-    random("databricks-token", &["dapi"], r"(?-u)\bdapi[0-9a-f]{32}(?:-[0-9])?\b"),
+    token(
+        "linear-api-key",
+        &["lin_api_", "lin_oauth_"],
+        r"(?-u)\blin_(?:api|oauth)_[0-9A-Za-z]{40}\b",
+    ),
+    random(
+        "notion-token",
+        &["ntn_", "secret_"],
+        r"(?-u)\b(?:ntn_[0-9A-Za-z]{46}|secret_[0-9A-Za-z]{43})\b",
+    ),
+    token(
+        "postman-api-key",
+        &["PMAK-"],
+        r"(?-u)\bPMAK-[0-9a-f]{24}-[0-9a-f]{34}\b",
+    ),
+    random(
+        "databricks-token",
+        &["dapi"],
+        r"(?-u)\bdapi[0-9a-f]{32}(?:-[0-9])?\b",
+    ),
     token(
         "new-relic-key",
         &["NRAK-", "NRJS-", "NRII-"],
@@ -351,7 +439,11 @@ pub const BUILTIN: &[Spec] = &[
         &["glc_", "glsa_"],
         r"(?-u)\b(?:glc_[0-9A-Za-z+/]{32,400}={0,2}|glsa_[0-9A-Za-z]{32}_[0-9A-Fa-f]{8}\b)",
     ),
-    token("sentry-token", &["sntrys_", "sntryu_"], r"(?-u)\bsntry[su]_[0-9A-Za-z+/=_\-]{40,400}"),
+    token(
+        "sentry-token",
+        &["sntrys_", "sntryu_"],
+        r"(?-u)\bsntry[su]_[0-9A-Za-z+/=_\-]{40,400}",
+    ),
     token(
         "planetscale-token",
         &["pscale_pw_", "pscale_tkn_", "pscale_oauth_"],
@@ -359,7 +451,11 @@ pub const BUILTIN: &[Spec] = &[
     ),
     token("supabase-token", &["sbp_"], r"(?-u)\bsbp_[0-9a-f]{40}\b"),
     token("pulumi-token", &["pul-"], r"(?-u)\bpul-[0-9a-f]{40}\b"),
-    token("flyio-token", &["fm1_", "fm2_"], r"(?-u)\bfm[12][ar]?_[0-9A-Za-z+/=_\-]{50,1000}"),
+    token(
+        "flyio-token",
+        &["fm1_", "fm2_"],
+        r"(?-u)\bfm[12][ar]?_[0-9A-Za-z+/=_\-]{50,1000}",
+    ),
     token(
         "onepassword-service-account-token",
         &["ops_eyJ"],
@@ -435,7 +531,14 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "secret-assignment",
         keywords: &[
-            "pass", "pwd", "secret", "token", "credential", "creds", "auth", "key",
+            "pass",
+            "pwd",
+            "secret",
+            "token",
+            "credential",
+            "creds",
+            "auth",
+            "key",
         ],
         exact: false,
         pattern: r#"(?i-u)(?P<key>[a-z0-9_.\-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|credentials?|creds|auth|api[_.\-]?key|access[_.\-]?key|private[_.\-]?key|account[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|session[_.\-]?key|app[_.\-]?key|license[_.\-]?key)[a-z0-9_.\-]*)\\{0,3}["'`]?[ \t]{0,8}(?P<sep>:=|=>|=|:)[ \t]{0,8}(?:\\{0,3}"(?P<secret>[^"\\\r\n]{1,1024})\\{0,3}"|\\{0,3}'(?P<secret2>[^'\\\r\n]{1,1024})\\{0,3}'|(?P<secret3>[^ \t\r\n"'`,;&<>(){}\[\]\\]{1,1024}))"#,
@@ -446,7 +549,15 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "high-entropy-secret",
         keywords: &[
-            "key", "token", "secret", "pass", "pwd", "auth", "cred", "signature", "salt",
+            "key",
+            "token",
+            "secret",
+            "pass",
+            "pwd",
+            "auth",
+            "cred",
+            "signature",
+            "salt",
             "private",
         ],
         exact: false,
@@ -576,8 +687,7 @@ fn check_bearer(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Option
         return check_plain(text, caps, secret);
     }
     let trimmed = value.trim_end_matches('=');
-    (looks_random(trimmed) || (trimmed.len() >= 32 && !is_placeholder(trimmed)))
-        .then_some(secret)
+    (looks_random(trimmed) || (trimmed.len() >= 32 && !is_placeholder(trimmed))).then_some(secret)
 }
 
 /// Splits a key into lowercase words: `accessKeyId` and `ACCESS_KEY-ID` both give
@@ -609,22 +719,156 @@ pub fn key_words(key: &str) -> Vec<String> {
 /// Last words of keys that describe a secret without holding it (`token_type`, `password_file`,
 /// `private_key_id`, `max_tokens`).
 const DESCRIBING: &[&str] = &[
-    "id", "ids", "count", "counts", "file", "files", "path", "paths", "name", "names", "url",
-    "urls", "uri", "type", "types", "length", "len", "size", "ttl", "expiry", "expires", "expiration",
-    "at", "in", "limit", "limits", "env", "var", "vars", "header", "headers", "field", "prefix",
-    "suffix", "hint", "policy", "hash", "sha", "digest", "checksum", "fingerprint", "version",
-    "provider", "providers", "endpoint", "cmd", "command", "helper", "sock", "socket", "dir",
-    "enabled", "disabled", "required", "mode", "format", "index", "kind", "ref", "refs", "label",
-    "description", "desc", "pattern", "regex", "rule", "rules", "min", "max", "usage", "budget",
-    "store", "storage", "manager", "source", "location", "arn", "encoding", "algorithm", "alg",
-    "method", "scope", "scopes", "audience", "issuer", "template", "prompt", "input", "stdin",
-    "timeout", "lifetime", "rotation", "strength", "visible", "shown", "set", "changed", "updated",
-    "created", "placeholder", "message", "error", "errors", "status", "valid", "validity",
-    "generator", "class", "schema", "option", "options", "flag", "key_id", "keyid", "handle",
-    "callback", "service", "server", "host", "port", "user", "username", "login", "account",
-    "email", "region", "bucket", "project", "org", "tenant", "client", "mechanism", "plugin",
-    "backend", "cache", "exists", "present", "missing", "ok", "reset", "request", "response",
-    "spec", "config", "settings", "tokens", "info", "meta", "metadata", "age",
+    "id",
+    "ids",
+    "count",
+    "counts",
+    "file",
+    "files",
+    "path",
+    "paths",
+    "name",
+    "names",
+    "url",
+    "urls",
+    "uri",
+    "type",
+    "types",
+    "length",
+    "len",
+    "size",
+    "ttl",
+    "expiry",
+    "expires",
+    "expiration",
+    "at",
+    "in",
+    "limit",
+    "limits",
+    "env",
+    "var",
+    "vars",
+    "header",
+    "headers",
+    "field",
+    "prefix",
+    "suffix",
+    "hint",
+    "policy",
+    "hash",
+    "sha",
+    "digest",
+    "checksum",
+    "fingerprint",
+    "version",
+    "provider",
+    "providers",
+    "endpoint",
+    "cmd",
+    "command",
+    "helper",
+    "sock",
+    "socket",
+    "dir",
+    "enabled",
+    "disabled",
+    "required",
+    "mode",
+    "format",
+    "index",
+    "kind",
+    "ref",
+    "refs",
+    "label",
+    "description",
+    "desc",
+    "pattern",
+    "regex",
+    "rule",
+    "rules",
+    "min",
+    "max",
+    "usage",
+    "budget",
+    "store",
+    "storage",
+    "manager",
+    "source",
+    "location",
+    "arn",
+    "encoding",
+    "algorithm",
+    "alg",
+    "method",
+    "scope",
+    "scopes",
+    "audience",
+    "issuer",
+    "template",
+    "prompt",
+    "input",
+    "stdin",
+    "timeout",
+    "lifetime",
+    "rotation",
+    "strength",
+    "visible",
+    "shown",
+    "set",
+    "changed",
+    "updated",
+    "created",
+    "placeholder",
+    "message",
+    "error",
+    "errors",
+    "status",
+    "valid",
+    "validity",
+    "generator",
+    "class",
+    "schema",
+    "option",
+    "options",
+    "flag",
+    "key_id",
+    "keyid",
+    "handle",
+    "callback",
+    "service",
+    "server",
+    "host",
+    "port",
+    "user",
+    "username",
+    "login",
+    "account",
+    "email",
+    "region",
+    "bucket",
+    "project",
+    "org",
+    "tenant",
+    "client",
+    "mechanism",
+    "plugin",
+    "backend",
+    "cache",
+    "exists",
+    "present",
+    "missing",
+    "ok",
+    "reset",
+    "request",
+    "response",
+    "spec",
+    "config",
+    "settings",
+    "tokens",
+    "info",
+    "meta",
+    "metadata",
+    "age",
 ];
 
 /// Words that name the secret itself.
@@ -678,7 +922,11 @@ fn is_strong_word(word: &str) -> bool {
 /// value, and not something about one (`token_type`, `max_tokens`, `password_file`).
 pub fn key_names_secret(key: &str) -> bool {
     let words = key_words(key);
-    let Some(last) = words.iter().rev().find(|w| !w.bytes().all(|b| b.is_ascii_digit())) else {
+    let Some(last) = words
+        .iter()
+        .rev()
+        .find(|w| !w.bytes().all(|b| b.is_ascii_digit()))
+    else {
         return false;
     };
     if DESCRIBING.contains(&last.as_str()) {
@@ -687,7 +935,11 @@ pub fn key_names_secret(key: &str) -> bool {
     if words.iter().any(|w| is_strong_word(w)) {
         // `auth` alone names a secret only as the last word (`"auth": ...`, `npm_auth`), not in
         // `auth_mode`-like keys, which `DESCRIBING` mostly covers, nor `auth_methods`.
-        return !(words.iter().filter(|w| is_strong_word(w)).all(|w| w == "auth") && last != "auth");
+        return !(words
+            .iter()
+            .filter(|w| is_strong_word(w))
+            .all(|w| w == "auth")
+            && last != "auth");
     }
     let joined: String = words.concat();
     COMPOUND.iter().any(|c| joined.contains(c))
@@ -695,11 +947,7 @@ pub fn key_names_secret(key: &str) -> bool {
 
 /// A value assigned to a key that names a secret (`API_KEY=...`, `"password": "..."`, or a JSON
 /// string under such a key).
-fn check_assignment(
-    text: &str,
-    caps: &Captures<'_>,
-    secret: Range<usize>,
-) -> Option<Range<usize>> {
+fn check_assignment(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
     let key = caps
         .name("key")
         .and_then(|k| std::str::from_utf8(k.as_bytes()).ok())
@@ -757,13 +1005,20 @@ pub fn assigned_value_is_secret(
         // `let secret = compiled;`: an identifier after a spaced `=` is code, where an env file
         // or a command line writes `KEY=value`.
         let identifier = value.as_bytes()[0].is_ascii_alphabetic()
-            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if spaced && identifier && !value.bytes().any(|b| b.is_ascii_digit()) {
             return false;
         }
         // `pass` alone is a weak key: `the redaction pass: built-in rules`.
         let words = key_words(key);
-        if colon && words.iter().filter(|w| is_strong_word(w)).all(|w| w == "pass") {
+        if colon
+            && words
+                .iter()
+                .filter(|w| is_strong_word(w))
+                .all(|w| w == "pass")
+        {
             return false;
         }
     }

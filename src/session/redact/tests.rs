@@ -51,7 +51,8 @@ fn b64url(bytes: &[u8]) -> String {
     let a = B64URL.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        let n =
+            chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
         for i in 0..=chunk.len() {
             out.push(a[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
@@ -67,7 +68,12 @@ struct Case {
     near_miss: String,
 }
 
-fn case(rule: &'static str, secret: String, text: impl Fn(&str) -> String, near_miss: String) -> Case {
+fn case(
+    rule: &'static str,
+    secret: String,
+    text: impl Fn(&str) -> String,
+    near_miss: String,
+) -> Case {
     Case {
         rule,
         text: text(&secret),
@@ -197,7 +203,11 @@ fn cases() -> Vec<Case> {
     v.push(case(
         "gitlab-token",
         format!("glpat-{}", r.s(B64URL, 20)),
-        |s| format!("curl --header \"PRIVATE-TOKEN: {s}\" https://gitlab.example.com/api/v4/projects"),
+        |s| {
+            format!(
+                "curl --header \"PRIVATE-TOKEN: {s}\" https://gitlab.example.com/api/v4/projects"
+            )
+        },
         format!("glpat-{}", r.s(B62, 10)),
     ));
     v.push(case(
@@ -232,20 +242,35 @@ fn cases() -> Vec<Case> {
     ));
     v.push(case(
         "slack-app-token",
-        format!("xapp-1-A{}-{}-{}", r.s(UPPER_NUM, 10), r.digits(13), r.s(HEX, 64)),
+        format!(
+            "xapp-1-A{}-{}-{}",
+            r.s(UPPER_NUM, 10),
+            r.digits(13),
+            r.s(HEX, 64)
+        ),
         |s| format!("app token {s}"),
         "xapp-1-short".into(),
     ));
     v.push(case(
         "slack-webhook",
-        format!("T{}/B{}/{}", r.s(UPPER_NUM, 8), r.s(UPPER_NUM, 10), r.s(B62, 24)),
+        format!(
+            "T{}/B{}/{}",
+            r.s(UPPER_NUM, 8),
+            r.s(UPPER_NUM, 10),
+            r.s(B62, 24)
+        ),
         |s| format!("curl -X POST https://hooks.slack.com/services/{s} -d '{{}}'"),
         "see https://hooks.slack.com/services/ for details".into(),
     ));
     v.push(case(
         "discord-webhook",
         r.s(B64URL, 68),
-        |s| format!("https://discord.com/api/webhooks/{}/{s}", "123456789012345678"),
+        |s| {
+            format!(
+                "https://discord.com/api/webhooks/{}/{s}",
+                "123456789012345678"
+            )
+        },
         "https://discord.com/api/webhooks/123/short".into(),
     ));
     v.push(case(
@@ -505,7 +530,11 @@ fn cases() -> Vec<Case> {
     v.push(case(
         "connection-string-password",
         format!("{}#1", r.s(B62, 12)),
-        |s| format!("Server=tcp:db.example.net,1433;Database=app;User ID=sa;Password={s};Encrypt=true;"),
+        |s| {
+            format!(
+                "Server=tcp:db.example.net,1433;Database=app;User ID=sa;Password={s};Encrypt=true;"
+            )
+        },
         "PWD=/home/dev/project\nOLDPWD=/home/dev".into(),
     ));
     v.push(case(
@@ -597,7 +626,9 @@ fn each_rule_finds_its_secret() {
             _ => failures.push(format!("{}: {:?} in {:?}", c.rule, found, c.text)),
         }
         let mut counts = BTreeMap::new();
-        let out = redactor.redact_text(&c.text, &mut counts).unwrap_or_default();
+        let out = redactor
+            .redact_text(&c.text, &mut counts)
+            .unwrap_or_default();
         if out.contains(&c.secret) {
             failures.push(format!("{}: the secret survives in {out:?}", c.rule));
         }
@@ -628,7 +659,10 @@ fn only_the_secret_is_replaced() {
     let text = format!("export GITHUB_TOKEN={token}\nexport EDITOR=vim\n");
     let mut found = BTreeMap::new();
     let out = redactor.redact_text(&text, &mut found).unwrap();
-    assert_eq!(out, "export GITHUB_TOKEN=[REDACTED:github-pat]\nexport EDITOR=vim\n");
+    assert_eq!(
+        out,
+        "export GITHUB_TOKEN=[REDACTED:github-pat]\nexport EDITOR=vim\n"
+    );
     assert_eq!(found, BTreeMap::from([("github-pat".to_owned(), 1)]));
 
     let url = format!("postgres://app:{}@db:5432/app", Rng(8).s(B62, 16));
@@ -651,7 +685,9 @@ fn redaction_is_idempotent() {
     let redactor = Redactor::builtin();
     for c in cases() {
         let mut found = BTreeMap::new();
-        let once = redactor.redact_text(&c.text, &mut found).unwrap_or(c.text.clone());
+        let once = redactor
+            .redact_text(&c.text, &mut found)
+            .unwrap_or(c.text.clone());
         let mut again = BTreeMap::new();
         assert_eq!(
             redactor.redact_text(&once, &mut again),
@@ -684,15 +720,27 @@ fn every_string_of_a_json_value_is_redacted_but_no_key() {
     redactor.redact(&mut value, &mut found);
     let text = value.to_string();
     assert!(!text.contains(&gh) && !text.contains(&aws) && !text.contains(&password));
-    assert!(!text.contains(&db_password), "a value under a secret-naming key: {text}");
-    assert_eq!(value["parts"][0]["state"]["input"]["command"], "echo [REDACTED:github-pat]");
+    assert!(
+        !text.contains(&db_password),
+        "a value under a secret-naming key: {text}"
+    );
+    assert_eq!(
+        value["parts"][0]["state"]["input"]["command"],
+        "echo [REDACTED:github-pat]"
+    );
     assert_eq!(
         value["parts"][0]["state"]["output"],
         r#"{"password":"[REDACTED:secret-assignment]","user":"dev"}"#
     );
-    assert_eq!(value["parts"][1]["hash"], "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    assert_eq!(
+        value["parts"][1]["hash"],
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+    );
     assert_eq!(value["parts"][2]["count"], 3);
-    assert!(value["parts"][2].get("ghp_key_name").is_some(), "keys are kept");
+    assert!(
+        value["parts"][2].get("ghp_key_name").is_some(),
+        "keys are kept"
+    );
     assert_eq!(found["github-pat"], 1);
     assert_eq!(found["aws-access-key-id"], 1);
     assert_eq!(found["secret-assignment"], 2);
@@ -732,7 +780,11 @@ fn an_env_dump_loses_only_its_secrets() {
     for s in &secrets {
         assert!(!out.contains(s.as_str()), "{s} survives:\n{out}");
     }
-    assert_eq!(found.values().sum::<usize>(), secrets.len(), "{found:?}\n{out}");
+    assert_eq!(
+        found.values().sum::<usize>(),
+        secrets.len(),
+        "{found:?}\n{out}"
+    );
     for kept in [
         "PWD=/home/dev/project",
         "SSH_AUTH_SOCK=/tmp/ssh-XXXXq8Fz2LmX/agent.1234",
