@@ -5,7 +5,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{local_opencode, ui, CliError};
-use crate::agents::opencode::{export, load};
+use crate::agents::opencode::{self, export, load};
 use crate::session::SessionHistory;
 use crate::store::layout::Origin;
 use crate::store::Store;
@@ -38,6 +38,16 @@ pub struct LoadArgs {
 pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
     let history = SessionHistory::new(store);
     let resolved = history.resolve(&args.id)?;
+    if resolved.saved.name.namespace != opencode::AGENT {
+        return Err(CliError::user(format!(
+            "{} is a {} session; load restores OpenCode sessions only",
+            resolved.saved.name.id, resolved.saved.name.namespace
+        ))
+        .hint(format!(
+            "read it with 'git session show {}'",
+            resolved.saved.name.id
+        )));
+    }
     let save = history.find_save(&resolved.saved, args.at.as_deref())?;
     let mut session = history.read(&resolved.saved, &save)?;
     let (opencode, root) = local_opencode::open(store, "load")?;
