@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::save::{print_reports, store_sessions, Report};
+use super::save::{print_reports, redacted_title, redactor, store_sessions, Report};
 use super::{ui, CliError};
 use crate::agents::opencode::{self, export};
 use crate::session::bundle;
+use crate::session::codec::Redact;
+use crate::session::redact::Redactor;
 use crate::session::{SaveMeta, SessionHistory};
 use crate::store::Store;
 
@@ -46,8 +48,10 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
             args.path.display()
         )));
     }
+    let redactor = redactor(store, false)?;
+    let redactor = redactor.as_ref();
     if args.path.is_file() {
-        let reports = import_file(store, &args.path, &args.reason)?;
+        let reports = import_file(store, &args.path, &args.reason, redactor)?;
         print_reports(&reports, args.json, false);
         return Ok(());
     }
@@ -87,7 +91,7 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
                 candidate.path.display()
             ));
         }
-        match import_file(store, &candidate.path, &args.reason) {
+        match import_file(store, &candidate.path, &args.reason, redactor) {
             Ok(r) => reports.extend(r),
             Err(e) => failed.push(format!("{}: {}", candidate.path.display(), e.message)),
         }
@@ -142,12 +146,17 @@ fn classify(path: &Path) -> Result<Option<Candidate>, CliError> {
     }))
 }
 
-fn import_file(store: &Store, path: &Path, reason: &str) -> Result<Vec<Report>, CliError> {
+fn import_file(
+    store: &Store,
+    path: &Path,
+    reason: &str,
+    redactor: Option<&Redactor>,
+) -> Result<Vec<Report>, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
     if !bundle::looks_like_bundle(&bytes) {
         let session = export::parse(bytes, &path.display().to_string())?;
-        return store_sessions(store, vec![session], reason, true);
+        return store_sessions(store, vec![session], reason, true, redactor);
     }
     let b = bundle::read(&bytes)?;
     if b.agent != opencode::AGENT {
@@ -159,7 +168,7 @@ fn import_file(store: &Store, path: &Path, reason: &str) -> Result<Vec<Report>, 
     }
     if export::parent_id(&b.session).is_some() {
         // A child on its own: the same path as `save` (joins its saved parent).
-        return store_sessions(store, vec![b.session], reason, true);
+        return store_sessions(store, vec![b.session], reason, true, redactor);
     }
     let history = SessionHistory::new(store);
     let meta = SaveMeta {
@@ -170,11 +179,12 @@ fn import_file(store: &Store, path: &Path, reason: &str) -> Result<Vec<Report>, 
         split_threshold: crate::session::codec::DEFAULT_SPLIT_THRESHOLD,
         skip_if_stored: true,
     };
-    let outcome = history.save(&b.session, &meta, None)?;
+    let outcome = history.save(&b.session, &meta, redactor.map(|r| r as &dyn Redact))?;
     Ok(vec![Report {
         session: b.session.id.clone(),
-        title: b.title,
+        title: redacted_title(redactor, b.title),
         outcome,
         note: None,
+        redacted: redactor.is_some(),
     }])
 }

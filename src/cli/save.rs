@@ -1,5 +1,6 @@
 //! `git session save`: read session documents, attach children to their parents, save, report.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -9,7 +10,8 @@ use serde_json::json;
 use super::{ui, CliError};
 use crate::agents::opencode::{self, export};
 use crate::agents::InputError;
-use crate::session::codec::DEFAULT_SPLIT_THRESHOLD;
+use crate::session::codec::{Redact, DEFAULT_SPLIT_THRESHOLD};
+use crate::session::redact::{ConfigError, RedactConfig, Redactor};
 use crate::session::{SaveMeta, SaveOutcome, Session, SessionHistory};
 use crate::store::layout::Origin;
 use crate::store::Store;
@@ -44,6 +46,10 @@ pub struct SaveArgs {
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Store the session as it is, without removing secrets (prints a warning: whatever is
+    /// saved is sent by `git session push`).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 /// One saved (or skipped) root session, for the report.
@@ -52,6 +58,8 @@ pub(crate) struct Report {
     pub title: String,
     pub outcome: SaveOutcome,
     pub note: Option<String>,
+    /// Whether the session went through redaction.
+    pub redacted: bool,
 }
 
 pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
@@ -63,9 +71,39 @@ pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
     if args.from.is_empty() {
         sessions = super::local_opencode::read_for_save(store, &args)?;
     }
-    let reports = store_sessions(store, sessions, &args.reason, false)?;
+    let redactor = redactor(store, args.no_redact)?;
+    let reports = store_sessions(store, sessions, &args.reason, false, redactor.as_ref())?;
     print_reports(&reports, args.json, args.quiet);
     Ok(())
+}
+
+/// The redaction pass for a save: the built-in rules plus the user's from git config, or none,
+/// with a warning on stderr, under `--no-redact` or `session.redact=false`.
+pub(crate) fn redactor(store: &Store, no_redact: bool) -> Result<Option<Redactor>, CliError> {
+    const SENT: &str =
+        "secrets in the session are stored as they are, and 'git session push' sends them";
+    if no_redact {
+        ui::status(&format!("warning: --no-redact: {SENT}"));
+        return Ok(None);
+    }
+    let config = RedactConfig::read(store).map_err(redact_config_error)?;
+    if !config.enabled {
+        ui::status(&format!("warning: session.redact is false: {SENT}"));
+        return Ok(None);
+    }
+    Ok(Some(config.redactor().map_err(redact_config_error)?))
+}
+
+/// A redaction setting that cannot be used, with the next step.
+pub(crate) fn redact_config_error(e: ConfigError) -> CliError {
+    let key = match &e {
+        ConfigError::InvalidBool { .. } => "session.redact",
+        ConfigError::BadRule { .. } => "session.redactRule",
+        ConfigError::BadAllow { .. } => "session.redactAllow",
+    };
+    CliError::user(e).hint(format!(
+        "fix or remove that value: git config --show-origin --get-all {key}"
+    ))
 }
 
 /// Reads a `--from` source: a file, or stdin for `-`.
@@ -90,12 +128,13 @@ pub(crate) fn read_source(path: &PathBuf) -> Result<(String, Vec<u8>), CliError>
 
 /// Saves OpenCode sessions: children are put under their parents; a child whose parent is not
 /// among `sessions` but already saved joins the parent's next save; one whose parent is unknown
-/// is saved on its own ref.
+/// is saved on its own ref. Every string passes through `redactor` first, when given.
 pub(crate) fn store_sessions(
     store: &Store,
     sessions: Vec<Session>,
     reason: &str,
     skip_if_stored: bool,
+    redactor: Option<&Redactor>,
 ) -> Result<Vec<Report>, CliError> {
     let history = SessionHistory::new(store);
     let threshold = split_threshold(store);
@@ -128,12 +167,13 @@ pub(crate) fn store_sessions(
             split_threshold: threshold,
             skip_if_stored,
         };
-        let outcome = history.save(&to_save, &meta, None)?;
+        let outcome = history.save(&to_save, &meta, redactor.map(|r| r as &dyn Redact))?;
         reports.push(Report {
             session: to_save.id.clone(),
-            title: meta.title,
+            title: redacted_title(redactor, meta.title),
             outcome,
             note,
+            redacted: redactor.is_some(),
         });
     }
     crate::git_cli::gc_auto(
@@ -143,6 +183,13 @@ pub(crate) fn store_sessions(
         store.config_integer("gc.autoPackLimit"),
     );
     Ok(reports)
+}
+
+/// The title as the save's commit message records it: redacted when the session is.
+pub(crate) fn redacted_title(redactor: Option<&Redactor>, title: String) -> String {
+    redactor
+        .and_then(|r| r.redact_text(&title, &mut BTreeMap::new()))
+        .unwrap_or(title)
 }
 
 /// The split threshold: `session.splitThreshold` from git config, or the default.
@@ -207,7 +254,28 @@ pub(crate) fn print_reports(reports: &[Report], json: bool, quiet: bool) {
             ui::status(&format!("note: {note}"));
         }
         ui::status(&report_line(report));
+        if let SaveOutcome::Saved { encoded, .. } = &report.outcome {
+            if let Some(line) = redactions_line(&encoded.redactions) {
+                ui::status(&line);
+            }
+        }
     }
+}
+
+/// `Redacted 3 secrets: github-pat 2, aws-access-key-id 1.` (never the values), or `None`.
+pub(crate) fn redactions_line(found: &BTreeMap<String, usize>) -> Option<String> {
+    let total: usize = found.values().sum();
+    if total == 0 {
+        return None;
+    }
+    let mut rules: Vec<(&String, &usize)> = found.iter().collect();
+    rules.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let list: Vec<String> = rules
+        .iter()
+        .map(|(rule, n)| format!("{rule} {n}"))
+        .collect();
+    let noun = if total == 1 { "secret" } else { "secrets" };
+    Some(format!("Redacted {total} {noun}: {}.", list.join(", ")))
 }
 
 fn report_line(report: &Report) -> String {
@@ -268,6 +336,8 @@ fn report_json(report: &Report) -> serde_json::Value {
             "saves": saves,
             "bytes": encoded.json_bytes,
             "note": report.note,
+            "redacted": report.redacted,
+            "redactions": encoded.redactions,
         }),
         SaveOutcome::Unchanged {
             commit,
@@ -282,6 +352,8 @@ fn report_json(report: &Report) -> serde_json::Value {
             "messages": encoded.messages,
             "children": encoded.children,
             "note": report.note,
+            "redacted": report.redacted,
+            "redactions": encoded.redactions,
         }),
         SaveOutcome::AlreadyStored { commit, ref_name } => json!({
             "session": report.session,
@@ -290,6 +362,7 @@ fn report_json(report: &Report) -> serde_json::Value {
             "ref": ref_name,
             "commit": commit.to_string(),
             "note": report.note,
+            "redacted": report.redacted,
         }),
     }
 }
