@@ -173,4 +173,39 @@ mod tests {
         delete(&store, &after_saved).unwrap();
         assert!(history.local_sessions().unwrap().is_empty());
     }
+
+    #[test]
+    fn a_merge_among_the_kept_saves_keeps_its_first_parent_only() {
+        let (_dir, store) = store();
+        let history = SessionHistory::new(&store);
+        for n in 1..=3 {
+            save(&history, n);
+        }
+        let saved = history.local_sessions().unwrap().remove(0);
+        let tip = store.read_commit(saved.tip).unwrap();
+        let first = history.log(&saved).unwrap().pop().unwrap().commit;
+        // A merge of the tip with the first save (as `pull` writes for diverged saves).
+        let merge = store
+            .write_commit(tip.tree, &[saved.tip, first], &tip.message)
+            .unwrap();
+        store
+            .update_ref(&RefUpdate {
+                name: &saved.name.full(),
+                expected: Some(saved.tip),
+                new: Some(merge),
+                log_message: "test merge",
+            })
+            .unwrap();
+        let saved = history.local_sessions().unwrap().remove(0);
+        let plan = plan_keep_last(&store, &saved, 2).unwrap().expect("a plan");
+        assert_eq!(
+            (plan.kept.clone(), plan.saves_before, plan.merges_flattened),
+            (vec![merge, tip.id], 4, 1)
+        );
+        let new_tip = shorten(&store, &plan).unwrap();
+        let copy = store.read_commit(new_tip).unwrap();
+        assert_eq!(copy.parents.len(), 1, "the merge is flattened");
+        assert_eq!(copy.tree, tip.tree);
+        assert_eq!(store.count_reachable(&[new_tip]).unwrap(), 2);
+    }
 }
