@@ -13,6 +13,8 @@ mod prune;
 mod pull;
 mod push;
 mod save;
+mod scan;
+mod scrub;
 mod search;
 mod share;
 mod show;
@@ -68,6 +70,10 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Pull, then push; repeat when the remote moved in between.
     Sync(sync::SyncArgs),
+    /// Look for secrets in every save already on the sessions refs (exit 1 when found).
+    Scan(scan::ScanArgs),
+    /// Rewrite a session's saves without the secrets the rules in force find.
+    Scrub(scrub::ScrubArgs),
     /// Counts and sizes: sessions, saves, messages, parts, bytes raw and stored, the largest.
     Stats(stats::StatsArgs),
     /// Find text in saved sessions (messages, tool inputs and outputs), like git grep.
@@ -113,6 +119,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Push(args) => push::run(&open(&dir)?, args),
         Command::Pull(args) => pull::run(&open(&dir)?, args),
         Command::Sync(args) => sync::run(&open(&dir)?, args),
+        Command::Scan(args) => scan::run(&open(&dir)?, args),
+        Command::Scrub(args) => scrub::run(&open(&dir)?, args),
         Command::Stats(args) => stats::run(&open(&dir)?, args),
         Command::Search(args) => search::run(&open(&dir)?, args),
         Command::Delete(args) => delete::run(&open(&dir)?, args),

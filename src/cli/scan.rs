@@ -1,0 +1,260 @@
+//! `git session scan [<id>...]`: audit what the sessions refs already hold for secrets.
+//!
+//! Every save of every local session (or of the named ones) is decoded and searched with the
+//! rules in force, detect-only: saves made with `--no-redact`, with `session.redact=false`, or
+//! before a rule existed. Findings are reported by session, save and rule, never with their
+//! values; like a linter, the exit code is 1 when anything is found, 0 when clean.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use clap::Args;
+use serde_json::{json, Value};
+
+use super::save::redact_config_error;
+use super::{ui, CliError};
+use crate::session::codec::canonical_json;
+use crate::session::history::SaveRecord;
+use crate::session::redact::{RedactConfig, Redactor};
+use crate::session::{SavedSession, Session, SessionHistory};
+use crate::store::layout::Origin;
+use crate::store::Store;
+
+/// Arguments of `git session scan`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:
+  git session scan                 # every save of every local session
+  git session scan ses_dfef --json # one session, as JSON
+
+Exit status: 0 when nothing is found, 1 when a secret is found (or on error).
+Rewrite a session's saves without its secrets with 'git session scrub <id>'.")]
+pub struct ScanArgs {
+    /// Sessions to scan (ids or unique prefixes); every local session when none are named.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Print a JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What one save holds: secrets per rule, and where (`session`, a message id, `commit message`,
+/// a child session's id followed by `/` and the place inside it).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct SaveFindings {
+    pub rules: BTreeMap<String, usize>,
+    pub places: BTreeSet<String>,
+}
+
+impl SaveFindings {
+    /// Number of secrets found.
+    pub fn total(&self) -> usize {
+        self.rules.values().sum()
+    }
+
+    fn add(&mut self, place: String, found: &BTreeMap<String, usize>) {
+        if found.is_empty() {
+            return;
+        }
+        for (rule, n) in found {
+            *self.rules.entry(rule.clone()).or_default() += n;
+        }
+        self.places.insert(place);
+    }
+}
+
+/// Searches saves, remembering what each distinct JSON value held: consecutive saves of a
+/// session share most of their messages, which are then searched once.
+pub(crate) struct Scanner<'r> {
+    redactor: &'r Redactor,
+    seen: HashMap<u128, BTreeMap<String, usize>>,
+}
+
+impl<'r> Scanner<'r> {
+    /// A scanner with the given rules.
+    pub fn new(redactor: &'r Redactor) -> Self {
+        Scanner {
+            redactor,
+            seen: HashMap::new(),
+        }
+    }
+
+    fn value(&mut self, value: &Value) -> BTreeMap<String, usize> {
+        let key = xxhash_rust::xxh3::xxh3_128(&canonical_json(value));
+        if let Some(found) = self.seen.get(&key) {
+            return found.clone();
+        }
+        let mut found = BTreeMap::new();
+        self.redactor.scan_value(value, &mut found);
+        self.seen.insert(key, found.clone());
+        found
+    }
+
+    /// Searches a decoded save (the session, its children, every message) and its commit
+    /// message.
+    pub fn session(&mut self, session: &Session, commit_message: &str) -> SaveFindings {
+        let mut out = SaveFindings::default();
+        self.walk(session, "", &mut out);
+        let mut found = BTreeMap::new();
+        for f in self.redactor.find(commit_message) {
+            *found.entry(f.rule.to_owned()).or_default() += 1;
+        }
+        out.add("commit message".to_owned(), &found);
+        out
+    }
+
+    fn walk(&mut self, session: &Session, prefix: &str, out: &mut SaveFindings) {
+        let found = self.value(&session.info);
+        out.add(format!("{prefix}session"), &found);
+        for message in &session.messages {
+            let found = self.value(&message.body.value());
+            out.add(format!("{prefix}{}", message.id), &found);
+        }
+        for child in &session.children {
+            self.walk(child, &format!("{prefix}{}/", child.id), out);
+        }
+    }
+}
+
+/// The rules in force, from git config (whatever `session.redact` says: a scan always looks).
+pub(crate) fn configured_redactor(store: &Store) -> Result<Redactor, CliError> {
+    RedactConfig::read(store)
+        .and_then(|c| c.redactor())
+        .map_err(redact_config_error)
+}
+
+/// Local sessions named by `ids` (ids or unique prefixes), or all of them.
+fn targets(history: &SessionHistory<'_>, ids: &[String]) -> Result<Vec<SavedSession>, CliError> {
+    if ids.is_empty() {
+        return Ok(history.local_sessions()?);
+    }
+    let mut out: Vec<SavedSession> = Vec::new();
+    for id in ids {
+        let resolved = history.resolve(id)?;
+        if resolved.saved.name.origin != Origin::Local {
+            return Err(CliError::user(format!(
+                "{} is not saved in this repository, only fetched",
+                resolved.saved.name.id
+            ))
+            .hint("scan looks at the refs this repository pushes (refs/sessions/*)"));
+        }
+        if !out.iter().any(|s| s.name == resolved.saved.name) {
+            out.push(resolved.saved);
+        }
+    }
+    Ok(out)
+}
+
+struct ScannedSave {
+    record: SaveRecord,
+    findings: SaveFindings,
+}
+
+pub(crate) fn run(store: &Store, args: ScanArgs) -> Result<(), CliError> {
+    let redactor = configured_redactor(store)?;
+    let history = SessionHistory::new(store);
+    let sessions = targets(&history, &args.ids)?;
+    let mut scanner = Scanner::new(&redactor);
+    let mut report: Vec<(SavedSession, Vec<ScannedSave>)> = Vec::new();
+    let mut saves_scanned = 0usize;
+    for saved in sessions {
+        let mut scanned = Vec::new();
+        for record in history.log(&saved)? {
+            let session = history.read(&saved, &record)?;
+            let message = store.read_commit(record.commit)?.message;
+            let findings = scanner.session(&session, &message);
+            saves_scanned += 1;
+            scanned.push(ScannedSave { record, findings });
+        }
+        report.push((saved, scanned));
+    }
+    let total: usize = report
+        .iter()
+        .flat_map(|(_, saves)| saves.iter().map(|s| s.findings.total()))
+        .sum();
+    let dirty_saves = report
+        .iter()
+        .flat_map(|(_, saves)| saves.iter())
+        .filter(|s| s.findings.total() > 0)
+        .count();
+    let dirty_sessions: Vec<&str> = report
+        .iter()
+        .filter(|(_, saves)| saves.iter().any(|s| s.findings.total() > 0))
+        .map(|(saved, _)| saved.name.id.as_str())
+        .collect();
+    if args.json {
+        ui::out_json(&report_json(&report, saves_scanned, total));
+    } else {
+        let mut text = String::new();
+        for (saved, saves) in &report {
+            for s in saves.iter().filter(|s| s.findings.total() > 0) {
+                let rules: Vec<String> = s
+                    .findings
+                    .rules
+                    .iter()
+                    .map(|(rule, n)| format!("{rule} {n}"))
+                    .collect();
+                text.push_str(&format!(
+                    "{}  {}  {}\n",
+                    saved.name.id,
+                    ui::short(&s.record.commit),
+                    rules.join(", ")
+                ));
+            }
+        }
+        ui::out(&text);
+    }
+    let sessions_scanned = report.len();
+    if total == 0 {
+        if !args.json {
+            ui::status(&format!(
+                "No secrets found in {saves_scanned} save(s) of {sessions_scanned} session(s)."
+            ));
+        }
+        return Ok(());
+    }
+    let hint = match dirty_sessions.as_slice() {
+        [one] => format!("rewrite its saves without them: git session scrub {one}"),
+        _ => "rewrite each session's saves without them: git session scrub <id>".to_owned(),
+    };
+    Err(CliError::user(format!(
+        "found {total} secret(s) in {dirty_saves} save(s) of {} session(s) ({saves_scanned} save(s) of {sessions_scanned} session(s) scanned)",
+        dirty_sessions.len()
+    ))
+    .hint(hint))
+}
+
+fn report_json(
+    report: &[(SavedSession, Vec<ScannedSave>)],
+    saves_scanned: usize,
+    total: usize,
+) -> Value {
+    let sessions: Vec<Value> = report
+        .iter()
+        .map(|(saved, saves)| {
+            let items: Vec<Value> = saves
+                .iter()
+                .map(|s| {
+                    json!({
+                        "commit": s.record.commit.to_string(),
+                        "time": ui::utc_rfc3339(s.record.seconds),
+                        "secrets": s.findings.total(),
+                        "rules": s.findings.rules,
+                        "where": s.findings.places,
+                    })
+                })
+                .collect();
+            json!({
+                "session": saved.name.id,
+                "ref": saved.name.full(),
+                "secrets": saves.iter().map(|s| s.findings.total()).sum::<usize>(),
+                "saves": items,
+            })
+        })
+        .collect();
+    json!({
+        "version": 1,
+        "clean": total == 0,
+        "secrets": total,
+        "savesScanned": saves_scanned,
+        "sessions": sessions,
+    })
+}
