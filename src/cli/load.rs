@@ -62,7 +62,8 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
     if args.fork {
         load::fork(&mut session, load::random_seed());
     }
-    let restored = load::restore(&opencode, &session, args.fork, &|s| {
+    let backup_dir = store.state_dir().join("backups").join(opencode::AGENT);
+    let restored = load::restore(&opencode, &session, args.fork, &backup_dir, &|s| {
         load::import_dir(s, &root)
     })?;
 
@@ -85,6 +86,7 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
             "messages": session.messages.len(),
             "children": children,
             "replaced": restored.replaced,
+            "backups": restored.backups.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "rehomed_from": from.filter(|_| rehomed > 0),
             "directory": root_text,
             "continue": continue_with,
@@ -126,6 +128,12 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
                 "Replaced the local copy of {} in OpenCode with the saved one.",
                 session.id
             ));
+            for backup in &restored.backups {
+                ui::status(&format!(
+                    "The local copy is kept in {} (git session import it to store it).",
+                    backup.display()
+                ));
+            }
         }
     }
     if let Some(from) = from.filter(|_| rehomed > 0) {

@@ -116,7 +116,9 @@ impl Store {
     /// A directory for git-session's own local state (caches), inside the common git dir so
     /// all worktrees share it and nothing lands in the working tree.
     pub fn state_dir(&self) -> PathBuf {
-        self.repo.common_dir().join("git-session")
+        let common = self.repo.common_dir();
+        let absolute = std::fs::canonicalize(common).unwrap_or_else(|_| common.to_path_buf());
+        absolute.join("git-session")
     }
 
     /// The worktree root, or `None` in a bare repository.

@@ -472,6 +472,30 @@ fn e2e_load_replaces_a_changed_local_copy_and_a_fork_leaves_it_alone() {
         &saved_child,
         "the restored child",
     );
+    // Nothing that was only local is lost: the replaced copy is kept as a bundle, which
+    // `import` stores (under the session's ref, as a new save) with the local edit.
+    let backup = loaded
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("The local copy is kept in "))
+        .and_then(|rest| rest.split(" (git session import").next())
+        .unwrap_or_else(|| panic!("load names the backup:\n{loaded}"))
+        .to_owned();
+    let elsewhere = m.env.repo("backup-check");
+    m.git_session(&elsewhere.dir, &["import", &backup])
+        .success();
+    assert!(
+        elsewhere
+            .show(&id, None)
+            .to_string()
+            .contains("edited locally"),
+        "the backup holds the local edit"
+    );
+    assert_eq!(
+        transcript(&elsewhere.show(&child_id, None)),
+        transcript(&saved_child),
+        "the backup holds the child too"
+    );
 
     // A fork: a second session with the same messages, under new ids; the original untouched.
     let forked = m

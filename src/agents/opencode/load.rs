@@ -278,32 +278,44 @@ pub fn random_seed() -> u64 {
 pub struct Restored {
     /// The local copy that was deleted first, if the session (or one of its children) existed.
     pub replaced: bool,
+    /// Bundles holding the local copies as they were before they were deleted (with their local
+    /// child sessions), one per deleted session; `git session import` stores one back.
+    pub backups: Vec<std::path::PathBuf>,
     /// The session ids imported, parents first.
     pub imported: Vec<String>,
 }
 
 /// Imports `session` and its children into the local OpenCode, parents first, each run in
 /// `cwd_for(session)`. Unless `keep_existing`, a local session with one of these ids is deleted
-/// first (with its children), so the result is exactly the saved state.
+/// first (with its children), so the result is exactly the saved state; before anything is
+/// deleted, each local copy with all its local children is written as a bundle into
+/// `backup_dir`, so a failed import (or a regretted load) loses nothing that was only local.
 pub fn restore(
     opencode: &OpenCode,
     session: &Session,
     keep_existing: bool,
+    backup_dir: &Path,
     cwd_for: &dyn Fn(&Session) -> std::path::PathBuf,
 ) -> Result<Restored> {
     let tree = session.walk();
     let ids: Vec<String> = tree.iter().map(|s| s.id.clone()).collect();
     let mut replaced = false;
+    let mut backups = Vec::new();
     if !keep_existing {
         let existing = existing(opencode, &ids)?;
         if !existing.is_empty() {
             replaced = true;
             // Deleting a session deletes its children: delete only the topmost existing ones.
             let here: HashSet<&str> = existing.iter().map(|(id, _)| id.as_str()).collect();
-            for (id, parent) in &existing {
-                if parent.as_deref().is_some_and(|p| here.contains(p)) {
-                    continue;
-                }
+            let topmost: Vec<&String> = existing
+                .iter()
+                .filter(|(_, parent)| !parent.as_deref().is_some_and(|p| here.contains(p)))
+                .map(|(id, _)| id)
+                .collect();
+            for id in &topmost {
+                backups.push(backup(opencode, id, backup_dir)?);
+            }
+            for id in topmost {
                 opencode.delete(id)?;
             }
         }
@@ -323,7 +335,43 @@ pub fn restore(
         let _ = std::fs::remove_file(&file);
         imported.push(s.id.clone());
     }
-    Ok(Restored { replaced, imported })
+    Ok(Restored {
+        replaced,
+        backups,
+        imported,
+    })
+}
+
+/// Writes the local session `id` with all its local descendants as a bundle in `dir`.
+fn backup(opencode: &OpenCode, id: &str, dir: &Path) -> Result<std::path::PathBuf> {
+    let rows = opencode.query(&super::source::descendants_sql(&[id.to_owned()]))?;
+    let mut sessions = Vec::new();
+    for row in &rows {
+        if let Some(sid) = row.get("id").and_then(Value::as_str) {
+            sessions.push(opencode.export(sid)?);
+        }
+    }
+    let Some(root) = export::assemble(sessions).into_iter().find(|s| s.id == id) else {
+        return Err(OpenCodeError::NoSuchSession { id: id.to_owned() });
+    };
+    let bundle = crate::session::bundle::Bundle {
+        agent: super::AGENT.to_owned(),
+        agent_version: export::version(&root),
+        title: export::title(&root),
+        session: root,
+    };
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let io = |context: String| move |source: std::io::Error| OpenCodeError::Io { context, source };
+    std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+    let path = dir.join(format!("{id}-{seconds}.gsb"));
+    let mut bytes = Vec::new();
+    crate::session::bundle::write(&bundle, &mut bytes)
+        .map_err(io(format!("cannot write the backup of {id}")))?;
+    std::fs::write(&path, bytes).map_err(io(format!("cannot write {}", path.display())))?;
+    Ok(path)
 }
 
 /// The ids among `ids` that exist in the local OpenCode, with their local parent.
