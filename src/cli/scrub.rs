@@ -345,7 +345,8 @@ fn backup_ref(store: &Store, namespace: &str, id: &str) -> Result<String, CliErr
     Ok(name)
 }
 
-/// Remotes that hold a copy of the session, as far as their remote-tracking refs tell.
+/// Remotes that may hold a copy of the session: those whose remote-tracking refs have it, else
+/// every configured remote (a push leaves no trace here).
 fn remotes_with_copy(store: &Store, namespace: &str, id: &str) -> Result<Vec<String>, CliError> {
     let suffix = format!("/sessions/{namespace}/{id}");
     let mut out: Vec<String> = store
@@ -359,6 +360,9 @@ fn remotes_with_copy(store: &Store, namespace: &str, id: &str) -> Result<Vec<Str
         .collect();
     out.sort();
     out.dedup();
+    if out.is_empty() {
+        out = store.remote_names();
+    }
     Ok(out)
 }
 

@@ -8,6 +8,7 @@ mod e2e_opencode;
 mod ids;
 mod lifecycle;
 mod portable;
+mod redaction;
 mod repos;
 mod save;
 mod share;

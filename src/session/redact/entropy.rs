@@ -165,13 +165,15 @@ pub fn is_path(s: &str) -> bool {
         return true;
     }
     if s.starts_with('/') {
-        // `/` followed by word-like segments; base64 may start with `/` but then has no short
-        // segments of lowercase words.
+        // `/` and name-like segments, one of them a lowercase word (`/tmp`, `/run`, `/home`);
+        // base64 may start with `/` too, but holds `+` or `=`, or no such word.
         let segments: Vec<&str> = s.split('/').filter(|p| !p.is_empty()).collect();
-        return segments.len() >= 2
-            || segments
-                .first()
-                .is_some_and(|p| p.bytes().all(|c| c.is_ascii_lowercase() || c == b'.'));
+        return !s.contains(['+', '='])
+            && segments.iter().any(|p| {
+                p.len() >= 3
+                    && p.bytes()
+                        .all(|c| c.is_ascii_lowercase() || c == b'.' || c == b'-' || c == b'_')
+            });
     }
     false
 }
@@ -236,6 +238,10 @@ mod tests {
         assert!(looks_random("q8Fz2LmX9vTb4RkWc7NpYd3H"));
         assert!(looks_random("Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA"));
         assert!(looks_random("4bT9/xQz+Lm2Wv8Rk1Nc5Yp0Hd7Ej3Ga"));
+        assert!(
+            looks_random("/Tq8Fz2LmX9vTb4RkWc7N/pYd3H0a"),
+            "base64 may start with /"
+        );
     }
 
     #[test]
@@ -246,6 +252,7 @@ mod tests {
             "123e4567-e89b-12d3-a456-426614174000",
             "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==",
             "/run/user/1000/keyring/ssh",
+            "/tmp/ssh-XXXXq8Fz2LmX9vTb/agent.1234",
             "AAAAC3NzaC1lZDI1NTE5AAAAIKk2Mv5Y1example",
             "process.env.GITHUB_TOKEN",
             "api_key_from_the_environment",

@@ -203,7 +203,7 @@ impl Redactor {
             config::check_rule_name(rule)?;
             let compiled = compile(&rule.pattern).map_err(|e| ConfigError::BadRule {
                 value: format!("{}={}", rule.name, rule.pattern),
-                problem: e.to_string(),
+                problem: regex_problem(&e),
             })?;
             always.push(rules.len());
             let cell = OnceLock::new();
@@ -223,7 +223,7 @@ impl Redactor {
             .map(|p| {
                 regex::Regex::new(p).map_err(|e| ConfigError::BadAllow {
                     value: p.clone(),
-                    problem: e.to_string(),
+                    problem: regex_problem(&e),
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -419,6 +419,20 @@ impl Redact for Redactor {
 
     fn redact(&self, value: &mut Value, found: &mut BTreeMap<String, usize>) {
         self.walk(value, None, found);
+    }
+}
+
+/// A regex error on one line: the `regex` crate's own message spans several, with a caret
+/// under the offending spot.
+fn regex_problem(e: &regex::Error) -> String {
+    let text = e.to_string();
+    match text
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+    {
+        Some(reason) => format!("not a valid regex: {reason}"),
+        None => text.split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }
 

@@ -879,7 +879,6 @@ const STRONG: &[&str] = &[
     "password",
     "passphrase",
     "secret",
-    "secrets",
     "token",
     "credential",
     "credentials",
@@ -958,6 +957,13 @@ fn check_assignment(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Op
     } else {
         trim_span(text, secret, b" \t")
     };
+    // `token = format!(...)`, `password = read(...)`: a call, not a value.
+    let b = text.as_bytes();
+    if bare
+        && (b.get(secret.end) == Some(&b'(') || b.get(secret.end.wrapping_sub(1)) == Some(&b'!'))
+    {
+        return None;
+    }
     let colon = caps.name("sep").is_some_and(|s| s.as_bytes() == b":");
     let spaced = secret.start > 0 && matches!(text.as_bytes()[secret.start - 1], b' ' | b'\t');
     assigned_value_is_secret(key, slice(text, &secret), bare, colon, spaced).then_some(secret)
@@ -967,7 +973,7 @@ fn check_assignment(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Op
 /// ([`key_names_secret`]); quoted literals of 4+ characters, bare values of 6+; never
 /// placeholders, paths, URLs (their credentials have a rule of their own), labelled hashes,
 /// prose (whitespace), short numbers, fakes (`sk-fake`), or, for bare values, code references.
-/// `colon` is true for the `key: value` form, where a plain bare word shorter than 10 letters is
+/// `colon` is true for the `key: value` form, where a plain bare word shorter than 12 letters is
 /// code or prose (`password: String`, `token: required`); `spaced` is true when blanks surround
 /// the separator, where a bare identifier is code (`let secret = compiled`).
 pub fn assigned_value_is_secret(
@@ -999,7 +1005,7 @@ pub fn assigned_value_is_secret(
         let plain_word = value
             .bytes()
             .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_');
-        if colon && plain_word && value.len() < 10 {
+        if colon && plain_word && value.len() < 12 {
             return false;
         }
         // `let secret = compiled;`: an identifier after a spaced `=` is code, where an env file
@@ -1009,6 +1015,11 @@ pub fn assigned_value_is_secret(
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if spaced && identifier && !value.bytes().any(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        // `https://x-access-token:<token>@host/...`: a URL's user and password, which the URL
+        // rule narrows to the password.
+        if colon && value.contains('@') {
             return false;
         }
         // `pass` alone is a weak key: `the redaction pass: built-in rules`.
@@ -1038,6 +1049,15 @@ fn check_entropy(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Optio
     if words
         .last()
         .is_some_and(|w| DESCRIBING.contains(&w.as_str()))
+    {
+        return None;
+    }
+    // `public key: age1...`, `ssh_public_key = ...`: published on purpose.
+    let start = caps.name("key").map_or(secret.start, |k| k.start());
+    let before = text.get(start.saturating_sub(12)..start).unwrap_or("");
+    if words.iter().any(|w| w.starts_with("pub"))
+        || before.to_ascii_lowercase().contains("public")
+        || before.to_ascii_lowercase().ends_with("pub")
     {
         return None;
     }
