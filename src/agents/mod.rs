@@ -1,6 +1,7 @@
 //! Agent adapters: each reads one agent's own session format into a [`crate::session::Session`]
 //! and writes it back. Adding an agent means a new module here; the store stays untouched.
 
+pub mod claude;
 pub mod opencode;
 
 use crate::session::merge::MergeRules;
@@ -9,6 +10,7 @@ use crate::session::merge::MergeRules;
 pub fn merge_rules(agent: &str) -> Option<&'static dyn MergeRules> {
     match agent {
         opencode::AGENT => Some(&opencode::merge::OpenCodeRules),
+        claude::AGENT => Some(&claude::merge::ClaudeRules),
         _ => None,
     }
 }

@@ -1,0 +1,10 @@
+//! Claude Code: sessions as the JSONL transcripts Claude Code appends to under
+//! `<config>/projects/<slug>/`, with their subagent transcripts, read and written as files.
+
+pub mod load;
+pub mod merge;
+pub mod source;
+pub mod transcript;
+
+/// The ref namespace and agent name of Claude Code sessions.
+pub const AGENT: &str = "claude";
