@@ -38,8 +38,9 @@ pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
     let mut text = String::new();
     if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         text.push_str(&format!(
-            "{}  {}  {:>5}  {:>5}  {:<16}  {:>9}  FROM\n",
+            "{}  {:<8}  {}  {:>5}  {:>5}  {:<16}  {:>9}  FROM\n",
             ui::fit("ID", id_width),
+            "AGENT",
             ui::fit("TITLE", 32),
             "MSGS",
             "SAVES",
@@ -49,8 +50,9 @@ pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
     }
     for s in &sessions {
         text.push_str(&format!(
-            "{}  {}  {:>5}  {:>5}  {:<16}  {:>9}  {}\n",
+            "{}  {:<8}  {}  {:>5}  {:>5}  {:<16}  {:>9}  {}\n",
             ui::fit(&s.name.id, id_width),
+            s.name.namespace,
             ui::fit(&s.trailers.title, 32),
             s.trailers.messages,
             s.trailers.saves,

@@ -38,6 +38,9 @@ pub struct LoadArgs {
 pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
     let history = SessionHistory::new(store);
     let resolved = history.resolve(&args.id)?;
+    if resolved.saved.name.namespace == crate::agents::claude::AGENT {
+        return super::local_claude::run_load(store, &args, &resolved);
+    }
     if resolved.saved.name.namespace != opencode::AGENT {
         return Err(CliError::user(format!(
             "{} is a {} session; load restores OpenCode sessions only",

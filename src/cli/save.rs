@@ -24,7 +24,9 @@ use crate::store::Store;
   git session save --all                  # every OpenCode session of this project
   opencode export ses_123 > session.json && git session save --from session.json
   git session save --from parent.json --from child.json --reason pre-compaction
-  cat session.json | git session save --from -")]
+  cat session.json | git session save --from -
+  git session save --agent claude         # the most recent Claude Code session of this checkout
+  git session save --agent claude --session 6b927b1f-9cdd-4002-848b-30b3c6c958e5")]
 pub struct SaveArgs {
     /// An `opencode export` JSON file, or `-` for stdin. Repeat it to save a session with its
     /// child sessions (subagents) in one go. Without `--from`, sessions are read from the local
@@ -46,6 +48,15 @@ pub struct SaveArgs {
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Which agent's sessions: `opencode`, or `claude` (Claude Code transcripts of this
+    /// checkout; `--from` then names `.jsonl` transcript files).
+    #[arg(long, default_value = "opencode", value_parser = ["opencode", "claude"])]
+    pub agent: String,
+    /// Read a Claude Code hook payload (`session_id`, `transcript_path`, ...) on stdin and save
+    /// that session, with reason `pre-compaction` or `session-end` from the event unless
+    /// `--reason` is given. Never fails: a problem is one line on stderr and exit code 0.
+    #[arg(long, conflicts_with_all = ["from", "session", "all"])]
+    pub hook_stdin: bool,
     /// Store the session as it is, without removing secrets (prints a warning: whatever is
     /// saved is sent by `git session push`).
     #[arg(long)]
@@ -63,6 +74,9 @@ pub(crate) struct Report {
 }
 
 pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
+    if args.agent == crate::agents::claude::AGENT {
+        return super::local_claude::save(store, &args);
+    }
     let mut sessions = Vec::new();
     for path in &args.from {
         let (name, bytes) = read_source(path)?;

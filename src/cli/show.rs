@@ -39,6 +39,14 @@ pub struct ShowArgs {
 
 pub(crate) fn run(store: &Store, args: ShowArgs) -> Result<(), CliError> {
     let session = load(store, &args.id, args.at.as_deref())?;
+    let agent = SessionHistory::new(store)
+        .resolve(&args.id)?
+        .saved
+        .name
+        .namespace;
+    if agent == crate::agents::claude::AGENT {
+        return super::local_claude::show(&session, args.format);
+    }
     match args.format {
         ShowFormat::Json => {
             let mut text = serde_json::to_string_pretty(&export::to_value(&session))

@@ -4,6 +4,7 @@
 //! [`support`] holds the hermetic environment every process runs in.
 
 mod bad_input;
+mod claude;
 mod e2e_opencode;
 mod ids;
 mod lifecycle;

@@ -16,6 +16,10 @@ use crate::session::Session;
 /// next character is not a letter, digit, `_`, `-` or `.` followed by a letter or digit).
 /// Returns how many strings changed.
 pub fn relocate(session: &mut Session, pairs: &[(String, String)]) -> usize {
+    replace_all(session, pairs, true)
+}
+
+fn replace_all(session: &mut Session, pairs: &[(String, String)], boundary: bool) -> usize {
     let pairs: Vec<&(String, String)> = pairs
         .iter()
         .filter(|(f, t)| !f.is_empty() && f != t)
@@ -28,11 +32,11 @@ pub fn relocate(session: &mut Session, pairs: &[(String, String)]) -> usize {
         .build(pairs.iter().map(|(f, _)| f.as_str()))
         .expect("plain string patterns");
     let to: Vec<&str> = pairs.iter().map(|(_, t)| t.as_str()).collect();
-    relocate_with(session, &ac, &to)
+    relocate_with(session, &ac, &to, boundary)
 }
 
-fn relocate_with(session: &mut Session, ac: &AhoCorasick, to: &[&str]) -> usize {
-    let mut changed = rewrite_value(&mut session.info, ac, to);
+fn relocate_with(session: &mut Session, ac: &AhoCorasick, to: &[&str], boundary: bool) -> usize {
+    let mut changed = rewrite_value(&mut session.info, ac, to, boundary);
     for m in &mut session.messages {
         let text = match &m.body {
             Body::Raw {
@@ -44,34 +48,40 @@ fn relocate_with(session: &mut Session, ac: &AhoCorasick, to: &[&str]) -> usize 
             continue;
         }
         let mut value = m.body.value().into_owned();
-        let here = rewrite_value(&mut value, ac, to);
+        let here = rewrite_value(&mut value, ac, to, boundary);
         if here > 0 {
             m.body = Body::Parsed(value);
             changed += here;
         }
     }
     for child in &mut session.children {
-        changed += relocate_with(child, ac, to);
+        changed += relocate_with(child, ac, to, boundary);
     }
     changed
 }
 
-fn rewrite_value(value: &mut Value, ac: &AhoCorasick, to: &[&str]) -> usize {
+fn rewrite_value(value: &mut Value, ac: &AhoCorasick, to: &[&str], boundary: bool) -> usize {
     match value {
-        Value::String(s) => match rewrite_str(s, ac, to) {
+        Value::String(s) => match rewrite_str(s, ac, to, boundary) {
             Some(new) => {
                 *s = new;
                 1
             }
             None => 0,
         },
-        Value::Array(items) => items.iter_mut().map(|v| rewrite_value(v, ac, to)).sum(),
-        Value::Object(map) => map.values_mut().map(|v| rewrite_value(v, ac, to)).sum(),
+        Value::Array(items) => items
+            .iter_mut()
+            .map(|v| rewrite_value(v, ac, to, boundary))
+            .sum(),
+        Value::Object(map) => map
+            .values_mut()
+            .map(|v| rewrite_value(v, ac, to, boundary))
+            .sum(),
         _ => 0,
     }
 }
 
-fn rewrite_str(s: &str, ac: &AhoCorasick, to: &[&str]) -> Option<String> {
+fn rewrite_str(s: &str, ac: &AhoCorasick, to: &[&str], boundary: bool) -> Option<String> {
     let mut out = String::new();
     let mut last = 0;
     for m in ac.find_iter(s) {
@@ -83,7 +93,7 @@ fn rewrite_str(s: &str, ac: &AhoCorasick, to: &[&str]) -> Option<String> {
             Some('.') => !chars.next().is_some_and(|c| c.is_alphanumeric()),
             Some(_) => true,
         };
-        if !ends_component {
+        if boundary && !ends_component {
             continue;
         }
         out.push_str(&s[last..m.start()]);
@@ -101,7 +111,7 @@ fn rewrite_str(s: &str, ac: &AhoCorasick, to: &[&str]) -> Option<String> {
 /// `sessionId` fields, transcript paths in summaries) becomes `new_id`. Record uuids stay.
 pub fn fork(session: &mut Session, new_id: &str) {
     let old = session.id.clone();
-    relocate(session, &[(old, new_id.to_owned())]);
+    replace_all(session, &[(old, new_id.to_owned())], false);
     session.id = new_id.to_owned();
     session.info["claude"]["file"] = json!(format!("{new_id}.jsonl"));
 }
@@ -234,7 +244,7 @@ mod tests {
 
     #[test]
     fn a_fork_renames_the_session_everywhere_and_uuids_are_v4() {
-        let mut s = session(&[json!({"sessionId": "6b92", "uuid": "u1"})]);
+        let mut s = session(&[json!({"sessionId": "6b92", "uuid": "u1", "t": "at /p/6b92.jsonl"})]);
         let id = new_uuid(42);
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
@@ -243,5 +253,6 @@ mod tests {
         assert_eq!(s.id, id);
         assert_eq!(s.messages[0].body.value()["sessionId"], id.as_str());
         assert_eq!(s.messages[0].body.value()["uuid"], "u1");
+        assert_eq!(s.messages[0].body.value()["t"], format!("at /p/{id}.jsonl"));
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod load;
 pub mod merge;
+pub mod render;
 pub mod source;
 pub mod transcript;
 

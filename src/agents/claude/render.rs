@@ -1,0 +1,141 @@
+//! A readable view of a Claude Code session: the prompts, answers, tool calls and results, and
+//! compaction boundaries, as Markdown (or the same text in one self-contained HTML page).
+//! Bookkeeping records (attachments, API request records, ...) are left out.
+
+use serde_json::Value;
+
+use super::transcript;
+use crate::session::Session;
+
+/// Tool results longer than this are cut in the readable view.
+const MAX_RESULT: usize = 2000;
+
+/// The conversation as Markdown, subagents after it.
+pub fn markdown(session: &Session) -> String {
+    let mut out = String::new();
+    let title = transcript::title(session);
+    out.push_str(&format!(
+        "# {}\n\nClaude Code session `{}`",
+        if title.is_empty() {
+            "Claude Code session"
+        } else {
+            &title
+        },
+        session.id
+    ));
+    if let Some(v) = transcript::version(session) {
+        out.push_str(&format!(" (Claude Code {v})"));
+    }
+    out.push_str("\n\n");
+    body(session, &mut out);
+    for child in &session.children {
+        out.push_str(&format!("\n## Subagent {}\n\n", child.id));
+        body(child, &mut out);
+    }
+    out
+}
+
+/// The Markdown view in one HTML page (escaped, preformatted).
+pub fn html(session: &Session) -> String {
+    let text = markdown(session)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body><pre style=\"white-space: pre-wrap\">{text}</pre></body></html>\n",
+        transcript::title(session).replace('<', "&lt;")
+    )
+}
+
+fn body(session: &Session, out: &mut String) {
+    for m in &session.messages {
+        let v = m.body.value();
+        let time = v.get("timestamp").and_then(Value::as_str).unwrap_or("");
+        match v.get("type").and_then(Value::as_str) {
+            Some("user") => {
+                if v.get("isCompactSummary").and_then(Value::as_bool) == Some(true) {
+                    out.push_str(&format!("**Compaction summary** {time}\n\n"));
+                    content(v.pointer("/message/content"), out);
+                    continue;
+                }
+                if v.get("isMeta").and_then(Value::as_bool) == Some(true) {
+                    continue;
+                }
+                out.push_str(&format!("### User {time}\n\n"));
+                content(v.pointer("/message/content"), out);
+            }
+            Some("assistant") => {
+                out.push_str(&format!("### Assistant {time}\n\n"));
+                content(v.pointer("/message/content"), out);
+            }
+            Some("system")
+                if v.get("subtype").and_then(Value::as_str) == Some("compact_boundary") =>
+            {
+                out.push_str(&format!("---\n\n*Conversation compacted* {time}\n\n"));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn content(value: Option<&Value>, out: &mut String) {
+    match value {
+        Some(Value::String(text)) => {
+            out.push_str(text.trim_end());
+            out.push_str("\n\n");
+        }
+        Some(Value::Array(blocks)) => {
+            for block in blocks {
+                match block.get("type").and_then(Value::as_str) {
+                    Some("text") => content(block.get("text"), out),
+                    Some("tool_use") => {
+                        let name = block.get("name").and_then(Value::as_str).unwrap_or("?");
+                        let input = serde_json::to_string_pretty(
+                            block.get("input").unwrap_or(&Value::Null),
+                        )
+                        .unwrap_or_default();
+                        out.push_str(&format!(
+                            "**Tool call** `{name}`\n\n```json\n{input}\n```\n\n"
+                        ));
+                    }
+                    Some("tool_result") => {
+                        let text = match block.get("content") {
+                            Some(Value::String(s)) => s.clone(),
+                            Some(Value::Array(parts)) => parts
+                                .iter()
+                                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                                .collect::<Vec<_>>()
+                                .join("\n"),
+                            _ => String::new(),
+                        };
+                        let mut cut: String = text.chars().take(MAX_RESULT).collect();
+                        if cut.len() < text.len() {
+                            cut.push_str("\n…");
+                        }
+                        out.push_str(&format!("**Tool result**\n\n```\n{cut}\n```\n\n"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_reads_as_a_conversation() {
+        let text = include_str!("../../../tests/fixtures/claude/example-session.jsonl");
+        let parsed = transcript::parse(text.as_bytes().to_vec(), "s", "s.jsonl").unwrap();
+        let md = markdown(&parsed.session);
+        assert!(md.contains("TOOL:bash echo hello-from-bash"), "{md}");
+        assert!(md.contains("**Tool call** `Bash`"));
+        assert!(md.contains("hello-from-bash\n```"));
+        assert!(md.contains("*Conversation compacted*"));
+        assert!(!md.contains("prompt_snapshot"));
+        assert!(html(&parsed.session).contains("&lt;") || !md.contains('<'));
+    }
+}

@@ -1,0 +1,286 @@
+//! Claude Code sessions: save from the transcript files (by hand and from a hook payload), show
+//! them back line for line, load them on another "machine" (another HOME and checkout path).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::{fixtures_dir, Repo, Run, TestEnv};
+
+const ID: &str = "6b927b1f-9cdd-4002-848b-30b3c6c958e5";
+const AGENT_FILE: &str = "agent-ab5a20e34f81e5b07";
+
+/// The slug of a short path (no hash needed below 200 characters).
+fn slug(path: &Path) -> String {
+    path.to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+fn real(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap()
+}
+
+/// Runs git-session in `repo` with `home` as HOME.
+fn run_as(repo: &Repo<'_>, home: &Path, args: &[&str]) -> Run {
+    let out = repo
+        .env
+        .git_session_command(&repo.dir)
+        .env("HOME", home)
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        command: format!("git-session {}", args.join(" ")),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Writes the real example transcript (with its subagent) as Claude Code would have in `repo`
+/// for a user whose HOME is `home`: the example's paths moved to this checkout and HOME.
+fn place_example(repo: &Repo<'_>, home: &Path) -> PathBuf {
+    let checkout = real(&repo.dir);
+    let home = real(home);
+    let dir = home.join(".claude/projects").join(slug(&checkout));
+    let fix = fixtures_dir().join("claude");
+    let move_paths = |text: String| {
+        text.replace(
+            "/home/dev/.claude/projects/-home-dev-project",
+            &dir.to_string_lossy(),
+        )
+        .replace("/home/dev/project", &checkout.to_string_lossy())
+        .replace("/home/dev", &home.to_string_lossy())
+    };
+    let main = std::fs::read_to_string(fix.join("example-session.jsonl")).unwrap();
+    std::fs::create_dir_all(dir.join(ID).join("subagents")).unwrap();
+    let path = dir.join(format!("{ID}.jsonl"));
+    std::fs::write(&path, move_paths(main)).unwrap();
+    for ext in ["jsonl", "meta.json"] {
+        let name = format!("{AGENT_FILE}.{ext}");
+        let text = std::fs::read_to_string(fix.join("subagents").join(&name)).unwrap();
+        std::fs::write(dir.join(ID).join("subagents").join(name), move_paths(text)).unwrap();
+    }
+    path
+}
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(l).unwrap()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_session_saved_twice_writes_nothing_new_and_shows_back_line_for_line() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    let path = place_example(&repo, &home);
+
+    let first = run_as(&repo, &home, &["save", "--agent", "claude", "--no-redact"]).success();
+    assert!(first.stderr.contains("Saved 6b927b1f"), "{}", first.stderr);
+    assert!(first.stderr.contains("1 child session"), "{}", first.stderr);
+    let tip = repo
+        .rev_parse(&format!("refs/sessions/claude/{ID}"))
+        .unwrap();
+    let objects = repo.object_counts();
+
+    let second = run_as(
+        &repo,
+        &home,
+        &["save", "--agent", "claude", "--session", ID],
+    )
+    .success();
+    assert!(
+        second.stderr.contains("nothing written"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(
+        repo.rev_parse(&format!("refs/sessions/claude/{ID}"))
+            .unwrap(),
+        tip
+    );
+    assert_eq!(repo.object_counts(), objects, "no new object");
+
+    let shown = run_as(&repo, &home, &["show", ID]).success().stdout;
+    let original = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        json_lines(&shown),
+        json_lines(&original),
+        "line for line, JSON-equal"
+    );
+    let child = run_as(&repo, &home, &["show", AGENT_FILE]).success().stdout;
+    let sub = path
+        .parent()
+        .unwrap()
+        .join(ID)
+        .join("subagents")
+        .join(format!("{AGENT_FILE}.jsonl"));
+    assert_eq!(
+        json_lines(&child),
+        json_lines(&std::fs::read_to_string(sub).unwrap())
+    );
+
+    let list = run_as(&repo, &home, &["list", "--json"]).success().json();
+    assert_eq!(list["sessions"][0]["agent"], "claude");
+    assert_eq!(
+        list["sessions"][0]["title"],
+        "TOOL:bash echo hello-from-bash"
+    );
+    let md = run_as(&repo, &home, &["show", ID, "--format", "md"])
+        .success()
+        .stdout;
+    assert!(md.contains("**Tool call** `Bash`"), "{md}");
+    repo.assert_fsck_clean();
+
+    // One more line appended: the next save adds one message blob and keeps the rest.
+    let mut text = original.clone();
+    text.push_str("{\"type\":\"mode\",\"mode\":\"plan\",\"sessionId\":\"x\"}\n");
+    std::fs::write(&path, text).unwrap();
+    let third = run_as(&repo, &home, &["save", "--agent", "claude", "--json"])
+        .success()
+        .json();
+    assert_eq!(third["saves"][0]["status"], "saved");
+    assert_eq!(third["saves"][0]["messages"], 118);
+}
+
+#[test]
+fn a_transcript_caught_mid_write_is_saved_up_to_its_last_complete_line() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    let path = place_example(&repo, &home);
+    let complete = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{complete}{{\"type\":\"assistant\",\"mess")).unwrap();
+    let run = run_as(&repo, &home, &["save", "--agent", "claude"]).success();
+    assert!(
+        run.stderr.contains("warning:") && run.stderr.contains("cut short"),
+        "{}",
+        run.stderr
+    );
+    let shown = run_as(&repo, &home, &["show", ID]).success().stdout;
+    assert_eq!(json_lines(&shown), json_lines(&complete));
+}
+
+#[test]
+fn the_hook_saves_with_the_event_as_reason_and_never_fails() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    let path = place_example(&repo, &home);
+    let payload = serde_json::json!({
+        "session_id": ID, "transcript_path": path, "cwd": real(&repo.dir),
+        "hook_event_name": "PreCompact", "trigger": "auto", "custom_instructions": null,
+    });
+    let run = repo
+        .git_session_stdin(
+            &["save", "--agent", "claude", "--hook-stdin"],
+            payload.to_string().as_bytes(),
+        )
+        .success();
+    assert_eq!(
+        run.stdout, "",
+        "a PreCompact hook's stdout would reach the summary prompt"
+    );
+    let reasons = repo.git(&[
+        "log",
+        "--format=%(trailers:key=Reason,valueonly)",
+        &format!("refs/sessions/claude/{ID}"),
+    ]);
+    assert_eq!(reasons.trim(), "pre-compaction");
+
+    for bad in [
+        &b"not json"[..],
+        b"{\"session_id\":\"nope\",\"transcript_path\":\"/nonexistent/x.jsonl\"}",
+    ] {
+        let run = repo
+            .git_session_stdin(&["save", "--agent", "claude", "--hook-stdin"], bad)
+            .success();
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.starts_with("git-session: "), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn load_on_another_machine_rewrites_paths_and_restores_the_subagent() {
+    let env = TestEnv::new();
+    let remote = env.bare_repo("remote.git");
+    let a = env.repo_with_commit("machine-a/project");
+    let home_a = env.path("home-a");
+    std::fs::create_dir_all(&home_a).unwrap();
+    place_example(&a, &home_a);
+    a.git(&["remote", "add", "origin", &remote.dir.to_string_lossy()]);
+    a.git(&["push", "-q", "origin", "main"]);
+    run_as(&a, &home_a, &["save", "--agent", "claude"]).success();
+    run_as(&a, &home_a, &["push"]).success();
+    drop(remote);
+
+    let home_b = env.path("home-b");
+    std::fs::create_dir_all(&home_b).unwrap();
+    env.git_in(
+        env.root(),
+        &["clone", "-q", "remote.git", "machine-b-checkout"],
+    );
+    let b = Repo {
+        env: &env,
+        dir: env.path("machine-b-checkout"),
+        git_dir: env.path("machine-b-checkout/.git"),
+    };
+    b.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "refs/sessions/*:refs/remotes/origin/sessions/*",
+    ]);
+    let run = run_as(&b, &home_b, &["load", &ID[..8]]).success();
+    assert!(
+        run.stderr.contains(&format!("claude --resume {ID}")),
+        "{}",
+        run.stderr
+    );
+
+    let dir = real(&home_b)
+        .join(".claude/projects")
+        .join(slug(&real(&b.dir)));
+    let main = std::fs::read_to_string(dir.join(format!("{ID}.jsonl"))).unwrap();
+    let sub = dir.join(ID).join("subagents");
+    let child = std::fs::read_to_string(sub.join(format!("{AGENT_FILE}.jsonl"))).unwrap();
+    assert!(sub.join(format!("{AGENT_FILE}.meta.json")).is_file());
+    assert_eq!(json_lines(&main).len(), 117);
+    let old_checkout = real(&a.dir).to_string_lossy().into_owned();
+    let old_home = real(&home_a).to_string_lossy().into_owned();
+    for text in [&main, &child] {
+        assert!(!text.contains(&old_checkout), "A's checkout path remains");
+        assert!(!text.contains(&old_home), "A's HOME remains");
+    }
+    assert!(main.contains(&*real(&b.dir).to_string_lossy()));
+    assert!(
+        main.contains(&*dir.to_string_lossy()),
+        "the projects folder is B's"
+    );
+
+    // Loading again says it replaces the local copy, and keeps a backup first.
+    let again = run_as(&b, &home_b, &["load", ID, "--json"])
+        .success()
+        .json();
+    assert_eq!(again["replaced"], true);
+    assert!(Path::new(again["backups"][0].as_str().unwrap()).is_file());
+    // A fork is a new session id everywhere, next to the original.
+    let fork = run_as(&b, &home_b, &["load", ID, "--fork", "--json"])
+        .success()
+        .json();
+    let new_id = fork["session"].as_str().unwrap();
+    assert_ne!(new_id, ID);
+    let forked = std::fs::read_to_string(dir.join(format!("{new_id}.jsonl"))).unwrap();
+    assert!(!forked.contains(ID));
+    assert!(dir.join(format!("{ID}.jsonl")).is_file());
+}
