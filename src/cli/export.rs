@@ -41,7 +41,31 @@ pub struct ExportArgs {
 pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
     let session = show::load(store, &args.id, args.at.as_deref())?;
     let mut bytes = Vec::new();
+    let agent = crate::session::SessionHistory::new(store)
+        .resolve(&args.id)?
+        .saved
+        .name
+        .namespace;
+    if agent == crate::agents::claude::AGENT {
+        use crate::agents::claude::transcript;
+        bytes = match args.format {
+            ExportFormat::Json => transcript::render(&session).into_bytes(),
+            ExportFormat::Bundle => {
+                let bundle = Bundle {
+                    agent,
+                    agent_version: transcript::version(&session),
+                    title: transcript::title(&session),
+                    session: session.clone(),
+                };
+                let mut out = Vec::new();
+                bundle::write(&bundle, &mut out)
+                    .map_err(|e| CliError::user(format!("cannot write the bundle: {e}")))?;
+                out
+            }
+        };
+    }
     match args.format {
+        _ if !bytes.is_empty() => {}
         ExportFormat::Bundle => {
             let bundle = Bundle {
                 agent: opencode::AGENT.to_owned(),

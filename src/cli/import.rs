@@ -159,7 +159,7 @@ fn import_file(
         return store_sessions(store, vec![session], reason, true, redactor);
     }
     let b = bundle::read(&bytes)?;
-    if b.agent != opencode::AGENT {
+    if b.agent != opencode::AGENT && b.agent != crate::agents::claude::AGENT {
         return Err(CliError::user(format!(
             "{} holds a {} session, which this git-session cannot store",
             path.display(),

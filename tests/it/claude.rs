@@ -284,3 +284,28 @@ fn load_on_another_machine_rewrites_paths_and_restores_the_subagent() {
     assert!(!forked.contains(ID));
     assert!(dir.join(format!("{ID}.jsonl")).is_file());
 }
+
+#[test]
+fn a_claude_session_travels_as_a_bundle_and_keeps_its_agent() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    place_example(&repo, &home);
+    run_as(&repo, &home, &["save", "--agent", "claude"]).success();
+    let file = env.path("s.gsb");
+    run_as(&repo, &home, &["export", ID, "-o", &file.to_string_lossy()]).success();
+    let other = env.repo_with_commit("other");
+    run_as(&other, &home, &["import", &file.to_string_lossy()]).success();
+    assert!(other
+        .rev_parse(&format!("refs/sessions/claude/{ID}"))
+        .is_some());
+    let a = run_as(&repo, &home, &["show", ID]).success().stdout;
+    let b = run_as(&other, &home, &["show", ID]).success().stdout;
+    assert_eq!(a, b);
+    let stats = run_as(&other, &home, &["stats"]).success();
+    assert!(
+        stats.stdout.contains('1') || stats.stderr.contains('1'),
+        "{}",
+        stats.stdout
+    );
+}

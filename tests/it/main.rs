@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod claude;
+mod e2e_claude;
 mod e2e_opencode;
 mod ids;
 mod lifecycle;
