@@ -63,7 +63,10 @@ pub fn is_placeholder(s: &str) -> bool {
         return true;
     }
     let first = t.as_bytes()[0];
-    if matches!(first, b'$' | b'%' | b'<' | b'{' | b'[' | b'!' | b'@' | b'&') {
+    if matches!(
+        first,
+        b'$' | b'%' | b'<' | b'{' | b'[' | b'!' | b'@' | b'&' | b'*'
+    ) {
         return true;
     }
     if t.contains("REDACTED") || t.contains("${") || t.contains("{{") {
@@ -76,7 +79,19 @@ pub fn is_placeholder(s: &str) -> bool {
         return true;
     }
     let lower = t.to_ascii_lowercase();
-    const WORDS: [&str; 30] = [
+    const WORDS: [&str; 42] = [
+        "allow",
+        "deny",
+        "warn",
+        "forbid",
+        "enabled",
+        "disabled",
+        "unused",
+        "unknown",
+        "error",
+        "invalid",
+        "missing",
+        "ignore",
         "pass",
         "passwd",
         "pwd",
@@ -122,36 +137,101 @@ pub fn is_placeholder(s: &str) -> bool {
     PARTS.iter().any(|p| lower.contains(p))
 }
 
-/// True for a code reference rather than a literal: a dotted path of identifiers
-/// (`self.token`, `config.api_key`, `process.env.TOKEN`, `os.environ`) or a snake/camel-case
-/// identifier (`api_key_from_env`, `readToken`).
-pub fn is_code_reference(s: &str) -> bool {
-    let ident = |part: &str| {
-        !part.is_empty()
-            && part
-                .bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-            && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    };
-    if s.contains('.') {
-        let parts: Vec<&str> = s.split('.').collect();
-        // A dotted path whose parts are words, not a dotted token (`abc.def.ghi` JWT-likes have
-        // long mixed parts with digits).
-        return parts.len() >= 2
-            && parts
-                .iter()
-                .all(|p| ident(p) && p.len() <= 32 && !p.bytes().any(|b| b.is_ascii_digit()));
+/// True for one word of an identifier: lowercase (`init`, `u64`, `nl80211`), uppercase
+/// (`XXH3`, `IFLA`) or camel case whose humps are words (`initCustomSecret`, `Colon2`), with
+/// digits only at the end of a run. Random text (`aB3dE5fG`) breaks these shapes at once.
+pub fn is_word(segment: &str) -> bool {
+    if segment.bytes().all(|c| c.is_ascii_digit()) {
+        return !segment.is_empty() && segment.len() <= 4;
     }
-    if !s.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_') || s.len() > 48 {
+    // Digits that end a hump (`Utf8Error`, `Colon2`, `nl80211`) are set aside; digits followed
+    // by a lowercase letter (`3dE5`) are not.
+    let b = segment.as_bytes();
+    let mut core = String::with_capacity(b.len());
+    for (i, &c) in b.iter().enumerate() {
+        if c.is_ascii_digit() {
+            let mut j = i;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let ends_hump = j == b.len() || b[j].is_ascii_uppercase();
+            if i > 0 && ends_hump {
+                continue;
+            }
+        }
+        core.push(c as char);
+    }
+    let core = core.as_str();
+    // Letters, then digits (`nl80211`, `epi32`): the core is all letters.
+    let letters = core.bytes().all(|c| c.is_ascii_alphabetic());
+    if !letters {
         return false;
     }
-    let snake = s.contains('_') && !s.starts_with('_');
-    let camel = s
+    if core.bytes().all(|c| c.is_ascii_lowercase()) || core.bytes().all(|c| c.is_ascii_uppercase())
+    {
+        return true;
+    }
+    // Camel case: every run starting at a capital (and a leading lowercase run) has at least
+    // two letters, and no two capitals follow each other.
+    let b = core.as_bytes();
+    if b.windows(2)
+        .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase())
+    {
+        return false;
+    }
+    let mut run = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            if run < 2 {
+                return false;
+            }
+            run = 0;
+        }
+        run += 1;
+    }
+    run >= 2
+}
+
+/// True for a code reference rather than a literal: a dotted path of identifiers
+/// (`self.token`, `config.api_key`, `node.dot2_token`, `process.env.TOKEN`), a range
+/// (`start..end`), or an identifier made of words (`api_key_from_env`, `readToken`,
+/// `_bindgen_ty_3`, `XXH3_initCustomSecret_scalar`).
+pub fn is_code_reference(s: &str) -> bool {
+    if s.is_empty() || s.len() > 96 {
+        return false;
+    }
+    if s.contains("..") {
+        return s.split("..").all(|p| p.is_empty() || identifier(p, false));
+    }
+    if s.contains('.') {
+        let parts: Vec<&str> = s.split('.').collect();
+        return parts.len() >= 2 && parts.iter().all(|p| identifier(p, false));
+    }
+    identifier(s, true)
+}
+
+/// An identifier of words joined by `_`; with `strict`, a single word must be camel case (a
+/// lone lowercase word may well be a password).
+fn identifier(s: &str, strict: bool) -> bool {
+    let b = s.as_bytes();
+    if b.is_empty()
+        || !(b[0].is_ascii_alphabetic() || b[0] == b'_')
+        || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
+        return false;
+    }
+    let words: Vec<&str> = s.split('_').filter(|w| !w.is_empty()).collect();
+    if words.is_empty() || !words.iter().all(|w| is_word(w)) {
+        return false;
+    }
+    if !strict || words.len() >= 2 || s.starts_with('_') {
+        return true;
+    }
+    // `readToken`: a lowercase letter followed by a capital (`Hunter22` is a word, not code).
+    words[0]
         .as_bytes()
         .windows(2)
-        .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
-    snake || camel
+        .any(|w| (w[0].is_ascii_lowercase() || w[0].is_ascii_digit()) && w[1].is_ascii_uppercase())
 }
 
 /// True for a file system path (`/run/user/1000/bus`, `./secrets.env`, `~/.ssh/id_ed25519`,
@@ -282,6 +362,25 @@ mod tests {
         assert!(is_code_reference("self.password"));
         assert!(is_code_reference("readPassword"));
         assert!(is_code_reference("api_key_value"));
+        for code in [
+            "_bindgen_ty_3",
+            "XXH3_initCustomSecret_scalar",
+            "vreinterpretq_u64_u8",
+            "nl80211_key_attributes",
+            "self.dot2_token.clone",
+            "start..end",
+            "Colon2Token",
+        ] {
+            assert!(is_code_reference(code), "{code}");
+        }
+        for literal in [
+            "aB3dE5fG7hJ9kL1m",
+            "q8Fz2LmX_9vTb4RkWc7N",
+            "hunter",
+            "Hunter22x9Q",
+        ] {
+            assert!(!is_code_reference(literal), "{literal}");
+        }
         assert!(!is_code_reference("hunter2"));
         assert!(!is_code_reference("s3cr3t.pa55"));
     }

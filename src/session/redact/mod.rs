@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 use serde_json::Value;
 
@@ -94,33 +94,46 @@ fn compile(pattern: &str) -> Result<Compiled, regex::Error> {
 /// A keyword automaton and, for each of its patterns, the rule it enables.
 struct Keywords {
     automaton: AhoCorasick,
-    rule_of: Vec<usize>,
+    /// For each pattern of the automaton, the rules it enables.
+    rules_of: Vec<Vec<usize>>,
 }
 
 impl Keywords {
-    fn build(pairs: Vec<(String, usize)>, fold: bool) -> Option<Self> {
-        if pairs.is_empty() {
+    /// One automaton for every keyword, ignoring ASCII case (a prefilter: a rule whose keyword
+    /// is found in another case only runs its regex for nothing). Overlapping search, so a
+    /// keyword inside another (`sk-` in `sk-ant-`) is found too.
+    fn build(pairs: Vec<(String, usize)>) -> Option<Self> {
+        let mut by_keyword: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (keyword, rule) in pairs {
+            by_keyword
+                .entry(keyword.to_ascii_lowercase())
+                .or_default()
+                .push(rule);
+        }
+        if by_keyword.is_empty() {
             return None;
         }
         let automaton = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(fold)
+            .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .build(pairs.iter().map(|(k, _)| k.as_bytes()))
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(by_keyword.keys())
             .expect("keywords build an automaton");
         Some(Keywords {
             automaton,
-            rule_of: pairs.into_iter().map(|(_, r)| r).collect(),
+            rules_of: by_keyword.into_values().collect(),
         })
     }
 
     fn mark(&self, text: &str, on: &mut [bool], remaining: &mut usize) {
         for m in self.automaton.find_overlapping_iter(text.as_bytes()) {
-            let rule = self.rule_of[m.pattern().as_usize()];
-            if !on[rule] {
-                on[rule] = true;
-                *remaining -= 1;
-                if *remaining == 0 {
-                    return;
+            for &rule in &self.rules_of[m.pattern().as_usize()] {
+                if !on[rule] {
+                    on[rule] = true;
+                    *remaining -= 1;
+                    if *remaining == 0 {
+                        return;
+                    }
                 }
             }
         }
@@ -130,8 +143,7 @@ impl Keywords {
 /// The redaction pass: built-in rules, the user's rules and allowlist, compiled once.
 pub struct Redactor {
     rules: Vec<Rule>,
-    exact: Option<Keywords>,
-    folded: Option<Keywords>,
+    keywords: Option<Keywords>,
     /// Rules without keywords (user rules): they run on every string.
     always: Vec<usize>,
     keyworded: usize,
@@ -177,17 +189,12 @@ impl Redactor {
     /// silently dropped.
     pub fn new(user: &[UserRule], allow: &[String]) -> Result<Self, ConfigError> {
         let mut rules = Vec::with_capacity(BUILTIN.len() + user.len());
-        let mut exact = Vec::new();
-        let mut folded = Vec::new();
+        let mut keywords = Vec::new();
         let mut always = Vec::new();
         let mut add_builtin = |spec: &Spec, rules: &mut Vec<Rule>| {
             let index = rules.len();
             for k in spec.keywords {
-                if spec.exact {
-                    exact.push(((*k).to_owned(), index));
-                } else {
-                    folded.push((k.to_ascii_lowercase(), index));
-                }
+                keywords.push(((*k).to_owned(), index));
             }
             rules.push(Rule {
                 id: spec.id.to_owned(),
@@ -235,8 +242,7 @@ impl Redactor {
         let id = rules_id(&rules, allow.iter().map(regex::Regex::as_str));
         Ok(Redactor {
             rules,
-            exact: Keywords::build(exact, false),
-            folded: Keywords::build(folded, true),
+            keywords: Keywords::build(keywords),
             always,
             keyworded,
             allow,
@@ -266,13 +272,8 @@ impl Redactor {
         }
         let mut on = vec![false; self.rules.len()];
         let mut remaining = self.keyworded;
-        if let Some(k) = &self.exact {
+        if let Some(k) = &self.keywords {
             k.mark(text, &mut on, &mut remaining);
-        }
-        if remaining > 0 {
-            if let Some(k) = &self.folded {
-                k.mark(text, &mut on, &mut remaining);
-            }
         }
         for &i in &self.always {
             on[i] = true;
@@ -448,10 +449,7 @@ fn key_may_name_secret(key: &str) -> bool {
 fn rules_id<'a>(rules: &[Rule], allow: impl Iterator<Item = &'a str>) -> u128 {
     let mut text = format!("git-session-redact rev {}\n", rules::REVISION);
     for spec in BUILTIN {
-        text.push_str(&format!(
-            "keywords {} {:?} {}\n",
-            spec.id, spec.keywords, spec.exact
-        ));
+        text.push_str(&format!("keywords {} {:?}\n", spec.id, spec.keywords));
     }
     for rule in rules {
         text.push_str(&format!("rule {}\0{}\n", rule.id, rule.pattern));

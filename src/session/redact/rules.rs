@@ -3,7 +3,7 @@
 //! Token formats (prefixes, lengths, alphabets) follow the facts collected by gitleaks' default
 //! rules (MIT); the patterns are written here for the `regex` crate (linear time, no
 //! backtracking), over bytes with ASCII classes so its DFAs stay small and fast. Each rule has
-//! keywords: a rule runs on a string only when one of them occurs in it.
+//! keywords: a rule runs on a string only when one of them occurs in it (any case).
 //!
 //! A rule's secret is its capture group named `secret` (or `secret2`, `secret3`, ...: the first
 //! that took part in the match), else the whole match; only that part is replaced, so the key in
@@ -35,10 +35,9 @@ pub type Check = fn(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Op
 pub struct Spec {
     /// The rule id, as it appears in markers: `[REDACTED:<id>]`.
     pub id: &'static str,
-    /// Words of which at least one must occur in a string for the rule to run on it.
+    /// Words of which at least one must occur in a string for the rule to run on it (matched
+    /// ignoring ASCII case: they only spare the rule's regex the strings it cannot match).
     pub keywords: &'static [&'static str],
-    /// True when the keywords must match case-sensitively (token prefixes such as `AKIA`).
-    pub exact: bool,
     /// The pattern, for `regex::bytes::Regex`.
     pub pattern: &'static str,
     /// Accepts, narrows or drops a candidate.
@@ -51,7 +50,6 @@ const fn token(id: &'static str, keywords: &'static [&'static str], pattern: &'s
     Spec {
         id,
         keywords,
-        exact: true,
         pattern,
         check: check_token,
         generic: false,
@@ -66,7 +64,6 @@ const fn random(
     Spec {
         id,
         keywords,
-        exact: true,
         pattern,
         check: check_random_token,
         generic: false,
@@ -93,7 +90,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "gcp-service-account-key",
         keywords: &["\"private_key"],
-        exact: false,
         pattern: r#"(?-u)\\{0,3}"private_key\\{0,3}"[ \t]*:[ \t]*\\{0,3}"-----BEGIN PRIVATE KEY-----(?P<secret>(?:[A-Za-z0-9+/=\t \r\n]|\\+[nrt])*)-----END PRIVATE KEY-----"#,
         check: check_pem,
         generic: false,
@@ -101,7 +97,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "private-key",
         keywords: &["private key"],
-        exact: false,
         pattern: r"(?-u)-----BEGIN[ A-Z0-9_\-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?P<secret>(?:[A-Za-z0-9+/=\t \r\n]|\\+[nrt]|[A-Za-z][A-Za-z\-]{1,30}: [^\r\n\\]{0,200})*)(?:-----END[ A-Z0-9_\-]{0,40}PRIVATE KEY(?: BLOCK)?-----)?",
         check: check_pem,
         generic: false,
@@ -109,7 +104,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "putty-private-key",
         keywords: &["private-lines:"],
-        exact: false,
         pattern: r"(?-u)Private-Lines: [0-9]+(?:\r?\n|\\+n)(?P<secret>(?:[A-Za-z0-9+/=]+(?:\r?\n|\\+n)?)+)",
         check: check_pem,
         generic: false,
@@ -123,7 +117,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "aws-access-key-id",
         keywords: &["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
-        exact: true,
         pattern: r"(?-u)\b(?P<secret>(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b",
         check: check_token,
         generic: false,
@@ -136,7 +129,6 @@ pub const BUILTIN: &[Spec] = &[
             "secret_access_key",
             "secret-access-key",
         ],
-        exact: false,
         pattern: concat!(
             r"(?i-u)(?:aws|secret[_\-]?access[_\-]?key)[a-z0-9_.\-]{0,32}",
             assign!(),
@@ -148,7 +140,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "azure-storage-account-key",
         keywords: &["accountkey"],
-        exact: false,
         pattern: r"(?i-u)AccountKey[ \t]*=[ \t]*(?P<secret>[a-z0-9+/]{40,100}={0,2})",
         check: check_token,
         generic: false,
@@ -156,7 +147,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "azure-shared-access-key",
         keywords: &["sharedaccesskey", "sharedaccesssignature"],
-        exact: false,
         pattern: r#"(?i-u)SharedAccess(?:Key|Signature)[ \t]*=[ \t]*(?P<secret>[^;"'` \t\r\n\\]{20,1024})"#,
         check: check_token,
         generic: false,
@@ -164,7 +154,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "azure-sas-signature",
         keywords: &["sig="],
-        exact: false,
         pattern: r"(?-u)[?&]sig=(?P<secret>[0-9A-Za-z%+/=]{30,200})",
         check: check_token,
         generic: false,
@@ -172,7 +161,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "azure-ad-client-secret",
         keywords: &["Q~"],
-        exact: true,
         pattern: r#"(?-u)(?:^|[\\'"` \t\r\n>=:(,)])(?P<secret>[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34})(?:$|[\\'"` \t\r\n<),])"#,
         check: check_token,
         generic: false,
@@ -231,7 +219,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "bitbucket-client-secret",
         keywords: &["bitbucket"],
-        exact: false,
         pattern: concat!(
             r"(?i-u)bitbucket[a-z0-9_.\-]{0,30}(?:secret|key|token)[a-z0-9_.\-]{0,20}",
             assign!(),
@@ -246,7 +233,6 @@ pub const BUILTIN: &[Spec] = &[
         keywords: &[
             "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe.",
         ],
-        exact: true,
         pattern: r"(?-u)\b(?P<secret>xox(?:[abposre]|e\.xox[bp])-[0-9A-Za-z\-]{10,250})",
         check: check_random_token,
         generic: false,
@@ -287,7 +273,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "twilio-auth-token",
         keywords: &["twilio"],
-        exact: false,
         pattern: concat!(
             r"(?i-u)twilio[a-z0-9_.\-]{0,30}",
             assign!(),
@@ -465,7 +450,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "jwt",
         keywords: &["eyJ"],
-        exact: true,
         pattern: r"(?-u)\beyJ[0-9A-Za-z_\-]{10,}\.eyJ[0-9A-Za-z_\-]{10,}\.(?:[0-9A-Za-z_\-+/]{10,}={0,2})?",
         check: check_token,
         generic: false,
@@ -474,7 +458,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "url-password",
         keywords: &["://"],
-        exact: true,
         pattern: r#"(?i-u)\b[a-z][a-z0-9+.\-]{1,20}://[^ \t\r\n:/?#@"'<>\[\]\\]{0,100}:(?P<secret>[^ \t\r\n/?#@"'<>\\]{1,200})@[a-z0-9.\-_\[]"#,
         check: check_plain,
         generic: true,
@@ -482,7 +465,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "connection-string-password",
         keywords: &["password", "pwd"],
-        exact: false,
         pattern: r#"(?i-u)(?P<before>;)?[ \t]*\b(?:password|pwd)[ \t]*=[ \t]*(?P<secret>[^;"'`\r\n\\ \t]{1,200})(?P<after>;)?"#,
         check: check_connection_string,
         generic: true,
@@ -490,7 +472,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "cli-password",
         keywords: &["mysql", "mariadb", "sshpass", "redis-cli"],
-        exact: false,
         pattern: r#"(?-u)\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\r\n|;&]{0,200}?[ \t]-p(?P<secret>[^ \t\r\n"'`;|&\\]{3,128})|\bsshpass[ \t]+-p[ \t]*["']?(?P<secret2>[^ \t\r\n"'`;|&\\]{3,128})|\bredis-cli\b[^\r\n|;&]{0,200}?[ \t]-a[ \t]+["']?(?P<secret3>[^ \t\r\n"'`;|&\\]{3,128})"#,
         check: check_plain,
         generic: true,
@@ -498,7 +479,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "curl-basic-auth",
         keywords: &["curl"],
-        exact: false,
         pattern: r#"(?-u)\bcurl\b[^\r\n]{0,300}?[ \t](?:-u|--user)[ \t=]+["']?[^: \t\r\n"']{1,100}:(?P<secret>[^ \t\r\n"'\\]{3,200})"#,
         check: check_plain,
         generic: true,
@@ -506,7 +486,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "authorization-header",
         keywords: &["authorization"],
-        exact: false,
         pattern: r#"(?i-u)authorization\\{0,3}["'`]?[ \t]*[:=][ \t]*\\{0,3}["'`]?(?:bearer|basic|token|digest|negotiate|apikey|api-key|sso-key|ssws|key|bot)[ \t]+(?P<secret>[0-9a-z._~+/=\-:]{8,4096})"#,
         check: check_plain,
         generic: true,
@@ -514,7 +493,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "bearer-token",
         keywords: &["bearer"],
-        exact: false,
         pattern: r"(?i-u)\bbearer[ \t]+(?P<secret>[0-9a-z._~+/\-]{20,4096}=*)",
         check: check_bearer,
         generic: true,
@@ -523,7 +501,6 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "cli-secret-flag",
         keywords: &["--"],
-        exact: true,
         pattern: r#"(?i-u)(?:^|[ \t])--?(?P<key>[a-z0-9_\-]*(?:pass(?:word|wd|phrase)?|secret|token|api[_\-]?key|access[_\-]?key|auth[_\-]?key)[a-z0-9_\-]*)[ \t]+(?:\\{0,3}["'](?P<secret>[^"'\\\r\n]{4,512})\\{0,3}["']|(?P<secret3>[^ \t\r\n"'`;|&<>()\\]{6,512}))"#,
         check: check_assignment,
         generic: true,
@@ -540,7 +517,6 @@ pub const BUILTIN: &[Spec] = &[
             "auth",
             "key",
         ],
-        exact: false,
         pattern: r#"(?i-u)(?P<key>[a-z0-9_.\-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|credentials?|creds|auth|api[_.\-]?key|access[_.\-]?key|private[_.\-]?key|account[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|session[_.\-]?key|app[_.\-]?key|license[_.\-]?key)[a-z0-9_.\-]*)\\{0,3}["'`]?[ \t]{0,8}(?P<sep>:=|=>|=|:)[ \t]{0,8}(?:\\{0,3}"(?P<secret>[^"\\\r\n]{1,1024})\\{0,3}"|\\{0,3}'(?P<secret2>[^'\\\r\n]{1,1024})\\{0,3}'|(?P<secret3>[^ \t\r\n"'`,;&<>(){}\[\]\\]{1,1024}))"#,
         check: check_assignment,
         generic: true,
@@ -560,7 +536,6 @@ pub const BUILTIN: &[Spec] = &[
             "salt",
             "private",
         ],
-        exact: false,
         pattern: r#"(?i-u)(?P<key>(?:key|token|secret|passw|pwd|auth|credential|cred|signature|salt|private)[a-z0-9_.\-]{0,24})\\{0,3}["'`]?[ \t]{0,4}(?::=|=>|=|:|[ \t])[ \t]{0,4}\\{0,3}["'`]?(?P<secret>[a-z0-9+/=_\-.~]{20,512})"#,
         check: check_entropy,
         generic: true,
@@ -676,7 +651,8 @@ fn check_connection_string(
     }
     let secret = trim_span(text, secret, b" \t");
     let value = slice(text, &secret);
-    (!value.is_empty() && !is_placeholder(value) && !is_path(value)).then_some(secret)
+    (!value.is_empty() && !is_placeholder(value) && !is_path(value) && !is_code_reference(value))
+        .then_some(secret)
 }
 
 /// A bare `Bearer <value>`: a JWT or a random-looking value (prose such as "bearer tokens are
@@ -869,6 +845,45 @@ const DESCRIBING: &[&str] = &[
     "meta",
     "metadata",
     "age",
+    "ptr",
+    "fn",
+    "func",
+    "handler",
+    "buf",
+    "buffer",
+    "vec",
+    "range",
+    "ty",
+    "attributes",
+    "attrs",
+    "stream",
+    "iter",
+    "parser",
+    "reader",
+    "writer",
+    "slice",
+    "pos",
+    "offset",
+    "start",
+    "end",
+    "span",
+    "node",
+    "tree",
+    "list",
+    "map",
+    "state",
+    "result",
+    "kinds",
+    "impl",
+    "trait",
+    "struct",
+];
+
+/// Extensions of source and data files, whose names are no keys.
+const FILE_EXTENSIONS: &[&str] = &[
+    "rs", "py", "go", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java", "kt", "rb", "php", "c", "h",
+    "cc", "cpp", "hpp", "cs", "swift", "scala", "sh", "bash", "zsh", "json", "yaml", "yml", "toml",
+    "md", "txt", "lock", "html", "css", "sql", "xml", "proto", "log",
 ];
 
 /// Words that name the secret itself.
@@ -885,6 +900,10 @@ const STRONG: &[&str] = &[
     "creds",
     "auth",
 ];
+
+/// Strong words that name a secret only as a key's last word, and then only with a value that
+/// looks like one (a digit in 8 characters or more, or random).
+const WEAK: &[&str] = &["pass", "auth", "pwd"];
 
 /// Adjacent words that name a key holding a secret.
 const COMPOUND: &[&str] = &[
@@ -920,6 +939,12 @@ fn is_strong_word(word: &str) -> bool {
 /// True when a key (`GITHUB_TOKEN`, `db.password`, `x-api-key`, `AccountKey`) names a secret
 /// value, and not something about one (`token_type`, `max_tokens`, `password_file`).
 pub fn key_names_secret(key: &str) -> bool {
+    // A file name (`credential_helpers.rs:12:5` in a compiler message), not a key.
+    if let Some((_, ext)) = key.rsplit_once('.') {
+        if FILE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) {
+            return false;
+        }
+    }
     let words = key_words(key);
     let Some(last) = words
         .iter()
@@ -932,13 +957,11 @@ pub fn key_names_secret(key: &str) -> bool {
         return false;
     }
     if words.iter().any(|w| is_strong_word(w)) {
-        // `auth` alone names a secret only as the last word (`"auth": ...`, `npm_auth`), not in
-        // `auth_mode`-like keys, which `DESCRIBING` mostly covers, nor `auth_methods`.
-        return !(words
+        // The weak words (`auth`, `pass`, `pwd`) name a secret only as the last word
+        // (`"auth": ...`, `DB_PASS`), not in `needless_pass_by_value` or `auth_methods`.
+        return words
             .iter()
-            .filter(|w| is_strong_word(w))
-            .all(|w| w == "auth")
-            && last != "auth");
+            .any(|w| is_strong_word(w) && (!WEAK.contains(&w.as_str()) || w == last));
     }
     let joined: String = words.concat();
     COMPOUND.iter().any(|c| joined.contains(c))
@@ -953,14 +976,24 @@ fn check_assignment(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Op
         .unwrap_or("");
     let bare = caps.name("secret3").is_some();
     let secret = if bare {
-        trim_span(text, secret, b".:")
+        trim_span(text, secret, b".:?")
     } else {
         trim_span(text, secret, b" \t")
     };
-    // `token = format!(...)`, `password = read(...)`: a call, not a value.
+    // `token = format!(...)`, `password = read(...)`: a call, not a value; `credentials::Helper`
+    // is a path, not `credentials: value`.
     let b = text.as_bytes();
+    if let Some(sep) = caps.name("sep") {
+        if sep.as_bytes() == b":"
+            && (b.get(sep.end()) == Some(&b':')
+                || b.get(sep.start().wrapping_sub(1)) == Some(&b':'))
+        {
+            return None;
+        }
+    }
     if bare
-        && (b.get(secret.end) == Some(&b'(') || b.get(secret.end.wrapping_sub(1)) == Some(&b'!'))
+        && (matches!(b.get(secret.end), Some(b'(' | b'<' | b'?'))
+            || b.get(secret.end.wrapping_sub(1)) == Some(&b'!'))
     {
         return None;
     }
@@ -986,6 +1019,35 @@ pub fn assigned_value_is_secret(
     if !key_names_secret(key) {
         return false;
     }
+    // Numbers, versions, times and `line:column` pairs.
+    if value
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b':' | b'.' | b'-' | b'/'))
+    {
+        return false;
+    }
+    let words = key_words(key);
+    let strong: Vec<&String> = words.iter().filter(|w| is_strong_word(w)).collect();
+    let only_weak = strong.iter().all(|w| WEAK.contains(&w.as_str()));
+    if only_weak
+        && !looks_random(value)
+        && !(value.len() >= 8 && value.bytes().any(|b| b.is_ascii_digit()))
+    {
+        return false;
+    }
+    // A short word is no token, secret or key (`token: "error"`, `signing_key: "unused"`); a
+    // password may be one, though.
+    let password = strong
+        .iter()
+        .any(|w| w.contains("pass") || w.as_str() == "pwd");
+    if !password
+        && value.len() <= 10
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
+    {
+        return false;
+    }
     let min = if bare { 6 } else { 4 };
     if value.len() < min
         || is_placeholder(value)
@@ -1006,6 +1068,13 @@ pub fn assigned_value_is_secret(
             .bytes()
             .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_');
         if colon && plain_word && value.len() < 12 {
+            return false;
+        }
+        if value.contains("::") {
+            return false;
+        }
+        // `colon2_token: Colon2,`, `password: String`: a type or a variant after a colon.
+        if colon && super::entropy::is_word(value) {
             return false;
         }
         // `let secret = compiled;`: an identifier after a spaced `=` is code, where an env file

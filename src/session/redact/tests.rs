@@ -859,3 +859,38 @@ fn hostile_input_stays_linear() {
         text.len() / 1_000_000
     );
 }
+
+#[test]
+fn code_that_mentions_secrets_is_left_alone() {
+    // Lines from real sources (this crate, gix, syn, libc, xxhash, jobserver) that name
+    // secrets, tokens and passwords without holding any.
+    let redactor = Redactor::builtin();
+    let lines = [
+        "needless_pass_by_value = \"allow\"",
+        "pub const DEVCONF_STABLE_SECRET: _bindgen_ty_3 = _bindgen_ty_3::DEVCONF_STABLE_SECRET;",
+        "type AuthenticateFn<'a> = Box<dyn FnMut(gix_credentials::helper::Action) -> Result<Option<credentials::protocol::Outcome>>>;",
+        "  --> gix/src/config/snapshot/credential_helpers.rs:237:13",
+        "    let password = url.password;\n    let user = url.user;",
+        "    custom_secret: Aligned64<[u8; DEFAULT_SECRET_SIZE]>,",
+        "        pub pw_passwd: *const c_char,",
+        "                    signing_key: \"unused\".into(),",
+        "\"--jobserver-auth=auth-b --jobserver-auth=fifo:/myfifo\"",
+        "    const xxh_u8* kSecretPtr = XXH3_kSecret;",
+        "    assert_eq!(\"unexpected token: \\\"error\\\"\", error.to_string());",
+        "            let token = token?;",
+        "        colon2_token: node.colon2_token,\n        dot2_token: self.dot2_token.clone(),",
+        "                    token_range: start..end,",
+        "#define XXH3_initCustomSecret XXH3_initCustomSecret_scalar",
+        "            let key_vec = vreinterpretq_u64_u8(vld1q_u8!(secret[idx]));",
+        "    let token = format!(\"ghp_{}\", suffix);",
+        "/// `Redacted 3 secrets: github-pat 2, aws-access-key-id 1.`",
+        "/// The redaction pass: built-in rules, the user's rules and allowlist, compiled once.",
+        "                let secret = compiled\n                    .groups",
+        "        \"provider\": { \"baseURL\": base_url, \"apiKey\": \"sk-fake\" },",
+        "struct Login { password: String, api_key: Option<String>, token: &'a str }",
+        "fn new(token: Token, secret: SecretKey) -> Self { Self { token, secret } }",
+    ];
+    for line in lines {
+        assert_eq!(findings(&redactor, line), vec![], "in {line:?}");
+    }
+}
