@@ -1,5 +1,6 @@
-//! The only module that runs the `git` binary: housekeeping that gix does not do (and, later,
-//! push and fetch). Reading and writing objects and refs never goes through here.
+//! The only module that runs the `git` binary: housekeeping that gix does not do, push and
+//! fetch, and the config entries `git session install` adds. Reading and writing objects and
+//! refs never goes through here.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -59,6 +60,10 @@ pub enum GitError {
     },
 }
 
+/// Set in the environment of every push this module runs; `git session hook pre-push` does
+/// nothing when it sees it, so a sessions push never pushes sessions again.
+pub const HOOK_GUARD_ENV: &str = "GIT_SESSION_PUSHING";
+
 /// What the remote did with one pushed ref.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushStatus {
@@ -113,6 +118,9 @@ pub fn push(
 ) -> Result<Vec<PushedRef>, GitError> {
     let mut cmd = git(git_dir);
     cmd.args(["push", "--porcelain", "--no-verify"]);
+    // --no-verify already skips pre-push hooks; the variable also stops a hook manager that runs
+    // hooks some other way from pushing sessions again from inside this push.
+    cmd.env(HOOK_GUARD_ENV, "1");
     // Not --quiet: it silences the porcelain report too.
     if progress {
         cmd.arg("--progress");
@@ -230,6 +238,69 @@ pub fn gc(git_dir: &Path, prune: Option<&str>, progress: bool) -> Result<(), Git
     let output = run(cmd, progress, "gc")?;
     if !output.status.success() {
         return Err(failed("gc", &output));
+    }
+    Ok(())
+}
+
+/// The value of a git config key as git resolves it (every scope; `~/` expanded when `path`),
+/// or `None` when it is not set.
+pub fn config_get(git_dir: &Path, key: &str, path: bool) -> Result<Option<String>, GitError> {
+    let mut cmd = git(git_dir);
+    cmd.arg("config");
+    if path {
+        cmd.arg("--type=path");
+    }
+    cmd.args(["--get", key]);
+    let what = format!("config --get {key}");
+    let output = run(cmd, false, &what)?;
+    match output.status.code() {
+        Some(0) => Ok(Some(
+            String::from_utf8_lossy(&output.stdout)
+                .trim_end_matches('\n')
+                .to_owned(),
+        )),
+        Some(1) => Ok(None),
+        _ => Err(failed(&what, &output)),
+    }
+}
+
+/// Every value of a multi-valued git config key (every scope, in git's order); empty when unset.
+pub fn config_get_all(git_dir: &Path, key: &str) -> Result<Vec<String>, GitError> {
+    let mut cmd = git(git_dir);
+    cmd.args(["config", "--get-all", key]);
+    let what = format!("config --get-all {key}");
+    let output = run(cmd, false, &what)?;
+    match output.status.code() {
+        Some(0) => Ok(String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()),
+        Some(1) => Ok(Vec::new()),
+        _ => Err(failed(&what, &output)),
+    }
+}
+
+/// Adds `value` to the multi-valued key in the repository's own config (`git config --add`).
+pub fn config_add(git_dir: &Path, key: &str, value: &str) -> Result<(), GitError> {
+    let mut cmd = git(git_dir);
+    cmd.args(["config", "--local", "--add", key, value]);
+    let what = format!("config --add {key}");
+    let output = run(cmd, false, &what)?;
+    if !output.status.success() {
+        return Err(failed(&what, &output));
+    }
+    Ok(())
+}
+
+/// Removes the one entry of `key` whose value is exactly `value` from the repository's own
+/// config, leaving every other line of the file as it was.
+pub fn config_unset_value(git_dir: &Path, key: &str, value: &str) -> Result<(), GitError> {
+    let mut cmd = git(git_dir);
+    cmd.args(["config", "--local", "--fixed-value", "--unset", key, value]);
+    let what = format!("config --unset {key}");
+    let output = run(cmd, false, &what)?;
+    if !output.status.success() {
+        return Err(failed(&what, &output));
     }
     Ok(())
 }
