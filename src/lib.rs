@@ -8,5 +8,6 @@
 pub mod agents;
 pub mod cli;
 pub mod git_cli;
+pub mod install;
 pub mod session;
 pub mod store;

@@ -1,0 +1,73 @@
+//! The files `git session install` writes, embedded in the binary (a `cargo install`ed
+//! git-session has no source tree to copy them from). Their sources are in `hooks/`.
+
+/// The OpenCode plugin (`hooks/opencode/git-session.js`).
+pub const PLUGIN: &str = include_str!("../../hooks/opencode/git-session.js");
+/// The `/session-save` command (`hooks/opencode/session-save.md`).
+pub const SAVE_COMMAND: &str = include_str!("../../hooks/opencode/session-save.md");
+/// The `/session-load` command (`hooks/opencode/session-load.md`).
+pub const LOAD_COMMAND: &str = include_str!("../../hooks/opencode/session-load.md");
+/// The git `pre-push` hook as written where none exists (`hooks/git/pre-push`).
+pub const PRE_PUSH: &str = include_str!("../../hooks/git/pre-push");
+
+/// The first line of every block git-session adds to a file it shares with others (an existing
+/// hook, `info/exclude`); the block ends with the line [`BLOCK_END`].
+pub const BLOCK_START: &str = "## START GIT-SESSION";
+/// The last line of a git-session block.
+pub const BLOCK_END: &str = "## END GIT-SESSION";
+
+/// The marker-delimited block of [`PRE_PUSH`], from its start line to its end line and newline:
+/// what is appended to a pre-push hook that already exists.
+pub fn pre_push_block() -> &'static str {
+    let start = PRE_PUSH
+        .find(BLOCK_START)
+        .expect("hooks/git/pre-push holds the start marker");
+    let end = PRE_PUSH[start..]
+        .find(BLOCK_END)
+        .map(|i| start + i + BLOCK_END.len())
+        .expect("hooks/git/pre-push holds the end marker");
+    let end = PRE_PUSH[end..]
+        .find('\n')
+        .map_or(PRE_PUSH.len(), |i| end + i + 1);
+    &PRE_PUSH[start..end]
+}
+
+/// Finds the git-session block in `text`: the byte range from its start marker's line to the end
+/// of its end marker's line (newline included).
+pub fn find_block(text: &str) -> Option<std::ops::Range<usize>> {
+    let mut offset = 0;
+    let mut start = None;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        if start.is_none() && trimmed.starts_with(BLOCK_START) {
+            start = Some(offset);
+        } else if start.is_some() && trimmed == BLOCK_END {
+            return start.map(|s| s..offset + line.len());
+        }
+        offset += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pre_push_block_is_the_marked_part_of_the_hook() {
+        let block = pre_push_block();
+        assert!(block.starts_with(BLOCK_START));
+        assert!(block.ends_with(&format!("{BLOCK_END}\n")));
+        assert!(block.contains("git session hook pre-push \"$@\""));
+        assert_eq!(find_block(PRE_PUSH).map(|r| &PRE_PUSH[r]), Some(block));
+    }
+
+    #[test]
+    fn a_block_is_found_between_its_markers_only() {
+        let text = format!("echo a\n{BLOCK_START} x\nb\n{BLOCK_END}\necho c\n");
+        let range = find_block(&text).unwrap();
+        assert_eq!(&text[..range.start], "echo a\n");
+        assert_eq!(&text[range.end..], "echo c\n");
+        assert_eq!(find_block(&format!("{BLOCK_START}\nno end\n")), None);
+    }
+}
