@@ -4,7 +4,9 @@ mod delete;
 pub mod error;
 mod export;
 mod gc;
+mod hook;
 mod import;
+mod install;
 mod list;
 mod load;
 mod local_claude;
@@ -20,8 +22,10 @@ mod search;
 mod share;
 mod show;
 mod stats;
+mod status;
 mod sync;
 pub mod ui;
+mod uninstall;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,6 +89,15 @@ pub enum Command {
     Prune(prune::PruneArgs),
     /// Pack the objects and reclaim unreachable ones (git gc), reporting the bytes.
     Gc(gc::GcArgs),
+    /// Install the OpenCode plugin and commands, the pre-push hook and the fetch refspec.
+    Install(install::InstallArgs),
+    /// Remove what `install` installed, restoring every file and config line exactly.
+    Uninstall(uninstall::UninstallArgs),
+    /// Show what is installed where, and whether the hooks can find git-session.
+    Status(status::StatusArgs),
+    /// Run by the installed git hooks.
+    #[command(hide = true)]
+    Hook(hook::HookArgs),
 }
 
 /// Parses the command line, runs it and returns the exit code, printing errors as
@@ -131,6 +144,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Delete(args) => delete::run(&open(&dir)?, args),
         Command::Prune(args) => prune::run(&open(&dir)?, args),
         Command::Gc(args) => gc::run(&open(&dir)?, args),
+        Command::Install(args) => install::run(&dir, args),
+        Command::Uninstall(args) => uninstall::run(&dir, args),
+        Command::Status(args) => status::run(&dir, args),
+        Command::Hook(args) => hook::run(&dir, args),
     }
 }
 

@@ -1,0 +1,107 @@
+//! `git session hook pre-push <remote> <url>` (hidden): what the installed pre-push hook runs.
+//!
+//! It pushes every local sessions ref to the remote being pushed to, without force and without
+//! running hooks again (the push uses `--no-verify` and sets [`git_cli::HOOK_GUARD_ENV`], which
+//! makes a nested call return at once). It never fails the user's push: whatever goes wrong is
+//! one warning line that says how to sync, and the exit code is 0. No progress is shown.
+
+use std::path::Path;
+
+use clap::{Args, Subcommand};
+
+use super::share;
+use super::{ui, CliError};
+use crate::git_cli::{self, PushStatus};
+use crate::store::Store;
+
+/// Arguments of `git session hook`.
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The hook being run.
+    #[command(subcommand)]
+    pub hook: Hook,
+}
+
+/// The git hooks git-session implements.
+#[derive(Debug, Subcommand)]
+pub enum Hook {
+    /// Push the sessions refs to the remote being pushed to (the pre-push hook's arguments).
+    PrePush {
+        /// The remote's name (or its URL when pushing to a URL).
+        remote: Option<String>,
+        /// The remote's URL.
+        url: Option<String>,
+    },
+}
+
+pub(crate) fn run(dir: &Path, args: HookArgs) -> Result<(), CliError> {
+    match args.hook {
+        Hook::PrePush { remote, url } => pre_push(dir, remote, url),
+    }
+    Ok(())
+}
+
+fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
+    if std::env::var_os(git_cli::HOOK_GUARD_ENV).is_some() {
+        return;
+    }
+    let Some(remote) = remote.or(url).filter(|r| !r.is_empty()) else {
+        ui::status(
+            "warning: git-session: the pre-push hook got no remote; sessions were not pushed",
+        );
+        return;
+    };
+    let store = match Store::discover(dir) {
+        Ok(store) => store,
+        Err(e) => return warn(None, &remote, &e.to_string()),
+    };
+    let pushed = match share::push(&store, &remote, &[], false) {
+        Ok(pushed) => pushed,
+        Err(e) => return warn(Some(&store), &remote, &e.message),
+    };
+    let count =
+        |wanted: &[PushStatus]| pushed.iter().filter(|p| wanted.contains(&p.status)).count();
+    let sent = count(&[PushStatus::Created, PushStatus::Updated]);
+    let behind = count(&[PushStatus::Behind]);
+    let refused = count(&[PushStatus::Refused]);
+    if behind + refused > 0 {
+        let mut why = Vec::new();
+        if behind > 0 {
+            why.push(format!("{behind} have newer saves there"));
+        }
+        if refused > 0 {
+            let summary = pushed
+                .iter()
+                .find(|p| p.status == PushStatus::Refused)
+                .map(|p| p.summary.clone())
+                .unwrap_or_default();
+            why.push(format!("{refused} refused {summary}"));
+        }
+        let what = format!(
+            "{} of {} session(s) not pushed: {}",
+            behind + refused,
+            pushed.len(),
+            why.join("; ")
+        );
+        return warn(Some(&store), &remote, &what);
+    }
+    if sent > 0 {
+        ui::status(&format!(
+            "git-session: pushed {sent} session(s) to {remote}"
+        ));
+    }
+}
+
+/// The one warning line: what went wrong and how to sync by hand.
+fn warn(store: Option<&Store>, remote: &str, why: &str) {
+    let named = store.is_some_and(|s| s.remote_names().iter().any(|r| r == remote));
+    let how = if named {
+        format!("run 'git session sync {remote}'")
+    } else {
+        "add it as a remote and run 'git session sync <remote>'".to_owned()
+    };
+    ui::status(&format!(
+        "warning: git-session: sessions were not pushed to {remote} ({}); your push goes on; {how}",
+        why.trim_end_matches('.')
+    ));
+}

@@ -1,0 +1,130 @@
+//! `git session install [--global] [--dry-run]`: the OpenCode plugin and slash commands, the git
+//! pre-push hook and the fetch refspec, so sessions are saved before compaction and shared with
+//! every push and fetch. The work is planned and done in [`crate::install`].
+
+use std::path::Path;
+
+use clap::Args;
+
+use super::{ui, CliError};
+use crate::install::{self, Context, InstallError, Manifests, RepoContext, Scope};
+use crate::store::{Store, StoreError};
+
+/// Arguments of `git session install`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "What it installs:
+  .opencode/plugin/git-session.js        saves the session before OpenCode compacts it (and before
+                                         a revert drops messages); failures are logged, never fatal
+  .opencode/command/session-{save,load}.md   the /session-save and /session-load commands
+  <hooks dir>/pre-push                   'git push' also pushes refs/sessions/* (never forced; a
+                                         refusal warns and never fails your push)
+  remote.<name>.fetch                    +refs/sessions/*:refs/remotes/<name>/sessions/*
+The hooks directory is core.hooksPath (husky, lefthook) or .git/hooks. An existing hook is
+chained, not replaced. Running it again changes nothing; 'git session uninstall' restores every
+file and config line exactly.
+
+Examples:
+  git session install --dry-run    # print the plan, change nothing
+  git session install              # into this project (.opencode/ and this repository)
+  git session install --global     # the OpenCode files into ~/.config/opencode instead")]
+pub struct InstallArgs {
+    /// Put the OpenCode plugin and commands into OpenCode's global config directory
+    /// (`$XDG_CONFIG_HOME/opencode` or `~/.config/opencode`) instead of this project's
+    /// `.opencode/`. The git hook and refspecs still go into the current repository, if any.
+    #[arg(long)]
+    pub global: bool,
+    /// Print what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
+    let ctx = context(dir, args.global)?;
+    let manifests = Manifests::load(&ctx)?;
+    let scope = if args.global {
+        Scope::Global
+    } else {
+        Scope::Project
+    };
+    let plan = install::plan_install(&ctx, scope, &manifests)?;
+    let in_the_way = plan.in_the_way();
+    if !in_the_way.is_empty() {
+        return Err(InstallError::InTheWay { paths: in_the_way }.into());
+    }
+    if plan.changes.is_empty() {
+        ui::status("git-session is already installed here; nothing changed.");
+        return Ok(());
+    }
+    if args.dry_run {
+        for change in &plan.changes {
+            ui::status(&shown(&ctx, &install::describe(&change.action, true)));
+        }
+        print_notes(&ctx, &plan.notes);
+        ui::status("Nothing was changed (--dry-run).");
+        return Ok(());
+    }
+    let mut manifests = manifests;
+    for line in install::apply(&ctx, &plan, &mut manifests)? {
+        ui::status(&shown(&ctx, &line));
+    }
+    print_notes(&ctx, &plan.notes);
+    if super::status::on_path("git-session").is_none() {
+        ui::status(
+            "warning: git-session is not on PATH, and the hooks call it by name; install it (cargo install) or the hooks do nothing",
+        );
+    }
+    ui::status(
+        "Installed. 'git session status' shows what is where; 'git session uninstall' removes it.",
+    );
+    Ok(())
+}
+
+/// The install context for `dir`: its repository, or (for `--global` and `status`) none when
+/// `dir` is not inside one.
+pub(crate) fn context(dir: &Path, outside_ok: bool) -> Result<Context, CliError> {
+    if !dir.exists() {
+        return Err(CliError::user(format!("{} does not exist", dir.display())));
+    }
+    match Store::discover(dir) {
+        Ok(store) => Ok(Context::new(Some(RepoContext::from_store(&store)))),
+        Err(StoreError::NotARepository { .. }) if outside_ok => Ok(Context::new(None)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A line with paths below the worktree root shown relative to it.
+pub(crate) fn shown(ctx: &Context, line: &str) -> String {
+    match ctx.repo.as_ref().and_then(|r| r.worktree.as_ref()) {
+        Some(root) => line.replace(&format!("{}/", root.display()), ""),
+        None => line.to_owned(),
+    }
+}
+
+pub(crate) fn print_notes(ctx: &Context, notes: &[String]) {
+    for note in notes {
+        ui::status(&shown(ctx, &format!("note: {note}")));
+    }
+}
+
+impl From<InstallError> for CliError {
+    fn from(e: InstallError) -> Self {
+        match e {
+            InstallError::Git(git) => git.into(),
+            InstallError::InTheWay { .. } => CliError::user(e)
+                .hint("move them away (or delete them) and run 'git session install' again"),
+            InstallError::Manifest { ref path, .. } => {
+                let hint = format!(
+                    "it records what 'git session install' did; if it is damaged, move it away ({}) and remove the installed files by hand",
+                    path.display()
+                );
+                CliError::user(e).hint(hint)
+            }
+            InstallError::NoWorktree => CliError::user(e)
+                .hint("install the OpenCode files globally instead: git session install --global"),
+            InstallError::NoConfigDir => {
+                CliError::user(e).hint("set HOME (or XDG_CONFIG_HOME) and run it again")
+            }
+            InstallError::Io { .. } => CliError::user(e),
+        }
+    }
+}
