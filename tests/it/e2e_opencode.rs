@@ -18,7 +18,7 @@ use crate::support::fake_model::{content_text, FakeModel, TITLE};
 use crate::support::{session_ref, write_json, Repo, Run, TestEnv, TOOLCALL};
 
 /// The environment switches every OpenCode process gets (see the OpenCode reference notes).
-const OPENCODE_ENV: [(&str, &str); 7] = [
+pub(crate) const OPENCODE_ENV: [(&str, &str); 7] = [
     ("OPENCODE_DISABLE_AUTOUPDATE", "1"),
     ("OPENCODE_DISABLE_MODELS_FETCH", "1"),
     ("OPENCODE_DISABLE_SHARE", "1"),
@@ -42,7 +42,7 @@ fn opencode_binary() -> Option<PathBuf> {
 
 /// The binary, or `None` after a loud skip message; panics instead of skipping when
 /// `GIT_SESSION_REQUIRE_E2E=1`.
-fn require_opencode(test: &str) -> Option<PathBuf> {
+pub(crate) fn require_opencode(test: &str) -> Option<PathBuf> {
     if let Some(path) = opencode_binary() {
         return Some(path);
     }

@@ -6,8 +6,10 @@
 mod bad_input;
 mod claude;
 mod e2e_claude;
+mod e2e_hooks;
 mod e2e_opencode;
 mod ids;
+mod install;
 mod lifecycle;
 mod portable;
 mod redaction;

@@ -9,8 +9,12 @@
 //! * after a `role: tool` message, a short text that quotes the start of the tool's output;
 //! * a user message with `TOOL:<name> <args>` segments gets one tool call per segment, all in
 //!   one step: `TOOL:bash <command>`, `TOOL:read <absolute path>`, `TOOL:task <prompt>` (a
-//!   subagent), or `TOOL:<name> {json arguments}`;
-//! * any other user message gets `Echo: <its text>`.
+//!   subagent), or `TOOL:<name> {json arguments}` (when the request offers tools: OpenCode's
+//!   compaction request offers none and refuses tool calls);
+//! * any other user message gets `Echo: <its text>`;
+//! * a user message containing `BIGTOKENS` is answered with a usage of 99000 prompt tokens, near
+//!   the 100000-token context of [`FakeModel::opencode_config`], so OpenCode auto-compacts the
+//!   session after that turn (once: the turns after it report 10 again).
 //!
 //! Every answer ends with a `usage` chunk and `data: [DONE]`. Every request body is kept for
 //! assertions ([`FakeModel::requests`]). The server stops when the value is dropped.
@@ -260,7 +264,13 @@ pub fn reply(request: &Value, call: u64) -> Vec<Value> {
         chunks.push(chunk(json!({}), Some("stop")));
     } else {
         let text = content_text(&last);
-        let calls = tool_calls(&text);
+        // OpenCode's compaction request offers no tools (and refuses calls): answer it in text.
+        let offers_tools = request["tools"].as_array().is_some_and(|t| !t.is_empty());
+        let calls = if offers_tools {
+            tool_calls(&text)
+        } else {
+            Vec::new()
+        };
         if calls.is_empty() {
             let echo = format!("Echo: {}", text.trim());
             chunks.push(chunk(json!({"role": "assistant", "content": echo}), None));
@@ -283,13 +293,21 @@ pub fn reply(request: &Value, call: u64) -> Vec<Value> {
             chunks.push(chunk(json!({}), Some("tool_calls")));
         }
     }
+    let big = !is_title_request(request)
+        && last["role"] == "user"
+        && content_text(&last).contains("BIGTOKENS");
+    let prompt_tokens = if big { 99_000 } else { 10 };
     chunks.push(json!({
         "id": "chatcmpl-fake",
         "object": "chat.completion.chunk",
         "created": 1,
         "model": MODEL,
         "choices": [],
-        "usage": { "prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15 }
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": 5,
+            "total_tokens": prompt_tokens + 5
+        }
     }));
     chunks
 }
@@ -349,11 +367,16 @@ fn the_fake_model_scripts_tool_calls_titles_and_echoes() {
     );
     assert_eq!(echo[0]["choices"][0]["delta"]["content"], "Echo: hi");
     assert!(echo.last().unwrap()["usage"].is_object());
+    let big = reply(
+        &json!({"messages": [{"role": "user", "content": "go on BIGTOKENS"}]}),
+        2,
+    );
+    assert_eq!(big.last().unwrap()["usage"]["prompt_tokens"], 99_000);
 
     // Over HTTP: a streamed answer ending in [DONE], and the request kept.
     let server = FakeModel::start();
     let port = server.addr.port();
-    let body = r#"{"model":"fake-model","stream":true,"messages":[{"role":"user","content":"TOOL:bash ls"}]}"#;
+    let body = r#"{"model":"fake-model","stream":true,"tools":[{"type":"function","function":{"name":"bash"}}],"messages":[{"role":"user","content":"TOOL:bash ls"}]}"#;
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         stream,

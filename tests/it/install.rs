@@ -1,0 +1,436 @@
+//! `git session install` / `uninstall` / `status` and the pre-push hook, with the real git:
+//! chaining a husky-style hook, idempotence, exact restoration, `--dry-run`, sessions pushed with
+//! `git push` and fetched with `git fetch`, and a remote that refuses them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::support::{session_ref, Repo, Run, TestEnv, TOOLCALL};
+
+/// Everything install may touch, as (relative path -> (mode, bytes or symlink target)): the whole
+/// worktree outside `.git`, and `.git/config`, `.git/info/`, `.git/hooks/`, `.git/git-session/`
+/// (minus the save cache, which saves write).
+fn snapshot(repo: &Repo<'_>) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = BTreeMap::new();
+    let git = repo.dir.join(".git");
+    let roots = [
+        repo.dir.clone(),
+        git.join("config"),
+        git.join("info"),
+        git.join("hooks"),
+        git.join("git-session"),
+    ];
+    for root in roots {
+        let walk = walkdir::WalkDir::new(&root)
+            .into_iter()
+            .filter_entry(|e| {
+                let p = e.path();
+                !(p == git || p.starts_with(git.join("git-session/cache")))
+            })
+            .filter_map(Result::ok);
+        for entry in walk {
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(path).unwrap();
+            let content = if meta.file_type().is_symlink() {
+                std::fs::read_link(path)
+                    .unwrap()
+                    .display()
+                    .to_string()
+                    .into_bytes()
+            } else if meta.is_file() {
+                std::fs::read(path).unwrap()
+            } else {
+                b"<dir>".to_vec()
+            };
+            let relative = path.strip_prefix(&repo.dir).unwrap().to_path_buf();
+            out.insert(relative, (meta.permissions().mode(), content));
+        }
+    }
+    out
+}
+
+/// Asserts two snapshots are equal, naming the first difference.
+#[track_caller]
+fn assert_same(
+    actual: &BTreeMap<PathBuf, (u32, Vec<u8>)>,
+    expected: &BTreeMap<PathBuf, (u32, Vec<u8>)>,
+    what: &str,
+) {
+    for (path, (mode, bytes)) in expected {
+        match actual.get(path) {
+            None => panic!("{what}: {} is gone", path.display()),
+            Some((m, b)) => {
+                assert_eq!(m, mode, "{what}: the mode of {}", path.display());
+                assert!(
+                    b == bytes,
+                    "{what}: {} differs:\n--- expected\n{}\n--- actual\n{}",
+                    path.display(),
+                    String::from_utf8_lossy(bytes),
+                    String::from_utf8_lossy(b)
+                );
+            }
+        }
+    }
+    for path in actual.keys() {
+        assert!(
+            expected.contains_key(path),
+            "{what}: {} appeared",
+            path.display()
+        );
+    }
+}
+
+/// `PATH` with the git-session binary's directory first, as after `cargo install`.
+fn path_with_git_session() -> std::ffi::OsString {
+    let bin = Path::new(env!("CARGO_BIN_EXE_git-session"))
+        .parent()
+        .unwrap();
+    let mut dirs = vec![bin.to_path_buf()];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(dirs).unwrap()
+}
+
+/// Runs `git <args>` in `repo` with git-session on PATH (so the installed hook finds it).
+fn git_with_git_session(repo: &Repo<'_>, args: &[&str]) -> Run {
+    let output = repo
+        .env
+        .command("git")
+        .env("PATH", path_with_git_session())
+        .current_dir(&repo.dir)
+        .args(args)
+        .output()
+        .expect("run git");
+    Run {
+        command: format!("git {}", args.join(" ")),
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A repository with a commit, a bare remote `origin` and the TOOLCALL session saved.
+fn repo_with_remote<'a>(env: &'a TestEnv, remote: &Repo<'_>) -> Repo<'a> {
+    let repo = env.repo_with_commit("work");
+    repo.git(&["remote", "add", "origin", &remote.dir.display().to_string()]);
+    repo.save(&[&TOOLCALL.path()]);
+    repo
+}
+
+fn write_hook(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn install_chains_a_husky_hook_runs_twice_as_a_no_op_and_uninstall_restores_every_byte() {
+    let env = TestEnv::new();
+    let remote = env.bare_repo("remote.git");
+    let repo = repo_with_remote(&env, &remote);
+    // husky 8 style: core.hooksPath=.husky (relative to the worktree), a tracked shell hook.
+    let user_hook = "#!/bin/sh\necho \"user hook ran for $1\" >&2\n";
+    write_hook(&repo.dir.join(".husky/pre-push"), user_hook);
+    repo.git(&["add", ".husky"]);
+    repo.git(&["commit", "--quiet", "-m", "husky"]);
+    repo.git(&["config", "core.hooksPath", ".husky"]);
+    let before = snapshot(&repo);
+
+    let dry = repo.git_session(&["install", "--dry-run"]).success();
+    assert!(
+        dry.stderr.contains("would append to .husky/pre-push")
+            && dry
+                .stderr
+                .contains("would write .opencode/plugin/git-session.js")
+            && dry.stderr.contains("remote.origin.fetch"),
+        "the plan names each change:\n{dry}"
+    );
+    assert_same(&snapshot(&repo), &before, "--dry-run changes nothing");
+
+    let installed = repo.git_session(&["install"]).success();
+    let hook = std::fs::read_to_string(repo.dir.join(".husky/pre-push")).unwrap();
+    assert!(
+        hook.starts_with(user_hook) && hook.contains("git session hook pre-push \"$@\""),
+        "the existing hook is kept and git-session's block appended:\n{hook}\n{installed}"
+    );
+    for file in [
+        ".opencode/plugin/git-session.js",
+        ".opencode/command/session-save.md",
+        ".opencode/command/session-load.md",
+    ] {
+        assert!(
+            repo.dir.join(file).is_file(),
+            "{file} is installed:\n{installed}"
+        );
+    }
+    assert_eq!(
+        repo.git(&["config", "--get-all", "remote.origin.fetch"]),
+        "+refs/heads/*:refs/remotes/origin/*\n+refs/sessions/*:refs/remotes/origin/sessions/*\n"
+    );
+    assert_eq!(
+        repo.git(&["status", "--porcelain"]),
+        " M .husky/pre-push\n",
+        "the OpenCode files are ignored (info/exclude), the tracked hook shows as changed"
+    );
+    let after = snapshot(&repo);
+
+    let again = repo.git_session(&["install"]).success();
+    assert!(again.stderr.contains("already installed"), "{again}");
+    assert_same(&snapshot(&repo), &after, "a second install changes nothing");
+
+    let status = repo.git_session(&["status"]).success();
+    assert!(
+        status
+            .stdout
+            .contains(".husky/pre-push (core.hooksPath=.husky): installed")
+            && status.stdout.contains("origin installed")
+            && status
+                .stdout
+                .contains("plugin and commands installed in .opencode"),
+        "status says what is installed where:\n{status}"
+    );
+
+    // git push runs the user's hook and ours: the sessions refs go along.
+    let pushed = git_with_git_session(&repo, &["push", "origin", "main"]).success();
+    assert!(
+        pushed.stderr.contains("user hook ran for origin"),
+        "the existing hook still runs:\n{pushed}"
+    );
+    assert!(
+        pushed
+            .stderr
+            .contains("git-session: pushed 1 session(s) to origin"),
+        "the sessions were pushed:\n{pushed}"
+    );
+    assert_eq!(
+        remote.rev_parse(&TOOLCALL.ref_name()),
+        repo.rev_parse(&TOOLCALL.ref_name())
+    );
+    assert!(remote.rev_parse("refs/heads/main").is_some());
+
+    // The appended block keeps the hook's own exit status: a failing check still stops a push.
+    let hook_path = repo.dir.join(".husky/pre-push");
+    std::fs::write(
+        &hook_path,
+        format!("{user_hook}false\n{}", &hook[user_hook.len()..]),
+    )
+    .unwrap();
+    let stopped = git_with_git_session(&repo, &["push", "origin", "HEAD:refs/heads/other"]);
+    assert_ne!(
+        stopped.code,
+        Some(0),
+        "the user's failing hook still decides:\n{stopped}"
+    );
+    assert!(remote.rev_parse("refs/heads/other").is_none());
+    std::fs::write(&hook_path, &hook).unwrap();
+
+    // A teammate: a plain clone gets no sessions; after install, a plain fetch does.
+    env.git_in(
+        env.root(),
+        &[
+            "clone",
+            "--quiet",
+            &remote.dir.display().to_string(),
+            "mate",
+        ],
+    );
+    let mate = Repo {
+        env: &env,
+        dir: env.path("mate"),
+        git_dir: env.path("mate/.git"),
+    };
+    let tracking = format!("refs/remotes/origin/sessions/opencode/{}", TOOLCALL.id);
+    assert_eq!(
+        mate.rev_parse(&tracking),
+        None,
+        "git clone fetches no custom refs"
+    );
+    mate.git_session(&["install"]).success();
+    mate.git(&["fetch", "--quiet"]);
+    assert_eq!(
+        mate.rev_parse(&tracking),
+        repo.rev_parse(&TOOLCALL.ref_name())
+    );
+
+    let dry = repo.git_session(&["uninstall", "--dry-run"]).success();
+    assert!(
+        dry.stderr
+            .contains("would remove the git-session block from .husky/pre-push"),
+        "{dry}"
+    );
+    assert_same(
+        &snapshot(&repo),
+        &after,
+        "uninstall --dry-run changes nothing",
+    );
+
+    repo.git_session(&["uninstall"]).success();
+    assert_same(
+        &snapshot(&repo),
+        &before,
+        "uninstall restores every file, mode and config line",
+    );
+    assert_eq!(
+        repo.git(&["status", "--porcelain"]),
+        "",
+        "the worktree is as it was"
+    );
+    let nothing = repo.git_session(&["uninstall"]).success();
+    assert!(nothing.stderr.contains("not installed"), "{nothing}");
+}
+
+#[test]
+fn a_hook_that_ends_with_exit_is_moved_aside_still_runs_and_comes_back_on_uninstall() {
+    let env = TestEnv::new();
+    let remote = env.bare_repo("remote.git");
+    let repo = repo_with_remote(&env, &remote);
+    let hook = repo.git_dir.join("hooks/pre-push");
+    let original = "#!/bin/sh\necho \"checks ran\" >&2\nexit 0\n";
+    write_hook(&hook, original);
+    let before = snapshot(&repo);
+
+    let installed = repo.git_session(&["install"]).success();
+    assert!(
+        installed.stderr.contains("wrapped .git/hooks/pre-push"),
+        "{installed}"
+    );
+    let kept = repo.git_dir.join("git-session/hooks/pre-push");
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        original,
+        "kept byte for byte"
+    );
+    assert!(std::fs::read_to_string(&hook)
+        .unwrap()
+        .contains("git session hook pre-push"));
+
+    let pushed = git_with_git_session(&repo, &["push", "origin", "main"]).success();
+    assert!(
+        pushed.stderr.contains("checks ran"),
+        "the moved hook runs:\n{pushed}"
+    );
+    assert!(pushed.stderr.contains("pushed 1 session(s)"), "{pushed}");
+
+    // A failing original hook still stops the push, as before.
+    std::fs::write(&kept, "#!/bin/sh\necho \"checks failed\" >&2\nexit 1\n").unwrap();
+    let refused = git_with_git_session(&repo, &["push", "origin", "HEAD:refs/heads/other"]);
+    assert_ne!(
+        refused.code,
+        Some(0),
+        "the user's hook still decides:\n{refused}"
+    );
+    assert!(remote.rev_parse("refs/heads/other").is_none());
+    std::fs::write(&kept, original).unwrap();
+
+    repo.git_session(&["uninstall"]).success();
+    assert_same(
+        &snapshot(&repo),
+        &before,
+        "the hook is back, byte for byte, with its mode",
+    );
+}
+
+#[test]
+fn a_remote_that_refuses_sessions_refs_does_not_fail_the_users_push() {
+    let env = TestEnv::new();
+    let remote = env.bare_repo("remote.git");
+    write_hook(
+        &remote.dir.join("hooks/pre-receive"),
+        "#!/bin/sh\nwhile read old new ref; do\n  case \"$ref\" in refs/sessions/*) echo \"no sessions here\" >&2; exit 1;; esac\ndone\nexit 0\n",
+    );
+    let repo = repo_with_remote(&env, &remote);
+    repo.git_session(&["install"]).success();
+
+    let pushed = git_with_git_session(&repo, &["push", "origin", "main"]).success();
+    assert_eq!(
+        remote.rev_parse("refs/heads/main"),
+        repo.rev_parse("refs/heads/main"),
+        "the user's push went through:\n{pushed}"
+    );
+    assert_eq!(
+        remote.rev_parse(&session_ref(TOOLCALL.id)),
+        None,
+        "the remote refused the session"
+    );
+    let warnings: Vec<&str> = pushed
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: git-session"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning line:\n{pushed}");
+    assert!(
+        warnings[0].contains("git session sync origin") && warnings[0].contains("refused"),
+        "it says what happened and how to sync: {}",
+        warnings[0]
+    );
+}
+
+#[test]
+fn the_hook_command_never_fails_and_never_recurses() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    repo.save(&[&TOOLCALL.path()]);
+    // An unknown remote: a warning, exit 0.
+    let run = repo
+        .git_session(&["hook", "pre-push", "nowhere", "/does/not/exist"])
+        .success();
+    assert!(
+        run.stderr
+            .starts_with("warning: git-session: sessions were not pushed to nowhere"),
+        "{run}"
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "one line:\n{run}");
+    // Inside git-session's own push: nothing at all.
+    let output = env
+        .git_session_command(&repo.dir)
+        .env("GIT_SESSION_PUSHING", "1")
+        .args(["hook", "pre-push", "nowhere", "/does/not/exist"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn install_refuses_to_overwrite_a_file_it_did_not_write() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let mine = repo.dir.join(".opencode/command/session-save.md");
+    std::fs::create_dir_all(mine.parent().unwrap()).unwrap();
+    std::fs::write(&mine, "my own command\n").unwrap();
+    let before = snapshot(&repo);
+    let refused = repo.git_session(&["install"]).failure();
+    refused.single_error(&["session-save.md", "not written by git-session"]);
+    assert_same(&snapshot(&repo), &before, "nothing is changed");
+}
+
+#[test]
+fn install_global_puts_the_opencode_files_into_the_config_dir_and_uninstall_global_removes_them() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let config = env.path("home/.config/opencode");
+    repo.git_session(&["install", "--global"]).success();
+    assert!(config.join("plugin/git-session.js").is_file());
+    assert!(config.join("command/session-load.md").is_file());
+    assert!(
+        !repo.dir.join(".opencode").exists(),
+        "nothing in the project"
+    );
+    assert!(
+        repo.git_dir.join("hooks/pre-push").is_file(),
+        "the hook is per repository"
+    );
+    repo.git_session(&["uninstall", "--global"]).success();
+    assert!(
+        !config.exists(),
+        "the config dir git-session created is gone"
+    );
+    assert!(!repo.git_dir.join("hooks/pre-push").exists());
+}
