@@ -23,7 +23,7 @@ pub mod config;
 pub mod entropy;
 pub mod rules;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -391,25 +391,57 @@ impl Redactor {
         }
     }
 
-    fn walk(&self, value: &mut Value, key: Option<&str>, found: &mut BTreeMap<String, usize>) {
+    fn walk(&self, value: &mut Value, key: Option<&str>, memo: &mut Memo) {
         match value {
             Value::String(s) => {
-                if let Some(new) = self.redact_in(s, key, found) {
+                if let Some(new) = memo.redact(self, s, key) {
                     *s = new;
                 }
             }
             Value::Array(items) => {
                 for item in items {
-                    self.walk(item, None, found);
+                    self.walk(item, None, memo);
                 }
             }
             Value::Object(map) => {
                 for (key, item) in map.iter_mut() {
-                    self.walk(item, Some(key), found);
+                    self.walk(item, Some(key), memo);
                 }
             }
             _ => {}
         }
+    }
+}
+
+/// Results of the long strings of one value: OpenCode keeps a command's output twice
+/// (`state.output` and `state.metadata.output`), which is then searched once.
+struct Memo<'f> {
+    found: &'f mut BTreeMap<String, usize>,
+    seen: HashMap<u128, (Option<String>, BTreeMap<String, usize>)>,
+}
+
+impl Memo<'_> {
+    /// Strings shorter than this are searched again rather than hashed and remembered.
+    const MIN: usize = 512;
+
+    fn redact(&mut self, redactor: &Redactor, text: &str, key: Option<&str>) -> Option<String> {
+        if text.len() < Self::MIN {
+            return redactor.redact_in(text, key, self.found);
+        }
+        let mut id = xxhash_rust::xxh3::xxh3_128(text.as_bytes());
+        if key.is_some_and(key_may_name_secret) {
+            // The key changes the verdict: remember such strings apart.
+            id ^= xxhash_rust::xxh3::xxh3_128(key.unwrap_or("").as_bytes()).rotate_left(1);
+        }
+        let (new, counts) = self.seen.entry(id).or_insert_with(|| {
+            let mut counts = BTreeMap::new();
+            let new = redactor.redact_in(text, key, &mut counts);
+            (new, counts)
+        });
+        for (rule, n) in counts.iter() {
+            *self.found.entry(rule.clone()).or_default() += n;
+        }
+        new.clone()
     }
 }
 
@@ -419,7 +451,11 @@ impl Redact for Redactor {
     }
 
     fn redact(&self, value: &mut Value, found: &mut BTreeMap<String, usize>) {
-        self.walk(value, None, found);
+        let mut memo = Memo {
+            found,
+            seen: HashMap::new(),
+        };
+        self.walk(value, None, &mut memo);
     }
 }
 

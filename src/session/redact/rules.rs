@@ -24,7 +24,7 @@ use super::entropy::{
 
 /// Bump when a check function changes what it accepts: the save cache of every repository is
 /// then invalidated (patterns and keywords are hashed into the rules id already).
-pub const REVISION: u32 = 1;
+pub const REVISION: u32 = 2;
 
 /// Looks at a candidate: `text` is the whole string, `caps` the match, `secret` the secret's
 /// byte range. Returns the range to redact, or `None` to keep the text.
