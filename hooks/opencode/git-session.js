@@ -45,7 +45,11 @@ export const GitSession = async ({ client, directory, worktree }) => {
     } catch {}
   }
 
+  // A global install also loads in projects that are not git repositories: nothing to save there.
+  const inRepo = [worktree, directory].some((d) => d && fs.existsSync(path.join(d, ".git")))
+
   const enabled = async (event) => {
+    if (!inRepo) return false
     events ??= configuredEvents(worktree || directory, timeoutMs)
     try {
       return (await events).includes(event)
