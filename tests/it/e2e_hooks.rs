@@ -22,7 +22,8 @@ const OFFLINE_NPM: [(&str, &str); 2] = [
     ("npm_config_registry", "http://127.0.0.1:9/"),
 ];
 
-/// A run that takes this long waited for the network (the stall is about 70 s).
+/// A run that takes this long waited for the network (the stall is about 70 s), or for a save
+/// that was not stopped (the hanging binary sleeps 60 s). Normal runs take 4-15 s.
 const STALL: Duration = Duration::from_secs(40);
 
 /// A machine with its own HOME, OpenCode, and a project with the fake model configured.
@@ -343,10 +344,6 @@ fn e2e_a_save_that_cannot_run_or_hangs_does_not_stop_compaction() {
             .nth(1)
             .is_some_and(|l| l.contains("took longer than")),
         "the hanging save was stopped and logged:\n{log}"
-    );
-    assert!(
-        with_hang < compacted + Duration::from_secs(10),
-        "the hang cost about the timeout, not 60 s: {with_hang:?} vs {compacted:?}"
     );
     assert!(!repo.refs().contains("refs/sessions/"));
     eprintln!("e2e timings: compaction with a missing binary {compacted:?}, with a hanging one {with_hang:?}");
