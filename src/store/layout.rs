@@ -25,7 +25,7 @@ pub enum Origin {
 pub struct RefName {
     /// Local or remote-tracking.
     pub origin: Origin,
-    /// The opaque namespace (an agent name such as `opencode`).
+    /// The opaque namespace (an agent name, chosen by the layer above).
     pub namespace: String,
     /// The entity id (a session id).
     pub id: String,
@@ -41,7 +41,7 @@ impl RefName {
         }
     }
 
-    /// Returns the full ref name, such as `refs/sessions/opencode/ses_1`.
+    /// Returns the full ref name, such as `refs/sessions/<namespace>/<id>`.
     pub fn full(&self) -> String {
         match &self.origin {
             Origin::Local => format!("{LOCAL_PREFIX}{}/{}", self.namespace, self.id),
@@ -108,15 +108,15 @@ mod tests {
 
     #[test]
     fn local_and_remote_names_round_trip() {
-        let local = RefName::local("opencode", "ses_1");
-        assert_eq!(local.full(), "refs/sessions/opencode/ses_1");
+        let local = RefName::local("agent-a", "ses_1");
+        assert_eq!(local.full(), "refs/sessions/agent-a/ses_1");
         assert_eq!(RefName::parse(&local.full()), Some(local));
         let remote = RefName {
             origin: Origin::Remote("origin".into()),
-            namespace: "opencode".into(),
+            namespace: "agent-a".into(),
             id: "ses_2".into(),
         };
-        assert_eq!(remote.full(), "refs/remotes/origin/sessions/opencode/ses_2");
+        assert_eq!(remote.full(), "refs/remotes/origin/sessions/agent-a/ses_2");
         assert_eq!(RefName::parse(&remote.full()), Some(remote));
     }
 
@@ -124,8 +124,8 @@ mod tests {
     fn other_refs_are_not_sessions_refs() {
         assert_eq!(RefName::parse("refs/heads/main"), None);
         assert_eq!(RefName::parse("refs/remotes/origin/main"), None);
-        assert_eq!(RefName::parse("refs/sessions/opencode"), None);
-        assert_eq!(RefName::parse("refs/sessions/opencode/a/b"), None);
+        assert_eq!(RefName::parse("refs/sessions/agent-a"), None);
+        assert_eq!(RefName::parse("refs/sessions/agent-a/a/b"), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod e2e_claude;
 mod e2e_hooks;
 mod e2e_opencode;
 mod ids;
+mod layers;
 mod install;
 mod lifecycle;
 mod portable;
