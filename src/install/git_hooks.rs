@@ -188,7 +188,7 @@ fn chaining(manifest: &Manifest, hook: &Path) -> Option<String> {
 
 fn note_tracked(repo: &RepoContext, hooks: &HooksDir, plan: &mut Plan) {
     if let Some(root) = &repo.worktree {
-        if hooks.path.starts_with(root) {
+        if hooks.path.starts_with(root) && !hooks.path.starts_with(&repo.common_dir) {
             plan.notes.push(format!(
                 "{} is in the worktree, so the hook change shows in 'git status'; committed, it does nothing where git-session is not installed",
                 hooks.path.display()
