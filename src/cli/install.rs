@@ -1,13 +1,14 @@
-//! `git session install [--global] [--dry-run]`: the OpenCode plugin and slash commands, the git
-//! pre-push hook and the fetch refspec, so sessions are saved before compaction and shared with
-//! every push and fetch. The work is planned and done in [`crate::install`].
+//! `git session install [--global] [--agent ...] [--dry-run]`: the OpenCode plugin and slash
+//! commands, Claude Code's PreCompact and SessionEnd hooks, the git pre-push hook and the fetch
+//! refspec, so sessions are saved before compaction and shared with every push and fetch. The
+//! work is planned and done in [`crate::install`].
 
 use std::path::Path;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::{ui, CliError};
-use crate::install::{self, Context, InstallError, Manifests, RepoContext, Scope};
+use crate::install::{self, Agent, Context, InstallError, Manifests, RepoContext, Scope};
 use crate::store::{Store, StoreError};
 
 /// Arguments of `git session install`.
@@ -16,6 +17,10 @@ use crate::store::{Store, StoreError};
   .opencode/plugin/git-session.js        saves the session before OpenCode compacts it (and before
                                          a revert drops messages); failures are logged, never fatal
   .opencode/command/session-{save,load}.md   the /session-save and /session-load commands
+  .claude/settings.json                  Claude Code hooks PreCompact and SessionEnd (when the
+                                         project has .claude/, or with --agent claude): run
+                                         'git-session save --agent claude --hook-stdin || true',
+                                         timeout 10 s; other settings and hooks are kept
   <hooks dir>/pre-push                   'git push' also pushes refs/sessions/* (never forced; a
                                          refusal warns and never fails your push)
   remote.<name>.fetch                    +refs/sessions/*:refs/remotes/<name>/sessions/*
@@ -26,16 +31,31 @@ file and config line exactly.
 Examples:
   git session install --dry-run    # print the plan, change nothing
   git session install              # into this project (.opencode/ and this repository)
-  git session install --global     # the OpenCode files into ~/.config/opencode instead")]
+  git session install --global     # the OpenCode files into ~/.config/opencode instead (and
+                                   # the Claude Code hooks into ~/.claude/settings.json)
+  git session install --agent claude   # only Claude Code's hooks (and the git side)")]
 pub struct InstallArgs {
     /// Put the OpenCode plugin and commands into OpenCode's global config directory
     /// (`$XDG_CONFIG_HOME/opencode` or `~/.config/opencode`) instead of this project's
     /// `.opencode/`. The git hook and refspecs still go into the current repository, if any.
     #[arg(long)]
     pub global: bool,
+    /// Install for this agent only (repeatable). Default: OpenCode, and Claude Code when the
+    /// project has a `.claude/` directory (with `--global`: when `~/.claude` exists).
+    #[arg(long, value_enum)]
+    pub agent: Vec<AgentArg>,
     /// Print what would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// An agent named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AgentArg {
+    /// OpenCode: the plugin and slash commands.
+    Opencode,
+    /// Claude Code: PreCompact and SessionEnd hooks in its settings.json.
+    Claude,
 }
 
 pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
@@ -46,7 +66,16 @@ pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
     } else {
         Scope::Project
     };
-    let plan = install::plan_install(&ctx, scope, &manifests)?;
+    let only: Vec<Agent> = args
+        .agent
+        .iter()
+        .map(|a| match a {
+            AgentArg::Opencode => Agent::OpenCode,
+            AgentArg::Claude => Agent::Claude,
+        })
+        .collect();
+    let agents = install::agents(&ctx, scope, &only);
+    let plan = install::plan_install(&ctx, scope, &agents, &manifests)?;
     let in_the_way = plan.in_the_way();
     if !in_the_way.is_empty() {
         return Err(InstallError::InTheWay { paths: in_the_way }.into());
@@ -124,6 +153,9 @@ impl From<InstallError> for CliError {
             InstallError::NoConfigDir => {
                 CliError::user(e).hint("set HOME (or XDG_CONFIG_HOME) and run it again")
             }
+            InstallError::Settings { .. } => CliError::user(e).hint(
+                "fix the file (it must be a JSON object whose \"hooks\" maps event names to arrays) and run 'git session install' again",
+            ),
             InstallError::Io { .. } => CliError::user(e),
         }
     }

@@ -47,6 +47,8 @@ pub(crate) fn run(dir: &Path, args: StatusArgs) -> Result<(), CliError> {
             "hooksDir": hooks.map(|(h, _)| h.path.display().to_string()),
             "hooksPath": hooks.and_then(|(h, _)| h.configured.clone()),
             "git": hooks.map(|(_, c)| c.iter().map(component_json).collect::<Vec<_>>()),
+            "claudeProject": status.claude_project.as_ref().map(component_json),
+            "claudeGlobal": status.claude_global.as_ref().map(component_json),
             "binary": binary.as_ref().map(|p| p.display().to_string()),
             "pluginBinary": plugin_binary.as_ref().map(|p| p.to_string_lossy().into_owned()),
             "saveOn": save_on.split(',').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>(),
@@ -71,6 +73,20 @@ pub(crate) fn run(dir: &Path, args: StatusArgs) -> Result<(), CliError> {
             "(no config directory: HOME unset)".to_owned(),
         ),
     }
+    line(
+        "Claude project",
+        match &status.claude_project {
+            Some(c) => claude_summary(c),
+            None => "(not in a worktree)".to_owned(),
+        },
+    );
+    line(
+        "Claude global",
+        match &status.claude_global {
+            Some(c) => claude_summary(c),
+            None => "(no config directory: HOME unset)".to_owned(),
+        },
+    );
     match hooks {
         Some((dir, components)) => {
             for c in components.iter().filter(|c| c.name == "pre-push hook") {
@@ -143,6 +159,18 @@ fn opencode_summary(components: &[Component]) -> String {
             format!("{} ({dir})", parts.join(", "))
         }
     }
+}
+
+fn claude_summary(c: &Component) -> String {
+    let mut text = match c.state {
+        State::Installed => format!("hooks installed in {}", c.target),
+        State::Missing => format!("not installed ({})", c.target),
+        _ => format!("{} ({})", state_text(&c.state), c.target),
+    };
+    if let Some(detail) = &c.detail {
+        text.push_str(&format!(": {detail}"));
+    }
+    text
 }
 
 fn state_text(state: &State) -> &'static str {

@@ -13,18 +13,19 @@ use crate::install::{self, Manifests};
 #[derive(Debug, Args)]
 #[command(
     after_long_help = "Removes the files git-session wrote (a file changed since is left in
-place, without git-session's block), cuts its block out of hooks it was appended to, puts back a
+place, without git-session's block), puts Claude Code's settings.json back byte for byte (or,
+if it changed since, takes only git-session's hooks out of it), cuts its block out of hooks it was appended to, puts back a
 hook it moved aside and unsets the fetch refspecs it added: every file, mode and config line is
 as it was before 'git session install'. Saved sessions are not touched.
 
 Examples:
   git session uninstall --dry-run   # print what would be removed
   git session uninstall             # this repository and this project's .opencode/
-  git session uninstall --global    # also the OpenCode files in the global config directory"
+  git session uninstall --global    # also the global OpenCode files and ~/.claude/settings.json hooks"
 )]
 pub struct UninstallArgs {
-    /// Also remove the OpenCode files `git session install --global` put into OpenCode's global
-    /// config directory.
+    /// Also remove what `git session install --global` put into OpenCode's global config
+    /// directory and Claude Code's user settings.
     #[arg(long)]
     pub global: bool,
     /// Print what would change, and change nothing.

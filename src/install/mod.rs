@@ -17,6 +17,7 @@
 //! grows is written into the worktree (OpenCode snapshots the worktree at every step).
 
 pub mod assets;
+pub mod claude;
 pub mod git_hooks;
 pub mod opencode;
 
@@ -63,6 +64,14 @@ pub enum InstallError {
     /// The project install needs a worktree (the plugin goes into its `.opencode/`).
     #[error("this repository has no worktree, so it has no project .opencode/ directory")]
     NoWorktree,
+    /// A Claude Code settings file that git-session cannot edit.
+    #[error("cannot add git-session's hooks to {}: {reason}", path.display())]
+    Settings {
+        /// The settings file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Neither `XDG_CONFIG_HOME` nor `HOME` is set, so OpenCode's config dir is unknown.
     #[error("cannot find OpenCode's config directory: neither XDG_CONFIG_HOME nor HOME is set")]
     NoConfigDir,
@@ -129,6 +138,8 @@ pub struct Context {
     pub global_dir: Option<PathBuf>,
     /// The manifest of global installs.
     pub global_manifest: Option<PathBuf>,
+    /// Claude Code's user config directory (`$CLAUDE_CONFIG_DIR`, `~/.claude`), if it can be named.
+    pub claude_global_dir: Option<PathBuf>,
 }
 
 impl Context {
@@ -139,6 +150,7 @@ impl Context {
             repo,
             global_dir: opencode::global_config_dir(),
             global_manifest: state_home().map(|d| d.join("git-session").join("install.json")),
+            claude_global_dir: claude::global_config_dir(),
         }
     }
 
@@ -289,6 +301,26 @@ pub enum Action {
         /// Where it was kept.
         from: PathBuf,
     },
+    /// Add git-session's hooks to a Claude Code settings file (created when missing).
+    MergeSettings {
+        /// The settings file.
+        path: PathBuf,
+        /// Its new contents: what was there, with the hooks appended.
+        contents: String,
+        /// What was there (`None`: no file).
+        original: Option<String>,
+        /// The events hooks are added for.
+        events: Vec<String>,
+    },
+    /// Put a Claude Code settings file back as it was before install.
+    RestoreSettings {
+        /// The settings file.
+        path: PathBuf,
+        /// What to write (`None`: remove the file).
+        contents: Option<String>,
+        /// Whether the file changed since install, so only git-session's hooks are taken out.
+        edited: bool,
+    },
     /// Remove a directory git-session created, when nothing else is in it.
     RemoveDir {
         /// The directory.
@@ -378,6 +410,15 @@ pub enum Item {
         /// Where the original is kept.
         original: PathBuf,
     },
+    /// A Claude Code settings file it added hooks to.
+    Settings {
+        /// The file.
+        path: PathBuf,
+        /// Its contents before the first install (`None`: there was no file).
+        original: Option<String>,
+        /// The hash of what install wrote.
+        hash: String,
+    },
     /// A git config value it added.
     Config {
         /// The key.
@@ -393,7 +434,8 @@ impl Item {
             (Item::Dir { path: a, .. }, Item::Dir { path: b, .. })
             | (Item::File { path: a, .. }, Item::File { path: b, .. })
             | (Item::Block { path: a, .. }, Item::Block { path: b, .. })
-            | (Item::WrappedHook { path: a, .. }, Item::WrappedHook { path: b, .. }) => a == b,
+            | (Item::WrappedHook { path: a, .. }, Item::WrappedHook { path: b, .. })
+            | (Item::Settings { path: a, .. }, Item::Settings { path: b, .. }) => a == b,
             (Item::Config { key: a, value: x }, Item::Config { key: b, value: y }) => {
                 a == b && x == y
             }
@@ -514,10 +556,80 @@ impl Manifests {
     }
 }
 
-/// Plans an install: the OpenCode files into the project's `.opencode/` (or OpenCode's global
-/// config dir), and, inside a repository, the pre-push hook and each remote's fetch refspec.
-pub fn plan_install(ctx: &Context, scope: Scope, manifests: &Manifests) -> Result<Plan> {
+/// An agent whose hooks install can put in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agent {
+    /// OpenCode: the plugin and slash commands.
+    OpenCode,
+    /// Claude Code: `PreCompact` and `SessionEnd` hooks in its settings.
+    Claude,
+}
+
+/// The Claude Code config directory of `scope`: the project's `.claude/` or the user's.
+pub fn claude_dir(ctx: &Context, scope: Scope) -> Option<PathBuf> {
+    match scope {
+        Scope::Project => ctx
+            .repo
+            .as_ref()
+            .and_then(|r| r.worktree.as_ref())
+            .map(|root| root.join(".claude")),
+        Scope::Global => ctx.claude_global_dir.clone(),
+    }
+}
+
+/// The agents an install is for: those in `only`, else OpenCode, and Claude Code when its config
+/// directory of `scope` exists.
+pub fn agents(ctx: &Context, scope: Scope, only: &[Agent]) -> Vec<Agent> {
+    if !only.is_empty() {
+        return [Agent::OpenCode, Agent::Claude]
+            .into_iter()
+            .filter(|a| only.contains(a))
+            .collect();
+    }
+    let mut agents = vec![Agent::OpenCode];
+    if claude_dir(ctx, scope).is_some_and(|d| d.is_dir()) {
+        agents.push(Agent::Claude);
+    }
+    agents
+}
+
+/// Plans an install for `agents`: the OpenCode files into the project's `.opencode/` (or
+/// OpenCode's global config dir), Claude Code's hooks into the project's `.claude/settings.json`
+/// (or the user's), and, inside a repository, the pre-push hook and each remote's fetch refspec.
+pub fn plan_install(
+    ctx: &Context,
+    scope: Scope,
+    agents: &[Agent],
+    manifests: &Manifests,
+) -> Result<Plan> {
     let mut plan = Plan::default();
+    if agents.contains(&Agent::OpenCode) {
+        plan_opencode(ctx, scope, manifests, &mut plan)?;
+    }
+    if agents.contains(&Agent::Claude) {
+        let which = match scope {
+            Scope::Project => Which::Repo,
+            Scope::Global => Which::Global,
+        };
+        let dir = match scope {
+            Scope::Project if ctx.repo.is_none() => return Err(InstallError::NoWorktree),
+            Scope::Project => claude_dir(ctx, scope).ok_or(InstallError::NoWorktree)?,
+            Scope::Global => claude_dir(ctx, scope).ok_or(InstallError::NoConfigDir)?,
+        };
+        claude::plan(&dir, which, &mut plan)?;
+    }
+    if let Some(repo) = &ctx.repo {
+        git_hooks::plan(repo, &manifests.repo, &mut plan)?;
+    }
+    Ok(plan)
+}
+
+fn plan_opencode(
+    ctx: &Context,
+    scope: Scope,
+    manifests: &Manifests,
+    plan: &mut Plan,
+) -> Result<()> {
     match scope {
         Scope::Project => {
             let repo = ctx.repo.as_ref().ok_or(InstallError::NoWorktree)?;
@@ -527,18 +639,15 @@ pub fn plan_install(ctx: &Context, scope: Scope, manifests: &Manifests) -> Resul
                 Which::Repo,
                 &manifests.repo,
                 Some((root, &repo.common_dir)),
-                &mut plan,
+                plan,
             )?;
         }
         Scope::Global => {
             let dir = ctx.global_dir.as_ref().ok_or(InstallError::NoConfigDir)?;
-            opencode::plan(dir, Which::Global, &manifests.global, None, &mut plan)?;
+            opencode::plan(dir, Which::Global, &manifests.global, None, plan)?;
         }
     }
-    if let Some(repo) = &ctx.repo {
-        git_hooks::plan(repo, &manifests.repo, &mut plan)?;
-    }
-    Ok(plan)
+    Ok(())
 }
 
 /// Plans an uninstall of what the manifests record (the global one only with `global`).
@@ -642,6 +751,11 @@ fn undo(item: &Item, which: Which, ctx: &Context, plan: &mut Plan) -> Result<()>
                 ));
             }
         }
+        Item::Settings {
+            path,
+            original,
+            hash,
+        } => claude::undo(path, original.as_deref(), hash, which, plan)?,
         Item::Config { key, value } => {
             let git_dir = ctx.repo.as_ref().map(|r| r.common_dir.clone());
             if let Some(git_dir) = git_dir {
@@ -669,6 +783,10 @@ pub struct Status {
     pub global: Option<Vec<Component>>,
     /// The hooks directory, the pre-push hook and the refspecs (`None` outside a repository).
     pub git: Option<(git_hooks::HooksDir, Vec<Component>)>,
+    /// Claude Code's hooks in the project's `.claude/settings.json` (`None` outside a worktree).
+    pub claude_project: Option<Component>,
+    /// Claude Code's hooks in the user's settings (`None` when HOME is unset).
+    pub claude_global: Option<Component>,
 }
 
 /// Looks at what is installed, changing nothing.
@@ -711,6 +829,8 @@ pub fn status(ctx: &Context, manifests: &Manifests) -> Result<Status> {
         project,
         global,
         git,
+        claude_project: claude_dir(ctx, Scope::Project).map(|d| claude::component(&d)),
+        claude_global: claude_dir(ctx, Scope::Global).map(|d| claude::component(&d)),
     })
 }
 
@@ -903,6 +1023,29 @@ fn apply_one(ctx: &Context, change: &Change, manifests: &mut Manifests) -> Resul
                 |i| matches!(i, Item::WrappedHook { path: p, .. } if p == path),
             );
         }
+        Action::MergeSettings {
+            path,
+            contents,
+            original,
+            ..
+        } => {
+            match original {
+                None => write_new(path, contents.as_bytes(), 0o644)?,
+                Some(_) => rewrite(path, contents.as_bytes())?,
+            }
+            let item = claude::item(manifest, path, original.as_deref(), contents);
+            manifest.record(item);
+        }
+        Action::RestoreSettings { path, contents, .. } => {
+            match contents {
+                None => remove_file(path)?,
+                Some(text) => rewrite(path, text.as_bytes())?,
+            }
+            forget(
+                manifest,
+                |i| matches!(i, Item::Settings { path: p, .. } if p == path),
+            );
+        }
         Action::RemoveDir { path, opencode } => {
             forget(
                 manifest,
@@ -962,6 +1105,37 @@ pub fn describe(action: &Action, dry: bool) -> String {
             format!("{} (from {})", path.display(), from.display()),
         ),
         Action::RemoveDir { path, .. } => ("remove", format!("{}/", path.display())),
+        Action::MergeSettings {
+            path,
+            original,
+            events,
+            ..
+        } => (
+            if original.is_some() {
+                "add hooks to"
+            } else {
+                "write"
+            },
+            format!(
+                "{} (Claude Code {}: '{}', timeout {} s)",
+                path.display(),
+                events.join(", "),
+                claude::HOOK_COMMAND,
+                claude::HOOK_TIMEOUT
+            ),
+        ),
+        Action::RestoreSettings {
+            path,
+            contents,
+            edited,
+        } => match (contents, edited) {
+            (None, _) => ("remove", path.display().to_string()),
+            (Some(_), true) => (
+                "remove",
+                format!("git-session's Claude Code hooks from {}", path.display()),
+            ),
+            (Some(_), false) => ("restore", path.display().to_string()),
+        },
     };
     let past = match verb {
         "create" => "created",
@@ -973,6 +1147,7 @@ pub fn describe(action: &Action, dry: bool) -> String {
         "unset" => "unset",
         "remove" => "removed",
         "restore" => "restored",
+        "add hooks to" => "added hooks to",
         _ => verb,
     };
     if dry {
@@ -1120,6 +1295,7 @@ mod tests {
             repo: None,
             global_dir: None,
             global_manifest: None,
+            claude_global_dir: None,
         };
         let mut manifests = Manifests::default();
         for original in ["#!/bin/sh\necho hi\n", "#!/bin/sh\necho no newline", ""] {

@@ -434,3 +434,188 @@ fn install_global_puts_the_opencode_files_into_the_config_dir_and_uninstall_glob
     );
     assert!(!repo.git_dir.join("hooks/pre-push").exists());
 }
+
+/// What `git session install` puts into Claude Code's settings for each event.
+const CLAUDE_HOOK: &str = "git-session save --agent claude --hook-stdin || true";
+
+/// The commands of `settings.json`'s hooks for `event`, in order.
+fn claude_hook_commands(settings: &serde_json::Value, event: &str) -> Vec<String> {
+    settings["hooks"][event]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|group| group["hooks"].as_array().cloned().unwrap_or_default())
+        .map(|hook| hook["command"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn claude_hooks_are_merged_into_existing_settings_idempotently_and_uninstall_restores_the_bytes() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    // Four-space indentation, keys out of alphabetical order, no final newline, a user hook.
+    let original = "{\n    \"model\": \"opus\",\n    \"permissions\": {\"allow\": [\"Bash(ls:*)\"]},\n    \"hooks\": {\"PreCompact\": [{\"matcher\": \"manual\", \"hooks\": [{\"type\": \"command\", \"command\": \"./my-precompact.sh\"}]}]}\n}";
+    let settings_path = repo.dir.join(".claude/settings.json");
+    std::fs::create_dir_all(settings_path.parent().unwrap()).unwrap();
+    std::fs::write(&settings_path, original).unwrap();
+    let before = snapshot(&repo);
+
+    let dry = repo.git_session(&["install", "--dry-run"]).success();
+    assert!(
+        dry.stderr
+            .contains("would add hooks to .claude/settings.json")
+            && dry.stderr.contains("PreCompact, SessionEnd")
+            && dry
+                .stderr
+                .contains("would write .opencode/plugin/git-session.js"),
+        "the default install finds .claude/ and plans both agents:\n{dry}"
+    );
+    assert_same(&snapshot(&repo), &before, "--dry-run changes nothing");
+
+    let installed = repo.git_session(&["install"]).success();
+    let text = std::fs::read_to_string(&settings_path).unwrap();
+    let settings: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(settings["model"], "opus", "{text}\n{installed}");
+    assert_eq!(settings["permissions"]["allow"][0], "Bash(ls:*)", "{text}");
+    assert_eq!(
+        claude_hook_commands(&settings, "PreCompact"),
+        ["./my-precompact.sh", CLAUDE_HOOK],
+        "the user's hook is kept, ours appended:\n{text}"
+    );
+    assert_eq!(claude_hook_commands(&settings, "SessionEnd"), [CLAUDE_HOOK]);
+    let ours = &settings["hooks"]["SessionEnd"][0];
+    assert_eq!(ours["matcher"], "");
+    assert_eq!(ours["hooks"][0]["type"], "command");
+    assert_eq!(ours["hooks"][0]["timeout"], 10);
+    assert!(
+        text.find("\"model\"").unwrap() < text.find("\"permissions\"").unwrap()
+            && text.contains("\n    \"model\""),
+        "the key order and indentation are kept:\n{text}"
+    );
+    let after = snapshot(&repo);
+
+    let again = repo.git_session(&["install"]).success();
+    assert!(again.stderr.contains("already installed"), "{again}");
+    assert_same(&snapshot(&repo), &after, "a second install changes nothing");
+
+    let status = repo.git_session(&["status"]).success();
+    assert!(
+        status.stdout.contains(
+            "Claude project    hooks installed in .claude/settings.json: PreCompact, SessionEnd"
+        ),
+        "{status}"
+    );
+
+    let dry = repo.git_session(&["uninstall", "--dry-run"]).success();
+    assert!(
+        dry.stderr.contains("would restore .claude/settings.json"),
+        "{dry}"
+    );
+    assert_same(
+        &snapshot(&repo),
+        &after,
+        "uninstall --dry-run changes nothing",
+    );
+    repo.git_session(&["uninstall"]).success();
+    assert_same(
+        &snapshot(&repo),
+        &before,
+        "uninstall restores settings.json byte for byte",
+    );
+
+    // Changed by the user after install: uninstall takes out only git-session's hooks.
+    repo.git_session(&["install", "--agent", "claude"])
+        .success();
+    let mut changed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings_path).unwrap()).unwrap();
+    changed["theme"] = "dark".into();
+    std::fs::write(&settings_path, changed.to_string()).unwrap();
+    let removed = repo.git_session(&["uninstall"]).success();
+    assert!(
+        removed
+            .stderr
+            .contains("changed since git-session wrote it")
+            && removed
+                .stderr
+                .contains("removed git-session's Claude Code hooks from .claude/settings.json"),
+        "{removed}"
+    );
+    let left: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings_path).unwrap()).unwrap();
+    assert_eq!(left["theme"], "dark", "the user's change stays");
+    assert_eq!(left["model"], "opus");
+    assert_eq!(
+        claude_hook_commands(&left, "PreCompact"),
+        ["./my-precompact.sh"]
+    );
+    assert!(left["hooks"].get("SessionEnd").is_none(), "{left}");
+}
+
+#[test]
+fn claude_hooks_go_where_claude_is_found_or_asked_for_and_agent_opencode_leaves_them_out() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let before = snapshot(&repo);
+
+    repo.git_session(&["install"]).success();
+    assert!(
+        !repo.dir.join(".claude").exists(),
+        "no .claude/: no Claude Code files"
+    );
+    assert!(repo.dir.join(".opencode/plugin/git-session.js").is_file());
+    repo.git_session(&["uninstall"]).success();
+    assert_same(&snapshot(&repo), &before, "uninstall");
+
+    let installed = repo
+        .git_session(&["install", "--agent", "claude"])
+        .success();
+    let settings: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.dir.join(".claude/settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claude_hook_commands(&settings, "PreCompact"), [CLAUDE_HOOK]);
+    assert_eq!(claude_hook_commands(&settings, "SessionEnd"), [CLAUDE_HOOK]);
+    assert!(
+        !repo.dir.join(".opencode").exists(),
+        "--agent claude installs no OpenCode files:\n{installed}"
+    );
+    assert!(
+        repo.git_dir.join("hooks/pre-push").is_file(),
+        "the git side is installed too"
+    );
+    repo.git_session(&["uninstall"]).success();
+    assert!(
+        !repo.dir.join(".claude").exists(),
+        "the settings file and the .claude/ install created are gone"
+    );
+    assert_same(&snapshot(&repo), &before, "uninstall after --agent claude");
+
+    // .claude/ exists, but only OpenCode is asked for.
+    std::fs::create_dir_all(repo.dir.join(".claude")).unwrap();
+    repo.git_session(&["install", "--agent", "opencode"])
+        .success();
+    assert!(!repo.dir.join(".claude/settings.json").exists());
+    assert!(repo.dir.join(".opencode/plugin/git-session.js").is_file());
+}
+
+#[test]
+fn install_global_with_claude_merges_into_the_users_settings() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let claude_dir = env.path("home/.claude");
+    std::fs::create_dir_all(&claude_dir).unwrap();
+    let original = "{\"model\":\"sonnet\"}\n";
+    std::fs::write(claude_dir.join("settings.json"), original).unwrap();
+    repo.git_session(&["install", "--global"]).success();
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(claude_dir.join("settings.json")).unwrap())
+            .unwrap();
+    assert_eq!(settings["model"], "sonnet");
+    assert_eq!(claude_hook_commands(&settings, "PreCompact"), [CLAUDE_HOOK]);
+    assert!(!repo.dir.join(".claude").exists(), "nothing in the project");
+    repo.git_session(&["uninstall", "--global"]).success();
+    assert_eq!(
+        std::fs::read_to_string(claude_dir.join("settings.json")).unwrap(),
+        original
+    );
+}
