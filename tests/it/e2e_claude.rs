@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::install::{git_with_git_session, path_with_git_session};
 use crate::support::fake_anthropic::FakeAnthropic;
 use crate::support::{Repo, TestEnv};
 
@@ -31,10 +32,12 @@ fn claude_binary(test: &str) -> Option<PathBuf> {
     found
 }
 
-/// The real Claude Code in `dir` with its own HOME, kept off the network.
+/// The real Claude Code in `dir` with its own HOME, kept off the network, with git-session on
+/// PATH (the installed hooks call it by name).
 fn claude(env: &TestEnv, bin: &Path, dir: &Path, home: &Path, url: &str) -> Command {
     let mut cmd = env.command(bin);
     cmd.current_dir(dir)
+        .env("PATH", path_with_git_session())
         .env("HOME", home)
         .env("ANTHROPIC_BASE_URL", url)
         .env("ANTHROPIC_API_KEY", "sk-ant-test")
@@ -68,19 +71,18 @@ fn e2e_claude_session_compacts_on_a_and_continues_on_b() {
     let home_a = env.path("home-a");
     std::fs::create_dir_all(&home_a).unwrap();
     a.git(&["remote", "add", "origin", &remote.dir.to_string_lossy()]);
-    a.git(&["push", "-q", "origin", "main"]);
-    // The hooks `git session install` writes: PreCompact and SessionEnd save the session.
-    let gs = env!("CARGO_BIN_EXE_git-session");
-    let hook = |reason: &str| {
-        serde_json::json!([{"matcher": "", "hooks": [{"type": "command",
-            "command": format!("{gs} save --agent claude --hook-stdin --reason {reason}"), "timeout": 30}]}])
-    };
-    std::fs::create_dir_all(a.dir.join(".claude")).unwrap();
-    std::fs::write(
-        a.dir.join(".claude/settings.json"),
-        serde_json::json!({"hooks": {"PreCompact": hook("pre-compaction"), "SessionEnd": hook("session-end")}}).to_string(),
-    )
-    .unwrap();
+    // A fresh checkout has no .claude/: ask for Claude Code. The hooks (PreCompact, SessionEnd),
+    // the pre-push hook and the fetch refspec; the team shares the settings file.
+    let installed = a.git_session(&["install", "--agent", "claude"]).success();
+    let settings = std::fs::read_to_string(a.dir.join(".claude/settings.json")).unwrap();
+    assert!(
+        settings.contains("\"PreCompact\"")
+            && settings.contains("\"SessionEnd\"")
+            && settings.contains("git-session save --agent claude --hook-stdin || true"),
+        "{settings}\n{installed}"
+    );
+    a.git(&["add", ".claude/settings.json"]);
+    a.git(&["commit", "-q", "-m", "Claude Code hooks of git-session"]);
 
     let id = "0b5e55e1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
     run(claude(&env, &bin, &a.dir, &home_a, &fake.url()).args([
@@ -112,12 +114,13 @@ fn e2e_claude_session_compacts_on_a_and_continues_on_b() {
         "the save holds the compaction"
     );
     assert!(shown.contains("hello-from-e2e"));
-    a.git(&[
-        "push",
-        "-q",
-        "origin",
-        &format!("refs/sessions/claude/{id}"),
-    ]);
+    // A plain push: the installed pre-push hook sends the sessions along.
+    let pushed = git_with_git_session(&a, &["push", "origin", "main"]).success();
+    assert_eq!(
+        remote.rev_parse(&format!("refs/sessions/claude/{id}")),
+        a.rev_parse(&format!("refs/sessions/claude/{id}")),
+        "the session went along with git push:\n{pushed}"
+    );
 
     // Machine B: another HOME, another checkout path.
     let home_b = env.path("home-b");
@@ -128,12 +131,15 @@ fn e2e_claude_session_compacts_on_a_and_continues_on_b() {
         dir: env.path("b-checkout"),
         git_dir: env.path("b-checkout/.git"),
     };
-    b.git(&[
-        "fetch",
-        "-q",
-        "origin",
-        "refs/sessions/*:refs/remotes/origin/sessions/*",
-    ]);
+    // The clone has A's .claude/ (committed): install finds Claude Code there, its hooks already
+    // in place, and adds the fetch refspec, so a plain fetch brings the sessions.
+    let installed = b.git_session(&["install"]).success();
+    let status = b.git_session(&["status"]).success();
+    assert!(
+        status.stdout.contains("Claude project    hooks installed"),
+        "{status}\n{installed}"
+    );
+    b.git(&["fetch", "-q"]);
     let load = env
         .git_session_command(&b.dir)
         .env("HOME", &home_b)

@@ -82,7 +82,7 @@ fn assert_same(
 }
 
 /// `PATH` with the git-session binary's directory first, as after `cargo install`.
-fn path_with_git_session() -> std::ffi::OsString {
+pub(crate) fn path_with_git_session() -> std::ffi::OsString {
     let bin = Path::new(env!("CARGO_BIN_EXE_git-session"))
         .parent()
         .unwrap();
@@ -94,7 +94,7 @@ fn path_with_git_session() -> std::ffi::OsString {
 }
 
 /// Runs `git <args>` in `repo` with git-session on PATH (so the installed hook finds it).
-fn git_with_git_session(repo: &Repo<'_>, args: &[&str]) -> Run {
+pub(crate) fn git_with_git_session(repo: &Repo<'_>, args: &[&str]) -> Run {
     let output = repo
         .env
         .command("git")
