@@ -5,6 +5,7 @@ pub mod claude;
 pub mod opencode;
 
 use crate::session::merge::MergeRules;
+use crate::session::Session;
 
 /// The merge rules of the agent whose sessions live under ref namespace `agent`.
 pub fn merge_rules(agent: &str) -> Option<&'static dyn MergeRules> {
@@ -81,4 +82,35 @@ pub fn parse_json(bytes: &[u8], source_name: &str) -> Result<serde_json::Value, 
             }
         }
     })
+}
+
+/// One searchable text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextField {
+    /// The session (root or child) it belongs to.
+    pub session: String,
+    /// The message id.
+    pub message: String,
+    /// The part id (or `#<index>` when a part has no id).
+    pub part: String,
+    /// What the text is: `text`, `reasoning`, `input.command`, `output`, `error`, `title`, ...
+    pub field: String,
+    /// The text.
+    pub text: String,
+}
+
+/// Every searchable text of a session of `agent` and its children, in conversation order.
+pub fn text_fields(agent: &str, session: &Session) -> Vec<TextField> {
+    match agent {
+        claude::AGENT => claude::text::fields(session),
+        _ => opencode::text::fields(session),
+    }
+}
+
+/// How many parts (content blocks) one stored message of `agent` has.
+pub fn part_count(agent: &str, message: &serde_json::Value) -> u64 {
+    match agent {
+        claude::AGENT => claude::text::part_count(message),
+        _ => opencode::render::part_count(message),
+    }
 }

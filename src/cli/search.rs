@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::list::unique_sessions;
 use super::{ui, CliError};
-use crate::agents::opencode::text::{fields, TextField};
+use crate::agents::{text_fields, TextField};
 use crate::session::{Session, SessionHistory};
 use crate::store::Store;
 
@@ -55,21 +55,25 @@ pub(crate) struct Hit {
 pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
     let regex = matcher(&args.pattern, args.ignore_case, args.fixed_strings)?;
     let history = SessionHistory::new(store);
-    let sessions: Vec<Session> = match &args.session {
-        Some(id) => vec![super::show::load(store, id, None)?],
+    // Each session with its agent, whose adapter knows where the texts are.
+    let sessions: Vec<(String, Session)> = match &args.session {
+        Some(id) => {
+            let agent = history.resolve(id)?.saved.name.namespace;
+            vec![(agent, super::show::load(store, id, None)?)]
+        }
         None => {
             let mut out = Vec::new();
             for saved in unique_sessions(history.sessions()?) {
                 let save = history.find_save(&saved, None)?;
-                out.push(history.read(&saved, &save)?);
+                out.push((saved.name.namespace.clone(), history.read(&saved, &save)?));
             }
             out
         }
     };
     let mut text = String::new();
     let mut count = 0;
-    for session in &sessions {
-        for field in fields(session) {
+    for (agent, session) in &sessions {
+        for field in text_fields(agent, session) {
             for hit in find(&regex, &field.text) {
                 count += 1;
                 if args.json {

@@ -5,7 +5,6 @@ use clap::Args;
 use serde_json::json;
 
 use super::{ui, CliError};
-use crate::agents::opencode::render::part_count;
 use crate::git_cli;
 use crate::session::stats::{self, SessionFigures, Totals};
 use crate::session::SessionHistory;
@@ -37,7 +36,7 @@ pub struct StatsArgs {
 pub(crate) fn run(store: &Store, args: StatsArgs) -> Result<(), CliError> {
     let history = SessionHistory::new(store);
     let sessions = history.local_sessions()?;
-    let figures = stats::collect(store, &sessions, &part_count)?;
+    let figures = stats::collect(store, &sessions, &crate::agents::part_count)?;
     let git_dir = store.common_dir();
     let (totals, stored) = stats::totals(&figures, |ids| {
         let hex: Vec<String> = ids.iter().map(|id| id.to_string()).collect();

@@ -42,7 +42,7 @@ pub struct SessionFigures {
 pub fn collect(
     store: &Store,
     sessions: &[SavedSession],
-    count_parts: &dyn Fn(&serde_json::Value) -> u64,
+    count_parts: &dyn Fn(&str, &serde_json::Value) -> u64,
 ) -> Result<Vec<SessionFigures>> {
     sessions
         .iter()
@@ -53,7 +53,7 @@ pub fn collect(
 fn session_figures(
     store: &Store,
     saved: &SavedSession,
-    count_parts: &dyn Fn(&serde_json::Value) -> u64,
+    count_parts: &dyn Fn(&str, &serde_json::Value) -> u64,
 ) -> Result<SessionFigures> {
     let mut figures = SessionFigures {
         name: saved.name.clone(),
@@ -108,7 +108,7 @@ fn session_figures(
     for session in newest.walk() {
         figures.messages += session.messages.len() as u64;
         for message in &session.messages {
-            figures.parts += count_parts(&message.body.value());
+            figures.parts += count_parts(&saved.name.namespace, &message.body.value());
         }
     }
     Ok(figures)
@@ -171,7 +171,7 @@ mod tests {
     use crate::session::{SaveMeta, SessionHistory};
     use serde_json::json;
 
-    fn parts(message: &serde_json::Value) -> u64 {
+    fn parts(_agent: &str, message: &serde_json::Value) -> u64 {
         message["parts"].as_array().map_or(0, |p| p.len() as u64)
     }
 

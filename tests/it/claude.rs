@@ -309,3 +309,41 @@ fn a_claude_session_travels_as_a_bundle_and_keeps_its_agent() {
         stats.stdout
     );
 }
+
+#[test]
+fn search_and_stats_read_claude_sessions_too() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    place_example(&repo, &home);
+    run_as(&repo, &home, &["save", "--agent", "claude"]).success();
+
+    let found = run_as(&repo, &home, &["search", "hello from the project"]).success();
+    let lines: Vec<&str> = found.stdout.lines().collect();
+    assert!(
+        !lines.is_empty() && lines.iter().all(|l| l.starts_with(ID)),
+        "the Read tool's result is found in the Claude session:\n{found}"
+    );
+    let json = run_as(&repo, &home, &["search", "echo hello-from-bash", "--json"]).success();
+    assert!(
+        json.stdout.contains("\"input.command\""),
+        "a tool input is found, named by its field:\n{json}"
+    );
+    let missing = run_as(&repo, &home, &["search", "no-such-text-anywhere"]).success();
+    assert_eq!(missing.stdout, "", "nothing printed for no match");
+
+    let stats = run_as(&repo, &home, &["stats", "--json"]).success().json();
+    let records = std::fs::read_to_string(fixtures_dir().join("claude/example-session.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count() as u64;
+    assert!(
+        stats["messages"].as_u64().unwrap() > records,
+        "every record of the parent, plus the subagent's: {stats}"
+    );
+    assert!(
+        stats["parts"].as_u64().unwrap() >= stats["messages"].as_u64().unwrap(),
+        "each record has at least one part: {stats}"
+    );
+}

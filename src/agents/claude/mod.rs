@@ -5,6 +5,7 @@ pub mod load;
 pub mod merge;
 pub mod render;
 pub mod source;
+pub mod text;
 pub mod transcript;
 
 /// The ref namespace and agent name of Claude Code sessions.

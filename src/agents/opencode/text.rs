@@ -6,20 +6,7 @@ use serde_json::Value;
 
 use crate::session::Session;
 
-/// One searchable text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextField {
-    /// The session (root or child) it belongs to.
-    pub session: String,
-    /// The message id.
-    pub message: String,
-    /// The part id (or `#<index>` when a part has no id).
-    pub part: String,
-    /// What the text is: `text`, `reasoning`, `input.command`, `output`, `error`, `title`, ...
-    pub field: String,
-    /// The text.
-    pub text: String,
-}
+pub use crate::agents::TextField;
 
 /// Every searchable text of `session` and its children, in conversation order.
 pub fn fields(session: &Session) -> Vec<TextField> {
