@@ -1139,3 +1139,40 @@ fn settings_add_rules_keep_allowed_values_and_never_drop_an_invalid_rule() {
     );
     assert!(repo.show(TOOLCALL.id, None).to_string().contains(&token));
 }
+
+#[test]
+fn a_new_rule_applies_to_messages_the_save_cache_already_knows() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let r = &mut Rng(12);
+    let ticket = format!("ACME-{}", r.s("0123456789", 10));
+    let output = format!("ticket key {ticket}\n");
+    let file = env.path("s.json");
+    write_json(
+        &file,
+        &export_with("t", "p", vec![("bash", json!({"command": "env"}), output)]),
+    );
+    let from = file.display().to_string();
+    repo.git_session(&["save", "--from", &from]).success();
+    assert!(repo.show(TOOLCALL.id, None).to_string().contains(&ticket));
+
+    // Same input, one more rule: the cached messages are redacted again, not reused.
+    repo.git(&[
+        "config",
+        "--add",
+        "session.redactRule",
+        "acme-key=ACME-[0-9]{10}",
+    ]);
+    let saved = repo
+        .git_session(&["save", "--from", &from, "--json"])
+        .success();
+    assert_eq!(saved.json()["saves"][0]["status"], "saved", "{saved}");
+    let shown = repo.show(TOOLCALL.id, None).to_string();
+    assert!(!shown.contains(&ticket), "the new rule applies");
+    assert!(shown.contains("ticket key [REDACTED:acme-key]"));
+
+    // And back: --no-redact does not take the redacted messages from the cache.
+    repo.git_session(&["save", "--no-redact", "--from", &from])
+        .success();
+    assert!(repo.show(TOOLCALL.id, None).to_string().contains(&ticket));
+}
