@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use super::codec::Redact;
 pub use config::{ConfigError, RedactConfig, UserRule};
-use rules::{Check, Spec, BUILTIN};
+use rules::{Anchor, Check, Groups, Spec, ANCHORS, BUILTIN};
 
 /// Strings shorter than this hold no secret any rule could find.
 const MIN_LEN: usize = 8;
@@ -52,6 +52,8 @@ pub struct Finding<'r> {
 
 struct Compiled {
     regex: Regex,
+    /// The same pattern anchored at the start of the haystack.
+    anchored: Option<Regex>,
     /// Capture groups that hold the secret, in order of preference.
     groups: Vec<usize>,
 }
@@ -60,13 +62,23 @@ struct Rule {
     id: String,
     pattern: String,
     check: Check,
+    /// Where matches start: `Anywhere` searches the text, the others run an anchored copy of the
+    /// regex at each keyword.
+    anchor: Anchor,
     compiled: OnceLock<Compiled>,
 }
 
 impl Rule {
     fn compiled(&self) -> &Compiled {
         self.compiled.get_or_init(|| {
-            compile(&self.pattern).expect("built-in rules compile (a unit test compiles them all)")
+            let mut compiled = compile(&self.pattern)
+                .expect("built-in rules compile (a unit test compiles them all)");
+            if self.anchor != Anchor::Anywhere {
+                let anchored = compile(&format!("^(?:{})", self.pattern))
+                    .expect("an anchored built-in rule compiles");
+                compiled.anchored = Some(anchored.regex);
+            }
+            compiled
         })
     }
 }
@@ -88,7 +100,11 @@ fn compile(pattern: &str) -> Result<Compiled, regex::Error> {
     } else {
         vec![0]
     };
-    Ok(Compiled { regex, groups })
+    Ok(Compiled {
+        regex,
+        anchored: None,
+        groups,
+    })
 }
 
 /// A keyword automaton and, for each of its patterns, the rule it enables.
@@ -125,15 +141,14 @@ impl Keywords {
         })
     }
 
-    fn mark(&self, text: &str, on: &mut [bool], remaining: &mut usize) {
+    /// Marks the rules whose keywords occur in `text`, and records where the keywords of the
+    /// anchored rules start (`hits[rule]`).
+    fn mark(&self, text: &str, on: &mut [bool], anchored: &[bool], hits: &mut [Vec<usize>]) {
         for m in self.automaton.find_overlapping_iter(text.as_bytes()) {
             for &rule in &self.rules_of[m.pattern().as_usize()] {
-                if !on[rule] {
-                    on[rule] = true;
-                    *remaining -= 1;
-                    if *remaining == 0 {
-                        return;
-                    }
+                on[rule] = true;
+                if anchored[rule] {
+                    hits[rule].push(m.start());
                 }
             }
         }
@@ -146,7 +161,8 @@ pub struct Redactor {
     keywords: Option<Keywords>,
     /// Rules without keywords (user rules): they run on every string.
     always: Vec<usize>,
-    keyworded: usize,
+    /// For each rule, whether it runs anchored at its keywords.
+    anchored: Vec<bool>,
     allow: Vec<regex::Regex>,
     assignment: usize,
     id: u128,
@@ -168,11 +184,7 @@ impl Default for Redactor {
     }
 }
 
-fn check_user(
-    text: &str,
-    _: &regex::bytes::Captures<'_>,
-    span: Range<usize>,
-) -> Option<Range<usize>> {
+fn check_user(text: &str, _: &Groups, span: Range<usize>) -> Option<Range<usize>> {
     (!text[span.clone()].trim().is_empty()).then_some(span)
 }
 
@@ -200,6 +212,10 @@ impl Redactor {
                 id: spec.id.to_owned(),
                 pattern: spec.pattern.to_owned(),
                 check: spec.check,
+                anchor: ANCHORS
+                    .iter()
+                    .find(|(id, _)| *id == spec.id)
+                    .map_or(Anchor::Anywhere, |(_, a)| *a),
                 compiled: OnceLock::new(),
             });
         };
@@ -219,6 +235,7 @@ impl Redactor {
                 id: rule.name.clone(),
                 pattern: rule.pattern.clone(),
                 check: check_user,
+                anchor: Anchor::Anywhere,
                 compiled: cell,
             });
         }
@@ -238,13 +255,13 @@ impl Redactor {
             .iter()
             .position(|r| r.id == ASSIGNMENT_RULE)
             .expect("the assignment rule is built in");
-        let keyworded = rules.len() - always.len();
+        let anchored = rules.iter().map(|r| r.anchor != Anchor::Anywhere).collect();
         let id = rules_id(&rules, allow.iter().map(regex::Regex::as_str));
         Ok(Redactor {
             rules,
             keywords: Keywords::build(keywords),
             always,
-            keyworded,
+            anchored,
             allow,
             assignment,
             id,
@@ -271,9 +288,9 @@ impl Redactor {
             return Vec::new();
         }
         let mut on = vec![false; self.rules.len()];
-        let mut remaining = self.keyworded;
+        let mut hits: Vec<Vec<usize>> = vec![Vec::new(); self.rules.len()];
         if let Some(k) = &self.keywords {
-            k.mark(text, &mut on, &mut remaining);
+            k.mark(text, &mut on, &self.anchored, &mut hits);
         }
         for &i in &self.always {
             on[i] = true;
@@ -286,12 +303,49 @@ impl Redactor {
             return Vec::new();
         }
         let protected = protected_spans(text);
+        let accept = |span: Range<usize>| -> Option<Range<usize>> {
+            let span = char_aligned(text, span);
+            (span.start < span.end
+                && !protected
+                    .iter()
+                    .any(|p| p.start < span.end && span.start < p.end)
+                && !self.allow.iter().any(|a| a.is_match(&text[span.clone()])))
+            .then_some(span)
+        };
         let bytes = text.as_bytes();
         for (index, rule) in self.rules.iter().enumerate() {
             if !on[index] {
                 continue;
             }
             let compiled = rule.compiled();
+            if let Some(anchored) = &compiled.anchored {
+                // Matches start at a keyword (or at the start of the key holding it): try the
+                // anchored regex there only, not over the whole text.
+                let starts = anchors(bytes, &hits[index], rule.anchor);
+                let mut covered = 0;
+                for start in starts {
+                    if start < covered {
+                        continue;
+                    }
+                    let Some(caps) = anchored.captures(&bytes[start..]) else {
+                        continue;
+                    };
+                    let whole = caps.get(0).expect("group 0 always matches");
+                    let secret = compiled
+                        .groups
+                        .iter()
+                        .find_map(|&g| caps.get(g))
+                        .unwrap_or(whole)
+                        .range();
+                    let secret = secret.start + start..secret.end + start;
+                    let groups = Groups::new(&caps, start);
+                    if let Some(span) = (rule.check)(text, &groups, secret).and_then(accept) {
+                        candidates.push((span, index));
+                        covered = start + whole.end();
+                    }
+                }
+                continue;
+            }
             let mut at = 0;
             while at <= bytes.len() {
                 let Some(caps) = compiled.regex.captures_at(bytes, at) else {
@@ -305,16 +359,8 @@ impl Redactor {
                     .unwrap_or(whole)
                     .range();
                 let secret_start = secret.start;
-                let accepted = (rule.check)(text, &caps, secret)
-                    .map(|span| char_aligned(text, span))
-                    .filter(|span| {
-                        span.start < span.end
-                            && !protected
-                                .iter()
-                                .any(|p| p.start < span.end && span.start < p.end)
-                            && !self.allow.iter().any(|a| a.is_match(&text[span.clone()]))
-                    });
-                match accepted {
+                let groups = Groups::new(&caps, 0);
+                match (rule.check)(text, &groups, secret).and_then(accept) {
                     Some(span) => {
                         candidates.push((span, index));
                         at = whole.end().max(whole.start() + 1);
@@ -515,6 +561,42 @@ fn protected_spans(text: &str) -> Vec<Range<usize>> {
         });
         out.extend(data.find_iter(text.as_bytes()).map(|m| m.range()));
     }
+    out
+}
+
+/// Where an anchored rule's matches may start, ascending: each keyword hit, or the start of the
+/// run of key characters (`[A-Za-z0-9_.-]`) around it.
+fn anchors(bytes: &[u8], hits: &[usize], anchor: Anchor) -> Vec<usize> {
+    let mut out: Vec<usize> = match anchor {
+        Anchor::Anywhere => Vec::new(),
+        Anchor::Keyword => hits.to_vec(),
+        Anchor::KeyStart => {
+            let key_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
+            let mut sorted = hits.to_vec();
+            sorted.sort_unstable();
+            let mut out = Vec::with_capacity(sorted.len());
+            // The run start of the previous hit, and how far the run was seen to go on.
+            let mut run: Option<(usize, usize)> = None;
+            for hit in sorted {
+                let start = match run {
+                    Some((start, seen)) if hit <= seen => start,
+                    Some((start, seen)) if bytes[seen..hit].iter().all(|&b| key_byte(b)) => start,
+                    _ => {
+                        let mut start = hit;
+                        while start > 0 && key_byte(bytes[start - 1]) {
+                            start -= 1;
+                        }
+                        start
+                    }
+                };
+                run = Some((start, hit));
+                out.push(start);
+            }
+            out
+        }
+    };
+    out.sort_unstable();
+    out.dedup();
     out
 }
 

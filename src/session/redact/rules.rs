@@ -26,9 +26,59 @@ use super::entropy::{
 /// then invalidated (patterns and keywords are hashed into the rules id already).
 pub const REVISION: u32 = 2;
 
-/// Looks at a candidate: `text` is the whole string, `caps` the match, `secret` the secret's
-/// byte range. Returns the range to redact, or `None` to keep the text.
-pub type Check = fn(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>>;
+/// The named groups of a match that the checks look at, as byte ranges of the whole text.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Groups {
+    /// `key`: the key of an assignment.
+    pub key: Option<Range<usize>>,
+    /// `sep`: the separator of an assignment (`=`, `:`, `:=`, `=>`).
+    pub sep: Option<Range<usize>>,
+    /// `before` took part (a `;` before a connection string's password).
+    pub before: bool,
+    /// `after` took part (a `;` after it).
+    pub after: bool,
+    /// `secret3` took part: the value is bare (not quoted).
+    pub bare: bool,
+}
+
+impl Groups {
+    /// The groups of `caps`, a match found in a haystack that starts at `offset` of the text.
+    pub fn new(caps: &Captures<'_>, offset: usize) -> Self {
+        let at = |name: &str| {
+            caps.name(name)
+                .map(|m| m.start() + offset..m.end() + offset)
+        };
+        Groups {
+            key: at("key"),
+            sep: at("sep"),
+            before: caps.name("before").is_some(),
+            after: caps.name("after").is_some(),
+            bare: caps.name("secret3").is_some(),
+        }
+    }
+}
+
+/// Where a rule's matches can start, so that its regex runs anchored there instead of over the
+/// whole text: the generic rules are the costly ones, and their keywords say where they start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// Anywhere: the regex searches the text.
+    Anywhere,
+    /// At a keyword (the rule's pattern starts with one).
+    Keyword,
+    /// At the start of the run of key characters (`[A-Za-z0-9_.-]`) holding a keyword.
+    KeyStart,
+}
+
+/// How each rule's matches start (rules not listed: [`Anchor::Anywhere`]).
+pub const ANCHORS: &[(&str, Anchor)] = &[
+    ("secret-assignment", Anchor::KeyStart),
+    ("high-entropy-secret", Anchor::Keyword),
+];
+
+/// Looks at a candidate: `text` is the whole string, `groups` the match's named groups, `secret`
+/// the secret's byte range. Returns the range to redact, or `None` to keep the text.
+pub type Check = fn(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>>;
 
 /// One built-in rule.
 #[derive(Clone, Copy)]
@@ -558,26 +608,22 @@ fn trim_span(text: &str, mut span: Range<usize>, strip: &[u8]) -> Range<usize> {
 }
 
 /// Any non-placeholder value.
-fn check_plain(text: &str, _: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
+fn check_plain(text: &str, _: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
     let value = slice(text, &secret);
     (!value.is_empty() && !is_placeholder(value)).then_some(secret)
 }
 
 /// A prefixed token: not a placeholder (`ghp_xxxx...`); a trailing `-` or `.` (end of a
 /// sentence) is not part of it.
-fn check_token(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
+fn check_token(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
     let secret = trim_span(text, secret, b"-.");
-    check_plain(text, caps, secret)
+    check_plain(text, groups, secret)
 }
 
 /// A prefixed token whose prefix is short or common: the rest must look random (letters and
 /// digits mixed, entropy of a random value).
-fn check_random_token(
-    text: &str,
-    caps: &Captures<'_>,
-    secret: Range<usize>,
-) -> Option<Range<usize>> {
-    let secret = check_token(text, caps, secret)?;
+fn check_random_token(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
+    let secret = check_token(text, groups, secret)?;
     // The part after the prefix (`r8_`, `oy2`, `cio`) must look random by itself.
     let value = slice(text, &secret).get(3..).unwrap_or("");
     let letters = value.bytes().any(|b| b.is_ascii_alphabetic());
@@ -587,7 +633,7 @@ fn check_random_token(
     (letters && (digits || mixed_case) && shannon(value) >= 3.0).then_some(secret)
 }
 
-fn check_aws_secret(text: &str, _: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
+fn check_aws_secret(text: &str, _: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
     let value = slice(text, &secret);
     let classes = [
         value.bytes().any(|b| b.is_ascii_lowercase()),
@@ -603,7 +649,7 @@ fn check_aws_secret(text: &str, _: &Captures<'_>, secret: Range<usize>) -> Optio
 
 /// The body of a private key block: leading and trailing blank lines (real or `\n` escapes) are
 /// kept outside the marker; at least 32 base64 characters are required.
-fn check_pem(text: &str, _: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
+fn check_pem(text: &str, _: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
     let b = text.as_bytes();
     let mut span = secret;
     loop {
@@ -643,10 +689,10 @@ fn check_pem(text: &str, _: &Captures<'_>, secret: Range<usize>) -> Option<Range
 /// so an `env` line such as `PWD=/home/me` is left to the assignment rule's judgement.
 fn check_connection_string(
     text: &str,
-    caps: &Captures<'_>,
+    groups: &Groups,
     secret: Range<usize>,
 ) -> Option<Range<usize>> {
-    if caps.name("before").is_none() && caps.name("after").is_none() {
+    if !groups.before && !groups.after {
         return None;
     }
     let secret = trim_span(text, secret, b" \t");
@@ -657,10 +703,10 @@ fn check_connection_string(
 
 /// A bare `Bearer <value>`: a JWT or a random-looking value (prose such as "bearer tokens are
 /// sent..." is not).
-fn check_bearer(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
+fn check_bearer(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
     let value = slice(text, &secret);
     if value.starts_with("eyJ") && value.contains('.') {
-        return check_plain(text, caps, secret);
+        return check_plain(text, groups, secret);
     }
     let trimmed = value.trim_end_matches('=');
     (looks_random(trimmed) || (trimmed.len() >= 32 && !is_placeholder(trimmed))).then_some(secret)
@@ -969,12 +1015,9 @@ pub fn key_names_secret(key: &str) -> bool {
 
 /// A value assigned to a key that names a secret (`API_KEY=...`, `"password": "..."`, or a JSON
 /// string under such a key).
-fn check_assignment(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
-    let key = caps
-        .name("key")
-        .and_then(|k| std::str::from_utf8(k.as_bytes()).ok())
-        .unwrap_or("");
-    let bare = caps.name("secret3").is_some();
+fn check_assignment(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
+    let key = groups.key.clone().map_or("", |k| slice(text, &k));
+    let bare = groups.bare;
     let secret = if bare {
         trim_span(text, secret, b".:?")
     } else {
@@ -983,10 +1026,10 @@ fn check_assignment(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Op
     // `token = format!(...)`, `password = read(...)`: a call, not a value; `credentials::Helper`
     // is a path, not `credentials: value`.
     let b = text.as_bytes();
-    if let Some(sep) = caps.name("sep") {
-        if sep.as_bytes() == b":"
-            && (b.get(sep.end()) == Some(&b':')
-                || b.get(sep.start().wrapping_sub(1)) == Some(&b':'))
+    let colon = groups.sep.as_ref().is_some_and(|s| &b[s.clone()] == b":");
+    if let Some(sep) = &groups.sep {
+        if colon
+            && (b.get(sep.end) == Some(&b':') || b.get(sep.start.wrapping_sub(1)) == Some(&b':'))
         {
             return None;
         }
@@ -997,8 +1040,7 @@ fn check_assignment(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Op
     {
         return None;
     }
-    let colon = caps.name("sep").is_some_and(|s| s.as_bytes() == b":");
-    let spaced = secret.start > 0 && matches!(text.as_bytes()[secret.start - 1], b' ' | b'\t');
+    let spaced = secret.start > 0 && matches!(b[secret.start - 1], b' ' | b'\t');
     assigned_value_is_secret(key, slice(text, &secret), bare, colon, spaced).then_some(secret)
 }
 
@@ -1109,11 +1151,8 @@ pub fn assigned_value_is_secret(
 }
 
 /// A long random-looking value right after a secret-ish word.
-fn check_entropy(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Option<Range<usize>> {
-    let key = caps
-        .name("key")
-        .and_then(|k| std::str::from_utf8(k.as_bytes()).ok())
-        .unwrap_or("");
+fn check_entropy(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
+    let key = groups.key.clone().map_or("", |k| slice(text, &k));
     let words = key_words(key);
     if words
         .last()
@@ -1122,7 +1161,7 @@ fn check_entropy(text: &str, caps: &Captures<'_>, secret: Range<usize>) -> Optio
         return None;
     }
     // `public key: age1...`, `ssh_public_key = ...`: published on purpose.
-    let start = caps.name("key").map_or(secret.start, |k| k.start());
+    let start = groups.key.as_ref().map_or(secret.start, |k| k.start);
     let before = text.get(start.saturating_sub(12)..start).unwrap_or("");
     if words.iter().any(|w| w.starts_with("pub"))
         || before.to_ascii_lowercase().contains("public")
