@@ -80,7 +80,10 @@ pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
     let mut sessions = Vec::new();
     for path in &args.from {
         let (name, bytes) = read_source(path)?;
-        sessions.push(export::parse(bytes, &name)?);
+        // Messages this session's last save already read are recognised by their bytes.
+        let history = crate::session::SessionHistory::new(store);
+        let cache_for = |id: &str| history.save_cache(crate::agents::opencode::AGENT, id);
+        sessions.push(export::parse_remembering(bytes, &name, &cache_for)?);
     }
     if args.from.is_empty() {
         sessions = super::local_opencode::read_for_save(store, &args)?;

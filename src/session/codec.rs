@@ -94,13 +94,14 @@ pub struct SaveCache {
 
 #[derive(Debug, Clone)]
 struct CachedMessage {
+    id: String,
     blob: ObjectId,
     json_bytes: i64,
     strings: Vec<(ObjectId, String)>,
     redactions: Vec<(String, usize)>,
 }
 
-const CACHE_HEADER: &str = "git-session-save-cache 2";
+const CACHE_HEADER: &str = "git-session-save-cache 3";
 
 impl SaveCache {
     /// Reads a cache file; anything unreadable yields an empty cache.
@@ -125,6 +126,7 @@ impl SaveCache {
         for line in lines {
             let mut fields = line.split(' ');
             let fingerprint = u128::from_str_radix(fields.next()?, 16).ok()?;
+            let id = fields.next()?.to_owned();
             let blob = ObjectId::from_hex(fields.next()?.as_bytes()).ok()?;
             let json_bytes = fields.next()?.parse().ok()?;
             let mut strings = Vec::new();
@@ -141,6 +143,7 @@ impl SaveCache {
             entries.insert(
                 fingerprint,
                 CachedMessage {
+                    id,
                     blob,
                     json_bytes,
                     strings,
@@ -162,7 +165,7 @@ impl SaveCache {
         fingerprints.sort();
         for fp in fingerprints {
             let e = &self.entries[fp];
-            body.push_str(&format!("{fp:032x} {} {}", e.blob, e.json_bytes));
+            body.push_str(&format!("{fp:032x} {} {} {}", e.id, e.blob, e.json_bytes));
             for (id, key) in &e.strings {
                 body.push_str(&format!(" {id}:{key}"));
             }
@@ -181,6 +184,12 @@ impl SaveCache {
         std::fs::rename(&tmp, path).inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);
         })
+    }
+
+    /// The id of the message read from bytes with this fingerprint, if remembered: a reader
+    /// can skip looking for the id in bytes it has seen before.
+    pub fn message_id(&self, fingerprint: u128) -> Option<&str> {
+        self.entries.get(&fingerprint).map(|e| e.id.as_str())
     }
 
     /// Number of remembered messages.
@@ -358,7 +367,7 @@ impl Encoder<'_> {
 
     fn message_blob(&mut self, message: &Message) -> Result<ObjectId> {
         let fingerprint = message.body.fingerprint();
-        if let Some(hit) = fingerprint.and_then(|fp| self.cache_hit(fp)) {
+        if let Some(hit) = fingerprint.and_then(|fp| self.cache_hit(fp, &message.id)) {
             for (id, simkey) in &hit.strings {
                 self.use_string(*id, || simkey.clone());
             }
@@ -394,6 +403,7 @@ impl Encoder<'_> {
             self.new_cache.entries.insert(
                 fp,
                 CachedMessage {
+                    id: message.id.clone(),
                     blob,
                     json_bytes,
                     strings,
@@ -404,8 +414,11 @@ impl Encoder<'_> {
         Ok(blob)
     }
 
-    fn cache_hit(&self, fingerprint: u128) -> Option<CachedMessage> {
+    fn cache_hit(&self, fingerprint: u128, id: &str) -> Option<CachedMessage> {
         let hit = self.old_cache?.entries.get(&fingerprint)?;
+        if hit.id != id {
+            return None;
+        }
         let present = self.store.has_object(hit.blob)
             && hit.strings.iter().all(|(id, _)| self.store.has_object(*id));
         present.then(|| hit.clone())
@@ -748,6 +761,8 @@ mod tests {
         let (_dir, store) = repo();
         let (first, cache) = encode_cached(&store, &session(5), 1024, None, None).unwrap();
         assert_eq!(first.reused, 0);
+        let fp = session(5).messages[2].body.fingerprint().unwrap();
+        assert_eq!(cache.message_id(fp), Some("msg_0002"), "ids are remembered by fingerprint");
         assert_eq!(first.strings, 5, "each long output stored once, not twice");
         let (second, _) = encode_cached(&store, &session(8), 1024, Some(&cache), None).unwrap();
         assert_eq!(

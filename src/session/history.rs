@@ -130,12 +130,7 @@ impl<'a> SessionHistory<'a> {
         meta: &SaveMeta,
         redact: Option<&dyn Redact>,
     ) -> Result<SaveOutcome> {
-        let cache_path = self
-            .store
-            .state_dir()
-            .join("cache")
-            .join(&meta.agent)
-            .join(&session.id);
+        let cache_path = self.cache_path(&meta.agent, &session.id);
         let mut cache = SaveCache::load(&cache_path);
         let encode = |session: &Session, cache: &mut SaveCache| -> Result<Encoded> {
             let (encoded, next) = codec::encode_cached(
@@ -485,6 +480,21 @@ impl<'a> SessionHistory<'a> {
                 .collect()),
             None => Ok(Vec::new()),
         }
+    }
+
+    fn cache_path(&self, agent: &str, id: &str) -> std::path::PathBuf {
+        self.store.state_dir().join("cache").join(agent).join(id)
+    }
+
+    /// What the last save of session `id` of `agent` remembers about its messages (empty when
+    /// nothing is remembered); a reader may use it to skip work on bytes seen before.
+    pub fn save_cache(&self, agent: &str, id: &str) -> SaveCache {
+        if !crate::store::layout::is_safe_component(agent)
+            || !crate::store::layout::is_safe_component(id)
+        {
+            return SaveCache::default();
+        }
+        SaveCache::load(&self.cache_path(agent, id))
     }
 
     fn find_tree_in_history(&self, tip: ObjectId, tree: ObjectId) -> Result<Option<ObjectId>> {

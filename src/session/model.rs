@@ -52,9 +52,13 @@ impl Body {
     /// Wraps validated JSON text `json`, which must be a slice of `source` (otherwise it is
     /// copied into a source of its own), computing its fingerprint.
     pub fn raw(source: &Arc<String>, json: &str) -> Self {
+        Self::raw_with_fingerprint(source, json, fingerprint(json))
+    }
+
+    /// Like [`Body::raw`], with the fingerprint already computed by [`fingerprint`].
+    pub fn raw_with_fingerprint(source: &Arc<String>, json: &str, fingerprint: u128) -> Self {
         let base = source.as_ptr() as usize;
         let at = json.as_ptr() as usize;
-        let fingerprint = xxhash_rust::xxh3::xxh3_128(json.as_bytes());
         if at >= base && at + json.len() <= base + source.len() {
             Body::Raw {
                 source: Arc::clone(source),
@@ -92,6 +96,11 @@ impl Body {
             Body::Raw { fingerprint, .. } => Some(*fingerprint),
         }
     }
+}
+
+/// The fingerprint of a message's JSON text: xxh3-128 of its bytes.
+pub fn fingerprint(json: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(json.as_bytes())
 }
 
 impl From<Value> for Body {

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use super::AGENT;
 use crate::agents::{parse_json, InputError};
-use crate::session::model::Body;
+use crate::session::codec::SaveCache;
+use crate::session::model::{self, Body};
 use crate::session::{Message, Session};
 
 /// Parses and validates an export document.
@@ -21,6 +22,16 @@ use crate::session::{Message, Session};
 /// Messages are kept as their exact JSON text (validated, with their id read out) rather than
 /// parsed into values: a save recognises unchanged messages by a fingerprint of that text.
 pub fn parse(bytes: Vec<u8>, source_name: &str) -> Result<Session, InputError> {
+    parse_remembering(bytes, source_name, &|_| SaveCache::default())
+}
+
+/// Like [`parse`], taking the ids of messages whose bytes the last save of the session
+/// (`cache_for(session id)`) already read, instead of reading each id out of them again.
+pub fn parse_remembering(
+    bytes: Vec<u8>,
+    source_name: &str,
+    cache_for: &dyn Fn(&str) -> SaveCache,
+) -> Result<Session, InputError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         // Let the shared parser name the problem.
         parse_json(&bytes, source_name)?;
@@ -59,8 +70,18 @@ pub fn parse(bytes: Vec<u8>, source_name: &str) -> Result<Session, InputError> {
         }
         None => return Err(wrong("it has no \"info.id\"".into())),
     };
+    let cache = cache_for(&id);
     let mut out = Vec::with_capacity(messages.len());
     for (index, raw) in messages.into_iter().enumerate() {
+        let fingerprint = model::fingerprint(raw.get());
+        if let Some(known) = cache.message_id(fingerprint) {
+            // These exact bytes were read (and validated) by an earlier save.
+            out.push(Message {
+                id: known.to_owned(),
+                body: Body::raw_with_fingerprint(&text, raw.get(), fingerprint),
+            });
+            continue;
+        }
         let head: MessageHead = serde_json::from_str(raw.get()).map_err(|e| {
             wrong(format!(
                 "message {index} is not an object with \"info.id\" and a \"parts\" array ({e})"
@@ -71,7 +92,7 @@ pub fn parse(bytes: Vec<u8>, source_name: &str) -> Result<Session, InputError> {
         }
         out.push(Message {
             id: head.info.id.into_owned(),
-            body: Body::raw(&text, raw.get()),
+            body: Body::raw_with_fingerprint(&text, raw.get(), fingerprint),
         });
     }
     Ok(Session {
