@@ -267,7 +267,7 @@ fn rewrite(
             if dirty {
                 rewritten += 1;
             }
-            rewrite_commit(store, record.commit, tree, &parents, &message)?
+            store.rewrite_commit(record.commit, Some(tree), &parents, Some(&message))?
         };
         for (rule, n) in &found {
             *all.entry(rule.clone()).or_insert(0) += n;
@@ -297,36 +297,6 @@ fn with_bytes(message: &str, bytes: u64) -> String {
         text.push('\n');
     }
     text
-}
-
-/// Writes a copy of commit `id` with another tree, parents and message, keeping its author,
-/// committer and other headers (a signature, no longer valid, is dropped).
-fn rewrite_commit(
-    store: &Store,
-    id: ObjectId,
-    tree: ObjectId,
-    parents: &[ObjectId],
-    message: &str,
-) -> Result<ObjectId, CliError> {
-    let object = match store.repo.try_find_object(id) {
-        Ok(Some(object)) => object,
-        Ok(None) => return Err(StoreError::MissingObject { id: id.to_string() }.into()),
-        Err(e) => return Err(StoreError::git(format!("reading commit {id}"), e).into()),
-    };
-    let mut commit = gix::objs::CommitRef::from_bytes(&object.data, store.repo.object_hash())
-        .and_then(|c| c.into_owned())
-        .map_err(|e| StoreError::git(format!("decoding commit {id}"), e))?;
-    commit.tree = tree;
-    commit.parents = parents.iter().copied().collect();
-    commit.message = message.into();
-    commit
-        .extra_headers
-        .retain(|(key, _)| key != "gpgsig" && key != "gpgsig-sha256");
-    Ok(store
-        .repo
-        .write_object(&commit)
-        .map(|id| id.detach())
-        .map_err(|e| StoreError::git("writing a commit", e))?)
 }
 
 /// A backup ref name that does not exist yet: `refs/session-backups/<agent>/<id>/<unix-time>`.

@@ -30,6 +30,19 @@ impl Store {
     /// author, committer (names, emails and times) and encoding. A signature header is dropped,
     /// since it would not verify on the copy. Moves no ref.
     pub fn copy_commit_with_parents(&self, id: ObjectId, parents: &[ObjectId]) -> Result<ObjectId> {
+        self.rewrite_commit(id, None, parents, None)
+    }
+
+    /// Writes a copy of commit `id` with `parents`, and with `tree` and `message` when given,
+    /// keeping its author, committer (names, emails and times), encoding and other headers. A
+    /// signature header is dropped, since it would not verify on the copy. Moves no ref.
+    pub fn rewrite_commit(
+        &self,
+        id: ObjectId,
+        tree: Option<ObjectId>,
+        parents: &[ObjectId],
+        message: Option<&str>,
+    ) -> Result<ObjectId> {
         let object = match self.repo.try_find_object(id) {
             Ok(Some(object)) => object,
             Ok(None) => return Err(StoreError::MissingObject { id: id.to_string() }),
@@ -46,6 +59,12 @@ impl Store {
             .and_then(|c| c.into_owned())
             .map_err(|e| StoreError::git(format!("decoding commit {id}"), e))?;
         commit.parents = parents.iter().copied().collect();
+        if let Some(tree) = tree {
+            commit.tree = tree;
+        }
+        if let Some(message) = message {
+            commit.message = message.into();
+        }
         commit
             .extra_headers
             .retain(|(key, _)| key != "gpgsig" && key != "gpgsig-sha256");

@@ -9,7 +9,7 @@ use super::{Result, StoreError};
 /// Works the same in a worktree, a linked worktree, a bare repository and a repository with no
 /// commits: the sessions refs need neither a worktree nor HEAD.
 pub struct Store {
-    pub(crate) repo: gix::Repository,
+    pub(super) repo: gix::Repository,
 }
 
 /// Who a commit is made by: name, email and time (seconds since the epoch, with the UTC offset).

@@ -67,6 +67,13 @@ fn the_session_layer_knows_no_agent_and_runs_no_process() {
 }
 
 #[test]
+fn only_the_store_uses_gix() {
+    for dir in ["session", "agents", "install"] {
+        assert_never_mentions(dir, &["gix::"]);
+    }
+}
+
+#[test]
 fn agents_know_nothing_of_the_command_line() {
     assert_never_mentions("agents", &["crate::cli", "crate::install"]);
 }
