@@ -726,15 +726,7 @@ mod tests {
     use serde_json::json;
 
     fn repo() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("git")
-            .args(["init", "-q", "--bare"])
-            .arg(dir.path())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let store = Store::open(dir.path()).unwrap();
-        (dir, store)
+        Store::temporary()
     }
 
     fn session(n: usize) -> Session {
@@ -762,7 +754,11 @@ mod tests {
         let (first, cache) = encode_cached(&store, &session(5), 1024, None, None).unwrap();
         assert_eq!(first.reused, 0);
         let fp = session(5).messages[2].body.fingerprint().unwrap();
-        assert_eq!(cache.message_id(fp), Some("msg_0002"), "ids are remembered by fingerprint");
+        assert_eq!(
+            cache.message_id(fp),
+            Some("msg_0002"),
+            "ids are remembered by fingerprint"
+        );
         assert_eq!(first.strings, 5, "each long output stored once, not twice");
         let (second, _) = encode_cached(&store, &session(8), 1024, Some(&cache), None).unwrap();
         assert_eq!(

@@ -103,15 +103,7 @@ mod tests {
     use serde_json::json;
 
     fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("git")
-            .args(["init", "-q", "--bare"])
-            .arg(dir.path())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let store = Store::open(dir.path()).unwrap();
-        (dir, store)
+        Store::temporary()
     }
 
     fn save(history: &SessionHistory<'_>, n: usize) {

@@ -177,14 +177,7 @@ mod tests {
 
     #[test]
     fn figures_count_every_save_message_part_and_child() {
-        let dir = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("git")
-            .args(["init", "-q", "--bare"])
-            .arg(dir.path())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let store = Store::open(dir.path()).unwrap();
+        let (_dir, store) = Store::temporary();
         let message = |id: &str, n: usize| crate::session::Message {
             id: id.into(),
             body: json!({"info": {"id": id}, "parts": vec![json!({"t": "x".repeat(2000)}); n]})

@@ -129,14 +129,7 @@ mod tests {
 
     #[test]
     fn a_copied_commit_keeps_everything_but_its_parents() {
-        let dir = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("git")
-            .args(["init", "-q", "--bare"])
-            .arg(dir.path())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let store = Store::open(dir.path()).unwrap();
+        let (_dir, store) = Store::temporary();
         let before = store.disk_usage().unwrap();
         let tree = store.write_tree(&[]).unwrap();
         let root = store.write_commit(tree, &[], "root\n").unwrap();

@@ -103,6 +103,21 @@ impl Store {
         Ok(())
     }
 
+    /// A new bare repository in a temporary directory, for unit tests (uses the `git` binary to
+    /// create it, as a user would).
+    #[cfg(test)]
+    pub(crate) fn temporary() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let status = std::process::Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(dir.path())
+            .status()
+            .expect("run git init");
+        assert!(status.success(), "git init --bare");
+        let store = Store::open(dir.path()).expect("open the new repository");
+        (dir, store)
+    }
+
     /// The git dir shared by all worktrees (where refs and objects live).
     pub fn common_dir(&self) -> PathBuf {
         self.repo.common_dir().to_path_buf()
