@@ -476,33 +476,17 @@ fn secret_export(r: &mut Rng, corpus: &mut Corpus, benign: &mut Benign) -> Value
     )
 }
 
-/// Every object reachable from any ref, decompressed: `git rev-list --objects --all` piped to
-/// `git cat-file --batch`.
+/// Every object reachable from any ref, decompressed and concatenated, with the object count.
 fn all_object_bytes(repo: &Repo<'_>) -> (usize, Vec<u8>) {
-    let list = repo.git(&["rev-list", "--objects", "--all"]);
-    let ids: Vec<&str> = list.lines().filter_map(|l| l.split(' ').next()).collect();
-    let input = ids.join("\n") + "\n";
-    let mut child = repo
-        .env
-        .command("git")
-        .current_dir(&repo.dir)
-        .args(["cat-file", "--batch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn git cat-file");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let mut out = Vec::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_end(&mut out)
-        .expect("read cat-file");
-    writer.join().expect("writer").expect("write ids");
-    assert!(child.wait().expect("wait").success());
-    (ids.len(), out)
+    let objects = repo.reachable_objects("--all");
+    let count = objects.len();
+    (
+        count,
+        objects
+            .into_iter()
+            .flat_map(|(_, _, content)| content)
+            .collect(),
+    )
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {

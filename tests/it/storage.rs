@@ -2,7 +2,6 @@
 //! fetch and push keep it), large strings stored once, a stale ref lock reported instead of
 //! waited on, and concurrent savers that never lose or fork a save.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::process::Stdio;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
@@ -11,42 +10,13 @@ use crate::support::{gen, write_json, Repo, TestEnv, TOOLCALL};
 
 /// Every blob reachable from `rev` whose content contains `needle`, with its content.
 fn blobs_containing(repo: &Repo<'_>, rev: &str, needle: &str) -> Vec<(String, Vec<u8>)> {
-    let objects = repo.git(&["rev-list", "--objects", rev]);
-    let ids: Vec<&str> = objects
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    let mut child = repo
-        .env
-        .command("git")
-        .current_dir(&repo.dir)
-        .args(["cat-file", "--batch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn git cat-file");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = ids.join("\n") + "\n";
-    // A writer thread: cat-file's output could fill the pipe before all input is written.
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut found = Vec::new();
-    for _ in &ids {
-        let mut header = String::new();
-        out.read_line(&mut header).unwrap();
-        let fields: Vec<&str> = header.split_whitespace().collect();
-        assert_eq!(fields.len(), 3, "cat-file header: {header:?}");
-        let size: usize = fields[2].parse().unwrap();
-        let mut content = vec![0; size + 1];
-        out.read_exact(&mut content).unwrap();
-        content.pop();
-        if fields[1] == "blob" && String::from_utf8_lossy(&content).contains(needle) {
-            found.push((fields[0].to_owned(), content));
-        }
-    }
-    writer.join().unwrap().unwrap();
-    assert!(child.wait().unwrap().success());
-    found
+    repo.reachable_objects(rev)
+        .into_iter()
+        .filter(|(_, kind, content)| {
+            kind == "blob" && String::from_utf8_lossy(content).contains(needle)
+        })
+        .map(|(id, _, content)| (id, content))
+        .collect()
 }
 
 #[test]

@@ -348,6 +348,49 @@ impl Repo<'_> {
             .expect("rev-list --count prints a number")
     }
 
+    /// Every object reachable from `rev` (`--all` for every ref), decompressed:
+    /// `git rev-list --objects` piped to `git cat-file --batch`. Returns (id, type, content).
+    pub fn reachable_objects(&self, rev: &str) -> Vec<(String, String, Vec<u8>)> {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let list = self.git(&["rev-list", "--objects", rev]);
+        let ids: Vec<&str> = list
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        let mut child = self
+            .env
+            .command("git")
+            .current_dir(&self.dir)
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn git cat-file");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let input = ids.join("\n") + "\n";
+        // A writer thread: cat-file's output could fill the pipe before all input is written.
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut objects = Vec::with_capacity(ids.len());
+        for _ in &ids {
+            let mut header = String::new();
+            out.read_line(&mut header).expect("read a cat-file header");
+            let fields: Vec<&str> = header.split_whitespace().collect();
+            assert_eq!(fields.len(), 3, "cat-file header: {header:?}");
+            let size: usize = fields[2].parse().expect("an object size");
+            let mut content = vec![0; size + 1];
+            out.read_exact(&mut content).expect("read an object");
+            content.pop();
+            objects.push((fields[0].to_owned(), fields[1].to_owned(), content));
+        }
+        writer
+            .join()
+            .expect("writer thread")
+            .expect("write object ids");
+        assert!(child.wait().expect("wait for cat-file").success());
+        objects
+    }
+
     /// Asserts that `git fsck --strict` finds nothing wrong (dangling objects are allowed: a
     /// retried save leaves its first commit unreferenced, as git's own commands do).
     pub fn assert_fsck_clean(&self) {
