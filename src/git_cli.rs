@@ -146,6 +146,26 @@ pub fn delete_remote_refs(
     push(git_dir, remote, &specs, false)
 }
 
+/// The names of `remote`'s refs below `prefix` (`git ls-remote --refs`).
+pub fn remote_ref_names(
+    git_dir: &Path,
+    remote: &str,
+    prefix: &str,
+) -> Result<Vec<String>, GitError> {
+    let mut cmd = git(git_dir);
+    cmd.args(["ls-remote", "--refs", remote, &format!("{prefix}*")]);
+    let output = run(cmd, false, &format!("ls-remote {remote}"))?;
+    if !output.status.success() {
+        return Err(failed(&format!("ls-remote {remote}"), &output));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split('\t').nth(1))
+        .filter(|name| name.starts_with(prefix))
+        .map(str::to_owned)
+        .collect())
+}
+
 /// One object's sizes, as `git cat-file --batch-check` reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ObjectSizes {

@@ -1,116 +1,217 @@
-//! Agent adapters: each reads one agent's own session format into a [`crate::session::Session`]
-//! and writes it back. Adding an agent means a new module here; the store stays untouched.
+//! Agent adapters: each reads one agent's own session format into a [`Session`] and puts it
+//! back, behind one trait, [`Agent`]. The [`registry`] maps a name to its adapter; the command
+//! line dispatches through it only. Adding an agent is a folder here and one registry line.
 
 pub mod claude;
 pub mod opencode;
 
-use crate::session::merge::MergeRules;
-use crate::session::Session;
+mod error;
+mod input;
+pub mod registry;
+mod text;
 
-/// The merge rules of the agent whose sessions live under ref namespace `agent`.
-pub fn merge_rules(agent: &str) -> Option<&'static dyn MergeRules> {
-    match agent {
-        opencode::AGENT => Some(&opencode::merge::OpenCodeRules),
-        claude::AGENT => Some(&claude::merge::ClaudeRules),
-        _ => None,
-    }
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::session::codec::SaveCache;
+use crate::session::{Session, SessionKind};
+
+pub use error::AgentError;
+pub use input::{parse_json, InputError};
+pub use registry::AgentArg;
+pub use text::TextField;
+
+/// The checkout git-session runs for: where the agent's sessions are found and restored.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    /// The worktree root with symlinks resolved, or `None` in a bare repository.
+    pub root: Option<PathBuf>,
+    /// The directory the command runs in (symlinks resolved).
+    pub cwd: PathBuf,
+    /// git-session's own folder in the repository (`<git dir>/git-session`).
+    pub state_dir: PathBuf,
 }
 
-/// A problem with a session document handed to git-session (a file, stdin, or an agent's output).
-#[derive(Debug, thiserror::Error)]
-pub enum InputError {
-    /// Nothing to read.
-    #[error("{source_name} is empty")]
-    Empty {
-        /// Where the input came from.
-        source_name: String,
-    },
-    /// The JSON stops before it is complete.
-    #[error("{source_name} is cut off: the JSON ends early at byte {bytes}")]
-    Truncated {
-        /// Where the input came from.
-        source_name: String,
-        /// How many bytes it had.
-        bytes: usize,
-    },
-    /// The JSON is not valid.
-    #[error("{source_name} is not valid JSON: {detail}")]
-    Malformed {
-        /// Where the input came from.
-        source_name: String,
-        /// serde_json's description, with line and column.
-        detail: String,
-    },
-    /// Valid JSON of the wrong shape.
-    #[error("{source_name} is not an {agent} session export: {problem}")]
-    WrongShape {
-        /// Where the input came from.
-        source_name: String,
-        /// The agent whose format was expected.
-        agent: &'static str,
-        /// What is missing or wrong.
-        problem: String,
-    },
-    /// The input could not be read at all.
-    #[error("cannot read {source_name}: {source}")]
-    Unreadable {
-        /// Where the input came from.
-        source_name: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// Parses JSON bytes, telling a cut-off document apart from a malformed one.
-pub fn parse_json(bytes: &[u8], source_name: &str) -> Result<serde_json::Value, InputError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(InputError::Empty {
-            source_name: source_name.to_owned(),
-        });
+impl Checkout {
+    /// The worktree root, or an error naming `agent` for a bare repository.
+    pub fn root(&self, agent: &str) -> Result<&Path, AgentError> {
+        self.root.as_deref().ok_or_else(|| {
+            AgentError::new(format!(
+                "this repository is bare: {agent} sessions belong to a checkout"
+            ))
+            .hint("run it in a clone with a working tree")
+        })
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        if e.classify() == serde_json::error::Category::Eof {
-            InputError::Truncated {
-                source_name: source_name.to_owned(),
-                bytes: bytes.len(),
+
+    /// The directories whose sessions belong to this checkout: the current directory when it
+    /// is inside the worktree below its root, then the root.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        if let Some(root) = &self.root {
+            if self.cwd.starts_with(root) && &self.cwd != root {
+                out.push(self.cwd.clone());
             }
-        } else {
-            InputError::Malformed {
-                source_name: source_name.to_owned(),
-                detail: e.to_string(),
-            }
+            out.push(root.clone());
         }
-    })
+        out
+    }
 }
 
-/// One searchable text.
+/// Which of this checkout's sessions to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextField {
-    /// The session (root or child) it belongs to.
-    pub session: String,
-    /// The message id.
-    pub message: String,
-    /// The part id (or `#<index>` when a part has no id).
-    pub part: String,
-    /// What the text is: `text`, `reasoning`, `input.command`, `output`, `error`, `title`, ...
-    pub field: String,
-    /// The text.
-    pub text: String,
+pub enum Pick {
+    /// The most recently updated one.
+    Newest,
+    /// This one (with its children).
+    Id(String),
+    /// Every one.
+    All,
 }
 
-/// Every searchable text of a session of `agent` and its children, in conversation order.
-pub fn text_fields(agent: &str, session: &Session) -> Vec<TextField> {
-    match agent {
-        claude::AGENT => claude::text::fields(session),
-        _ => opencode::text::fields(session),
-    }
+/// A session document named on the command line (`--from FILE`, or stdin).
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// How to name it in messages: the path, or `stdin`.
+    pub name: String,
+    /// The file, when it is one (an agent may read files next to it).
+    pub path: Option<PathBuf>,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
 }
 
-/// How many parts (content blocks) one stored message of `agent` has.
-pub fn part_count(agent: &str, message: &serde_json::Value) -> u64 {
-    match agent {
-        claude::AGENT => claude::text::part_count(message),
-        _ => opencode::render::part_count(message),
+/// Sessions read from an agent, flat (children may be separate entries, named by
+/// [`SessionKind::parent_id`]) or already nested, with warnings about what was left out.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// The sessions read.
+    pub sessions: Vec<Session>,
+    /// One line each about something skipped or repaired.
+    pub warnings: Vec<String>,
+}
+
+/// What a hook payload names: the sessions to save and the save's reason.
+#[derive(Debug)]
+pub struct HookRead {
+    /// The sessions read.
+    pub read: Read,
+    /// The reason recorded on the save (`pre-compaction`, `session-end`, ...).
+    pub reason: String,
+}
+
+/// One step of a long read, for a progress line.
+#[derive(Debug, Clone)]
+pub struct Progress<'a> {
+    /// The session being read.
+    pub id: &'a str,
+    /// Its position (1-based).
+    pub index: usize,
+    /// How many are read in all.
+    pub total: usize,
+}
+
+/// How `show` and `export` render a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The agent's own format, equal to what was saved (export JSON, JSONL transcript).
+    Native,
+    /// The conversation as readable Markdown.
+    Markdown,
+    /// The conversation as one self-contained HTML page.
+    Html,
+}
+
+/// What a restore wrote on this machine.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// The session as written (paths re-homed, maybe under new ids).
+    pub session: Session,
+    /// The agent's own file for it, when it has one (a transcript).
+    pub file: Option<PathBuf>,
+    /// Whether a local copy was replaced.
+    pub replaced: bool,
+    /// Bundles holding the replaced local copies (`git session import` stores one back).
+    pub backups: Vec<PathBuf>,
+    /// The saver's checkout root, when paths under it were rewritten to this checkout.
+    pub rehomed_from: Option<String>,
+    /// This checkout's root.
+    pub directory: String,
+    /// The command that continues the session.
+    pub continue_with: String,
+}
+
+/// One agent: how its sessions are found, read, searched, shown and restored on this machine.
+pub trait Agent: SessionKind {
+    /// The agent's name as people write it (`OpenCode`, `Claude Code`).
+    fn display_name(&self) -> &'static str;
+
+    /// The extension of its session files (`json`, `jsonl`), for `--from` and `import`.
+    fn file_extension(&self) -> &'static str;
+
+    /// Reads this checkout's sessions from the agent on this machine, children included.
+    fn read_local(
+        &self,
+        checkout: &Checkout,
+        pick: &Pick,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Read, AgentError>;
+
+    /// Reads session documents named on the command line. `cache_for(id)` knows the messages
+    /// of the session's last save, so unchanged messages need no second look.
+    fn read_sources(
+        &self,
+        checkout: &Checkout,
+        sources: Vec<Source>,
+        cache_for: &dyn Fn(&str) -> SaveCache,
+    ) -> Result<Read, AgentError>;
+
+    /// Reads what a hook payload on stdin names. Agents without such hooks refuse.
+    fn read_hook(&self, checkout: &Checkout, payload: &[u8]) -> Result<HookRead, AgentError> {
+        let _ = (checkout, payload);
+        Err(AgentError::new(format!(
+            "{} has no hooks that pass a payload on stdin",
+            self.display_name()
+        ))
+        .hint(format!(
+            "save {} sessions with 'git session save --agent {}'",
+            self.display_name(),
+            self.name()
+        )))
     }
+
+    /// Every searchable text of a session and its children, in conversation order.
+    fn text_fields(&self, session: &Session) -> Vec<TextField>;
+
+    /// How many parts (content blocks) one stored message has.
+    fn part_count(&self, message: &Value) -> u64;
+
+    /// When the session was last updated, in epoch milliseconds, when it says.
+    fn updated_ms(&self, session: &Session) -> Option<i64>;
+
+    /// The session rendered as `view`; `time` formats epoch seconds for readable views.
+    fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8>;
+
+    /// Puts a saved session back into the agent on this machine, exactly (a local copy is
+    /// backed up first, then replaced) or with `fork` as a new session beside it; paths of the
+    /// saver's checkout are re-homed to this one.
+    fn restore(
+        &self,
+        checkout: &Checkout,
+        session: Session,
+        fork: bool,
+    ) -> Result<Restored, AgentError>;
+}
+
+/// A seed for new ids (a fork's) from the clock, the process and the hasher's random keys.
+pub fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish()
 }

@@ -4,7 +4,6 @@ use clap::Args;
 
 use super::share::choose_remote;
 use super::{ui, CliError};
-use crate::agents::opencode::AGENT;
 use crate::git_cli::{self, PushStatus};
 use crate::session::{prune, SavedSession, SessionError, SessionHistory};
 use crate::store::layout::{is_safe_component, Origin, RefName};
@@ -119,11 +118,30 @@ fn resolve(store: &Store, ids: &[String], remote: Option<&str>) -> Result<Vec<Ta
     for id in ids {
         let resolved = match history.resolve(id) {
             Ok(resolved) => resolved,
-            // Not known here at all: with --remote, a full id still names the remote's ref.
+            // Not known here at all: with --remote, a full id still names the remote's ref, under
+            // whichever agent the remote has it.
             Err(SessionError::NotFound { .. }) if remote.is_some() && is_safe_component(id) => {
-                let name = RefName::local(AGENT, id);
-                if !out.iter().any(|t| t.name == name) {
-                    out.push(Target { name, local: None });
+                let remote = remote.unwrap_or_default();
+                let suffix = format!("/{id}");
+                let found: Vec<RefName> = remote_session_refs(store, remote)?
+                    .iter()
+                    .filter(|r| r.ends_with(&suffix))
+                    .filter_map(|r| RefName::parse(r))
+                    .filter(|n| n.origin == Origin::Local && n.id == *id)
+                    .collect();
+                if found.is_empty() {
+                    return Err(
+                        CliError::user(format!("no session {id} here or on {remote}")).hint(
+                            format!(
+                                "list what {remote} has: git ls-remote {remote} 'refs/sessions/*'"
+                            ),
+                        ),
+                    );
+                }
+                for name in found {
+                    if !out.iter().any(|t| t.name == name) {
+                        out.push(Target { name, local: None });
+                    }
                 }
                 continue;
             }
@@ -155,6 +173,15 @@ fn resolve(store: &Store, ids: &[String], remote: Option<&str>) -> Result<Vec<Ta
         }
     }
     Ok(out)
+}
+
+/// The sessions refs `remote` has (`refs/sessions/<agent>/<id>`).
+fn remote_session_refs(store: &Store, remote: &str) -> Result<Vec<String>, CliError> {
+    Ok(git_cli::remote_ref_names(
+        &store.common_dir(),
+        remote,
+        crate::store::layout::LOCAL_PREFIX,
+    )?)
 }
 
 /// Removes `refs/remotes/<remote>/sessions/...` of a session the remote deleted.

@@ -3,8 +3,7 @@
 //! Lower layers say what happened; this is the one place that knows which command the user ran
 //! and what to suggest.
 
-use crate::agents::opencode::cli::{OpenCodeError, BINARY_ENV};
-use crate::agents::InputError;
+use crate::agents::{AgentError, InputError};
 use crate::session::bundle::BundleError;
 use crate::session::SessionError;
 use crate::store::StoreError;
@@ -109,20 +108,19 @@ impl From<SessionError> for CliError {
 
 impl From<InputError> for CliError {
     fn from(e: InputError) -> Self {
-        let hint = match &e {
-            InputError::Truncated { .. } => Some(
-                "a piped 'opencode export' is cut at 64 KiB; write it to a file: opencode export <id> > session.json",
-            ),
-            InputError::Empty { .. } => Some("pass the JSON that 'opencode export <id>' prints"),
-            InputError::Malformed { .. } | InputError::WrongShape { .. } => {
-                Some("pass the JSON that 'opencode export <id>' prints, unchanged")
-            }
-            InputError::Unreadable { .. } => None,
-        };
-        CliError {
-            message: e.to_string(),
-            hint: hint.map(str::to_owned),
-            code: 1,
+        CliError::user(e)
+    }
+}
+
+impl From<AgentError> for CliError {
+    fn from(e: AgentError) -> Self {
+        match e {
+            AgentError::Agent { message, hint } => CliError {
+                message,
+                hint,
+                code: 1,
+            },
+            AgentError::Session(session) => session.into(),
         }
     }
 }
@@ -130,43 +128,5 @@ impl From<InputError> for CliError {
 impl From<BundleError> for CliError {
     fn from(e: BundleError) -> Self {
         CliError::user(e).hint("pass a file written by 'git session export'")
-    }
-}
-
-impl From<OpenCodeError> for CliError {
-    fn from(e: OpenCodeError) -> Self {
-        let hint = match &e {
-            OpenCodeError::Spawn { .. } if e.is_missing_binary() => Some(format!(
-                "install OpenCode ('npm install -g opencode-ai') or set {BINARY_ENV} to its path"
-            )),
-            OpenCodeError::Spawn { .. } => Some(format!(
-                "check that {BINARY_ENV} (or 'opencode' on PATH) is the OpenCode binary"
-            )),
-            OpenCodeError::Failed { command, .. } => Some(format!(
-                "run '{command}' in this repository to see OpenCode's own output"
-            )),
-            OpenCodeError::Output { .. } => {
-                Some("run the command again; if it persists, check 'opencode --version'".to_owned())
-            }
-            OpenCodeError::NoSuchSession { .. } => {
-                Some("run 'opencode session list' here to see this project's sessions".to_owned())
-            }
-            OpenCodeError::NoSessions { .. } => Some(
-                "start a session with 'opencode' in this repository, or save an export file with --from FILE"
-                    .to_owned(),
-            ),
-            OpenCodeError::OtherProject { .. } => {
-                Some("run 'git session save' in that project's checkout".to_owned())
-            }
-            OpenCodeError::BadId { .. } => {
-                Some("pass an id as 'opencode session list' prints it".to_owned())
-            }
-            OpenCodeError::Io { .. } => None,
-        };
-        CliError {
-            message: e.to_string(),
-            hint,
-            code: 1,
-        }
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::{show, ui, CliError};
-use crate::agents::opencode::{self, export};
+use crate::agents::View;
 use crate::session::bundle::{self, Bundle};
 use crate::store::Store;
 
@@ -15,7 +15,8 @@ use crate::store::Store;
 pub enum ExportFormat {
     /// A zstd-compressed git-session bundle: the session with its child sessions.
     Bundle,
-    /// Plain `opencode export` JSON of the session alone (what `opencode import` reads).
+    /// The agent's own format of the session alone (`opencode export` JSON, a Claude Code
+    /// JSONL transcript).
     Json,
 }
 
@@ -39,49 +40,22 @@ pub struct ExportArgs {
 }
 
 pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
-    let session = show::load(store, &args.id, args.at.as_deref())?;
-    let mut bytes = Vec::new();
-    let agent = crate::session::SessionHistory::new(store)
-        .resolve(&args.id)?
-        .saved
-        .name
-        .namespace;
-    if agent == crate::agents::claude::AGENT {
-        use crate::agents::claude::transcript;
-        bytes = match args.format {
-            ExportFormat::Json => transcript::render(&session).into_bytes(),
-            ExportFormat::Bundle => {
-                let bundle = Bundle {
-                    agent,
-                    agent_version: transcript::version(&session),
-                    title: transcript::title(&session),
-                    session: session.clone(),
-                };
-                let mut out = Vec::new();
-                bundle::write(&bundle, &mut out)
-                    .map_err(|e| CliError::user(format!("cannot write the bundle: {e}")))?;
-                out
-            }
-        };
-    }
-    match args.format {
-        _ if !bytes.is_empty() => {}
+    let (agent, session) = show::load(store, &args.id, args.at.as_deref())?;
+    let bytes = match args.format {
+        ExportFormat::Json => agent.render(&session, View::Native, &ui::local_time),
         ExportFormat::Bundle => {
             let bundle = Bundle {
-                agent: opencode::AGENT.to_owned(),
-                agent_version: export::version(&session),
-                title: export::title(&session),
+                agent: agent.name().to_owned(),
+                agent_version: agent.version(&session),
+                title: agent.title(&session),
                 session,
             };
-            bundle::write(&bundle, &mut bytes)
+            let mut out = Vec::new();
+            bundle::write(&bundle, &mut out)
                 .map_err(|e| CliError::user(format!("cannot write the bundle: {e}")))?;
+            out
         }
-        ExportFormat::Json => {
-            bytes = serde_json::to_vec_pretty(&export::to_value(&session))
-                .map_err(|e| CliError::user(format!("cannot render the session: {e}")))?;
-            bytes.push(b'\n');
-        }
-    }
+    };
     if args.output.as_os_str() == "-" {
         let mut stdout = std::io::stdout().lock();
         stdout

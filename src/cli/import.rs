@@ -1,5 +1,6 @@
 //! `git session import PATH`: store sessions from bundle files and export JSON files, or from a
 //! whole directory of them (for example a `.opencode/sessions/` folder filled by a save command).
+//! Session files are recognised by the extension each agent gives its files.
 //!
 //! A directory is read twice: first to order the files (parents before children, then by the
 //! session's own update time, then by path), then to store each one. What is already stored
@@ -9,13 +10,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::save::{print_reports, redacted_title, redactor, store_sessions, Report};
-use super::{ui, CliError};
-use crate::agents::opencode::{self, export};
+use super::report::print_reports;
+use super::{context, settings, ui, CliError};
+use crate::agents::{registry, Agent, Source};
 use crate::session::bundle;
-use crate::session::codec::Redact;
-use crate::session::redact::Redactor;
-use crate::session::{SaveMeta, SessionHistory};
+use crate::session::save_set::{self, SaveReport};
+use crate::session::{Session, SessionHistory, Settings};
 use crate::store::Store;
 
 /// Arguments of `git session import`.
@@ -23,9 +23,10 @@ use crate::store::Store;
 #[command(after_long_help = "Examples:
   git session import handover.gsb          # a bundle from 'git session export'
   git session import session.json          # an 'opencode export' JSON file
+  git session import 6b927b1f.jsonl        # a Claude Code transcript (with its subagents)
   git session import .opencode/sessions/   # every export and bundle below a directory")]
 pub struct ImportArgs {
-    /// A bundle, an export JSON file, or a directory to search for both.
+    /// A bundle, an agent's session file, or a directory to search for both.
     pub path: PathBuf,
     /// The reason recorded on each save.
     #[arg(long, default_value = "import")]
@@ -48,10 +49,10 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
             args.path.display()
         )));
     }
-    let redactor = redactor(store, false)?;
-    let redactor = redactor.as_ref();
+    let settings = settings::for_save(store, false)?;
     if args.path.is_file() {
-        let reports = import_file(store, &args.path, &args.reason, redactor)?;
+        let reports = import_file(store, &args.path, &args.reason, &settings)?;
+        context::gc_auto(store);
         print_reports(&reports, args.json, false);
         return Ok(());
     }
@@ -61,7 +62,8 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
     for entry in walkdir::WalkDir::new(&args.path)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.file_name() != ".git")
+        // Subagent transcripts are read with their parent's.
+        .filter_entry(|e| e.file_name() != ".git" && e.file_name() != "subagents")
     {
         let entry = match entry {
             Ok(e) => e,
@@ -73,7 +75,7 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
         if !entry.file_type().is_file() {
             continue;
         }
-        match classify(entry.path()) {
+        match classify(store, entry.path()) {
             Ok(Some(c)) => candidates.push(c),
             Ok(None) => ignored += 1,
             Err(e) => failed.push(format!("{}: {}", entry.path().display(), e.message)),
@@ -91,11 +93,12 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
                 candidate.path.display()
             ));
         }
-        match import_file(store, &candidate.path, &args.reason, redactor) {
+        match import_file(store, &candidate.path, &args.reason, &settings) {
             Ok(r) => reports.extend(r),
             Err(e) => failed.push(format!("{}: {}", candidate.path.display(), e.message)),
         }
     }
+    context::gc_auto(store);
     print_reports(&reports, args.json, false);
     if !args.json {
         let saved = reports
@@ -122,69 +125,77 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Looks at a file: a bundle or an export JSON becomes a candidate, anything else is ignored.
-fn classify(path: &Path) -> Result<Option<Candidate>, CliError> {
+/// Looks at a file: a bundle or a session file of a known agent becomes a candidate, anything
+/// else is ignored.
+fn classify(store: &Store, path: &Path) -> Result<Option<Candidate>, CliError> {
+    let Some((agent, sessions)) = read_file(store, path)? else {
+        return Ok(None);
+    };
+    let first = sessions.first();
+    Ok(Some(Candidate {
+        path: path.to_path_buf(),
+        is_child: first.is_some_and(|s| agent.parent_id(s).is_some()),
+        updated: first.and_then(|s| agent.updated_ms(s)).unwrap_or(i64::MAX),
+    }))
+}
+
+/// Sessions read from one file, with the agent they belong to.
+type AgentSessions = (&'static dyn Agent, Vec<Session>);
+
+/// Reads a bundle (any known agent's) or an agent's session file (by its extension); `None`
+/// for other files.
+fn read_file(store: &Store, path: &Path) -> Result<Option<AgentSessions>, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
     if bundle::looks_like_bundle(&bytes) {
         let b = bundle::read(&bytes)?;
-        return Ok(Some(Candidate {
-            path: path.to_path_buf(),
-            is_child: export::parent_id(&b.session).is_some(),
-            updated: export::updated_ms(&b.session).unwrap_or(i64::MAX),
-        }));
+        let agent = registry::by_name(&b.agent).ok_or_else(|| {
+            CliError::user(format!(
+                "{} holds a {} session, which this git-session cannot store",
+                path.display(),
+                b.agent
+            ))
+            .hint("upgrade git-session to import it")
+        })?;
+        return Ok(Some((agent, vec![b.session])));
     }
-    let is_json_file = path.extension().is_some_and(|e| e == "json");
-    if !is_json_file {
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let Some(agent) = registry::all()
+        .iter()
+        .copied()
+        .find(|a| a.file_extension() == extension)
+    else {
         return Ok(None);
+    };
+    let history = SessionHistory::new(store);
+    let cache_for = |id: &str| history.save_cache(agent.name(), id);
+    let source = Source {
+        name: path.display().to_string(),
+        path: Some(path.to_path_buf()),
+        bytes,
+    };
+    let read = agent.read_sources(&context::checkout(store), vec![source], &cache_for)?;
+    for w in &read.warnings {
+        ui::status(&format!("warning: {w}"));
     }
-    let session = export::parse(bytes, &path.display().to_string())?;
-    Ok(Some(Candidate {
-        path: path.to_path_buf(),
-        is_child: export::parent_id(&session).is_some(),
-        updated: export::updated_ms(&session).unwrap_or(i64::MAX),
-    }))
+    Ok(Some((agent, read.sessions)))
 }
 
 fn import_file(
     store: &Store,
     path: &Path,
     reason: &str,
-    redactor: Option<&Redactor>,
-) -> Result<Vec<Report>, CliError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
-    if !bundle::looks_like_bundle(&bytes) {
-        let session = export::parse(bytes, &path.display().to_string())?;
-        return store_sessions(store, vec![session], reason, true, redactor);
-    }
-    let b = bundle::read(&bytes)?;
-    if b.agent != opencode::AGENT && b.agent != crate::agents::claude::AGENT {
+    settings: &Settings,
+) -> Result<Vec<SaveReport>, CliError> {
+    let Some((agent, sessions)) = read_file(store, path)? else {
         return Err(CliError::user(format!(
-            "{} holds a {} session, which this git-session cannot store",
-            path.display(),
-            b.agent
-        )));
-    }
-    if export::parent_id(&b.session).is_some() {
-        // A child on its own: the same path as `save` (joins its saved parent).
-        return store_sessions(store, vec![b.session], reason, true, redactor);
-    }
-    let history = SessionHistory::new(store);
-    let meta = SaveMeta {
-        agent: b.agent.clone(),
-        agent_version: b.agent_version.clone(),
-        title: b.title.clone(),
-        reason: reason.to_owned(),
-        split_threshold: crate::session::codec::DEFAULT_SPLIT_THRESHOLD,
-        skip_if_stored: true,
+            "{} is neither a bundle nor a session file git-session knows",
+            path.display()
+        ))
+        .hint("pass a file written by 'git session export', or an agent's session file"));
     };
-    let outcome = history.save(&b.session, &meta, redactor.map(|r| r as &dyn Redact))?;
-    Ok(vec![Report {
-        session: b.session.id.clone(),
-        title: redacted_title(redactor, b.title),
-        outcome,
-        note: None,
-        redacted: redactor.is_some(),
-    }])
+    // A child on its own joins its saved parent, as with `save`.
+    Ok(save_set::save_all(
+        store, agent, sessions, reason, true, settings,
+    )?)
 }

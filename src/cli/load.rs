@@ -1,29 +1,36 @@
-//! `git session load <id>`: restore a saved session into the local OpenCode, so that
-//! `opencode -s <id>` continues it with its full history.
+//! `git session load [<id>]`: restore a saved session into its agent on this machine, so the
+//! agent continues it with its full history. Without an id: the saved sessions, to pick one.
+
+use std::io::{BufRead, IsTerminal};
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
-use super::{local_opencode, ui, CliError};
-use crate::agents::opencode::{self, export, load};
-use crate::session::SessionHistory;
+use super::list::unique_sessions;
+use super::{context, ui, CliError};
+use crate::session::{SavedSession, SessionHistory};
 use crate::store::layout::Origin;
 use crate::store::Store;
+
+/// How many sessions the list without an id shows.
+const LISTED: usize = 20;
 
 /// Arguments of `git session load`.
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:
+  git session load                        # list saved sessions (in a terminal: pick one)
   git session load ses_dfef               # newest save; replaces a local copy exactly
   git session load ses_dfef --at ~1       # the save before it
   git session load ses_dfef --fork        # a copy under new ids, the local session untouched
   git fetch origin 'refs/sessions/*:refs/remotes/origin/sessions/*' && git session load ses_dfef
 
-Paths that pointed into the saver's checkout (the session's directory, the messages' cwd and
-root) are rewritten to this checkout. Continue the session with 'opencode -s <id>'.")]
+Paths that pointed into the saver's checkout are rewritten to this checkout. The last line
+says how to continue the session in its agent ('opencode -s <id>', 'claude --resume <id>').")]
 pub struct LoadArgs {
     /// Session id or unique prefix: a local save, or one fetched from a remote. A child
-    /// session's id loads its root session with all children.
-    pub id: String,
+    /// session's id loads its root session with all children. Without it, the saved sessions
+    /// are listed (and in a terminal, one can be picked).
+    pub id: Option<String>,
     /// Which save: a commit id prefix from `git session log`, or `~N` for N saves back.
     #[arg(long, value_name = "SAVE")]
     pub at: Option<String>,
@@ -35,65 +42,75 @@ pub struct LoadArgs {
     pub json: bool,
 }
 
+/// The `--json` report of a load: one shape for every agent.
+#[derive(Debug, Serialize)]
+struct LoadReport {
+    version: u32,
+    agent: String,
+    session: String,
+    saved_session: String,
+    forked: bool,
+    save: String,
+    remote: Option<String>,
+    title: String,
+    messages: usize,
+    children: Vec<String>,
+    file: Option<String>,
+    replaced: bool,
+    backups: Vec<String>,
+    rehomed_from: Option<String>,
+    directory: String,
+    #[serde(rename = "continue")]
+    continue_with: String,
+}
+
 pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
     let history = SessionHistory::new(store);
-    let resolved = history.resolve(&args.id)?;
-    if resolved.saved.name.namespace == crate::agents::claude::AGENT {
-        return super::local_claude::run_load(store, &args, &resolved);
-    }
-    if resolved.saved.name.namespace != opencode::AGENT {
-        return Err(CliError::user(format!(
-            "{} is a {} session; load restores OpenCode sessions only",
-            resolved.saved.name.id, resolved.saved.name.namespace
-        ))
-        .hint(format!(
-            "read it with 'git session show {}'",
-            resolved.saved.name.id
-        )));
-    }
-    let save = history.find_save(&resolved.saved, args.at.as_deref())?;
-    let mut session = history.read(&resolved.saved, &save)?;
-    let (opencode, root) = local_opencode::open(store, "load")?;
-
-    let saved_id = session.id.clone();
-    let root_text = root.to_string_lossy().into_owned();
-    let from = load::saved_root(&session);
-    let rehomed = match &from {
-        Some(from) => load::rehome(&mut session, from, &root_text),
-        None => 0,
+    let id = match &args.id {
+        Some(id) => id.clone(),
+        None => match pick(&history, args.json)? {
+            Some(id) => id,
+            None => return Ok(()),
+        },
     };
-    if args.fork {
-        load::fork(&mut session, load::random_seed());
-    }
-    let backup_dir = store.state_dir().join("backups").join(opencode::AGENT);
-    let restored = load::restore(&opencode, &session, args.fork, &backup_dir, &|s| {
-        load::import_dir(s, &root)
-    })?;
+    let resolved = history.resolve(&id)?;
+    let agent = context::agent_for(&resolved.saved.name.namespace)?;
+    let save = history.find_save(&resolved.saved, args.at.as_deref())?;
+    let session = history.read(&resolved.saved, &save)?;
+    let saved_id = session.id.clone();
+    let restored = agent.restore(&context::checkout(store), session, args.fork)?;
 
-    let title = export::title(&session);
+    let session = &restored.session;
+    let title = agent.title(session);
     let children: Vec<String> = session.walk()[1..].iter().map(|s| s.id.clone()).collect();
     let remote = match &resolved.saved.name.origin {
         Origin::Local => None,
         Origin::Remote(remote) => Some(remote.clone()),
     };
-    let continue_with = format!("opencode -s {}", session.id);
     if args.json {
-        ui::out_json(&json!({
-            "version": 1,
-            "session": session.id,
-            "saved_session": saved_id,
-            "forked": args.fork,
-            "save": save.commit.to_string(),
-            "remote": remote,
-            "title": title,
-            "messages": session.messages.len(),
-            "children": children,
-            "replaced": restored.replaced,
-            "backups": restored.backups.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-            "rehomed_from": from.filter(|_| rehomed > 0),
-            "directory": root_text,
-            "continue": continue_with,
-        }));
+        let report = LoadReport {
+            version: 1,
+            agent: agent.name().to_owned(),
+            session: session.id.clone(),
+            saved_session: saved_id,
+            forked: args.fork,
+            save: save.commit.to_string(),
+            remote,
+            title,
+            messages: session.messages.len(),
+            children,
+            file: restored.file.as_ref().map(|p| p.display().to_string()),
+            replaced: restored.replaced,
+            backups: restored
+                .backups
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            rehomed_from: restored.rehomed_from.clone(),
+            directory: restored.directory.clone(),
+            continue_with: restored.continue_with.clone(),
+        };
+        ui::out_json(&serde_json::to_value(&report).expect("a report serialises"));
         return Ok(());
     }
     if let Some(child) = &resolved.child {
@@ -119,17 +136,23 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
         "{title}: {} messages{child_count} ({source})",
         session.messages.len()
     );
+    let into = match &restored.file {
+        Some(file) => format!(" into {}", file.display()),
+        None => String::new(),
+    };
     if args.fork {
         ui::status(&format!(
-            "Loaded {saved_id} into OpenCode as a fork, {}{what}; any local copy of {saved_id} is untouched.",
+            "Loaded {saved_id} into {} as a fork, {}{what}; any local copy of {saved_id} is untouched.",
+            agent.display_name(),
             session.id
         ));
     } else {
-        ui::status(&format!("Loaded {}{what}.", session.id));
+        ui::status(&format!("Loaded {}{what}{into}.", session.id));
         if restored.replaced {
             ui::status(&format!(
-                "Replaced the local copy of {} in OpenCode with the saved one.",
-                session.id
+                "Replaced the local copy of {} in {} with the saved one.",
+                session.id,
+                agent.display_name()
             ));
             for backup in &restored.backups {
                 ui::status(&format!(
@@ -139,9 +162,88 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
             }
         }
     }
-    if let Some(from) = from.filter(|_| rehomed > 0) {
-        ui::status(&format!("Paths under {from} now point to {root_text}."));
+    if let Some(from) = &restored.rehomed_from {
+        ui::status(&format!(
+            "Paths under {from} now point to {}.",
+            restored.directory
+        ));
     }
-    ui::status(&format!("Continue it with: {continue_with}"));
+    ui::status(&format!("Continue it with: {}", restored.continue_with));
     Ok(())
+}
+
+/// Without an id: lists the saved sessions, newest first, and in a terminal asks which to load.
+/// Returns the id picked, or `None` when only the list was shown.
+fn pick(history: &SessionHistory<'_>, json: bool) -> Result<Option<String>, CliError> {
+    let sessions = unique_sessions(history.sessions()?);
+    if json {
+        return Err(CliError::usage("load --json needs a session id")
+            .hint("list them with 'git session list --json', then: git session load <id> --json"));
+    }
+    if sessions.is_empty() {
+        ui::status("No saved sessions yet. Save one with: git session save");
+        return Ok(None);
+    }
+    let shown = &sessions[..sessions.len().min(LISTED)];
+    let interactive = std::io::stdin().is_terminal() && ui::stderr_is_terminal();
+    let list = listing(shown);
+    if !interactive {
+        ui::out(&list);
+        let more = sessions.len() - shown.len();
+        if more > 0 {
+            ui::out(&format!(
+                "... and {more} more (git session list shows them all)\n"
+            ));
+        }
+        ui::out("Load one with: git session load <id>  (a unique prefix of the id is enough)\n");
+        return Ok(None);
+    }
+    ui::status(list.trim_end());
+    ui::prompt(&format!(
+        "Load which session? [1-{}, or an id; Enter to cancel] ",
+        shown.len()
+    ));
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::user(format!("cannot read the answer: {e}")))?;
+    let answer = line.trim();
+    if answer.is_empty() {
+        ui::status("Nothing loaded.");
+        return Ok(None);
+    }
+    if let Ok(n) = answer.parse::<usize>() {
+        return match shown.get(n.wrapping_sub(1)) {
+            Some(s) => Ok(Some(s.name.id.clone())),
+            None => Err(
+                CliError::usage(format!("there is no session {n} in the list"))
+                    .hint("run 'git session load' again and type a number from the list"),
+            ),
+        };
+    }
+    Ok(Some(answer.to_owned()))
+}
+
+/// The numbered list: title, agent, messages, size, last save.
+fn listing(sessions: &[SavedSession]) -> String {
+    let id_width = sessions.iter().map(|s| s.name.id.len()).max().unwrap_or(2);
+    let mut text = String::new();
+    for (n, s) in sessions.iter().enumerate() {
+        let origin = match &s.name.origin {
+            Origin::Local => String::new(),
+            Origin::Remote(r) => format!("  (from {r})"),
+        };
+        text.push_str(&format!(
+            "{:>3}  {}  {:<8}  {}  {:>5} msgs  {:>9}  {}{origin}\n",
+            n + 1,
+            ui::fit(&s.name.id, id_width),
+            s.name.namespace,
+            ui::fit(&s.trailers.title, 32),
+            s.trailers.messages,
+            ui::size(s.trailers.bytes),
+            ui::local_time(s.seconds),
+        ));
+    }
+    text
 }

@@ -1,5 +1,6 @@
 //! The command line: `git session <command>`. One file per command, one dispatch here.
 
+mod context;
 mod delete;
 pub mod error;
 mod export;
@@ -9,16 +10,16 @@ mod import;
 mod install;
 mod list;
 mod load;
-mod local_claude;
-mod local_opencode;
 mod log;
 mod prune;
 mod pull;
 mod push;
+mod report;
 mod save;
 mod scan;
 mod scrub;
 mod search;
+mod settings;
 mod share;
 mod show;
 mod stats;
@@ -55,19 +56,19 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Save a session (from the local OpenCode, or `opencode export` JSON) as the next save on its ref.
+    /// Save an agent's session (from the agent on this machine, or its files) as the next save on its ref.
     Save(save::SaveArgs),
-    /// Restore a saved session into the local OpenCode (exactly, or as a fork).
+    /// Restore a saved session into its agent on this machine (exactly, or as a fork).
     Load(load::LoadArgs),
     /// List saved sessions, newest save first.
     List(list::ListArgs),
     /// List the saves of one session, newest first.
     Log(log::LogArgs),
-    /// Print a saved session back as export JSON.
+    /// Print a saved session back in its agent's format, or as Markdown or HTML.
     Show(show::ShowArgs),
     /// Write a session to a portable file (a zstd bundle, or plain export JSON).
     Export(export::ExportArgs),
-    /// Store sessions from bundles or export JSON files (a file or a whole directory).
+    /// Store sessions from bundles or agents' session files (a file or a whole directory).
     Import(import::ImportArgs),
     /// Push sessions refs to a remote (never forced).
     Push(push::PushArgs),
@@ -124,7 +125,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let dir = cli.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     match cli.command {
         Command::Save(args) if args.hook_stdin => {
-            local_claude::save_hook(&dir, args);
+            save::run_hook(&dir, args);
             Ok(())
         }
         Command::Save(args) => save::run(&open(&dir)?, args),

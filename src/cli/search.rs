@@ -6,8 +6,8 @@ use regex::{Regex, RegexBuilder};
 use serde_json::json;
 
 use super::list::unique_sessions;
-use super::{ui, CliError};
-use crate::agents::{text_fields, TextField};
+use super::{context, ui, CliError};
+use crate::agents::{Agent, TextField};
 use crate::session::{Session, SessionHistory};
 use crate::store::Store;
 
@@ -56,16 +56,20 @@ pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
     let regex = matcher(&args.pattern, args.ignore_case, args.fixed_strings)?;
     let history = SessionHistory::new(store);
     // Each session with its agent, whose adapter knows where the texts are.
-    let sessions: Vec<(String, Session)> = match &args.session {
-        Some(id) => {
-            let agent = history.resolve(id)?.saved.name.namespace;
-            vec![(agent, super::show::load(store, id, None)?)]
-        }
+    let sessions: Vec<(&dyn Agent, Session)> = match &args.session {
+        Some(id) => vec![super::show::load(store, id, None)?],
         None => {
             let mut out = Vec::new();
             for saved in unique_sessions(history.sessions()?) {
+                let Ok(agent) = context::agent_for(&saved.name.namespace) else {
+                    ui::status(&format!(
+                        "warning: skipped {}: sessions of agent '{}' are not known to this git-session",
+                        saved.name.id, saved.name.namespace
+                    ));
+                    continue;
+                };
                 let save = history.find_save(&saved, None)?;
-                out.push((saved.name.namespace.clone(), history.read(&saved, &save)?));
+                out.push((agent, history.read(&saved, &save)?));
             }
             out
         }
@@ -73,7 +77,7 @@ pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
     let mut text = String::new();
     let mut count = 0;
     for (agent, session) in &sessions {
-        for field in text_fields(agent, session) {
+        for field in agent.text_fields(session) {
             for hit in find(&regex, &field.text) {
                 count += 1;
                 if args.json {

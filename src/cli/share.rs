@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::{ui, CliError};
+use crate::agents::registry;
 use crate::git_cli::{self, GitError, PushStatus, PushedRef};
 use crate::session::integrate::{integrate, Integration};
 use crate::session::SessionHistory;
@@ -63,20 +64,20 @@ pub(crate) struct Pulled {
 pub(crate) fn pull(store: &Store, remote: &str, progress: bool) -> Result<Vec<Pulled>, CliError> {
     git_cli::fetch_sessions(&store.common_dir(), remote, progress)?;
     let history = SessionHistory::new(store);
-    let threshold = super::save::split_threshold(store);
+    let threshold = super::settings::split_threshold(store);
     let mut out = Vec::new();
     for saved in history.sessions()? {
         if saved.name.origin != Origin::Remote(remote.to_owned()) {
             continue;
         }
-        let Some(rules) = crate::agents::merge_rules(&saved.name.namespace) else {
+        let Some(agent) = registry::by_name(&saved.name.namespace) else {
             ui::status(&format!(
                 "warning: skipped {} from {remote}: sessions of agent '{}' are not known to this git-session",
                 saved.name.id, saved.name.namespace
             ));
             continue;
         };
-        let outcome = integrate(store, &saved.name, rules, threshold)?;
+        let outcome = integrate(store, &saved.name, agent.merge_rules(), threshold)?;
         out.push(Pulled {
             name: saved.name,
             outcome,

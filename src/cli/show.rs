@@ -1,9 +1,10 @@
-//! `git session show <id>`: a saved session printed back as export JSON.
+//! `git session show <id>`: a saved session printed back in its agent's own format, or as
+//! Markdown or HTML.
 
 use clap::{Args, ValueEnum};
 
-use super::{ui, CliError};
-use crate::agents::opencode::{export, render, render_html, render_md};
+use super::{context, ui, CliError};
+use crate::agents::{Agent, View};
 use crate::session::{Session, SessionHistory};
 use crate::store::Store;
 
@@ -38,40 +39,29 @@ pub struct ShowArgs {
 }
 
 pub(crate) fn run(store: &Store, args: ShowArgs) -> Result<(), CliError> {
-    let session = load(store, &args.id, args.at.as_deref())?;
-    let agent = SessionHistory::new(store)
-        .resolve(&args.id)?
-        .saved
-        .name
-        .namespace;
-    if agent == crate::agents::claude::AGENT {
-        return super::local_claude::show(&session, args.format);
-    }
-    match args.format {
-        ShowFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&export::to_value(&session))
-                .map_err(|e| CliError::user(format!("cannot render the session: {e}")))?;
-            text.push('\n');
-            ui::out(&text);
-        }
-        ShowFormat::Md => ui::out(&render_md::markdown(&render::view(&session), &local_ms)),
-        ShowFormat::Html => ui::out(&render_html::html(&render::view(&session), &local_ms)),
-    }
+    let (agent, session) = load(store, &args.id, args.at.as_deref())?;
+    let view = match args.format {
+        ShowFormat::Json => View::Native,
+        ShowFormat::Md => View::Markdown,
+        ShowFormat::Html => View::Html,
+    };
+    let bytes = agent.render(&session, view, &ui::local_time);
+    ui::out(&String::from_utf8_lossy(&bytes));
     Ok(())
 }
 
-/// Epoch milliseconds as local time, for the readable formats.
-fn local_ms(ms: i64) -> String {
-    ui::local_time(ms.div_euclid(1000))
-}
-
 /// Reads the session (or child session) named by `id` at save `at` (newest when `None`).
-pub(crate) fn load(store: &Store, id: &str, at: Option<&str>) -> Result<Session, CliError> {
+pub(crate) fn load(
+    store: &Store,
+    id: &str,
+    at: Option<&str>,
+) -> Result<(&'static dyn Agent, Session), CliError> {
     let history = SessionHistory::new(store);
     let resolved = history.resolve(id)?;
+    let agent = context::agent_for(&resolved.saved.name.namespace)?;
     let save = history.find_save(&resolved.saved, at)?;
     let root = history.read(&resolved.saved, &save)?;
-    match &resolved.child {
+    let session = match &resolved.child {
         None => Ok(root),
         Some(child) => root.find(child).cloned().ok_or_else(|| {
             CliError::user(format!(
@@ -84,5 +74,6 @@ pub(crate) fn load(store: &Store, id: &str, at: Option<&str>) -> Result<Session,
                 resolved.saved.name.id
             ))
         }),
-    }
+    }?;
+    Ok((agent, session))
 }

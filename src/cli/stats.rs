@@ -5,6 +5,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{ui, CliError};
+use crate::agents::registry;
 use crate::git_cli;
 use crate::session::stats::{self, SessionFigures, Totals};
 use crate::session::SessionHistory;
@@ -36,7 +37,11 @@ pub struct StatsArgs {
 pub(crate) fn run(store: &Store, args: StatsArgs) -> Result<(), CliError> {
     let history = SessionHistory::new(store);
     let sessions = history.local_sessions()?;
-    let figures = stats::collect(store, &sessions, &crate::agents::part_count)?;
+    // Each agent's adapter counts its messages' parts; an unknown agent's count as one each.
+    let part_count = |agent: &str, message: &serde_json::Value| {
+        registry::by_name(agent).map_or(1, |a| a.part_count(message))
+    };
+    let figures = stats::collect(store, &sessions, &part_count)?;
     let git_dir = store.common_dir();
     let (totals, stored) = stats::totals(&figures, |ids| {
         let hex: Vec<String> = ids.iter().map(|id| id.to_string()).collect();

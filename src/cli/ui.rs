@@ -75,6 +75,12 @@ pub fn status(text: &str) {
     eprintln!("{text}");
 }
 
+/// Writes a question on stderr without a newline, for an answer typed on the same line.
+pub fn prompt(text: &str) {
+    eprint!("{text}");
+    let _ = std::io::stderr().flush();
+}
+
 /// Writes `value` as pretty JSON plus a newline to stdout.
 pub fn out_json(value: &serde_json::Value) {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();

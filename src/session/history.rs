@@ -22,7 +22,7 @@ const MAX_ATTEMPTS: u32 = 200;
 /// What describes a save besides the session itself.
 #[derive(Debug, Clone)]
 pub struct SaveMeta {
-    /// The agent, used as the ref namespace (`opencode`).
+    /// The agent, used as the ref namespace (`refs/sessions/<agent>/<id>`).
     pub agent: String,
     /// The agent's version, when known.
     pub agent_version: Option<String>,

@@ -4,20 +4,28 @@
 //! This layer is agent-agnostic: an agent adapter turns its own format into a [`Session`] (an info
 //! object, ordered messages, child sessions) and back. It never spawns processes.
 
+pub mod backup;
 pub mod bundle;
 pub mod codec;
 pub mod history;
 pub mod integrate;
+pub mod kind;
 pub mod merge;
 pub mod model;
 pub mod prune;
 pub mod redact;
+pub mod save_set;
+pub mod scan;
+pub mod scrub;
+pub mod settings;
 pub mod simkey;
 pub mod stats;
 pub mod trailers;
 
 pub use history::{SaveMeta, SaveOutcome, SavedSession, SessionHistory};
+pub use kind::SessionKind;
 pub use model::{Message, Session};
+pub use settings::Settings;
 
 use crate::store::StoreError;
 

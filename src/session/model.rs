@@ -18,7 +18,7 @@ pub struct Session {
     pub children: Vec<Session>,
 }
 
-/// One message: its id and its whole JSON (for OpenCode `{"info": .., "parts": [..]}`).
+/// One message: its id and its whole JSON, as the agent wrote it.
 #[derive(Debug, Clone)]
 pub struct Message {
     /// The message id (a tree entry name).
@@ -136,5 +136,13 @@ impl Session {
             return Some(self);
         }
         self.children.iter().find_map(|c| c.find(id))
+    }
+
+    /// Finds this session or a descendant by id, for changing it.
+    pub fn find_mut(&mut self, id: &str) -> Option<&mut Session> {
+        if self.id == id {
+            return Some(self);
+        }
+        self.children.iter_mut().find_map(|c| c.find_mut(id))
     }
 }

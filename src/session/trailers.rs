@@ -1,5 +1,5 @@
 //! The commit message of a save: a readable subject and body, and trailers a script can read
-//! (`git log --format='%(trailers:key=Reason,valueonly)' refs/sessions/opencode/<id>`).
+//! (`git log --format='%(trailers:key=Reason,valueonly)' refs/sessions/<agent>/<id>`).
 
 /// The storage format this build writes and the newest it reads.
 pub const FORMAT: u32 = 1;
@@ -11,7 +11,7 @@ pub struct SaveTrailers {
     pub session: String,
     /// The session title (one line).
     pub title: String,
-    /// The agent (ref namespace), such as `opencode`.
+    /// The agent (ref namespace).
     pub agent: String,
     /// The agent's version that wrote the session, when known.
     pub agent_version: Option<String>,

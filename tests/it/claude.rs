@@ -347,3 +347,156 @@ fn search_and_stats_read_claude_sessions_too() {
         "each record has at least one part: {stats}"
     );
 }
+
+/// The keys every `load --json` has, whatever the agent.
+pub const LOAD_JSON_KEYS: &[&str] = &[
+    "agent",
+    "backups",
+    "children",
+    "continue",
+    "directory",
+    "file",
+    "forked",
+    "messages",
+    "rehomed_from",
+    "remote",
+    "replaced",
+    "save",
+    "saved_session",
+    "session",
+    "title",
+    "version",
+];
+
+/// The sorted keys of a JSON object.
+pub fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn save_all_saves_every_claude_session_of_the_checkout_and_load_json_has_the_common_shape() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    let first = place_example(&repo, &home);
+    // A second session of this checkout: the same transcript under another id.
+    let other = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+    let text = std::fs::read_to_string(&first).unwrap().replace(ID, other);
+    std::fs::write(first.with_file_name(format!("{other}.jsonl")), text).unwrap();
+    // A session of another checkout is not this checkout's.
+    let elsewhere = env.repo_with_commit("elsewhere");
+    place_example(&elsewhere, &home);
+
+    let run = run_as(
+        &repo,
+        &home,
+        &["save", "--agent", "claude", "--all", "--json"],
+    )
+    .success();
+    let saves = run.json()["saves"].as_array().unwrap().clone();
+    let mut saved: Vec<&str> = saves
+        .iter()
+        .map(|s| s["session"].as_str().unwrap())
+        .collect();
+    saved.sort();
+    let mut expected = vec![ID, other];
+    expected.sort();
+    assert_eq!(
+        saved, expected,
+        "both sessions of this checkout, and only those"
+    );
+    for id in [ID, other] {
+        assert!(repo
+            .rev_parse(&format!("refs/sessions/claude/{id}"))
+            .is_some());
+    }
+
+    let loaded = run_as(&repo, &home, &["load", other, "--json"])
+        .success()
+        .json();
+    assert_eq!(keys(&loaded), LOAD_JSON_KEYS);
+    assert_eq!(loaded["agent"], "claude");
+    assert_eq!(loaded["replaced"], true);
+}
+
+#[test]
+fn load_without_an_id_lists_the_saved_sessions_and_says_how_to_load_one() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    place_example(&repo, &home);
+    let empty = run_as(&repo, &home, &["load"]).success();
+    assert!(
+        empty.stderr.contains("No saved sessions yet"),
+        "{}",
+        empty.stderr
+    );
+    run_as(&repo, &home, &["save", "--agent", "claude"]).success();
+    let run = run_as(&repo, &home, &["load"]).success();
+    let first = run.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.contains(ID) && first.contains("claude"),
+        "{}",
+        run.stdout
+    );
+    assert!(first.contains("117 msgs"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Load one with: git session load <id>"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_hook_payload_for_an_agent_without_payload_hooks_is_refused_not_ignored() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let run = repo
+        .git_session_stdin(&["save", "--hook-stdin"], b"{\"session_id\":\"x\"}")
+        .success();
+    assert!(
+        run.stderr
+            .contains("OpenCode has no hooks that pass a payload"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(repo.git(&["for-each-ref", "refs/sessions/"]), "");
+}
+
+#[test]
+fn delete_on_a_remote_finds_a_session_under_any_agent() {
+    let env = TestEnv::new();
+    let remote = env.bare_repo("remote.git");
+    let a = env.repo_with_commit("a");
+    let home = env.path("home");
+    place_example(&a, &home);
+    a.git(&["remote", "add", "origin", &remote.dir.to_string_lossy()]);
+    run_as(&a, &home, &["save", "--agent", "claude"]).success();
+    run_as(&a, &home, &["push"]).success();
+    let claude_ref = format!("refs/sessions/claude/{ID}");
+    assert!(remote.rev_parse(&claude_ref).is_some());
+
+    // Another clone that never fetched the session deletes it on the remote by its full id.
+    let b = env.repo_with_commit("b");
+    b.git(&["remote", "add", "origin", &remote.dir.to_string_lossy()]);
+    let run = run_as(&b, &home, &["delete", ID, "--remote", "origin"]).success();
+    assert!(
+        run.stderr.contains(&format!("deleted {ID} on origin")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        remote.rev_parse(&claude_ref).is_none(),
+        "gone from the remote"
+    );
+    let unknown = run_as(&b, &home, &["delete", "nope-nope", "--remote", "origin"]).failure();
+    assert!(
+        unknown
+            .stderr
+            .contains("no session nope-nope here or on origin"),
+        "{}",
+        unknown.stderr
+    );
+}

@@ -503,6 +503,12 @@ fn e2e_load_replaces_a_changed_local_copy_and_a_fork_leaves_it_alone() {
         .success()
         .json();
     let fork_id = forked["session"].as_str().unwrap().to_owned();
+    assert_eq!(
+        crate::claude::keys(&forked),
+        crate::claude::LOAD_JSON_KEYS,
+        "one load --json shape for every agent"
+    );
+    assert_eq!(forked["agent"], "opencode");
     assert_ne!(fork_id, id);
     assert_eq!(forked["replaced"], false);
     let fork = m.export(&repo.dir, &fork_id);

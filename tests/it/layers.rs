@@ -77,3 +77,27 @@ fn only_the_store_uses_gix() {
 fn agents_know_nothing_of_the_command_line() {
     assert_never_mentions("agents", &["crate::cli", "crate::install"]);
 }
+
+#[test]
+fn the_command_line_reaches_agents_through_the_registry_only() {
+    assert_never_mentions(
+        "cli",
+        &[
+            "agents::opencode",
+            "agents::claude",
+            "opencode::",
+            "claude::",
+            "\"opencode\"",
+            "\"claude\"",
+            "OpenCodeError",
+            "SourceError",
+        ],
+    );
+}
+
+#[test]
+fn the_session_layer_and_the_store_name_no_agent() {
+    for dir in ["session", "store"] {
+        assert_never_mentions(dir, &["opencode", "claude"]);
+    }
+}

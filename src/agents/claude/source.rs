@@ -158,6 +158,30 @@ pub fn find(config: &Path, checkout: &[PathBuf], id: Option<&str>) -> Result<Pat
     }
 }
 
+/// Every transcript of the checkout (the project folders of `checkout`), newest first.
+pub fn find_all(config: &Path, checkout: &[PathBuf]) -> Result<Vec<PathBuf>, SourceError> {
+    let folders: Vec<PathBuf> = checkout.iter().map(|d| project_dir(config, d)).collect();
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for folder in &folders {
+        found.extend(
+            std::fs::read_dir(folder)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+                .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path()))),
+        );
+    }
+    if found.is_empty() {
+        return Err(SourceError::NoTranscript {
+            dir: folders.into_iter().next().unwrap_or_default(),
+        });
+    }
+    found.sort_by(|a, b| b.cmp(a));
+    found.dedup_by(|a, b| a.1 == b.1);
+    Ok(found.into_iter().map(|(_, p)| p).collect())
+}
+
 /// Reads transcript `path` with its subagent transcripts as children. The info gets
 /// `projectDir` (the folder holding the file), and the caller adds where it came from.
 pub fn read(path: &Path) -> Result<(Session, Vec<String>), SourceError> {

@@ -277,40 +277,6 @@ fn inner_str(session: &Session, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Puts child exports under their parents (by `info.parentID`, recursively). Returns the roots:
-/// sessions whose parent is not among `sessions`.
-pub fn assemble(sessions: Vec<Session>) -> Vec<Session> {
-    let ids: std::collections::HashSet<String> = sessions.iter().map(|s| s.id.clone()).collect();
-    let (mut roots, mut pending): (Vec<Session>, Vec<Session>) = sessions
-        .into_iter()
-        .partition(|s| parent_id(s).is_none_or(|p| !ids.contains(&p) || p == s.id));
-    // Attach children level by level until nothing moves (a parent cycle stays unattached).
-    loop {
-        let before = pending.len();
-        let mut still = Vec::new();
-        for child in pending {
-            let parent = parent_id(&child).unwrap_or_default();
-            match roots.iter_mut().find_map(|r| find_mut(r, &parent)) {
-                Some(slot) => slot.children.push(child),
-                None => still.push(child),
-            }
-        }
-        pending = still;
-        if pending.is_empty() || pending.len() == before {
-            break;
-        }
-    }
-    roots.extend(pending);
-    roots
-}
-
-fn find_mut<'a>(session: &'a mut Session, id: &str) -> Option<&'a mut Session> {
-    if session.id == id {
-        return Some(session);
-    }
-    session.children.iter_mut().find_map(|c| find_mut(c, id))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,12 +350,15 @@ mod tests {
                 children: vec![],
             }
         };
-        let roots = assemble(vec![
-            mk("grandchild", Some("child")),
-            mk("child", Some("root")),
-            mk("root", None),
-            mk("orphan", Some("missing")),
-        ]);
+        let roots = crate::session::save_set::assemble(
+            &super::super::OpenCodeAgent,
+            vec![
+                mk("grandchild", Some("child")),
+                mk("child", Some("root")),
+                mk("root", None),
+                mk("orphan", Some("missing")),
+            ],
+        );
         let ids: Vec<&str> = roots.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["root", "orphan"]);
         assert_eq!(roots[0].children[0].id, "child");

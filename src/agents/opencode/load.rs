@@ -259,20 +259,6 @@ impl SplitMix {
     }
 }
 
-/// A seed for [`fork`] from the clock, the process and the hasher's random keys.
-pub fn random_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    hasher.write_u32(std::process::id());
-    hasher.finish()
-}
-
 /// What a restore did.
 #[derive(Debug, Clone)]
 pub struct Restored {
@@ -351,27 +337,18 @@ fn backup(opencode: &OpenCode, id: &str, dir: &Path) -> Result<std::path::PathBu
             sessions.push(opencode.export(sid)?);
         }
     }
-    let Some(root) = export::assemble(sessions).into_iter().find(|s| s.id == id) else {
+    let Some(root) = crate::session::save_set::assemble(&super::OpenCodeAgent, sessions)
+        .into_iter()
+        .find(|s| s.id == id)
+    else {
         return Err(OpenCodeError::NoSuchSession { id: id.to_owned() });
     };
-    let bundle = crate::session::bundle::Bundle {
-        agent: super::AGENT.to_owned(),
-        agent_version: export::version(&root),
-        title: export::title(&root),
-        session: root,
-    };
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let io = |context: String| move |source: std::io::Error| OpenCodeError::Io { context, source };
-    std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
-    let path = dir.join(format!("{id}-{seconds}.gsb"));
-    let mut bytes = Vec::new();
-    crate::session::bundle::write(&bundle, &mut bytes)
-        .map_err(io(format!("cannot write the backup of {id}")))?;
-    std::fs::write(&path, bytes).map_err(io(format!("cannot write {}", path.display())))?;
-    Ok(path)
+    crate::session::backup::write(dir, &super::OpenCodeAgent, root).map_err(|source| {
+        OpenCodeError::Io {
+            context: format!("cannot write the backup of {id} in {}", dir.display()),
+            source,
+        }
+    })
 }
 
 /// The ids among `ids` that exist in the local OpenCode, with their local parent.

@@ -44,7 +44,7 @@ struct Row {
 }
 
 /// Reads the chosen sessions and all their descendants from the local OpenCode, parents before
-/// children. The result is flat: [`super::export::assemble`] puts the children under their
+/// children. The result is flat: [`crate::session::save_set::assemble`] puts the children under their
 /// parents.
 pub fn read(
     opencode: &OpenCode,

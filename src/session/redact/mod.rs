@@ -459,7 +459,7 @@ impl Redactor {
     }
 }
 
-/// Results of the long strings of one value: OpenCode keeps a command's output twice
+/// Results of the long strings of one value: an agent may keep a command's output twice
 /// (`state.output` and `state.metadata.output`), which is then searched once.
 struct Memo<'f> {
     found: &'f mut BTreeMap<String, usize>,

@@ -390,9 +390,22 @@ fn the_fake_model_scripts_tool_calls_titles_and_echoes() {
     assert!(answer.contains(r#"\"command\":\"ls\""#), "{answer}");
     assert!(answer.trim_end().ends_with("data: [DONE]"), "{answer}");
     assert_eq!(server.requests().len(), 1);
+    let state = Arc::clone(&server.state);
     drop(server);
-    assert!(
-        TcpStream::connect(("127.0.0.1", port)).is_err(),
+    // Stopped: nothing answers on its port any more, or (when the port was already given to
+    // another test's server) what answers is not this server.
+    if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+        let _ = write!(
+            stream,
+            "POST /v1/chat/completions HTTP/1.1\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = stream.read_to_string(&mut String::new());
+    }
+    assert_eq!(
+        state.requests.lock().unwrap().len(),
+        1,
         "the server stops when dropped"
     );
 }

@@ -1,0 +1,283 @@
+//! Claude Code behind the [`Agent`] trait: JSONL transcripts under this machine's Claude Code
+//! config folder for this checkout, read and written as files.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use super::source::{self, HookPayload, SourceError};
+use super::{load, merge, render, text, transcript, AGENT};
+use crate::agents::{
+    Agent, AgentError, Checkout, HookRead, InputError, Pick, Progress, Read, Restored, Source,
+    TextField, View,
+};
+use crate::session::codec::SaveCache;
+use crate::session::merge::MergeRules;
+use crate::session::{backup, Session, SessionKind};
+
+/// Claude Code, through its transcript files.
+pub struct ClaudeAgent;
+
+impl SessionKind for ClaudeAgent {
+    fn name(&self) -> &'static str {
+        AGENT
+    }
+
+    fn parent_id(&self, _session: &Session) -> Option<String> {
+        // Subagent transcripts are read with their parent, as its children.
+        None
+    }
+
+    fn title(&self, session: &Session) -> String {
+        transcript::title(session)
+    }
+
+    fn version(&self, session: &Session) -> Option<String> {
+        transcript::version(session)
+    }
+
+    fn merge_rules(&self) -> &dyn MergeRules {
+        &merge::ClaudeRules
+    }
+}
+
+impl Agent for ClaudeAgent {
+    fn display_name(&self) -> &'static str {
+        "Claude Code"
+    }
+
+    fn file_extension(&self) -> &'static str {
+        "jsonl"
+    }
+
+    fn read_local(
+        &self,
+        checkout: &Checkout,
+        pick: &Pick,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Read, AgentError> {
+        checkout.root(self.display_name())?;
+        let config = config_dir()?;
+        let dirs = checkout.dirs();
+        let paths = match pick {
+            Pick::Newest => vec![source::find(&config, &dirs, None)?],
+            Pick::Id(id) => vec![source::find(&config, &dirs, Some(id))?],
+            Pick::All => source::find_all(&config, &dirs)?,
+        };
+        let mut read = Read::default();
+        let total = paths.len();
+        for (index, path) in paths.iter().enumerate() {
+            let id = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+            progress(Progress {
+                id: id.as_deref().unwrap_or(""),
+                index: index + 1,
+                total,
+            });
+            read_transcript(checkout, path, &mut read)?;
+        }
+        Ok(read)
+    }
+
+    fn read_sources(
+        &self,
+        checkout: &Checkout,
+        sources: Vec<Source>,
+        _cache_for: &dyn Fn(&str) -> SaveCache,
+    ) -> Result<Read, AgentError> {
+        let mut read = Read::default();
+        for source in sources {
+            match &source.path {
+                Some(path) => read_transcript(checkout, path, &mut read)?,
+                None => {
+                    let id = first_session_id(&source.bytes).ok_or_else(|| {
+                        AgentError::new(format!(
+                            "{} names no Claude Code session (no \"sessionId\" on any line)",
+                            source.name
+                        ))
+                        .hint("pass the transcript file itself: --from <config>/projects/<slug>/<id>.jsonl")
+                    })?;
+                    let parsed =
+                        transcript::parse(source.bytes, &id, &source.name).map_err(input_error)?;
+                    let mut session = parsed.session;
+                    stamp(checkout, &mut session);
+                    read.warnings.extend(parsed.warnings);
+                    read.sessions.push(session);
+                }
+            }
+        }
+        Ok(read)
+    }
+
+    /// PreCompact saves what is on disk now, without waiting for Claude Code's batched writer
+    /// (up to about 1 s behind): the hook runs synchronously, so a wait would delay every
+    /// compaction, and the transcript is append-only and compaction deletes nothing, so lines
+    /// not yet written are taken by the next save (SessionEnd, or the next PreCompact). A last
+    /// line caught mid-write is left out with a warning.
+    fn read_hook(&self, checkout: &Checkout, payload: &[u8]) -> Result<HookRead, AgentError> {
+        let payload = HookPayload::parse(payload).map_err(input_error)?;
+        let path = match payload.transcript_path.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => PathBuf::from(p),
+            None => {
+                let cwd = payload.cwd.as_deref().map(PathBuf::from);
+                let dirs: Vec<PathBuf> = cwd.into_iter().chain(checkout.root.clone()).collect();
+                source::find(&config_dir()?, &dirs, Some(&payload.session_id))?
+            }
+        };
+        let mut read = Read::default();
+        read_transcript(checkout, &path, &mut read)?;
+        Ok(HookRead {
+            read,
+            reason: payload.reason(),
+        })
+    }
+
+    fn text_fields(&self, session: &Session) -> Vec<TextField> {
+        text::fields(session)
+    }
+
+    fn part_count(&self, message: &Value) -> u64 {
+        text::part_count(message)
+    }
+
+    fn updated_ms(&self, _session: &Session) -> Option<i64> {
+        None
+    }
+
+    fn render(&self, session: &Session, view: View, _time: &dyn Fn(i64) -> String) -> Vec<u8> {
+        match view {
+            View::Native => transcript::render(session).into_bytes(),
+            View::Markdown => render::markdown(session).into_bytes(),
+            View::Html => render::html(session).into_bytes(),
+        }
+    }
+
+    fn restore(
+        &self,
+        checkout: &Checkout,
+        mut session: Session,
+        fork: bool,
+    ) -> Result<Restored, AgentError> {
+        let root = checkout.root(self.display_name())?.to_path_buf();
+        let config = config_dir()?;
+        let info = |k: &str| transcript::info_str(&session, k);
+        let old_root = info("root");
+        // The directory Claude Code ran in, moved into this checkout.
+        let cwd = match (&old_root, info("cwd")) {
+            (Some(old), Some(cwd)) => match Path::new(&cwd).strip_prefix(old) {
+                Ok(rel) => root.join(rel),
+                Err(_) => root.clone(),
+            },
+            _ => root.clone(),
+        };
+        let project_dir = source::project_dir(&config, &cwd);
+        let mut pairs = Vec::new();
+        if let Some(old) = info("projectDir") {
+            pairs.push((old, project_dir.to_string_lossy().into_owned()));
+        }
+        let root_text = root.to_string_lossy().into_owned();
+        if let Some(old) = &old_root {
+            pairs.push((old.clone(), root_text.clone()));
+        }
+        if let Some(old) = info("configDir") {
+            pairs.push((old, config.to_string_lossy().into_owned()));
+        }
+        if let (Some(old), Some(new)) = (info("home"), source::home_dir()) {
+            pairs.push((old, new.to_string_lossy().into_owned()));
+        }
+        let rehomed = load::relocate(&mut session, &pairs);
+        if fork {
+            load::fork(&mut session, &load::new_uuid(crate::agents::random_seed()));
+        }
+        let mut replaced = false;
+        let mut backups = Vec::new();
+        if !fork && load::exists(&project_dir, &session.id) {
+            replaced = true;
+            let local = load::read_local(&project_dir, &session.id)?;
+            let dir = backup::dir(&checkout.state_dir, AGENT);
+            backups.push(backup::write(&dir, self, local).map_err(|e| {
+                AgentError::new(format!("cannot write a backup in {}: {e}", dir.display()))
+            })?);
+        }
+        let files = load::files(&session, &project_dir);
+        load::write(&files).map_err(|e| {
+            AgentError::new(format!("cannot write under {}: {e}", project_dir.display()))
+        })?;
+        Ok(Restored {
+            continue_with: format!("claude --resume {}", session.id),
+            file: Some(files[0].0.clone()),
+            session,
+            replaced,
+            backups,
+            rehomed_from: old_root.filter(|o| *o != root_text && rehomed > 0),
+            directory: root_text,
+        })
+    }
+}
+
+/// Reads transcript `path` with its subagents, notes where it came from, and adds it to `read`.
+fn read_transcript(checkout: &Checkout, path: &Path, read: &mut Read) -> Result<(), AgentError> {
+    let (mut session, warnings) = source::read(path)?;
+    stamp(checkout, &mut session);
+    read.warnings.extend(warnings);
+    read.sessions.push(session);
+    Ok(())
+}
+
+/// Records where the session was saved from (checkout, config folder, home), so a load on
+/// another machine can rewrite these paths.
+fn stamp(checkout: &Checkout, session: &mut Session) {
+    let c = &mut session.info["claude"];
+    if let Some(root) = &checkout.root {
+        c["root"] = json!(root.to_string_lossy());
+    }
+    if let Some(config) = source::config_dir() {
+        c["configDir"] = json!(config.to_string_lossy());
+    }
+    if let Some(home) = source::home_dir() {
+        c["home"] = json!(home.to_string_lossy());
+    }
+}
+
+/// The `sessionId` of the first line that has one.
+fn first_session_id(bytes: &[u8]) -> Option<String> {
+    bytes.split(|b| *b == b'\n').find_map(|line| {
+        let v: Value = serde_json::from_slice(line).ok()?;
+        let id = v.get("sessionId")?.as_str()?;
+        crate::store::layout::is_safe_component(id).then(|| id.to_owned())
+    })
+}
+
+fn config_dir() -> Result<PathBuf, AgentError> {
+    Ok(source::config_dir().ok_or(SourceError::NoConfig)?)
+}
+
+/// A problem with a transcript or hook payload, with the hint for Claude Code's files.
+fn input_error(e: InputError) -> AgentError {
+    let hint = match &e {
+        InputError::Unreadable { .. } => None,
+        _ => Some(
+            "pass a transcript as Claude Code writes it (<config>/projects/<slug>/<id>.jsonl), unchanged"
+                .to_owned(),
+        ),
+    };
+    AgentError::with_hint(e, hint)
+}
+
+impl From<SourceError> for AgentError {
+    fn from(e: SourceError) -> Self {
+        let hint = match &e {
+            SourceError::Input(_) | SourceError::BadId { .. } => None,
+            SourceError::NoConfig => Some("set HOME or CLAUDE_CONFIG_DIR".to_owned()),
+            SourceError::NoTranscript { .. } => Some(
+                "run 'claude' in this checkout first, or name one with --session <uuid>".to_owned(),
+            ),
+            SourceError::NoSuchSession { .. } => {
+                Some("pass the session id as Claude Code prints it (a uuid)".to_owned())
+            }
+        };
+        match e {
+            SourceError::Input(input) => input_error(input),
+            other => AgentError::with_hint(other, hint),
+        }
+    }
+}
