@@ -79,6 +79,11 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
     let session = history.read(&resolved.saved, &save)?;
     let saved_id = session.id.clone();
     let restored = agent.restore(&context::checkout(store), session, args.fork)?;
+    if !args.fork {
+        // The agent's copy now holds every message of this save: a later save of it keeps
+        // what arrives by merge and drops only what the agent itself removes.
+        history.loaded_into_agent(agent.name(), &restored.session, save.commit);
+    }
 
     let session = &restored.session;
     let title = agent.title(session);

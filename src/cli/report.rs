@@ -28,6 +28,9 @@ pub(crate) fn print_reports(reports: &[SaveReport], json: bool, quiet: bool) {
                 ui::status(&line);
             }
         }
+        if let Some(line) = kept_line(report) {
+            ui::status(&line);
+        }
     }
 }
 
@@ -93,6 +96,7 @@ fn report_json(report: &SaveReport) -> serde_json::Value {
             encoded,
             saves,
             ref_name,
+            kept,
         } => json!({
             "session": report.session,
             "title": report.title,
@@ -104,6 +108,7 @@ fn report_json(report: &SaveReport) -> serde_json::Value {
             "children": encoded.children,
             "saves": saves,
             "bytes": encoded.json_bytes,
+            "keptFromMerge": kept,
             "note": note(report),
             "redacted": report.redacted,
             "redactions": encoded.redactions,
@@ -112,12 +117,14 @@ fn report_json(report: &SaveReport) -> serde_json::Value {
             commit,
             encoded,
             ref_name,
+            kept,
         } => json!({
             "session": report.session,
             "title": report.title,
             "status": "unchanged",
             "ref": ref_name,
             "commit": commit.to_string(),
+            "keptFromMerge": kept,
             "messages": encoded.messages,
             "children": encoded.children,
             "note": note(report),
@@ -134,6 +141,23 @@ fn report_json(report: &SaveReport) -> serde_json::Value {
             "redacted": report.redacted,
         }),
     }
+}
+
+/// What the save kept that the local copy lacks, and how to have it there.
+fn kept_line(report: &SaveReport) -> Option<String> {
+    let kept = match &report.outcome {
+        SaveOutcome::Saved { kept, .. } | SaveOutcome::Unchanged { kept, .. } => *kept,
+        SaveOutcome::AlreadyStored { .. } => 0,
+    };
+    let noun = match kept {
+        0 => return None,
+        1 => "message",
+        _ => "messages",
+    };
+    Some(format!(
+        "Kept {kept} {noun} that arrived by merge and are not in the local copy; to continue with them, load it: git session load {}",
+        report.session
+    ))
 }
 
 /// The note about where a child session read on its own went.

@@ -6,15 +6,29 @@
 //! from the value read at the start; when another writer moved it meanwhile, the commit is
 //! rebuilt on the new tip and the swap retried, so no save is ever lost.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::time::Duration;
 
 use super::codec::{self, Encoded, Redact, SaveCache};
+use super::keep::{self, LocalCopy};
+use super::merge::MergeRules;
 use super::model::Session;
 use super::trailers::{SaveTrailers, FORMAT};
 use super::{Result, SessionError};
 use crate::store::layout::{Origin, RefName, LOCAL_PREFIX, REMOTES_PREFIX};
-use crate::store::{ObjectId, RefUpdate, Store, StoreError};
+use crate::store::{CommitInfo, ObjectId, RefUpdate, Store, StoreError};
+
+/// What a save added to the session it was given, from the save it follows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Added {
+    /// Child sessions it lacked (path, tree).
+    children: Vec<(String, ObjectId)>,
+    /// Messages that arrived by merge and were kept.
+    kept: usize,
+    /// The save they were kept from.
+    on: Option<ObjectId>,
+}
 
 /// How many times a save is rebuilt on a moved ref before giving up.
 const MAX_ATTEMPTS: u32 = 200;
@@ -52,6 +66,8 @@ pub enum SaveOutcome {
         saves: u64,
         /// Full ref name.
         ref_name: String,
+        /// Messages of the newest save the local copy lacks, kept (they arrived by merge).
+        kept: usize,
     },
     /// An earlier save (not the newest) holds exactly this content; nothing was written.
     AlreadyStored {
@@ -68,6 +84,8 @@ pub enum SaveOutcome {
         encoded: Encoded,
         /// Full ref name.
         ref_name: String,
+        /// Messages of the newest save the local copy lacks, kept (they arrived by merge).
+        kept: usize,
     },
 }
 
@@ -130,8 +148,24 @@ impl<'a> SessionHistory<'a> {
         meta: &SaveMeta,
         redact: Option<&dyn Redact>,
     ) -> Result<SaveOutcome> {
+        self.save_local_copy(session, meta, redact, None)
+    }
+
+    /// Saves `session`, the agent's local copy, as the next save of its ref. With `rules`, the
+    /// messages of the newest save that the local copy lacks and did not remove itself since its
+    /// last save or load (they arrived by merge) are kept, in conversation order; see
+    /// [`super::keep`]. Children the local copy lacks are always kept.
+    pub fn save_local_copy(
+        &self,
+        session: &Session,
+        meta: &SaveMeta,
+        redact: Option<&dyn Redact>,
+        rules: Option<&dyn MergeRules>,
+    ) -> Result<SaveOutcome> {
         let cache_path = self.cache_path(&meta.agent, &session.id);
         let mut cache = SaveCache::load(&cache_path);
+        let copy_path = self.local_copy_path(&meta.agent, &session.id);
+        let copy = LocalCopy::load(&copy_path);
         let encode = |session: &Session, cache: &mut SaveCache| -> Result<Encoded> {
             let (encoded, next) = codec::encode_cached(
                 self.store,
@@ -143,9 +177,10 @@ impl<'a> SessionHistory<'a> {
             *cache = next;
             Ok(encoded)
         };
-        // The session as given; children it lacks are added per attempt from the save it follows.
-        let mut encoded = encode(session, &mut cache)?;
-        let mut carried_for: Option<Vec<(String, ObjectId)>> = None;
+        // What was added to the session as given (children and merged messages it lacks), for
+        // the encoding in hand; it is encoded again only when that changes.
+        let mut encoded_with: Option<Added> = None;
+        let mut encoded = None;
         let title = match redact {
             Some(redact) => {
                 let mut title = serde_json::Value::String(meta.title.clone());
@@ -161,29 +196,24 @@ impl<'a> SessionHistory<'a> {
                 Some(id) => Some(self.store.read_commit(id)?),
                 None => None,
             };
-            let missing = match &previous {
-                Some(prev) => self.missing_children(session, prev.tree)?,
-                None => Vec::new(),
-            };
-            if carried_for.as_deref().unwrap_or_default() != missing.as_slice() {
-                encoded = match &previous {
-                    Some(prev) if !missing.is_empty() => {
-                        let mut whole = session.clone();
-                        self.carry_children(&mut whole, prev.tree, &prev.id.to_string())?;
-                        encode(&whole, &mut cache)?
-                    }
-                    _ => encode(session, &mut cache)?,
-                };
-                carried_for = (!missing.is_empty()).then_some(missing);
+            let (whole, added) =
+                self.with_what_it_lacks(session, previous.as_ref(), copy.as_ref(), rules)?;
+            if encoded.is_none() || encoded_with.as_ref() != Some(&added) {
+                encoded = Some(encode(&whole, &mut cache)?);
+                encoded_with = Some(added.clone());
             }
+            let encoded = encoded.clone().expect("encoded above");
+            let kept = added.kept;
             // Only a speed-up for the next save: losing it costs time, never data.
             let _ = cache.store(&cache_path);
             if let Some(prev) = &previous {
                 if prev.tree == encoded.tree {
+                    self.record_local_copy(&copy_path, session, prev.id, kept == 0);
                     return Ok(SaveOutcome::Unchanged {
                         commit: prev.id,
                         encoded,
                         ref_name,
+                        kept,
                     });
                 }
                 if meta.skip_if_stored {
@@ -223,13 +253,15 @@ impl<'a> SessionHistory<'a> {
                 log_message: &log_message,
             }) {
                 Ok(()) => {
+                    self.record_local_copy(&copy_path, session, commit, kept == 0);
                     return Ok(SaveOutcome::Saved {
                         commit,
                         previous: tip,
                         encoded,
                         saves,
                         ref_name,
-                    })
+                        kept,
+                    });
                 }
                 Err(StoreError::RefMoved { .. }) => backoff(attempt),
                 Err(other) => return Err(other.into()),
@@ -480,6 +512,72 @@ impl<'a> SessionHistory<'a> {
                 .collect()),
             None => Ok(Vec::new()),
         }
+    }
+
+    /// The session to store on top of `previous`: `session` with the child sessions it lacks
+    /// and (with `rules`, when the ref moved since the local copy's last save or load) the
+    /// merged messages it lacks, and what was added.
+    fn with_what_it_lacks<'s>(
+        &self,
+        session: &'s Session,
+        previous: Option<&CommitInfo>,
+        copy: Option<&LocalCopy>,
+        rules: Option<&dyn MergeRules>,
+    ) -> Result<(Cow<'s, Session>, Added)> {
+        let Some(prev) = previous else {
+            return Ok((Cow::Borrowed(session), Added::default()));
+        };
+        let mut whole = Cow::Borrowed(session);
+        let mut added = Added::default();
+        let moved = copy.is_none_or(|c| c.may_lack_some_of(prev.id));
+        if let (Some(rules), true) = (rules, moved) {
+            let newest = codec::decode(self.store, &session.id, prev.tree, &prev.id.to_string())?;
+            let mut local = session.clone();
+            added.kept = keep::keep_merged(&mut local, &newest, copy, rules);
+            if added.kept > 0 {
+                added.on = Some(prev.id);
+                whole = Cow::Owned(local);
+            }
+        }
+        added.children = self.missing_children(&whole, prev.tree)?;
+        if !added.children.is_empty() {
+            let mut owned = whole.into_owned();
+            self.carry_children(&mut owned, prev.tree, &prev.id.to_string())?;
+            whole = Cow::Owned(owned);
+        }
+        Ok((whole, added))
+    }
+
+    /// Remembers what the local copy of `session` holds, saved as or loaded from `commit`. Only
+    /// lets later saves tell a local removal from a message that arrived by merge: losing it
+    /// means keeping more, never less.
+    fn record_local_copy(
+        &self,
+        path: &std::path::Path,
+        session: &Session,
+        commit: ObjectId,
+        holds_all: bool,
+    ) {
+        let _ = LocalCopy::of(session, commit, holds_all).store(path);
+    }
+
+    /// Remembers that the agent's local copy of `session` (of `agent`) now holds save `commit`,
+    /// as after a load.
+    pub fn loaded_into_agent(&self, agent: &str, session: &Session, commit: ObjectId) {
+        if crate::store::layout::is_safe_component(agent)
+            && crate::store::layout::is_safe_component(&session.id)
+        {
+            let path = self.local_copy_path(agent, &session.id);
+            self.record_local_copy(&path, session, commit, true);
+        }
+    }
+
+    fn local_copy_path(&self, agent: &str, id: &str) -> std::path::PathBuf {
+        self.store
+            .state_dir()
+            .join("local-copy")
+            .join(agent)
+            .join(id)
     }
 
     fn cache_path(&self, agent: &str, id: &str) -> std::path::PathBuf {

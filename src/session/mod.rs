@@ -9,6 +9,7 @@ pub mod bundle;
 pub mod codec;
 pub mod history;
 pub mod integrate;
+pub mod keep;
 pub mod kind;
 pub mod merge;
 pub mod model;

@@ -48,7 +48,8 @@ pub struct SaveReport {
 
 /// Saves `sessions` of one agent: children under their parents (by
 /// [`SessionKind::parent_id`]); a child whose parent is not among them but already saved joins
-/// the parent's next save; one whose parent is unknown is saved on its own ref. With
+/// the parent's next save; one whose parent is unknown is saved on its own ref. Each is the
+/// local copy of its session: messages that arrived by merge and that it lacks are kept. With
 /// `skip_if_stored`, a session equal to any earlier save writes nothing.
 pub fn save_all(
     store: &Store,
@@ -85,7 +86,12 @@ pub fn save_all(
             split_threshold: settings.split_threshold,
             skip_if_stored,
         };
-        let outcome = history.save(&to_save, &meta, settings.redact())?;
+        let outcome = history.save_local_copy(
+            &to_save,
+            &meta,
+            settings.redact(),
+            Some(kind.merge_rules()),
+        )?;
         reports.push(SaveReport {
             session: to_save.id.clone(),
             title: settings.redacted_title(meta.title),

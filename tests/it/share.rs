@@ -396,3 +396,56 @@ fn set_executable(path: &Path) {
     perms.set_mode(0o755);
     std::fs::set_permissions(path, perms).unwrap();
 }
+
+/// A teammate's turn merged in by a pull survives the next save of a local copy that never had
+/// it; a message the local copy itself removed (a revert) stays removed.
+#[test]
+fn a_save_after_a_sync_keeps_the_teammates_merged_messages() {
+    let env = TestEnv::new();
+    let (_remote, a, b) = remote_and_two_clones(&env);
+    let base = TOOLCALL.json();
+    save_json(&a, "base.json", &base);
+    a.git_session(&["push"]).success();
+    b.git_session(&["pull"]).success();
+    // B continues the session (its agent has A's messages, as after a load) and shares it.
+    save_json(&b, "b.json", &gen::grow(&base, "b", 2));
+    b.git_session(&["push"]).success();
+    // A pulls B's turn; A's local agent never had it. A adds its own turn and saves.
+    a.git_session(&["pull"]).success();
+    let a_turn = gen::grow(&base, "a", 1);
+    let path = env.path("a.json");
+    write_json(&path, &a_turn);
+    let run = a.save(&[&path]).success();
+    assert!(
+        run.stderr.contains("Kept 2 messages that arrived by merge"),
+        "the save says what it kept and how to load it:\n{run}"
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("git session load {}", TOOLCALL.id)),
+        "{run}"
+    );
+    let ids = message_ids(&a.show(TOOLCALL.id, None));
+    for id in ["msg_zzb_1", "msg_zzb_2", "msg_zza_1"] {
+        assert!(
+            ids.contains(&id.to_owned()),
+            "{id} is in the newest save: {ids:?}"
+        );
+    }
+    assert_eq!(ids.len(), message_ids(&base).len() + 3);
+
+    // A reverts its own last message: that one goes; B's stay.
+    let path = env.path("a-reverted.json");
+    write_json(&path, &base);
+    a.save(&[&path]).success();
+    let ids = message_ids(&a.show(TOOLCALL.id, None));
+    assert!(
+        !ids.contains(&"msg_zza_1".to_owned()),
+        "the revert is kept: {ids:?}"
+    );
+    assert!(ids.contains(&"msg_zzb_2".to_owned()), "{ids:?}");
+    // And B's own revert of its turn, once B has saved it, drops it for everyone.
+    save_json(&b, "b-reverted.json", &base);
+    let ids = message_ids(&b.show(TOOLCALL.id, None));
+    assert!(!ids.contains(&"msg_zzb_1".to_owned()), "{ids:?}");
+}
