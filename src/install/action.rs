@@ -47,6 +47,14 @@ pub enum Action {
         /// Whether the file is created.
         create: bool,
     },
+    /// Insert a git-session block at the top of a hook script (after its interpreter line), so it
+    /// runs whatever the script ends with; undone like an appended block.
+    InsertBlock {
+        /// The hook.
+        path: PathBuf,
+        /// The block, markers included.
+        block: String,
+    },
     /// Replace an older git-session block in a file by the current one.
     ReplaceBlock {
         /// The file.
@@ -141,6 +149,13 @@ pub fn describe(action: &Action, dry: bool) -> String {
             if *create { "write" } else { "append to" },
             format!("{} (a git-session block)", path.display()),
         ),
+        Action::InsertBlock { path, .. } => (
+            "insert",
+            format!(
+                "a git-session block at the top of {} (it runs first, whatever the hook ends with)",
+                path.display()
+            ),
+        ),
         Action::ReplaceBlock { path, .. } => (
             "update",
             format!("the git-session block in {}", path.display()),
@@ -202,6 +217,7 @@ pub fn describe(action: &Action, dry: bool) -> String {
         "write" => "wrote",
         "update" => "updated",
         "append to" => "appended to",
+        "insert" => "inserted",
         "wrap" => "wrapped",
         "set" => "set",
         "unset" => "unset",

@@ -5,8 +5,8 @@
 use super::action::{describe, Action, Change};
 use super::error::{io, Result};
 use super::files::{
-    append_block, remove_block, remove_dir, remove_empty_dir, remove_file, replace_block, rewrite,
-    write_new,
+    append_block, insert_block, remove_block, remove_dir, remove_empty_dir, remove_file,
+    replace_block, rewrite, write_new,
 };
 use super::manifest::{hash, Item, Manifest, Manifests, Which};
 use super::plan::Plan;
@@ -105,6 +105,14 @@ pub(crate) fn apply_one(
                 path: path.clone(),
                 separator: *separator,
                 created: *create,
+            });
+        }
+        Action::InsertBlock { path, block } => {
+            insert_block(path, block)?;
+            manifest.record(Item::Block {
+                path: path.clone(),
+                separator: false,
+                created: false,
             });
         }
         Action::ReplaceBlock { path, block } => {

@@ -152,3 +152,64 @@ pub(crate) fn remove_block(path: &Path, separator: bool, created: bool) -> Resul
     }
     Ok(())
 }
+
+/// Where a block goes at the top of the script `text`: after its interpreter line (`#!...`), else
+/// at the start. `None` when the interpreter line has no newline to put the block after.
+pub(crate) fn top_of_script(text: &str) -> Option<usize> {
+    if !text.starts_with("#!") {
+        return Some(0);
+    }
+    text.find('\n').map(|i| i + 1)
+}
+
+/// Inserts `block` at the top of the script at `path` (see [`top_of_script`]), keeping its mode.
+/// Cutting the block out again ([`remove_block`] without separator) gives the same bytes back.
+pub(crate) fn insert_block(path: &Path, block: &str) -> Result<()> {
+    let text = read_text(path)?;
+    let at = top_of_script(&text).ok_or_else(|| {
+        io(
+            "cannot insert git-session's block into",
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "its interpreter line has no end",
+            ),
+        )
+    })?;
+    let mut new = String::with_capacity(text.len() + block.len());
+    new.push_str(&text[..at]);
+    new.push_str(block);
+    new.push_str(&text[at..]);
+    rewrite(path, new.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_goes_after_the_interpreter_line_and_comes_out_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pre-push");
+        let block = assets::PRE_PUSH_INSERT;
+        for (original, before_block) in [
+            ("#!/bin/sh\nnpm test\nexit 0\n", "#!/bin/sh\n"),
+            ("npm test\nexit $?", ""),
+            (
+                "#!/usr/bin/env bash\r\nexec lefthook run pre-push \"$@\"\r\n",
+                "#!/usr/bin/env bash\r\n",
+            ),
+        ] {
+            std::fs::write(&path, original).unwrap();
+            insert_block(&path, block).unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(
+                text,
+                format!("{before_block}{block}{}", &original[before_block.len()..])
+            );
+            remove_block(&path, false, false).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+        }
+        assert_eq!(top_of_script("#!/bin/sh"), None, "no line to put it after");
+    }
+}

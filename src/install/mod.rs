@@ -13,8 +13,10 @@
 //! uninstall leaves every file, mode and config line as it was.
 //!
 //! Invariants: nothing here overwrites a file git-session did not write; a hook that existed keeps
-//! running (git-session's part is chained to it, preserving its exit status); nothing that
-//! grows is written into the worktree (OpenCode snapshots the worktree at every step).
+//! running (git-session's part is chained to it, preserving its exit status); a hook in a hooks
+//! directory outside the git dir (committed, or shared) stays where it is, and nothing written
+//! there names a path of this machine or fails where git-session is missing; nothing that grows
+//! is written into the worktree (OpenCode snapshots the worktree at every step).
 //!
 //! One job per module: `context` (the repository and the directories looked at), `plan` (what
 //! to install), `undo` (what to uninstall), `action` (the changes, and the line describing each),
