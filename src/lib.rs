@@ -7,6 +7,7 @@
 
 pub mod agents;
 pub mod cli;
+pub mod fsutil;
 pub mod git_cli;
 pub mod install;
 pub mod session;

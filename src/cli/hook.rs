@@ -3,7 +3,9 @@
 //! It pushes every local sessions ref to the remote being pushed to, without force and without
 //! running hooks again (the push uses `--no-verify` and sets [`git_cli::HOOK_GUARD_ENV`], which
 //! makes a nested call return at once). It never fails the user's push: whatever goes wrong is
-//! one warning line that says how to sync, and the exit code is 0. No progress is shown.
+//! one warning line that says how to sync, and the exit code is 0. No progress is shown. It reads
+//! nothing from stdin: git's ref lines there belong to the user's own hook, and the block
+//! inserted at the top of one gives this command `/dev/null` instead.
 
 use std::path::Path;
 

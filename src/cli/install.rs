@@ -25,8 +25,9 @@ use crate::store::{Store, StoreError};
                                          refusal warns and never fails your push)
   remote.<name>.fetch                    +refs/sessions/*:refs/remotes/<name>/sessions/*
 The hooks directory is core.hooksPath (husky, lefthook) or .git/hooks. An existing hook is
-chained, not replaced. Running it again changes nothing; 'git session uninstall' restores every
-file and config line exactly.
+chained, not replaced; one in a committed hooks directory keeps its logic in place and gets a
+block that names no path of this machine and does nothing where git-session is missing. Running
+it again changes nothing; 'git session uninstall' restores every file and config line exactly.
 
 Examples:
   git session install --dry-run    # print the plan, change nothing
@@ -82,6 +83,8 @@ pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
     }
     if plan.changes.is_empty() {
         ui::status("git-session is already installed here; nothing changed.");
+        // Such as a hook git-session leaves alone: said again, as it is still not chained.
+        print_notes(&ctx, &plan.notes);
         return Ok(());
     }
     if args.dry_run {

@@ -14,7 +14,7 @@ use crate::install::{self, Manifests};
 #[command(
     after_long_help = "Removes the files git-session wrote (a file changed since is left in
 place, without git-session's block), puts Claude Code's settings.json back byte for byte (or,
-if it changed since, takes only git-session's hooks out of it), cuts its block out of hooks it was appended to, puts back a
+if it changed since, takes only git-session's hooks out of it), cuts its block out of hooks it was added to, puts back a
 hook it moved aside and unsets the fetch refspecs it added: every file, mode and config line is
 as it was before 'git session install'. Saved sessions are not touched.
 

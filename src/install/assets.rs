@@ -9,6 +9,11 @@ pub const SAVE_COMMAND: &str = include_str!("../../hooks/opencode/session-save.m
 pub const LOAD_COMMAND: &str = include_str!("../../hooks/opencode/session-load.md");
 /// The git `pre-push` hook as written where none exists (`hooks/git/pre-push`).
 pub const PRE_PUSH: &str = include_str!("../../hooks/git/pre-push");
+/// The block inserted at the top of an existing pre-push hook in a hooks directory outside the
+/// git dir (committed, or shared), when appending would not run (`hooks/git/pre-push-insert`): it
+/// calls `git-session` only when it is on PATH, with stdin from `/dev/null` (the hook's own logic
+/// still reads git's ref lines), and never fails.
+pub const PRE_PUSH_INSERT: &str = include_str!("../../hooks/git/pre-push-insert");
 
 /// The first line of every block git-session adds to a file it shares with others (an existing
 /// hook, `info/exclude`); the block ends with the line [`BLOCK_END`].
@@ -60,6 +65,23 @@ mod tests {
         assert!(block.ends_with(&format!("{BLOCK_END}\n")));
         assert!(block.contains("git session hook pre-push \"$@\""));
         assert_eq!(find_block(PRE_PUSH).map(|r| &PRE_PUSH[r]), Some(block));
+    }
+
+    #[test]
+    fn the_inserted_block_is_one_block_that_reads_no_stdin_and_never_fails() {
+        assert_eq!(
+            find_block(PRE_PUSH_INSERT),
+            Some(0..PRE_PUSH_INSERT.len()),
+            "markers and nothing else around them"
+        );
+        let command = PRE_PUSH_INSERT
+            .lines()
+            .find(|l| !l.starts_with('#'))
+            .unwrap();
+        assert!(command.starts_with("command -v git-session >/dev/null 2>&1 && "));
+        assert!(command.contains("git-session hook pre-push \"$@\" </dev/null"));
+        assert!(command.ends_with(" || true"), "{command}");
+        assert!(!PRE_PUSH_INSERT.contains("exit"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+use super::error::io;
 use super::{hash, Which};
 use super::{non_empty_env, Action, Component, InstallError, Item, Manifest, Plan, Result, State};
 
@@ -277,7 +278,7 @@ enum Found {
 fn inspect(path: &Path) -> Result<Found> {
     match std::fs::read(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Found::Missing),
-        Err(e) => Err(super::io("cannot read", path, e)),
+        Err(e) => Err(io("cannot read", path, e)),
         Ok(bytes) => match String::from_utf8(bytes) {
             Err(_) => Ok(Found::Invalid("it is not UTF-8 text".into())),
             Ok(text) => Ok(match parse(&text) {

@@ -7,12 +7,23 @@
 //! `.husky/pre-push`, which the stub runs.
 //!
 //! An existing hook is chained, never replaced: a shell script gets the git-session block
-//! appended (the block keeps the script's exit status); anything else (another interpreter, a
-//! binary, a symlink, a script that ends with `exit`/`exec`, a hook that is not executable) is
-//! moved to `<git-dir>/git-session/hooks/` and a new hook runs it first, then git-session.
+//! appended (the block keeps the script's exit status). What appending cannot reach depends on
+//! whose the hooks directory is:
+//!
+//! * The repository's own (`<git-dir>/hooks`, or a `core.hooksPath` inside the git dir): another
+//!   interpreter, a binary, a symlink, a script that ends with `exit`/`exec` or a hook that is not
+//!   executable is moved to `<git-dir>/git-session/hooks/`, and a new hook runs it first, then
+//!   git-session.
+//! * Shared (`core.hooksPath` outside the git dir: committed in the worktree, as with husky, or
+//!   used by several repositories): a hook there is never moved aside, because the wrapper would
+//!   name a path of this machine and every other clone would silently stop running the hook. A
+//!   shell script that ends with `exit`/`exec` gets [`assets::PRE_PUSH_INSERT`] after its
+//!   interpreter line instead: it runs first, reads none of git's stdin and does nothing where
+//!   git-session is not on PATH. Any other hook there is left alone, with a note.
 
 use std::path::{Path, PathBuf};
 
+use super::files::top_of_script;
 use super::{assets, hash, Action, Component, Item, Manifest, Plan, RepoContext, Result, State};
 use super::{InstallError, Which};
 use crate::git_cli;
@@ -24,6 +35,13 @@ pub struct HooksDir {
     pub path: PathBuf,
     /// `core.hooksPath` as configured, if it is.
     pub configured: Option<String>,
+    /// Whether the directory is outside the repository's git dir: in the worktree (committed, so
+    /// its hooks run in every clone) or elsewhere (shared by several repositories). A hook there
+    /// is never moved aside, and nothing git-session writes there names a path of this machine.
+    pub shared: bool,
+    /// Whether it is husky 9's directory (`core.hooksPath=.husky/_`): husky's stubs run the hooks
+    /// in it with `sh -e`, executable or not.
+    pub husky: bool,
 }
 
 /// Resolves the hooks directory of `repo`.
@@ -34,6 +52,8 @@ pub fn hooks_dir(repo: &RepoContext) -> Result<HooksDir> {
         return Ok(HooksDir {
             path: repo.common_dir.join("hooks"),
             configured: None,
+            shared: false,
+            husky: false,
         });
     };
     let given = PathBuf::from(&value);
@@ -52,9 +72,12 @@ pub fn hooks_dir(repo: &RepoContext) -> Result<HooksDir> {
     if husky_stubs {
         path.pop();
     }
+    let resolved = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     Ok(HooksDir {
+        shared: !resolved.starts_with(&repo.common_dir),
         path,
         configured: Some(value),
+        husky: husky_stubs,
     })
 }
 
@@ -110,7 +133,14 @@ fn plan_pre_push(repo: &RepoContext, manifest: &Manifest, plan: &mut Plan) -> Re
     let text = std::str::from_utf8(&bytes).ok();
     if let Some(range) = text.and_then(assets::find_block) {
         let text = text.unwrap_or_default();
+        if hooks.shared {
+            if let Some(kept) = moved_aside(manifest, &hook) {
+                return plan_move_back(repo, &hooks, &hook, &kept, plan);
+            }
+        }
         let ours_whole = manifest.file_hash(&hook) == Some(hash(&bytes).as_str());
+        let block = &text[range.clone()];
+        let at_top = !text[range.end..].trim().is_empty();
         let state = if ours_whole && text != assets::PRE_PUSH {
             plan.push(
                 Which::Repo,
@@ -122,58 +152,188 @@ fn plan_pre_push(repo: &RepoContext, manifest: &Manifest, plan: &mut Plan) -> Re
                 },
             );
             State::Outdated
-        } else if &text[range] != assets::pre_push_block() {
+        } else if block == assets::pre_push_block() || block == assets::PRE_PUSH_INSERT {
+            State::Installed
+        } else {
+            // An older version of the block: replaced by the current one of its kind.
+            let current = if at_top {
+                assets::PRE_PUSH_INSERT
+            } else {
+                assets::pre_push_block()
+            };
             plan.push(
                 Which::Repo,
                 Action::ReplaceBlock {
                     path: hook.clone(),
-                    block: assets::pre_push_block().to_owned(),
+                    block: current.to_owned(),
                 },
             );
             State::Outdated
-        } else {
-            State::Installed
         };
         plan.components.push(Component {
             name: "pre-push hook",
             target,
             state,
-            detail: chaining(manifest, &hook),
+            detail: chaining(manifest, &hook, at_top),
         });
         return Ok(());
     }
-    let executable = is_executable(&meta);
-    if meta.file_type().is_symlink() || !executable || !text.is_some_and(appendable) {
-        let keep_at = keep_path(repo);
-        let script = wrapper(&keep_at, executable);
-        plan.push(
-            Which::Repo,
-            Action::WrapHook {
-                path: hook,
-                keep_at,
-                script,
-            },
-        );
-    } else {
-        let text = text.unwrap_or_default();
-        plan.push(
-            Which::Repo,
-            Action::AppendBlock {
-                path: hook,
-                block: assets::pre_push_block().to_owned(),
-                separator: !text.is_empty() && !text.ends_with('\n'),
-                create: false,
-            },
-        );
+    if let Err(reason) = plan_chain(repo, &hooks, &hook, &meta, text, plan) {
+        leave(&hooks, &hook, reason, plan);
+        return Ok(());
     }
     plan.component("pre-push hook", target, State::Missing);
     note_tracked(repo, &hooks, plan);
     Ok(())
 }
 
-/// How git-session's part of an installed hook is chained, from the manifest.
-fn chaining(manifest: &Manifest, hook: &Path) -> Option<String> {
+/// How git-session's part is added to a pre-push hook that is already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chain {
+    /// Append the block: the script runs to its end.
+    Append,
+    /// Insert the block at the top: the script ends with `exit`/`exec` and may not be moved.
+    Insert,
+    /// Move the hook aside and write a wrapper that runs it (the git dir's own hooks only).
+    MoveAside,
+    /// Leave it as it is, for this reason: nothing can be added without moving it.
+    Leave(&'static str),
+}
+
+/// Chooses how to chain git-session's part to the hook with metadata `meta` and contents `text`
+/// (`None`: not UTF-8) in `hooks`.
+fn chain(hooks: &HooksDir, meta: &std::fs::Metadata, text: Option<&str>) -> Chain {
+    let symlink = meta.file_type().is_symlink();
+    let runs = hooks.husky || is_executable(meta);
+    let script = text.filter(|t| is_shell_script(t));
+    match script {
+        Some(t) if !symlink && runs && !ends_the_script(t) => Chain::Append,
+        _ if !hooks.shared => Chain::MoveAside,
+        _ if symlink => Chain::Leave("a symlink"),
+        _ if !runs => Chain::Leave("not executable, so git does not run it"),
+        None => Chain::Leave("not a shell script"),
+        Some(t) if top_of_script(t).is_none() => Chain::Leave("a script without a line end"),
+        Some(_) => Chain::Insert,
+    }
+}
+
+/// Plans the change that chains git-session's part to the hook at `hook` (for a hook moved back,
+/// `meta` and `text` are those of the kept file). Returns the reason when it must be left alone.
+fn plan_chain(
+    repo: &RepoContext,
+    hooks: &HooksDir,
+    hook: &Path,
+    meta: &std::fs::Metadata,
+    text: Option<&str>,
+    plan: &mut Plan,
+) -> std::result::Result<(), &'static str> {
+    let action = match chain(hooks, meta, text) {
+        Chain::Append => {
+            let text = text.unwrap_or_default();
+            Action::AppendBlock {
+                path: hook.to_path_buf(),
+                block: assets::pre_push_block().to_owned(),
+                separator: !text.is_empty() && !text.ends_with('\n'),
+                create: false,
+            }
+        }
+        Chain::Insert => Action::InsertBlock {
+            path: hook.to_path_buf(),
+            block: assets::PRE_PUSH_INSERT.to_owned(),
+        },
+        Chain::MoveAside => {
+            let keep_at = keep_path(repo);
+            let script = wrapper(&keep_at, is_executable(meta));
+            Action::WrapHook {
+                path: hook.to_path_buf(),
+                keep_at,
+                script,
+            }
+        }
+        Chain::Leave(reason) => return Err(reason),
+    };
+    plan.push(Which::Repo, action);
+    Ok(())
+}
+
+/// A hook in a shared directory that git-session cannot add its part to: left alone, and said.
+fn leave(hooks: &HooksDir, hook: &Path, reason: &str, plan: &mut Plan) {
+    plan.components.push(Component {
+        name: "pre-push hook",
+        target: hook.display().to_string(),
+        state: State::Missing,
+        detail: Some(format!("not chained: it is {reason}")),
+    });
+    plan.notes.push(format!(
+        "{} is {reason}, and a hook in {} is not moved aside (every other clone or repository using it would stop running it), so 'git push' does not push sessions here; add the line 'command -v git-session >/dev/null 2>&1 && git-session hook pre-push \"$@\" </dev/null || true' to it yourself, or run 'git session push'",
+        hook.display(),
+        hooks.path.display()
+    ));
+}
+
+/// Where an older install moved the hook at `hook` to, when the manifest says it did and the file
+/// is still there.
+fn moved_aside(manifest: &Manifest, hook: &Path) -> Option<PathBuf> {
     manifest.items.iter().find_map(|item| match item {
+        Item::WrappedHook { path, original }
+            if path == hook && std::fs::symlink_metadata(original).is_ok() =>
+        {
+            Some(original.clone())
+        }
+        _ => None,
+    })
+}
+
+/// A hook that an older git-session moved out of a shared directory (the wrapper it left names
+/// this machine's path): it goes back, chained as a hook there is now.
+fn plan_move_back(
+    repo: &RepoContext,
+    hooks: &HooksDir,
+    hook: &Path,
+    kept: &Path,
+    plan: &mut Plan,
+) -> Result<()> {
+    let meta = std::fs::symlink_metadata(kept).map_err(|source| InstallError::Io {
+        action: "cannot read",
+        path: kept.to_path_buf(),
+        source,
+    })?;
+    let bytes = std::fs::read(kept).unwrap_or_default();
+    let text = std::str::from_utf8(&bytes).ok();
+    plan.push(
+        Which::Repo,
+        Action::RestoreHook {
+            path: hook.to_path_buf(),
+            from: kept.to_path_buf(),
+        },
+    );
+    plan.notes.push(format!(
+        "an older git-session moved the hook that was at {} to {} and left a wrapper naming that path; the hook goes back",
+        hook.display(),
+        kept.display()
+    ));
+    match plan_chain(repo, hooks, hook, &meta, text, plan) {
+        Ok(()) => {
+            plan.components.push(Component {
+                name: "pre-push hook",
+                target: hook.display().to_string(),
+                state: State::Outdated,
+                detail: Some(format!("moved aside to {}", kept.display())),
+            });
+            note_tracked(repo, hooks, plan);
+        }
+        Err(reason) => leave(hooks, hook, reason, plan),
+    }
+    Ok(())
+}
+
+/// How git-session's part of an installed hook is chained, from the manifest (`at_top`: its
+/// block is at the top of the hook).
+fn chaining(manifest: &Manifest, hook: &Path, at_top: bool) -> Option<String> {
+    manifest.items.iter().find_map(|item| match item {
+        Item::Block { path, .. } if path == hook && at_top => {
+            Some("inserted at the top of the hook that was there, and runs first".to_owned())
+        }
         Item::Block { path, .. } if path == hook => {
             Some("appended to the hook that was there".to_owned())
         }
@@ -186,11 +346,13 @@ fn chaining(manifest: &Manifest, hook: &Path) -> Option<String> {
     })
 }
 
+/// The note for a hooks directory in the worktree: the change shows in `git status`, and may be
+/// committed.
 fn note_tracked(repo: &RepoContext, hooks: &HooksDir, plan: &mut Plan) {
     if let Some(root) = &repo.worktree {
-        if hooks.path.starts_with(root) && !hooks.path.starts_with(&repo.common_dir) {
+        if hooks.shared && hooks.path.starts_with(root) {
             plan.notes.push(format!(
-                "{} is in the worktree, so the hook change shows in 'git status'; committed, it does nothing where git-session is not installed",
+                "{} is in the worktree, so the change to its pre-push hook shows in 'git status'; it can be committed: the hook's own logic stays in it, and git-session's block names no path of this machine and does nothing where git-session is not on PATH",
                 hooks.path.display()
             ));
         }
@@ -224,9 +386,14 @@ fn plan_refspecs(repo: &RepoContext, plan: &mut Plan) -> Result<()> {
     Ok(())
 }
 
-/// Whether the git-session block can be appended to the hook script `text`: a shell script (no
-/// interpreter line, or sh, bash, dash, zsh, ksh, ash) whose last command does not end it.
+/// Whether the git-session block can be appended to the hook script `text`: a shell script (see
+/// [`is_shell_script`]) whose last command does not end it.
 pub fn appendable(text: &str) -> bool {
+    is_shell_script(text) && !ends_the_script(text)
+}
+
+/// Whether `text` is a shell script: no interpreter line, or sh, bash, dash, zsh, ksh, ash.
+pub fn is_shell_script(text: &str) -> bool {
     if text.contains('\0') {
         return false;
     }
@@ -240,11 +407,17 @@ pub fn appendable(text: &str) -> bool {
             return false;
         }
     }
+    true
+}
+
+/// Whether the last command of the script `text` ends it (`exit`, `exec`), so nothing appended
+/// would run.
+fn ends_the_script(text: &str) -> bool {
     let last = text
         .lines()
         .map(str::trim)
         .rfind(|l| !l.is_empty() && !l.starts_with('#'));
-    !last.is_some_and(|l| l == "exit" || l.starts_with("exit ") || l.starts_with("exec "))
+    last.is_some_and(|l| l == "exit" || l.starts_with("exit ") || l.starts_with("exec "))
 }
 
 fn basename(path: &str) -> &str {
@@ -321,6 +494,67 @@ mod tests {
             "#!/bin/sh\nexec lefthook run pre-push \"$@\"\n"
         ));
         assert!(!appendable("\u{0}ELF"));
+    }
+
+    #[test]
+    fn a_hook_in_a_shared_directory_is_never_moved_aside() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let own = HooksDir {
+            path: dir.path().to_path_buf(),
+            configured: None,
+            shared: false,
+            husky: false,
+        };
+        let shared = HooksDir {
+            shared: true,
+            ..own.clone()
+        };
+        let husky = HooksDir {
+            husky: true,
+            ..shared.clone()
+        };
+        let hook = |name: &str, text: &str, mode: u32| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            (std::fs::symlink_metadata(&path).unwrap(), text.to_owned())
+        };
+        let decide = |hooks: &HooksDir, (meta, text): &(std::fs::Metadata, String)| {
+            chain(hooks, meta, Some(text))
+        };
+
+        let runs_to_its_end = hook("a", "#!/bin/sh\nmake\n", 0o755);
+        assert_eq!(decide(&own, &runs_to_its_end), Chain::Append);
+        assert_eq!(decide(&shared, &runs_to_its_end), Chain::Append);
+
+        let exits = hook("b", "#!/bin/sh\nmake\nexit 0\n", 0o755);
+        assert_eq!(decide(&own, &exits), Chain::MoveAside);
+        assert_eq!(decide(&shared, &exits), Chain::Insert);
+
+        let husky_9 = hook("c", "make\nexit $?\n", 0o644);
+        assert_eq!(decide(&own, &husky_9), Chain::MoveAside);
+        assert_eq!(
+            decide(&shared, &husky_9),
+            Chain::Leave("not executable, so git does not run it")
+        );
+        assert_eq!(
+            decide(&husky, &husky_9),
+            Chain::Insert,
+            "husky runs it with sh, executable or not"
+        );
+
+        let python = hook("d", "#!/usr/bin/env python3\nprint(1)\n", 0o755);
+        assert_eq!(decide(&own, &python), Chain::MoveAside);
+        assert_eq!(decide(&shared, &python), Chain::Leave("not a shell script"));
+
+        std::os::unix::fs::symlink(dir.path().join("a"), dir.path().join("e")).unwrap();
+        let link = std::fs::symlink_metadata(dir.path().join("e")).unwrap();
+        assert_eq!(chain(&own, &link, Some("make\n")), Chain::MoveAside);
+        assert_eq!(
+            chain(&shared, &link, Some("make\n")),
+            Chain::Leave("a symlink")
+        );
     }
 
     #[test]

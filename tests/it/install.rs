@@ -619,3 +619,266 @@ fn install_global_with_claude_merges_into_the_users_settings() {
         original
     );
 }
+
+/// `PATH` without any directory that holds a `git-session`: a teammate who never installed it.
+fn path_without_git_session() -> std::ffi::OsString {
+    let dirs: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .filter(|dir| !dir.join("git-session").exists())
+        .collect();
+    std::env::join_paths(dirs).unwrap()
+}
+
+/// Runs `git <args>` in `repo` where no git-session can be found.
+fn git_without_git_session(repo: &Repo<'_>, args: &[&str]) -> Run {
+    let output = repo
+        .env
+        .command("git")
+        .env("PATH", path_without_git_session())
+        .current_dir(&repo.dir)
+        .args(args)
+        .output()
+        .expect("run git");
+    Run {
+        command: format!("git {}", args.join(" ")),
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A project's own pre-push check that ends with `exit 0`: it writes its remote and the ref lines
+/// git gives it on stdin to `.git/user-hook-ran`.
+const CHECKS_THEN_EXIT: &str = "# the project's own checks\n\
+    out=\"$(git rev-parse --git-dir)/user-hook-ran\"\n\
+    echo \"$1\" > \"$out\"\n\
+    cat >> \"$out\"\n\
+    echo \"project checks ran\" >&2\n\
+    exit 0\n";
+
+/// What [`CHECKS_THEN_EXIT`] writes for a push of `main` from `old` (None: a new branch) to `new`.
+fn checks_saw(remote: &str, new: &str, old: Option<&str>) -> String {
+    let zero = "0".repeat(new.len());
+    format!(
+        "{remote}\nrefs/heads/main {new} refs/heads/main {}\n",
+        old.unwrap_or(&zero)
+    )
+}
+
+// See the issue "A hook manager's hook is lost for teammates": a hook in a committed hooks
+// directory was moved into .git/ and replaced by a wrapper naming this machine's path.
+#[test]
+fn a_committed_hook_that_ends_with_exit_keeps_its_logic_and_still_runs_for_teammates_without_git_session(
+) {
+    let env = TestEnv::new();
+    let remote = env.bare_repo("remote.git");
+    let repo = repo_with_remote(&env, &remote);
+    let original = format!("#!/bin/sh\n{CHECKS_THEN_EXIT}");
+    let hook_path = repo.dir.join(".husky/pre-push");
+    write_hook(&hook_path, &original);
+    repo.git(&["add", ".husky"]);
+    repo.git(&["commit", "--quiet", "-m", "husky"]);
+    repo.git(&["config", "core.hooksPath", ".husky"]);
+    let before = snapshot(&repo);
+
+    let installed = repo.git_session(&["install"]).success();
+    let hook = std::fs::read_to_string(&hook_path).unwrap();
+    assert!(
+        hook.starts_with("#!/bin/sh\n") && hook.ends_with(CHECKS_THEN_EXIT),
+        "the hook's own logic stays in the file, after git-session's block:\n{hook}\n{installed}"
+    );
+    assert!(
+        hook.contains("git-session hook pre-push"),
+        "git-session's part is in the file:\n{hook}"
+    );
+    let binary_dir = Path::new(env!("CARGO_BIN_EXE_git-session"))
+        .parent()
+        .unwrap();
+    for path in [
+        env.root().to_path_buf(),
+        std::fs::canonicalize(env.root()).unwrap(),
+        binary_dir.to_path_buf(),
+    ] {
+        assert!(
+            !hook.contains(&path.display().to_string()),
+            "no path of this machine ({}) is written into a committed hook:\n{hook}",
+            path.display()
+        );
+    }
+    assert!(
+        !repo.git_dir.join("git-session/hooks").exists(),
+        "nothing was moved aside"
+    );
+    assert!(
+        installed
+            .stderr
+            .contains("inserted a git-session block at the top of .husky/pre-push"),
+        "install says what it did:\n{installed}"
+    );
+    let again = repo.git_session(&["install"]).success();
+    assert!(again.stderr.contains("already installed"), "{again}");
+
+    // Committed, as the note says it may be; a push runs the project's checks with the ref lines
+    // on their stdin, and git-session's part.
+    repo.git(&["commit", "--quiet", "-am", "git-session hook"]);
+    let head = repo.rev_parse("HEAD").unwrap();
+    let pushed = git_with_git_session(&repo, &["push", "origin", "main"]).success();
+    assert_eq!(
+        std::fs::read_to_string(repo.git_dir.join("user-hook-ran")).unwrap(),
+        checks_saw("origin", &head, None),
+        "the project's checks ran and read git's stdin:\n{pushed}"
+    );
+    assert!(
+        pushed
+            .stderr
+            .contains("git-session: pushed 1 session(s) to origin"),
+        "git-session's part ran:\n{pushed}"
+    );
+    assert_eq!(
+        remote.rev_parse(&TOOLCALL.ref_name()),
+        repo.rev_parse(&TOOLCALL.ref_name())
+    );
+    assert_eq!(remote.rev_parse("refs/heads/main"), Some(head.clone()));
+
+    repo.git_session(&["uninstall"]).success();
+    assert_same(
+        &snapshot(&repo),
+        &before,
+        "uninstall takes exactly the block out again",
+    );
+
+    // A teammate pulls the committed hook and has no git-session at all (and, this repository
+    // being uninstalled, nothing of this machine's install is left for it to find).
+    env.git_in(
+        env.root(),
+        &[
+            "clone",
+            "--quiet",
+            &remote.dir.display().to_string(),
+            "mate",
+        ],
+    );
+    let mate = Repo {
+        env: &env,
+        dir: env.path("mate"),
+        git_dir: env.path("mate/.git"),
+    };
+    mate.git(&["config", "core.hooksPath", ".husky"]);
+    std::fs::write(mate.dir.join("notes.txt"), "from a teammate\n").unwrap();
+    mate.git(&["add", "notes.txt"]);
+    mate.git(&["commit", "--quiet", "-m", "teammate's work"]);
+    let mate_head = mate.rev_parse("HEAD").unwrap();
+    let mate_push = git_without_git_session(&mate, &["push", "origin", "main"]).success();
+    assert_eq!(
+        std::fs::read_to_string(mate.git_dir.join("user-hook-ran")).ok(),
+        Some(checks_saw("origin", &mate_head, Some(&head))),
+        "the project's checks run for a teammate without git-session:\n{mate_push}"
+    );
+    assert_eq!(
+        remote.rev_parse("refs/heads/main"),
+        Some(mate_head),
+        "the teammate's push went through"
+    );
+    assert!(
+        !mate_push.stderr.contains("git-session:") && !mate_push.stderr.contains("not found"),
+        "git-session's block says nothing where it is missing:\n{mate_push}"
+    );
+}
+
+#[test]
+fn a_husky_9_hook_that_is_not_executable_and_ends_with_exit_gets_the_block_and_both_run() {
+    let env = TestEnv::new();
+    let remote = env.bare_repo("remote.git");
+    let repo = repo_with_remote(&env, &remote);
+    // husky 9: core.hooksPath=.husky/_, whose stubs run .husky/<hook> with 'sh -e' (a trimmed
+    // copy of husky's own .husky/_/h), and hook files without an interpreter line or mode 755.
+    write_hook(
+        &repo.dir.join(".husky/_/h"),
+        "#!/usr/bin/env sh\nn=$(basename \"$0\")\ns=$(dirname \"$(dirname \"$0\")\")/$n\n[ ! -f \"$s\" ] && exit 0\nsh -e \"$s\" \"$@\"\nc=$?\n[ $c != 0 ] && echo \"husky - $n script failed (code $c)\"\nexit $c\n",
+    );
+    write_hook(
+        &repo.dir.join(".husky/_/pre-push"),
+        "#!/usr/bin/env sh\n. \"$(dirname \"$0\")/h\"\n",
+    );
+    std::fs::write(repo.dir.join(".husky/pre-push"), CHECKS_THEN_EXIT).unwrap();
+    repo.git(&["config", "core.hooksPath", ".husky/_"]);
+    let before = snapshot(&repo);
+
+    let installed = repo.git_session(&["install"]).success();
+    let hook = std::fs::read_to_string(repo.dir.join(".husky/pre-push")).unwrap();
+    assert!(
+        hook.starts_with("## START GIT-SESSION") && hook.ends_with(CHECKS_THEN_EXIT),
+        "the block goes first, the checks stay (husky runs the file though it is not executable):\n{hook}\n{installed}"
+    );
+
+    let head = repo.rev_parse("HEAD").unwrap();
+    let pushed = git_with_git_session(&repo, &["push", "origin", "main"]).success();
+    assert_eq!(
+        std::fs::read_to_string(repo.git_dir.join("user-hook-ran")).unwrap(),
+        checks_saw("origin", &head, None),
+        "the project's checks ran under 'sh -e' and read git's stdin:\n{pushed}"
+    );
+    assert!(
+        pushed
+            .stderr
+            .contains("git-session: pushed 1 session(s) to origin"),
+        "{pushed}"
+    );
+
+    repo.git_session(&["uninstall"]).success();
+    assert_same(&snapshot(&repo), &before, "uninstall");
+}
+
+#[test]
+fn install_puts_back_a_committed_hook_an_older_install_moved_aside_with_the_block_in_it() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let original = format!("#!/bin/sh\n{CHECKS_THEN_EXIT}");
+    let hook = repo.dir.join(".husky/pre-push");
+    write_hook(&hook, &original);
+    repo.git(&["config", "core.hooksPath", ".husky"]);
+    // What an older git-session left: the hook in .git/git-session/hooks/, a wrapper naming that
+    // path in .husky/pre-push, and the manifest saying so.
+    let git_dir = std::fs::canonicalize(&repo.git_dir).unwrap();
+    let kept = git_dir.join("git-session/hooks/pre-push");
+    let hook_canonical = std::fs::canonicalize(&hook).unwrap();
+    write_hook(&kept, &original);
+    write_hook(
+        &hook,
+        &format!(
+            "#!/bin/sh\nif [ -x '{0}' ]; then '{0}' \"$@\" || exit $?; fi\n## START GIT-SESSION (pushes refs/sessions/* along; 'git session uninstall' removes this block)\ngit_session_status=$?\nif command -v git-session >/dev/null 2>&1; then git session hook pre-push \"$@\" || :; fi\n(exit $git_session_status)\n## END GIT-SESSION\n",
+            kept.display()
+        ),
+    );
+    std::fs::write(
+        git_dir.join("git-session/install.json"),
+        serde_json::json!({
+            "version": 1,
+            "items": [{"kind": "wrapped-hook", "path": hook_canonical, "original": kept}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+
+    let installed = repo.git_session(&["install"]).success();
+    assert!(
+        installed.stderr.contains("restored .husky/pre-push")
+            && installed
+                .stderr
+                .contains("inserted a git-session block at the top of .husky/pre-push"),
+        "{installed}"
+    );
+    let text = std::fs::read_to_string(&hook).unwrap();
+    assert!(
+        text.starts_with("#!/bin/sh\n## START GIT-SESSION") && text.ends_with(CHECKS_THEN_EXIT),
+        "the hook is back, with the block at its top:\n{text}"
+    );
+    assert!(!text.contains(&git_dir.display().to_string()), "{text}");
+    assert!(!kept.exists(), "nothing is kept aside any more");
+
+    repo.git_session(&["uninstall"]).success();
+    assert_eq!(
+        std::fs::read_to_string(&hook).unwrap(),
+        original,
+        "uninstall gives the hook's own bytes back"
+    );
+}

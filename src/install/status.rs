@@ -1,0 +1,68 @@
+//! `git session status`: the state of every part, found by planning an install and keeping only
+//! the parts it looked at (so status and install cannot disagree).
+
+use super::error::Result;
+use super::git_hooks;
+use super::manifest::{Manifests, Which};
+use super::plan::{claude_dir, Component, Plan};
+use super::{claude, opencode, Context, Scope};
+
+/// What is installed where, for `git session status`.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// The project's `.opencode/` files and ignore rules (`None` outside a worktree).
+    pub project: Option<Vec<Component>>,
+    /// The files in OpenCode's global config directory (`None` when it cannot be named).
+    pub global: Option<Vec<Component>>,
+    /// The hooks directory, the pre-push hook and the refspecs (`None` outside a repository).
+    pub git: Option<(git_hooks::HooksDir, Vec<Component>)>,
+    /// Claude Code's hooks in the project's `.claude/settings.json` (`None` outside a worktree).
+    pub claude_project: Option<Component>,
+    /// Claude Code's hooks in the user's settings (`None` when HOME is unset).
+    pub claude_global: Option<Component>,
+}
+
+/// Looks at what is installed, changing nothing.
+pub fn status(ctx: &Context, manifests: &Manifests) -> Result<Status> {
+    let project = match ctx
+        .repo
+        .as_ref()
+        .and_then(|r| r.worktree.as_ref().map(|w| (r, w)))
+    {
+        Some((repo, root)) => {
+            let mut plan = Plan::default();
+            opencode::plan(
+                &root.join(".opencode"),
+                Which::Repo,
+                &manifests.repo,
+                Some((root, &repo.common_dir)),
+                &mut plan,
+            )?;
+            Some(plan.components)
+        }
+        None => None,
+    };
+    let global = match &ctx.global_dir {
+        Some(dir) => {
+            let mut plan = Plan::default();
+            opencode::plan(dir, Which::Global, &manifests.global, None, &mut plan)?;
+            Some(plan.components)
+        }
+        None => None,
+    };
+    let git = match &ctx.repo {
+        Some(repo) => {
+            let mut plan = Plan::default();
+            git_hooks::plan(repo, &manifests.repo, &mut plan)?;
+            Some((git_hooks::hooks_dir(repo)?, plan.components))
+        }
+        None => None,
+    };
+    Ok(Status {
+        project,
+        global,
+        git,
+        claude_project: claude_dir(ctx, Scope::Project).map(|d| claude::component(&d)),
+        claude_global: claude_dir(ctx, Scope::Global).map(|d| claude::component(&d)),
+    })
+}
