@@ -64,32 +64,13 @@ pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::user(format!("cannot write to stdout: {e}")))?;
         return Ok(());
     }
-    write_atomically(&args.output, &bytes)?;
+    crate::fsutil::write_atomically(&args.output, &bytes).map_err(|e| {
+        CliError::user(format!("cannot write {}: {e}", args.output.display()))
+    })?;
     ui::status(&format!(
         "Wrote {} ({}).",
         args.output.display(),
         ui::size(bytes.len() as u64)
     ));
     Ok(())
-}
-
-/// Writes through a temporary file in the same directory, so a crash never leaves half a file.
-fn write_atomically(path: &PathBuf, bytes: &[u8]) -> Result<(), CliError> {
-    let fail = |e: std::io::Error| CliError::user(format!("cannot write {}: {e}", path.display()));
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })
 }

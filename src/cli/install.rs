@@ -5,9 +5,10 @@
 
 use std::path::Path;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::{ui, CliError};
+use crate::agents::AgentArg;
 use crate::install::{self, Agent, Context, InstallError, Manifests, RepoContext, Scope};
 use crate::store::{Store, StoreError};
 
@@ -50,15 +51,6 @@ pub struct InstallArgs {
     pub dry_run: bool,
 }
 
-/// An agent named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AgentArg {
-    /// OpenCode: the plugin and slash commands.
-    Opencode,
-    /// Claude Code: PreCompact and SessionEnd hooks in its settings.json.
-    Claude,
-}
-
 pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
     let ctx = context(dir, args.global)?;
     let manifests = Manifests::load(&ctx)?;
@@ -67,14 +59,22 @@ pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
     } else {
         Scope::Project
     };
-    let only: Vec<Agent> = args
+    let only = args
         .agent
         .iter()
-        .map(|a| match a {
-            AgentArg::Opencode => Agent::OpenCode,
-            AgentArg::Claude => Agent::Claude,
+        .map(|a| {
+            Agent::named(a.0.name()).ok_or_else(|| {
+                CliError::user(format!(
+                    "git session install has nothing to install for {} yet",
+                    a.0.display_name()
+                ))
+                .hint(format!(
+                    "save its sessions by hand: git session save --agent {}",
+                    a.0.name()
+                ))
+            })
         })
-        .collect();
+        .collect::<Result<Vec<Agent>, CliError>>()?;
     let agents = install::agents(&ctx, scope, &only);
     let plan = install::plan_install(&ctx, scope, &agents, &manifests)?;
     let in_the_way = plan.in_the_way();

@@ -91,6 +91,18 @@ pub enum Agent {
     Claude,
 }
 
+impl Agent {
+    /// The install parts of the registered agent named `name` (see `crate::agents::registry`),
+    /// or `None` when install has nothing for it.
+    pub fn named(name: &str) -> Option<Agent> {
+        match name {
+            crate::agents::opencode::AGENT => Some(Agent::OpenCode),
+            crate::agents::claude::AGENT => Some(Agent::Claude),
+            _ => None,
+        }
+    }
+}
+
 /// The Claude Code config directory of `scope`: the project's `.claude/` or the user's.
 pub fn claude_dir(ctx: &Context, scope: Scope) -> Option<PathBuf> {
     match scope {

@@ -179,11 +179,7 @@ impl SaveCache {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        std::fs::write(&tmp, body)?;
-        std::fs::rename(&tmp, path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
+        crate::fsutil::write_atomically(path, body.as_bytes())
     }
 
     /// The id of the message read from bytes with this fingerprint, if remembered: a reader

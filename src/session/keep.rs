@@ -91,11 +91,7 @@ impl LocalCopy {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
+        crate::fsutil::write_atomically(path, text.as_bytes())
     }
 
     fn removed(&self, session: &str, message: &str) -> bool {
