@@ -128,6 +128,8 @@ pub struct Restored {
     pub session: Session,
     /// The agent's own file for it, when it has one (a transcript).
     pub file: Option<PathBuf>,
+    /// The local copy already held exactly this save: nothing was written, no backup made.
+    pub identical: bool,
     /// Whether a local copy was replaced.
     pub replaced: bool,
     /// Bundles holding the replaced local copies (`git session import` stores one back).
@@ -192,8 +194,8 @@ pub trait Agent: SessionKind {
     fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8>;
 
     /// Puts a saved session back into the agent on this machine, exactly (a local copy is
-    /// backed up first, then replaced) or with `fork` as a new session beside it; paths of the
-    /// saver's checkout are re-homed to this one.
+    /// backed up first, then replaced; one that is already identical is left alone) or with
+    /// `fork` as a new session beside it; paths of the saver's checkout are re-homed to this one.
     fn restore(
         &self,
         checkout: &Checkout,

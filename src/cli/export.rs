@@ -64,9 +64,8 @@ pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::user(format!("cannot write to stdout: {e}")))?;
         return Ok(());
     }
-    crate::fsutil::write_atomically(&args.output, &bytes).map_err(|e| {
-        CliError::user(format!("cannot write {}: {e}", args.output.display()))
-    })?;
+    crate::fsutil::write_atomically(&args.output, &bytes)
+        .map_err(|e| CliError::user(format!("cannot write {}: {e}", args.output.display())))?;
     ui::status(&format!(
         "Wrote {} ({}).",
         args.output.display(),

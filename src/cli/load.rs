@@ -56,6 +56,7 @@ struct LoadReport {
     messages: usize,
     children: Vec<String>,
     file: Option<String>,
+    identical: bool,
     replaced: bool,
     backups: Vec<String>,
     rehomed_from: Option<String>,
@@ -105,6 +106,7 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
             messages: session.messages.len(),
             children,
             file: restored.file.as_ref().map(|p| p.display().to_string()),
+            identical: restored.identical,
             replaced: restored.replaced,
             backups: restored
                 .backups
@@ -145,7 +147,13 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
         Some(file) => format!(" into {}", file.display()),
         None => String::new(),
     };
-    if args.fork {
+    if restored.identical {
+        ui::status(&format!(
+            "{} is already in {} exactly as saved ({source}); nothing changed.",
+            session.id,
+            agent.display_name()
+        ));
+    } else if args.fork {
         ui::status(&format!(
             "Loaded {saved_id} into {} as a fork, {}{what}; any local copy of {saved_id} is untouched.",
             agent.display_name(),

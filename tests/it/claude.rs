@@ -268,11 +268,25 @@ fn load_on_another_machine_rewrites_paths_and_restores_the_subagent() {
         "the projects folder is B's"
     );
 
-    // Loading again says it replaces the local copy, and keeps a backup first.
+    // Loading again an identical copy says so and writes nothing, not even a backup.
+    let backups = b.git_dir.join("git-session/backups/claude");
+    let same = run_as(&b, &home_b, &["load", ID]).success();
+    assert!(
+        same.stderr.contains("exactly as saved") && same.stderr.contains("nothing changed"),
+        "{}",
+        same.stderr
+    );
+    assert!(!backups.exists(), "no backup of an identical copy");
+    // A local copy that changed is backed up, then replaced.
+    let path = dir.join(format!("{ID}.jsonl"));
+    let mut changed = std::fs::read_to_string(&path).unwrap();
+    changed.push_str("{\"type\":\"summary\",\"summary\":\"local only\"}\n");
+    std::fs::write(&path, changed).unwrap();
     let again = run_as(&b, &home_b, &["load", ID, "--json"])
         .success()
         .json();
     assert_eq!(again["replaced"], true);
+    assert_eq!(again["identical"], false);
     assert!(Path::new(again["backups"][0].as_str().unwrap()).is_file());
     // A fork is a new session id everywhere, next to the original.
     let fork = run_as(&b, &home_b, &["load", ID, "--fork", "--json"])
@@ -357,6 +371,7 @@ pub const LOAD_JSON_KEYS: &[&str] = &[
     "directory",
     "file",
     "forked",
+    "identical",
     "messages",
     "rehomed_from",
     "remote",

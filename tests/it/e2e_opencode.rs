@@ -472,6 +472,12 @@ fn e2e_load_replaces_a_changed_local_copy_and_a_fork_leaves_it_alone() {
         &saved_child,
         "the restored child",
     );
+    // Loading it again over an identical copy says so and changes nothing (no new backup).
+    let same = m.git_session(&repo.dir, &["load", &id]).success();
+    assert!(
+        same.stderr.contains("exactly as saved") && !same.stderr.contains("kept in"),
+        "an identical copy is left alone:\n{same}"
+    );
     // Nothing that was only local is lost: the replaced copy is kept as a bundle, which
     // `import` stores (under the session's ref, as a new save) with the local edit.
     let backup = loaded

@@ -188,6 +188,20 @@ impl Agent for ClaudeAgent {
         if fork {
             load::fork(&mut session, &load::new_uuid(crate::agents::random_seed()));
         }
+        let files = load::files(&session, &project_dir);
+        let restored = |file, identical, replaced, backups| Restored {
+            continue_with: format!("claude --resume {}", session.id),
+            file,
+            session: session.clone(),
+            identical,
+            replaced,
+            backups,
+            rehomed_from: old_root.clone().filter(|o| *o != root_text && rehomed > 0),
+            directory: root_text.clone(),
+        };
+        if !fork && load::all_equal(&files) {
+            return Ok(restored(Some(files[0].0.clone()), true, false, Vec::new()));
+        }
         let mut replaced = false;
         let mut backups = Vec::new();
         if !fork && load::exists(&project_dir, &session.id) {
@@ -198,19 +212,10 @@ impl Agent for ClaudeAgent {
                 AgentError::new(format!("cannot write a backup in {}: {e}", dir.display()))
             })?);
         }
-        let files = load::files(&session, &project_dir);
         load::write(&files).map_err(|e| {
             AgentError::new(format!("cannot write under {}: {e}", project_dir.display()))
         })?;
-        Ok(Restored {
-            continue_with: format!("claude --resume {}", session.id),
-            file: Some(files[0].0.clone()),
-            session,
-            replaced,
-            backups,
-            rehomed_from: old_root.filter(|o| *o != root_text && rehomed > 0),
-            directory: root_text,
-        })
+        Ok(restored(Some(files[0].0.clone()), false, replaced, backups))
     }
 }
 

@@ -162,6 +162,13 @@ pub fn files(session: &Session, project_dir: &Path) -> Vec<(PathBuf, String)> {
     out
 }
 
+/// Whether every file already holds exactly these bytes.
+pub fn all_equal(files: &[(PathBuf, String)]) -> bool {
+    files
+        .iter()
+        .all(|(path, text)| std::fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes()))
+}
+
 /// Whether a local copy of session `id` exists in `project_dir`.
 pub fn exists(project_dir: &Path, id: &str) -> bool {
     project_dir.join(format!("{id}.jsonl")).exists()

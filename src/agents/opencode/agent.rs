@@ -139,6 +139,7 @@ impl Agent for OpenCodeAgent {
             continue_with: format!("opencode -s {}", session.id),
             session,
             file: None,
+            identical: restored.identical,
             replaced: restored.replaced,
             backups: restored.backups,
             rehomed_from: from.filter(|_| rehomed > 0),

@@ -260,8 +260,10 @@ impl SplitMix {
 }
 
 /// What a restore did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Restored {
+    /// The local copy already held exactly the saved session; nothing was changed.
+    pub identical: bool,
     /// The local copy that was deleted first, if the session (or one of its children) existed.
     pub replaced: bool,
     /// Bundles holding the local copies as they were before they were deleted (with their local
@@ -290,7 +292,6 @@ pub fn restore(
     if !keep_existing {
         let existing = existing(opencode, &ids)?;
         if !existing.is_empty() {
-            replaced = true;
             // Deleting a session deletes its children: delete only the topmost existing ones.
             let here: HashSet<&str> = existing.iter().map(|(id, _)| id.as_str()).collect();
             let topmost: Vec<&String> = existing
@@ -298,8 +299,31 @@ pub fn restore(
                 .filter(|(_, parent)| !parent.as_deref().is_some_and(|p| here.contains(p)))
                 .map(|(id, _)| id)
                 .collect();
+            let mut locals = Vec::new();
             for id in &topmost {
-                backups.push(backup(opencode, id, backup_dir)?);
+                locals.push(local_tree(opencode, id)?);
+            }
+            if let [local] = locals.as_slice() {
+                if same_as_local(local, session) {
+                    return Ok(Restored {
+                        identical: true,
+                        ..Restored::default()
+                    });
+                }
+            }
+            replaced = true;
+            for local in locals {
+                let id = local.id.clone();
+                backups.push(
+                    crate::session::backup::write(backup_dir, &super::OpenCodeAgent, local)
+                        .map_err(|source| OpenCodeError::Io {
+                            context: format!(
+                                "cannot write the backup of {id} in {}",
+                                backup_dir.display()
+                            ),
+                            source,
+                        })?,
+                );
             }
             for id in topmost {
                 opencode.delete(id)?;
@@ -322,14 +346,15 @@ pub fn restore(
         imported.push(s.id.clone());
     }
     Ok(Restored {
+        identical: false,
         replaced,
         backups,
         imported,
     })
 }
 
-/// Writes the local session `id` with all its local descendants as a bundle in `dir`.
-fn backup(opencode: &OpenCode, id: &str, dir: &Path) -> Result<std::path::PathBuf> {
+/// The local session `id` with all its local descendants.
+fn local_tree(opencode: &OpenCode, id: &str) -> Result<Session> {
     let rows = opencode.query(&super::source::descendants_sql(&[id.to_owned()]))?;
     let mut sessions = Vec::new();
     for row in &rows {
@@ -337,18 +362,31 @@ fn backup(opencode: &OpenCode, id: &str, dir: &Path) -> Result<std::path::PathBu
             sessions.push(opencode.export(sid)?);
         }
     }
-    let Some(root) = crate::session::save_set::assemble(&super::OpenCodeAgent, sessions)
+    crate::session::save_set::assemble(&super::OpenCodeAgent, sessions)
         .into_iter()
         .find(|s| s.id == id)
-    else {
-        return Err(OpenCodeError::NoSuchSession { id: id.to_owned() });
-    };
-    crate::session::backup::write(dir, &super::OpenCodeAgent, root).map_err(|source| {
-        OpenCodeError::Io {
-            context: format!("cannot write the backup of {id} in {}", dir.display()),
-            source,
+        .ok_or_else(|| OpenCodeError::NoSuchSession { id: id.to_owned() })
+}
+
+/// Whether the local copy `local` holds exactly `saved` (and its children), apart from the two
+/// fields OpenCode's import writes itself (`info.projectID`, `info.time.updated`).
+fn same_as_local(local: &Session, saved: &Session) -> bool {
+    let comparable = |s: &Session| {
+        let mut v = export::to_value(s);
+        if let Some(info) = v.get_mut("info").and_then(Value::as_object_mut) {
+            info.remove("projectID");
+            if let Some(time) = info.get_mut("time").and_then(Value::as_object_mut) {
+                time.remove("updated");
+            }
         }
-    })
+        v
+    };
+    let (a, b) = (local.walk(), saved.walk());
+    let mut a: Vec<(&str, Value)> = a.iter().map(|s| (s.id.as_str(), comparable(s))).collect();
+    let mut b: Vec<(&str, Value)> = b.iter().map(|s| (s.id.as_str(), comparable(s))).collect();
+    a.sort_by(|x, y| x.0.cmp(y.0));
+    b.sort_by(|x, y| x.0.cmp(y.0));
+    a == b
 }
 
 /// The ids among `ids` that exist in the local OpenCode, with their local parent.
