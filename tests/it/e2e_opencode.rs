@@ -335,6 +335,28 @@ fn e2e_a_session_saved_on_one_machine_is_loaded_and_continued_on_another() {
     );
     assert_eq!(checkout_a.show(&child_id, None), child_a, "the child too");
 
+    // A second clone on machine A is the same OpenCode project: its save must not take the
+    // first checkout's session as its own.
+    a.env.git_in(
+        a.env.root(),
+        &["clone", "--quiet", &remote_url, "checkout-a-second"],
+    );
+    let second = Repo {
+        env: &a.env,
+        dir: a.env.path("checkout-a-second"),
+        git_dir: a.env.path("checkout-a-second/.git"),
+    };
+    let refused = a.git_session(&second.dir, &["save"]).failure();
+    assert!(
+        refused.stderr.contains("no sessions for the checkout") && refused.stderr.contains(&root_a),
+        "the save says the project's sessions are another checkout's:\n{refused}"
+    );
+    assert_eq!(
+        second.git(&["for-each-ref", "refs/sessions/"]),
+        "",
+        "nothing saved"
+    );
+
     // Share through the remote; machine B fetches into remote-tracking refs.
     checkout_a.git(&[
         "push",

@@ -67,9 +67,17 @@ impl Agent for OpenCodeAgent {
                 total: p.total,
             })
         };
+        let read = source::read(&opencode, &which, &mut step)?;
+        let mut warnings = Vec::new();
+        if let Some((_, dir)) = read.other_checkouts.first() {
+            warnings.push(format!(
+                "left out {} session(s) of other checkouts of this project (such as {dir}); save them there, or name one with --session <id>",
+                read.other_checkouts.len()
+            ));
+        }
         Ok(Read {
-            sessions: source::read(&opencode, &which, &mut step)?,
-            warnings: Vec::new(),
+            sessions: read.sessions,
+            warnings,
         })
     }
 
@@ -183,6 +191,10 @@ impl From<OpenCodeError> for AgentError {
             }
             OpenCodeError::NoSessions { .. } => Some(
                 "start a session with 'opencode' in this repository, or save an export file with --from FILE"
+                    .to_owned(),
+            ),
+            OpenCodeError::OnlyInOtherCheckouts { .. } => Some(
+                "run 'git session save' in that checkout, or name a session with --session <id>"
                     .to_owned(),
             ),
             OpenCodeError::OtherProject { .. } => {

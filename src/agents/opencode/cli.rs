@@ -61,6 +61,14 @@ pub enum OpenCodeError {
         /// The directory OpenCode was run in.
         dir: PathBuf,
     },
+    /// The project's sessions all ran in other checkouts of it.
+    #[error("OpenCode has no sessions for the checkout {} (the project's {} session(s) ran in other checkouts: {})", dir.display(), others.len(), others.join(", "))]
+    OnlyInOtherCheckouts {
+        /// This checkout's root.
+        dir: PathBuf,
+        /// The directories the project's sessions ran in.
+        others: Vec<String>,
+    },
     /// The session belongs to another project than the one in the current directory.
     #[error("session {id} belongs to another OpenCode project (its directory is {directory})")]
     OtherProject {
@@ -105,6 +113,8 @@ pub struct Listed {
     pub title: String,
     /// Its project.
     pub project_id: String,
+    /// The directory it ran in (a project's checkouts share the project).
+    pub directory: String,
 }
 
 /// The local OpenCode, run in one directory (the project's worktree).
@@ -181,6 +191,7 @@ impl OpenCode {
                     id: id.to_owned(),
                     title: str_of(item, "title"),
                     project_id: str_of(item, "projectId"),
+                    directory: str_of(item, "directory"),
                 })
             })
             .collect()

@@ -6,10 +6,11 @@
 //! session is then read with `opencode export`.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use serde_json::Value;
 
-use super::cli::{check_id, OpenCode, OpenCodeError, Result};
+use super::cli::{check_id, Listed, OpenCode, OpenCodeError, Result};
 use crate::session::Session;
 
 /// Which sessions to read.
@@ -50,17 +51,37 @@ pub fn read(
     opencode: &OpenCode,
     which: &Which,
     progress: &mut dyn FnMut(Progress<'_>),
-) -> Result<Vec<Session>> {
+) -> Result<Read> {
+    let mut skipped = Vec::new();
     let roots: Vec<String> = match which {
         Which::Latest | Which::All => {
-            let limit = (*which == Which::Latest).then_some(1);
-            let listed = opencode.session_list(limit)?;
+            let listed = opencode.session_list(None)?;
             if listed.is_empty() {
                 return Err(OpenCodeError::NoSessions {
                     dir: opencode.dir().to_path_buf(),
                 });
             }
-            listed.into_iter().map(|l| l.id).collect()
+            // OpenCode groups sessions by project, and every checkout of a repository is one
+            // project: keep those that ran in this checkout.
+            let (here, elsewhere): (Vec<Listed>, Vec<Listed>) = listed
+                .into_iter()
+                .partition(|l| in_checkout(&l.directory, opencode.dir()));
+            if here.is_empty() {
+                let mut others: Vec<String> = elsewhere.into_iter().map(|l| l.directory).collect();
+                others.sort();
+                others.dedup();
+                return Err(OpenCodeError::OnlyInOtherCheckouts {
+                    dir: opencode.dir().to_path_buf(),
+                    others,
+                });
+            }
+            skipped.extend(elsewhere.into_iter().map(|l| (l.id, l.directory)));
+            let limit = if *which == Which::Latest {
+                1
+            } else {
+                here.len()
+            };
+            here.into_iter().take(limit).map(|l| l.id).collect()
         }
         Which::Session(id) => {
             check_id(id)?;
@@ -91,7 +112,26 @@ pub fn read(
         });
         out.push(opencode.export(id)?);
     }
-    Ok(out)
+    Ok(Read {
+        sessions: out,
+        other_checkouts: skipped,
+    })
+}
+
+/// Sessions read, and the root sessions of the project left out because they ran in another
+/// checkout (id, directory).
+#[derive(Debug, Default)]
+pub struct Read {
+    /// The sessions read, parents before children (flat).
+    pub sessions: Vec<Session>,
+    /// Root sessions of other checkouts of the project: id and directory.
+    pub other_checkouts: Vec<(String, String)>,
+}
+
+/// Whether `directory` (as OpenCode recorded it) is `root` or below it.
+fn in_checkout(directory: &str, root: &Path) -> bool {
+    let dir = Path::new(directory);
+    dir.starts_with(root) || std::fs::canonicalize(dir).is_ok_and(|real| real.starts_with(root))
 }
 
 /// The SQL that lists `roots` and all their descendants with their parent and project.
