@@ -1,0 +1,94 @@
+//! What the agents' readable views share: line diffs of file edits.
+//!
+//! Every function here depends on its input only, so a session renders to the same bytes on every
+//! machine and in every run; none of them knows an agent's format.
+
+use similar::{Algorithm, ChangeTag};
+
+/// Unchanged lines shown around each change in a [`line_diff`].
+const DIFF_CONTEXT: usize = 3;
+
+/// Returns a line diff of `old` and `new`: unchanged lines prefixed with a space (at most three
+/// around each change; a longer run becomes one `@@` line), removed ones with `-`, added ones with
+/// `+`, each line ending in a newline.
+///
+/// Lines are compared without their line ending (`\n` or `\r\n`), so a text and the same text
+/// with a final newline are equal. The diff is Myers' (git's default), computed by `similar`
+/// without a deadline: its search is bounded by the texts' sizes, not by a clock, so large, very
+/// different texts stay fast and the same texts always give the same diff.
+pub fn line_diff(old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let ops = similar::capture_diff_slices(Algorithm::Myers, &a, &b);
+    let mut out = String::new();
+    // Lines of `old` before this index are shown or stand for an `@@` already written.
+    let mut done = 0;
+    for group in similar::group_diff_ops(ops, DIFF_CONTEXT) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        if first.old_range().start > done {
+            out.push_str("@@\n");
+        }
+        for change in group.iter().flat_map(|op| op.iter_changes(&a, &b)) {
+            out.push(match change.tag() {
+                ChangeTag::Equal => ' ',
+                ChangeTag::Delete => '-',
+                ChangeTag::Insert => '+',
+            });
+            out.push_str(change.value());
+            out.push('\n');
+        }
+        done = last.old_range().end;
+    }
+    if done < a.len() {
+        out.push_str("@@\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_diff_keeps_three_lines_of_context_and_marks_what_it_skips() {
+        let old: String = (1..=30).map(|n| format!("l{n}\n")).collect();
+        let new = old.replace("l2\n", "two\n").replace("l20\n", "");
+        assert_eq!(
+            line_diff(&old, &new),
+            " l1\n-l2\n+two\n l3\n l4\n l5\n@@\n l17\n l18\n l19\n-l20\n l21\n l22\n l23\n@@\n",
+            "a change at the start has no @@ before it; one at each gap of more than six lines"
+        );
+        let joined = old.replace("l6\n", "six\n").replace("l12\n", "twelve\n");
+        assert!(
+            line_diff(&old, &joined).contains(" l9\n l10\n l11\n-l12\n"),
+            "six unchanged lines between two changes are all shown"
+        );
+    }
+
+    #[test]
+    fn equal_texts_and_empty_texts_give_the_obvious_diffs() {
+        assert_eq!(line_diff("", ""), "");
+        assert_eq!(
+            line_diff("a\nb\n", "a\nb"),
+            "@@\n",
+            "a final newline is no change"
+        );
+        assert_eq!(line_diff("a\r\nb\r\n", "a\nb\n"), "@@\n", "nor is CRLF");
+        assert_eq!(line_diff("a\nb\n", ""), "-a\n-b\n");
+    }
+
+    #[test]
+    fn a_small_edit_of_a_long_text_is_a_small_diff() {
+        // 20,000 lines each side: a quadratic table would need 400 million cells here.
+        let old: String = (0..20_000).map(|n| format!("line {n}\n")).collect();
+        let new = old.replace("line 10000\n", "changed\n");
+        let diff = line_diff(&old, &new);
+        assert_eq!(
+            diff,
+            "@@\n line 9997\n line 9998\n line 9999\n-line 10000\n+changed\n line 10001\n \
+             line 10002\n line 10003\n@@\n"
+        );
+    }
+}
