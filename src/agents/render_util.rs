@@ -1,4 +1,4 @@
-//! What the agents' readable views share: line diffs of file edits.
+//! What the agents' readable views share: HTML escaping and line diffs of file edits.
 //!
 //! Every function here depends on its input only, so a session renders to the same bytes on every
 //! machine and in every run; none of them knows an agent's format.
@@ -7,6 +7,23 @@ use similar::{Algorithm, ChangeTag};
 
 /// Unchanged lines shown around each change in a [`line_diff`].
 const DIFF_CONTEXT: usize = 3;
+
+/// Escapes `text` for HTML element content and quoted attribute values: `&`, `<`, `>`, `"` and
+/// `'` become character references, everything else stays as it is.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// Returns a line diff of `old` and `new`: unchanged lines prefixed with a space (at most three
 /// around each change; a longer run becomes one `@@` line), removed ones with `-`, added ones with
@@ -50,6 +67,19 @@ pub fn line_diff(old: &str, new: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_special_characters_become_references_and_nothing_else_changes() {
+        assert_eq!(
+            escape_html("<a href=\"x\">Tom's & Jerry's</a> · é"),
+            "&lt;a href=&quot;x&quot;&gt;Tom&#39;s &amp; Jerry&#39;s&lt;/a&gt; · é"
+        );
+        assert_eq!(
+            escape_html("&amp;"),
+            "&amp;amp;",
+            "escaping twice shows the text"
+        );
+    }
 
     #[test]
     fn a_diff_keeps_three_lines_of_context_and_marks_what_it_skips() {

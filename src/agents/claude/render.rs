@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::transcript;
+use crate::agents::render_util::escape_html;
 use crate::session::Session;
 
 /// Tool results longer than this are cut in the readable view.
@@ -37,13 +38,10 @@ pub fn markdown(session: &Session) -> String {
 
 /// The Markdown view in one HTML page (escaped, preformatted).
 pub fn html(session: &Session) -> String {
-    let text = markdown(session)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
     format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body><pre style=\"white-space: pre-wrap\">{text}</pre></body></html>\n",
-        transcript::title(session).replace('<', "&lt;")
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body><pre style=\"white-space: pre-wrap\">{}</pre></body></html>\n",
+        escape_html(&transcript::title(session)),
+        escape_html(&markdown(session))
     )
 }
 
@@ -137,5 +135,27 @@ mod tests {
         assert!(md.contains("*Conversation compacted*"));
         assert!(!md.contains("prompt_snapshot"));
         assert!(html(&parsed.session).contains("&lt;") || !md.contains('<'));
+    }
+
+    #[test]
+    fn the_html_page_escapes_the_title_and_every_text() {
+        let evil = "<script>alert('x')</script> & \"q\"";
+        let session = Session {
+            id: "s".into(),
+            info: serde_json::json!({"claude": {"title": evil}}),
+            messages: vec![crate::session::Message {
+                id: "l000000".into(),
+                body: serde_json::json!({"type": "user", "message": {"content": evil}}).into(),
+            }],
+            children: vec![],
+        };
+        let page = html(&session);
+        assert!(!page.contains("<script"), "{page}");
+        let escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;";
+        assert!(
+            page.contains(&format!("<title>{escaped}</title>")),
+            "{page}"
+        );
+        assert!(page.contains(&format!("{escaped}\n")), "the prompt: {page}");
     }
 }

@@ -94,7 +94,7 @@ fn turn_md(view: &View, t: &Turn, time: &dyn Fn(i64) -> String, out: &mut String
         match block {
             // The summary is quoted, so its own headings do not break the transcript's outline.
             Block::Text { text, .. } if t.summary => {
-                for line in escape_html(text.trim_end()).lines() {
+                for line in escape_tags(text.trim_end()).lines() {
                     out.push_str(if line.is_empty() { ">" } else { "> " });
                     out.push_str(line);
                     out.push('\n');
@@ -121,7 +121,7 @@ fn block_md(view: &View, block: &Block, time: &dyn Fn(i64) -> String, out: &mut 
             text,
             synthetic: false,
         } => {
-            out.push_str(&escape_html(text.trim_end()));
+            out.push_str(&escape_tags(text.trim_end()));
             out.push_str("\n\n");
         }
         Block::Text {
@@ -133,7 +133,7 @@ fn block_md(view: &View, block: &Block, time: &dyn Fn(i64) -> String, out: &mut 
         }
         Block::Reasoning(text) => {
             out.push_str("<details><summary>Reasoning</summary>\n\n");
-            out.push_str(&escape_html(text.trim_end()));
+            out.push_str(&escape_tags(text.trim_end()));
             out.push_str("\n\n</details>\n\n");
         }
         Block::Tool(tool) => tool_md(view, tool, time, out),
@@ -259,7 +259,8 @@ fn inline_code(text: &str) -> String {
 
 /// Markdown text with `<` escaped outside code spans and fenced blocks, so that a tag in the
 /// conversation (`<task id=..>`, `<path>`) shows as text instead of vanishing as raw HTML.
-fn escape_html(text: &str) -> String {
+/// Markdown's own escape (`\<`), not HTML's: code keeps its `<`, and `&` stays as written.
+fn escape_tags(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     let mut fence: Option<String> = None;
     for line in text.split_inclusive('\n') {
@@ -373,12 +374,12 @@ mod tests {
 
     #[test]
     fn tags_in_text_are_escaped_outside_code() {
-        assert_eq!(escape_html("a <b> `<c>` d"), "a \\<b> `<c>` d");
+        assert_eq!(escape_tags("a <b> `<c>` d"), "a \\<b> `<c>` d");
         assert_eq!(
-            escape_html("x\n```\n<y>\n```\n<z>"),
+            escape_tags("x\n```\n<y>\n```\n<z>"),
             "x\n```\n<y>\n```\n\\<z>"
         );
-        assert_eq!(escape_html("no tags"), "no tags");
+        assert_eq!(escape_tags("no tags"), "no tags");
     }
 
     #[test]
