@@ -1,4 +1,5 @@
-//! What the agents' readable views share: HTML escaping and line diffs of file edits.
+//! What the agents' readable views share: HTML escaping, line diffs of file edits, and words and
+//! sizes for people.
 //!
 //! Every function here depends on its input only, so a session renders to the same bytes on every
 //! machine and in every run; none of them knows an agent's format.
@@ -64,6 +65,30 @@ pub fn line_diff(old: &str, new: &str) -> String {
     out
 }
 
+/// Returns `text` with its first character in upper case (`user` -> `User`).
+pub fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Formats a byte count for people: `512 B`, `4.5 KiB`, `1.2 MiB`, up to TiB, one decimal.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +145,16 @@ mod tests {
             "@@\n line 9997\n line 9998\n line 9999\n-line 10000\n+changed\n line 10001\n \
              line 10002\n line 10003\n@@\n"
         );
+    }
+
+    #[test]
+    fn words_and_sizes_for_people() {
+        assert_eq!(capitalise("assistant"), "Assistant");
+        assert_eq!(capitalise(""), "");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(70), "70 B");
+        assert_eq!(human_bytes(4608), "4.5 KiB");
+        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+        assert_eq!(human_bytes(5 << 30), "5.0 GiB");
     }
 }

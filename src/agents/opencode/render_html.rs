@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::render::{Block, FileDiff, SessionView, ToolCall, Trimmed, Turn, View};
 use super::render_md::trimmed_note;
-use crate::agents::render_util::escape_html as esc;
+use crate::agents::render_util::{capitalise, escape_html as esc};
 
 const STYLE: &str = "
 :root { color-scheme: light dark; --fg: #1f2328; --bg: #ffffff; --muted: #59636e;
@@ -337,14 +337,6 @@ fn diff_html(diff: &FileDiff, out: &mut String) {
         }
     }
     out.push_str("</pre>\n");
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

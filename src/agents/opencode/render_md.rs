@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::render::{Block, FileDiff, SessionView, ToolCall, Trimmed, Turn, View};
+use crate::agents::render_util::{capitalise, human_bytes};
 
 /// Renders `view`; `time` formats epoch milliseconds for people (local time).
 pub fn markdown(view: &View, time: &dyn Fn(i64) -> String) -> String {
@@ -326,23 +327,6 @@ fn longest_run(text: &str, c: char) -> usize {
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// `512 B`, `4.5 KiB`, `1.2 MiB`.
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
-    }
 }
 
 #[cfg(test)]
