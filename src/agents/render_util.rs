@@ -1,8 +1,10 @@
-//! What the agents' readable views share: HTML escaping, line diffs of file edits, and words and
-//! sizes for people.
+//! What the agents' readable views share: HTML escaping, line diffs of file edits, Markdown code
+//! fences, and words and sizes for people.
 //!
 //! Every function here depends on its input only, so a session renders to the same bytes on every
 //! machine and in every run; none of them knows an agent's format.
+
+use std::fmt::Write as _;
 
 use similar::{Algorithm, ChangeTag};
 
@@ -63,6 +65,35 @@ pub fn line_diff(old: &str, new: &str) -> String {
         out.push_str("@@\n");
     }
     out
+}
+
+/// Appends a Markdown `diff` block of `diff`, headed `Diff of <file>:` (or `Diff:` without a file).
+pub fn diff_md(file: &str, diff: &str, out: &mut String) {
+    if file.is_empty() {
+        out.push_str("Diff:\n\n");
+    } else {
+        let _ = writeln!(out, "Diff of `{file}`:\n");
+    }
+    fenced("diff", diff, out);
+}
+
+/// Appends a fenced Markdown code block whose fence is longer than any backtick run inside
+/// `text`, so no text can end it early; a blank line follows it.
+pub fn fenced(lang: &str, text: &str, out: &mut String) {
+    let fence = "`".repeat(longest_run(text, '`').max(2) + 1);
+    let _ = writeln!(out, "{fence}{lang}");
+    out.push_str(text.trim_end_matches('\n'));
+    let _ = writeln!(out, "\n{fence}\n");
+}
+
+/// Returns the length of the longest run of `c` in `text`.
+pub fn longest_run(text: &str, c: char) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for ch in text.chars() {
+        run = if ch == c { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
 }
 
 /// Returns `text` with its first character in upper case (`user` -> `User`).
@@ -144,6 +175,19 @@ mod tests {
             diff,
             "@@\n line 9997\n line 9998\n line 9999\n-line 10000\n+changed\n line 10001\n \
              line 10002\n line 10003\n@@\n"
+        );
+    }
+
+    #[test]
+    fn a_diff_block_names_its_file() {
+        let mut out = String::new();
+        diff_md("src/a.rs", "-x\n+y\n", &mut out);
+        assert_eq!(out, "Diff of `src/a.rs`:\n\n```diff\n-x\n+y\n```\n\n");
+        let mut out = String::new();
+        diff_md("", "+```\n", &mut out);
+        assert_eq!(
+            out, "Diff:\n\n````diff\n+```\n````\n\n",
+            "the fence outgrows the text's"
         );
     }
 

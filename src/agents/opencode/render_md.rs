@@ -5,8 +5,8 @@
 
 use std::fmt::Write as _;
 
-use super::render::{Block, FileDiff, SessionView, ToolCall, Trimmed, Turn, View};
-use crate::agents::render_util::{capitalise, human_bytes};
+use super::render::{Block, SessionView, ToolCall, Trimmed, Turn, View};
+use crate::agents::render_util::{capitalise, diff_md, fenced, human_bytes, longest_run};
 
 /// Renders `view`; `time` formats epoch milliseconds for people (local time).
 pub fn markdown(view: &View, time: &dyn Fn(i64) -> String) -> String {
@@ -108,7 +108,7 @@ fn turn_md(view: &View, t: &Turn, time: &dyn Fn(i64) -> String, out: &mut String
     if !t.diffs.is_empty() {
         out.push_str("**Files changed in this turn:**\n\n");
         for diff in &t.diffs {
-            diff_md(diff, out);
+            diff_md(&diff.file, &diff.diff, out);
         }
     }
     if let Some(error) = &t.error {
@@ -202,7 +202,7 @@ fn tool_md(view: &View, tool: &ToolCall, time: &dyn Fn(i64) -> String, out: &mut
     out.push_str("Input:\n\n");
     fenced("json", &tool.input, out);
     for diff in &tool.diffs {
-        diff_md(diff, out);
+        diff_md(&diff.file, &diff.diff, out);
     }
     if let Some(output) = &tool.output {
         out.push_str("Output:\n\n");
@@ -229,23 +229,6 @@ pub(crate) fn trimmed_note(output: &Trimmed) -> String {
         if output.omitted_lines == 1 { "" } else { "s" },
         human_bytes(output.omitted_bytes as u64)
     )
-}
-
-fn diff_md(diff: &FileDiff, out: &mut String) {
-    if diff.file.is_empty() {
-        out.push_str("Diff:\n\n");
-    } else {
-        let _ = writeln!(out, "Diff of `{}`:\n", diff.file);
-    }
-    fenced("diff", &diff.diff, out);
-}
-
-/// A fenced code block whose fence is longer than any backtick run inside `text`.
-fn fenced(lang: &str, text: &str, out: &mut String) {
-    let fence = "`".repeat(longest_run(text, '`').max(2) + 1);
-    let _ = writeln!(out, "{fence}{lang}");
-    out.push_str(text.trim_end_matches('\n'));
-    let _ = writeln!(out, "\n{fence}\n");
 }
 
 fn inline_code(text: &str) -> String {
@@ -314,15 +297,6 @@ fn escape_tags(text: &str) -> String {
         out.push_str(rest);
     }
     out
-}
-
-fn longest_run(text: &str, c: char) -> usize {
-    let (mut best, mut run) = (0, 0);
-    for ch in text.chars() {
-        run = if ch == c { run + 1 } else { 0 };
-        best = best.max(run);
-    }
-    best
 }
 
 fn one_line(text: &str) -> String {
