@@ -8,6 +8,7 @@ pub mod opencode;
 mod error;
 mod input;
 pub mod registry;
+pub mod render_util;
 mod text;
 
 use std::path::{Path, PathBuf};

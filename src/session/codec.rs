@@ -19,6 +19,7 @@
 //! trees reach) and its entry names only steer git's delta search (see [`super::simkey`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
 use std::io::Write;
 
 use serde_json::Value;
@@ -440,50 +441,11 @@ impl Encoder<'_> {
     fn canonical_blob(&mut self, value: &Value) -> Result<ObjectId> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        self.write_value(value, &mut buf)?;
+        write_canonical(value, &mut buf, &mut |s, out| self.write_string(s, out))?;
         let id = self.store.write_blob(&buf)?;
         self.json_bytes += buf.len() as u64;
         self.buf = buf;
         Ok(id)
-    }
-
-    fn write_value(&mut self, value: &Value, out: &mut Vec<u8>) -> Result<()> {
-        match value {
-            Value::Null => out.extend_from_slice(b"null"),
-            Value::Bool(true) => out.extend_from_slice(b"true"),
-            Value::Bool(false) => out.extend_from_slice(b"false"),
-            Value::Number(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Value::String(s) => self.write_string(s, out)?,
-            Value::Array(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    self.write_value(item, out)?;
-                }
-                out.push(b']');
-            }
-            Value::Object(map) => {
-                // Sorted here, whatever order the map keeps, so the bytes never depend on how
-                // serde_json was built.
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort();
-                out.push(b'{');
-                for (i, key) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write_json_string(key, out);
-                    out.push(b':');
-                    self.write_value(&map[key.as_str()], out)?;
-                }
-                out.push(b'}');
-            }
-        }
-        Ok(())
     }
 
     fn write_string(&mut self, s: &str, out: &mut Vec<u8>) -> Result<()> {
@@ -545,13 +507,46 @@ impl Encoder<'_> {
 /// Bytes of `value` as canonical JSON with every string inline (no splitting).
 pub fn canonical_json(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
-    write_inline(value, &mut out);
+    let Ok(()) = write_canonical(value, &mut out, &mut |s, out| {
+        write_json_string(s, out);
+        Ok::<(), Infallible>(())
+    });
     out
 }
 
-fn write_inline(value: &Value, out: &mut Vec<u8>) {
+/// Writes `value` as canonical JSON, the one writer of it: compact, object keys sorted, numbers
+/// and strings escaped as serde_json writes them. Every string value is handed to `string` to
+/// write (the encoder splits long ones out; [`canonical_json`] writes them inline); keys are
+/// always written inline.
+fn write_canonical<E, F>(
+    value: &Value,
+    out: &mut Vec<u8>,
+    string: &mut F,
+) -> std::result::Result<(), E>
+where
+    F: FnMut(&str, &mut Vec<u8>) -> std::result::Result<(), E>,
+{
     match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => string(s, out)?,
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out, string)?;
+            }
+            out.push(b']');
+        }
         Value::Object(map) => {
+            // Sorted here, whatever order the map keeps, so the bytes never depend on how
+            // serde_json was built.
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
             out.push(b'{');
@@ -561,24 +556,12 @@ fn write_inline(value: &Value, out: &mut Vec<u8>) {
                 }
                 write_json_string(key, out);
                 out.push(b':');
-                write_inline(&map[key.as_str()], out);
+                write_canonical(&map[key.as_str()], out, string)?;
             }
             out.push(b'}');
         }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_inline(item, out);
-            }
-            out.push(b']');
-        }
-        other => {
-            let _ = serde_json::to_writer(&mut *out, other);
-        }
     }
+    Ok(())
 }
 
 fn write_json_string(s: &str, out: &mut Vec<u8>) {
@@ -783,6 +766,29 @@ mod tests {
             decoded,
             session(8),
             "decoding gives the session back, NUL-prefixed strings included"
+        );
+    }
+
+    #[test]
+    fn a_saved_blob_is_the_canonical_json_of_its_value() {
+        let (_dir, store) = repo();
+        let info =
+            json!({"z": {"y": {}, "x": 1}, "b": "é\"\n", "a": [1, -2, 0.5, 1e300, true, null]});
+        let session = Session {
+            id: "ses_1".into(),
+            info: info.clone(),
+            messages: vec![],
+            children: vec![],
+        };
+        let tree = encode(&store, &session, usize::MAX).unwrap().tree;
+        let entries = store.read_tree(tree).unwrap();
+        let blob = entries.iter().find(|e| e.name == SESSION_FILE).unwrap().id;
+        let want = r#"{"a":[1,-2,0.5,1e+300,true,null],"b":"é\"\n","z":{"x":1,"y":{}}}"#;
+        assert_eq!(String::from_utf8(canonical_json(&info)).unwrap(), want);
+        assert_eq!(
+            store.read_blob(blob).unwrap(),
+            want.as_bytes(),
+            "what a save stores and what merges compare are one writer's bytes"
         );
     }
 

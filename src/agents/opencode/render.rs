@@ -8,14 +8,13 @@
 use serde_json::Value;
 
 use super::export;
+use crate::agents::render_util::line_diff;
 use crate::session::Session;
 
 /// Tool outputs longer than this many lines are trimmed in the view.
 pub const OUTPUT_MAX_LINES: usize = 40;
 /// Tool outputs longer than this many bytes are trimmed in the view.
 pub const OUTPUT_MAX_BYTES: usize = 4096;
-/// Diffs of texts with more lines than this (old times new) are shown as removed-then-added.
-const DIFF_MAX_CELLS: usize = 4_000_000;
 
 /// A session (and the child sessions under it) ready to render.
 #[derive(Debug, Clone)]
@@ -394,103 +393,6 @@ pub fn trim(text: &str, max_lines: usize, max_bytes: usize) -> Trimmed {
         },
         omitted_bytes: rest.len(),
     }
-}
-
-/// A line diff of `old` and `new`: unchanged lines prefixed with a space (at most three around
-/// each change; longer runs become `@@`), removed ones with `-`, added ones with `+`.
-pub fn line_diff(old: &str, new: &str) -> String {
-    let a: Vec<&str> = if old.is_empty() {
-        Vec::new()
-    } else {
-        old.lines().collect()
-    };
-    let b: Vec<&str> = if new.is_empty() {
-        Vec::new()
-    } else {
-        new.lines().collect()
-    };
-    let ops = if a.len().saturating_mul(b.len()) > DIFF_MAX_CELLS {
-        let mut ops: Vec<(char, &str)> = a.iter().map(|l| ('-', *l)).collect();
-        ops.extend(b.iter().map(|l| ('+', *l)));
-        ops
-    } else {
-        lcs_ops(&a, &b)
-    };
-    const CONTEXT: usize = 3;
-    let changed: Vec<usize> = ops
-        .iter()
-        .enumerate()
-        .filter(|(_, (op, _))| *op != ' ')
-        .map(|(i, _)| i)
-        .collect();
-    let near = |i: usize| {
-        let at = changed.partition_point(|&c| c < i);
-        let after = changed.get(at).is_some_and(|&c| c - i <= CONTEXT);
-        let before = at > 0 && i - changed[at - 1] <= CONTEXT;
-        after || before
-    };
-    let mut out = String::new();
-    let mut skipped = false;
-    for (i, (op, line)) in ops.iter().enumerate() {
-        if *op == ' ' && !near(i) {
-            skipped = true;
-            continue;
-        }
-        if skipped {
-            out.push_str("@@\n");
-            skipped = false;
-        }
-        out.push(*op);
-        out.push_str(line);
-        out.push('\n');
-    }
-    if skipped {
-        out.push_str("@@\n");
-    }
-    out
-}
-
-fn lcs_ops<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<(char, &'a str)> {
-    // Common prefix and suffix first: most edits touch a few lines of a long text.
-    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..]
-        .iter()
-        .rev()
-        .zip(b[prefix..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (ma, mb) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    let (n, m) = (ma.len(), mb.len());
-    // lengths[i][j]: LCS length of ma[i..] and mb[j..].
-    let mut lengths = vec![0u32; (n + 1) * (m + 1)];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lengths[i * (m + 1) + j] = if ma[i] == mb[j] {
-                lengths[(i + 1) * (m + 1) + j + 1] + 1
-            } else {
-                lengths[(i + 1) * (m + 1) + j].max(lengths[i * (m + 1) + j + 1])
-            };
-        }
-    }
-    let mut ops: Vec<(char, &str)> = a[..prefix].iter().map(|l| (' ', *l)).collect();
-    let (mut i, mut j) = (0, 0);
-    while i < n && j < m {
-        if ma[i] == mb[j] {
-            ops.push((' ', ma[i]));
-            i += 1;
-            j += 1;
-        } else if lengths[(i + 1) * (m + 1) + j] >= lengths[i * (m + 1) + j + 1] {
-            ops.push(('-', ma[i]));
-            i += 1;
-        } else {
-            ops.push(('+', mb[j]));
-            j += 1;
-        }
-    }
-    ops.extend(ma[i..].iter().map(|l| ('-', *l)));
-    ops.extend(mb[j..].iter().map(|l| ('+', *l)));
-    ops.extend(a[a.len() - suffix..].iter().map(|l| (' ', *l)));
-    ops
 }
 
 /// The number of parts of one message (`{"info": .., "parts": [..]}`), 0 when it has none.

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::render::{Block, FileDiff, SessionView, ToolCall, Trimmed, Turn, View};
 use super::render_md::trimmed_note;
+use crate::agents::render_util::{capitalise, escape_html as esc};
 
 const STYLE: &str = "
 :root { color-scheme: light dark; --fg: #1f2328; --bg: #ffffff; --muted: #59636e;
@@ -336,30 +337,6 @@ fn diff_html(diff: &FileDiff, out: &mut String) {
         }
     }
     out.push_str("</pre>\n");
-}
-
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

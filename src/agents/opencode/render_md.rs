@@ -5,7 +5,8 @@
 
 use std::fmt::Write as _;
 
-use super::render::{Block, FileDiff, SessionView, ToolCall, Trimmed, Turn, View};
+use super::render::{Block, SessionView, ToolCall, Trimmed, Turn, View};
+use crate::agents::render_util::{capitalise, diff_md, fenced, human_bytes, longest_run};
 
 /// Renders `view`; `time` formats epoch milliseconds for people (local time).
 pub fn markdown(view: &View, time: &dyn Fn(i64) -> String) -> String {
@@ -94,7 +95,7 @@ fn turn_md(view: &View, t: &Turn, time: &dyn Fn(i64) -> String, out: &mut String
         match block {
             // The summary is quoted, so its own headings do not break the transcript's outline.
             Block::Text { text, .. } if t.summary => {
-                for line in escape_html(text.trim_end()).lines() {
+                for line in escape_tags(text.trim_end()).lines() {
                     out.push_str(if line.is_empty() { ">" } else { "> " });
                     out.push_str(line);
                     out.push('\n');
@@ -107,7 +108,7 @@ fn turn_md(view: &View, t: &Turn, time: &dyn Fn(i64) -> String, out: &mut String
     if !t.diffs.is_empty() {
         out.push_str("**Files changed in this turn:**\n\n");
         for diff in &t.diffs {
-            diff_md(diff, out);
+            diff_md(&diff.file, &diff.diff, out);
         }
     }
     if let Some(error) = &t.error {
@@ -121,7 +122,7 @@ fn block_md(view: &View, block: &Block, time: &dyn Fn(i64) -> String, out: &mut 
             text,
             synthetic: false,
         } => {
-            out.push_str(&escape_html(text.trim_end()));
+            out.push_str(&escape_tags(text.trim_end()));
             out.push_str("\n\n");
         }
         Block::Text {
@@ -133,7 +134,7 @@ fn block_md(view: &View, block: &Block, time: &dyn Fn(i64) -> String, out: &mut 
         }
         Block::Reasoning(text) => {
             out.push_str("<details><summary>Reasoning</summary>\n\n");
-            out.push_str(&escape_html(text.trim_end()));
+            out.push_str(&escape_tags(text.trim_end()));
             out.push_str("\n\n</details>\n\n");
         }
         Block::Tool(tool) => tool_md(view, tool, time, out),
@@ -201,7 +202,7 @@ fn tool_md(view: &View, tool: &ToolCall, time: &dyn Fn(i64) -> String, out: &mut
     out.push_str("Input:\n\n");
     fenced("json", &tool.input, out);
     for diff in &tool.diffs {
-        diff_md(diff, out);
+        diff_md(&diff.file, &diff.diff, out);
     }
     if let Some(output) = &tool.output {
         out.push_str("Output:\n\n");
@@ -230,23 +231,6 @@ pub(crate) fn trimmed_note(output: &Trimmed) -> String {
     )
 }
 
-fn diff_md(diff: &FileDiff, out: &mut String) {
-    if diff.file.is_empty() {
-        out.push_str("Diff:\n\n");
-    } else {
-        let _ = writeln!(out, "Diff of `{}`:\n", diff.file);
-    }
-    fenced("diff", &diff.diff, out);
-}
-
-/// A fenced code block whose fence is longer than any backtick run inside `text`.
-fn fenced(lang: &str, text: &str, out: &mut String) {
-    let fence = "`".repeat(longest_run(text, '`').max(2) + 1);
-    let _ = writeln!(out, "{fence}{lang}");
-    out.push_str(text.trim_end_matches('\n'));
-    let _ = writeln!(out, "\n{fence}\n");
-}
-
 fn inline_code(text: &str) -> String {
     let ticks = "`".repeat(longest_run(text, '`') + 1);
     let pad = if text.starts_with('`') || text.ends_with('`') {
@@ -259,7 +243,8 @@ fn inline_code(text: &str) -> String {
 
 /// Markdown text with `<` escaped outside code spans and fenced blocks, so that a tag in the
 /// conversation (`<task id=..>`, `<path>`) shows as text instead of vanishing as raw HTML.
-fn escape_html(text: &str) -> String {
+/// Markdown's own escape (`\<`), not HTML's: code keeps its `<`, and `&` stays as written.
+fn escape_tags(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     let mut fence: Option<String> = None;
     for line in text.split_inclusive('\n') {
@@ -314,34 +299,8 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-fn longest_run(text: &str, c: char) -> usize {
-    let (mut best, mut run) = (0, 0);
-    for ch in text.chars() {
-        run = if ch == c { run + 1 } else { 0 };
-        best = best.max(run);
-    }
-    best
-}
-
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// `512 B`, `4.5 KiB`, `1.2 MiB`.
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
-    }
 }
 
 #[cfg(test)]
@@ -373,12 +332,12 @@ mod tests {
 
     #[test]
     fn tags_in_text_are_escaped_outside_code() {
-        assert_eq!(escape_html("a <b> `<c>` d"), "a \\<b> `<c>` d");
+        assert_eq!(escape_tags("a <b> `<c>` d"), "a \\<b> `<c>` d");
         assert_eq!(
-            escape_html("x\n```\n<y>\n```\n<z>"),
+            escape_tags("x\n```\n<y>\n```\n<z>"),
             "x\n```\n<y>\n```\n\\<z>"
         );
-        assert_eq!(escape_html("no tags"), "no tags");
+        assert_eq!(escape_tags("no tags"), "no tags");
     }
 
     #[test]

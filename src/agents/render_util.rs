@@ -1,0 +1,204 @@
+//! What the agents' readable views share: HTML escaping, line diffs of file edits, Markdown code
+//! fences, and words and sizes for people.
+//!
+//! Every function here depends on its input only, so a session renders to the same bytes on every
+//! machine and in every run; none of them knows an agent's format.
+
+use std::fmt::Write as _;
+
+use similar::{Algorithm, ChangeTag};
+
+/// Unchanged lines shown around each change in a [`line_diff`].
+const DIFF_CONTEXT: usize = 3;
+
+/// Escapes `text` for HTML element content and quoted attribute values: `&`, `<`, `>`, `"` and
+/// `'` become character references, everything else stays as it is.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Returns a line diff of `old` and `new`: unchanged lines prefixed with a space (at most three
+/// around each change; a longer run becomes one `@@` line), removed ones with `-`, added ones with
+/// `+`, each line ending in a newline.
+///
+/// Lines are compared without their line ending (`\n` or `\r\n`), so a text and the same text
+/// with a final newline are equal. The diff is Myers' (git's default), computed by `similar`
+/// without a deadline: its search is bounded by the texts' sizes, not by a clock, so large, very
+/// different texts stay fast and the same texts always give the same diff.
+pub fn line_diff(old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let ops = similar::capture_diff_slices(Algorithm::Myers, &a, &b);
+    let mut out = String::new();
+    // Lines of `old` before this index are shown or stand for an `@@` already written.
+    let mut done = 0;
+    for group in similar::group_diff_ops(ops, DIFF_CONTEXT) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        if first.old_range().start > done {
+            out.push_str("@@\n");
+        }
+        for change in group.iter().flat_map(|op| op.iter_changes(&a, &b)) {
+            out.push(match change.tag() {
+                ChangeTag::Equal => ' ',
+                ChangeTag::Delete => '-',
+                ChangeTag::Insert => '+',
+            });
+            out.push_str(change.value());
+            out.push('\n');
+        }
+        done = last.old_range().end;
+    }
+    if done < a.len() {
+        out.push_str("@@\n");
+    }
+    out
+}
+
+/// Appends a Markdown `diff` block of `diff`, headed `Diff of <file>:` (or `Diff:` without a file).
+pub fn diff_md(file: &str, diff: &str, out: &mut String) {
+    if file.is_empty() {
+        out.push_str("Diff:\n\n");
+    } else {
+        let _ = writeln!(out, "Diff of `{file}`:\n");
+    }
+    fenced("diff", diff, out);
+}
+
+/// Appends a fenced Markdown code block whose fence is longer than any backtick run inside
+/// `text`, so no text can end it early; a blank line follows it.
+pub fn fenced(lang: &str, text: &str, out: &mut String) {
+    let fence = "`".repeat(longest_run(text, '`').max(2) + 1);
+    let _ = writeln!(out, "{fence}{lang}");
+    out.push_str(text.trim_end_matches('\n'));
+    let _ = writeln!(out, "\n{fence}\n");
+}
+
+/// Returns the length of the longest run of `c` in `text`.
+pub fn longest_run(text: &str, c: char) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for ch in text.chars() {
+        run = if ch == c { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
+/// Returns `text` with its first character in upper case (`user` -> `User`).
+pub fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Formats a byte count for people: `512 B`, `4.5 KiB`, `1.2 MiB`, up to TiB, one decimal.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_special_characters_become_references_and_nothing_else_changes() {
+        assert_eq!(
+            escape_html("<a href=\"x\">Tom's & Jerry's</a> · é"),
+            "&lt;a href=&quot;x&quot;&gt;Tom&#39;s &amp; Jerry&#39;s&lt;/a&gt; · é"
+        );
+        assert_eq!(
+            escape_html("&amp;"),
+            "&amp;amp;",
+            "escaping twice shows the text"
+        );
+    }
+
+    #[test]
+    fn a_diff_keeps_three_lines_of_context_and_marks_what_it_skips() {
+        let old: String = (1..=30).map(|n| format!("l{n}\n")).collect();
+        let new = old.replace("l2\n", "two\n").replace("l20\n", "");
+        assert_eq!(
+            line_diff(&old, &new),
+            " l1\n-l2\n+two\n l3\n l4\n l5\n@@\n l17\n l18\n l19\n-l20\n l21\n l22\n l23\n@@\n",
+            "a change at the start has no @@ before it; one at each gap of more than six lines"
+        );
+        let joined = old.replace("l6\n", "six\n").replace("l12\n", "twelve\n");
+        assert!(
+            line_diff(&old, &joined).contains(" l9\n l10\n l11\n-l12\n"),
+            "six unchanged lines between two changes are all shown"
+        );
+    }
+
+    #[test]
+    fn equal_texts_and_empty_texts_give_the_obvious_diffs() {
+        assert_eq!(line_diff("", ""), "");
+        assert_eq!(
+            line_diff("a\nb\n", "a\nb"),
+            "@@\n",
+            "a final newline is no change"
+        );
+        assert_eq!(line_diff("a\r\nb\r\n", "a\nb\n"), "@@\n", "nor is CRLF");
+        assert_eq!(line_diff("a\nb\n", ""), "-a\n-b\n");
+    }
+
+    #[test]
+    fn a_small_edit_of_a_long_text_is_a_small_diff() {
+        // 20,000 lines each side: a quadratic table would need 400 million cells here.
+        let old: String = (0..20_000).map(|n| format!("line {n}\n")).collect();
+        let new = old.replace("line 10000\n", "changed\n");
+        let diff = line_diff(&old, &new);
+        assert_eq!(
+            diff,
+            "@@\n line 9997\n line 9998\n line 9999\n-line 10000\n+changed\n line 10001\n \
+             line 10002\n line 10003\n@@\n"
+        );
+    }
+
+    #[test]
+    fn a_diff_block_names_its_file() {
+        let mut out = String::new();
+        diff_md("src/a.rs", "-x\n+y\n", &mut out);
+        assert_eq!(out, "Diff of `src/a.rs`:\n\n```diff\n-x\n+y\n```\n\n");
+        let mut out = String::new();
+        diff_md("", "+```\n", &mut out);
+        assert_eq!(
+            out, "Diff:\n\n````diff\n+```\n````\n\n",
+            "the fence outgrows the text's"
+        );
+    }
+
+    #[test]
+    fn words_and_sizes_for_people() {
+        assert_eq!(capitalise("assistant"), "Assistant");
+        assert_eq!(capitalise(""), "");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(70), "70 B");
+        assert_eq!(human_bytes(4608), "4.5 KiB");
+        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+        assert_eq!(human_bytes(5 << 30), "5.0 GiB");
+    }
+}
