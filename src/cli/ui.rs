@@ -39,17 +39,7 @@ pub fn utc_rfc3339(seconds: i64) -> String {
 
 /// Formats a byte count for people: `512 B`, `12.3 KiB`, `4.0 MiB`.
 pub fn size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
+    crate::agents::render_util::human_bytes(bytes)
 }
 
 /// Shortens an object id for display.
