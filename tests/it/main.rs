@@ -10,6 +10,7 @@ mod e2e_hooks;
 mod e2e_opencode;
 mod ids;
 mod install;
+mod json;
 mod layers;
 mod lifecycle;
 mod portable;
