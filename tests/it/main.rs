@@ -3,6 +3,9 @@
 //! One test binary (linked once): each module covers one area of the command line, and
 //! [`support`] holds the hermetic environment every process runs in.
 
+// Tests may print: figures and SKIPPED notes go to the test log (the lints deny printing in src/).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod bad_input;
 mod claude;
 mod e2e_claude;
