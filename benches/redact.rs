@@ -20,6 +20,9 @@
 //!
 //! Timings are the best of several runs; the bench only prints, it never fails on a figure.
 
+// A benchmark prints its figures: that is its output.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 #[allow(dead_code)] // The storage benchmark uses more of the generator than this one.
 #[path = "gen/mod.rs"]
 mod generator;

@@ -28,6 +28,9 @@
 //! Git runs hermetically: `GIT_CONFIG_NOSYSTEM=1`, `GIT_CONFIG_GLOBAL` and `HOME` in the temp dir,
 //! and `gc.auto=0` in every repository, so nothing is packed behind the benchmark's back.
 
+// A benchmark prints its figures: that is its output.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 #[path = "gen/mod.rs"]
 mod generator;
 

@@ -2,7 +2,7 @@
 //! dropped by `prune` or `delete`), and report the object store's size before and after.
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::{ui, CliError};
 use crate::git_cli;
@@ -44,12 +44,12 @@ pub(crate) fn run(store: &Store, args: GcArgs) -> Result<(), CliError> {
     git_cli::gc(&git_dir, args.now.then_some("now"), progress)?;
     let after = store.disk_usage()?;
     if args.json {
-        ui::out_json(&json!({
-            "version": 1,
-            "before": usage_json(&before),
-            "after": usage_json(&after),
-            "reclaimedBytes": before.total() as i64 - after.total() as i64,
-        }));
+        ui::out_json(&GcDocument {
+            version: 1,
+            before: UsageJson::from(&before),
+            after: UsageJson::from(&after),
+            reclaimed_bytes: before.total() as i64 - after.total() as i64,
+        });
         return Ok(());
     }
     let line = |label: &str, u: &DiskUsage| {
@@ -85,12 +85,37 @@ pub(crate) fn run(store: &Store, args: GcArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn usage_json(u: &DiskUsage) -> serde_json::Value {
-    json!({
-        "bytes": u.total(),
-        "looseObjects": u.loose_objects,
-        "looseBytes": u.loose_bytes,
-        "packs": u.packs,
-        "packBytes": u.pack_bytes,
-    })
+/// The `--json` document of `gc`: the object store's size before and after.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GcDocument {
+    version: u32,
+    before: UsageJson,
+    after: UsageJson,
+    /// Bytes before minus bytes after: negative when the store grew (packs and their indexes).
+    reclaimed_bytes: i64,
+}
+
+/// The object store's size on disk.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageJson {
+    /// Loose and packed bytes together.
+    bytes: u64,
+    loose_objects: u64,
+    loose_bytes: u64,
+    packs: u64,
+    pack_bytes: u64,
+}
+
+impl From<&DiskUsage> for UsageJson {
+    fn from(u: &DiskUsage) -> Self {
+        UsageJson {
+            bytes: u.total(),
+            loose_objects: u.loose_objects,
+            loose_bytes: u.loose_bytes,
+            packs: u.packs,
+            pack_bytes: u.pack_bytes,
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::{ui, CliError};
 use crate::session::{SavedSession, SessionHistory};
@@ -18,11 +18,43 @@ pub struct ListArgs {
     pub json: bool,
 }
 
+/// The `--json` document of `list`: one entry per session, as the lines list them.
+#[derive(Debug, Serialize)]
+struct ListDocument<'a> {
+    version: u32,
+    sessions: Vec<SessionJson<'a>>,
+}
+
+/// One listed session: its newest save (local, else the newest remote copy).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionJson<'a> {
+    id: &'a str,
+    agent: &'a str,
+    title: &'a str,
+    messages: usize,
+    children: usize,
+    saves: u64,
+    bytes: u64,
+    /// RFC 3339 UTC.
+    last_save: String,
+    last_save_unix: i64,
+    last_reason: &'a str,
+    agent_version: Option<&'a str>,
+    #[serde(rename = "ref")]
+    ref_name: String,
+    /// `null` for a local save, else the remote it was fetched from.
+    remote: Option<&'a str>,
+    commit: String,
+}
+
 pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
     let sessions = unique_sessions(SessionHistory::new(store).sessions()?);
     if args.json {
-        let items: Vec<serde_json::Value> = sessions.iter().map(session_json).collect();
-        ui::out_json(&json!({"version": 1, "sessions": items}));
+        ui::out_json(&ListDocument {
+            version: 1,
+            sessions: sessions.iter().map(SessionJson::new).collect(),
+        });
         return Ok(());
     }
     if sessions.is_empty() {
@@ -86,21 +118,26 @@ fn origin_label(origin: &Origin) -> String {
     }
 }
 
-fn session_json(s: &SavedSession) -> serde_json::Value {
-    json!({
-        "id": s.name.id,
-        "agent": s.name.namespace,
-        "title": s.trailers.title,
-        "messages": s.trailers.messages,
-        "children": s.trailers.children,
-        "saves": s.trailers.saves,
-        "bytes": s.trailers.bytes,
-        "lastSave": ui::utc_rfc3339(s.seconds),
-        "lastSaveUnix": s.seconds,
-        "lastReason": s.trailers.reason,
-        "agentVersion": s.trailers.agent_version,
-        "ref": s.name.full(),
-        "remote": match &s.name.origin { Origin::Local => None, Origin::Remote(r) => Some(r.clone()) },
-        "commit": s.tip.to_string(),
-    })
+impl<'a> SessionJson<'a> {
+    fn new(s: &'a SavedSession) -> Self {
+        SessionJson {
+            id: &s.name.id,
+            agent: &s.name.namespace,
+            title: &s.trailers.title,
+            messages: s.trailers.messages,
+            children: s.trailers.children,
+            saves: s.trailers.saves,
+            bytes: s.trailers.bytes,
+            last_save: ui::utc_rfc3339(s.seconds),
+            last_save_unix: s.seconds,
+            last_reason: &s.trailers.reason,
+            agent_version: s.trailers.agent_version.as_deref(),
+            ref_name: s.name.full(),
+            remote: match &s.name.origin {
+                Origin::Local => None,
+                Origin::Remote(r) => Some(r),
+            },
+            commit: s.tip.to_string(),
+        }
+    }
 }

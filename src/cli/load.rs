@@ -117,7 +117,7 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
             directory: restored.directory.clone(),
             continue_with: restored.continue_with.clone(),
         };
-        ui::out_json(&serde_json::to_value(&report).expect("a report serialises"));
+        ui::out_json(&report);
         return Ok(());
     }
     if let Some(child) = &resolved.child {

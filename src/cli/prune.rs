@@ -2,7 +2,7 @@
 //! history to its newest saves, so that git can reclaim the space.
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::{ui, CliError};
 use crate::git_cli;
@@ -169,45 +169,86 @@ pub(crate) fn run(store: &Store, args: PruneArgs) -> Result<(), CliError> {
     }
 }
 
-fn report_json(
+/// The `--json` document of `prune`: what was (or, with `--dry-run`, would be) deleted and
+/// shortened.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PruneDocument<'a> {
+    version: u32,
+    dry_run: bool,
+    deleted: Vec<DeletedJson<'a>>,
+    shortened: Vec<ShortenedJson<'a>>,
+}
+
+/// A session deleted by `--older-than`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeletedJson<'a> {
+    session: &'a str,
+    #[serde(rename = "ref")]
+    ref_name: String,
+    title: &'a str,
+    /// RFC 3339 UTC.
+    last_save: String,
+    /// The tip the ref pointed at.
+    commit: String,
+}
+
+/// A session shortened by `--keep-last`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ShortenedJson<'a> {
+    session: &'a str,
+    #[serde(rename = "ref")]
+    ref_name: &'a str,
+    saves_before: u64,
+    kept: usize,
+    dropped: u64,
+    merges_flattened: u64,
+    /// The tip before.
+    from: String,
+    /// The new tip; `null` with `--dry-run` or when the ref was not moved.
+    to: Option<String>,
+}
+
+fn report_json<'a>(
     args: &PruneArgs,
-    delete: &[SavedSession],
-    shorten: &[(SavedSession, Shorten)],
+    delete: &'a [SavedSession],
+    shorten: &'a [(SavedSession, Shorten)],
     rewritten: &[(String, crate::store::ObjectId)],
-) -> serde_json::Value {
-    let deleted: Vec<serde_json::Value> = delete
+) -> PruneDocument<'a> {
+    let deleted = delete
         .iter()
-        .map(|s| {
-            json!({
-                "session": s.name.id,
-                "ref": s.name.full(),
-                "title": s.trailers.title,
-                "lastSave": ui::utc_rfc3339(s.seconds),
-                "commit": s.tip.to_string(),
-            })
+        .map(|s| DeletedJson {
+            session: &s.name.id,
+            ref_name: s.name.full(),
+            title: &s.trailers.title,
+            last_save: ui::utc_rfc3339(s.seconds),
+            commit: s.tip.to_string(),
         })
         .collect();
-    let shortened: Vec<serde_json::Value> = shorten
+    let shortened = shorten
         .iter()
-        .map(|(s, plan)| {
-            json!({
-                "session": s.name.id,
-                "ref": plan.ref_name,
-                "savesBefore": plan.saves_before,
-                "kept": plan.kept.len(),
-                "dropped": plan.dropped(),
-                "mergesFlattened": plan.merges_flattened,
-                "from": plan.tip.to_string(),
-                "to": rewritten.iter().find(|(r, _)| *r == plan.ref_name).map(|(_, t)| t.to_string()),
-            })
+        .map(|(s, plan)| ShortenedJson {
+            session: &s.name.id,
+            ref_name: &plan.ref_name,
+            saves_before: plan.saves_before,
+            kept: plan.kept.len(),
+            dropped: plan.dropped(),
+            merges_flattened: plan.merges_flattened,
+            from: plan.tip.to_string(),
+            to: rewritten
+                .iter()
+                .find(|(r, _)| *r == plan.ref_name)
+                .map(|(_, t)| t.to_string()),
         })
         .collect();
-    json!({
-        "version": 1,
-        "dryRun": args.dry_run,
-        "deleted": deleted,
-        "shortened": shortened,
-    })
+    PruneDocument {
+        version: 1,
+        dry_run: args.dry_run,
+        deleted,
+        shortened,
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! `git session pull [<remote>]`: fetch teammates' saves and integrate them.
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
-use super::share::{choose_remote, pull, pulled_json, pulled_line, show_progress};
+use super::share::{choose_remote, pull, pulled_line, show_progress, PulledJson};
 use super::{ui, CliError};
 use crate::store::Store;
 
@@ -17,12 +17,23 @@ pub struct PullArgs {
     pub json: bool,
 }
 
+/// The `--json` document of `pull`: one entry per session the remote has.
+#[derive(Debug, Serialize)]
+struct PullDocument<'a> {
+    version: u32,
+    remote: &'a str,
+    sessions: Vec<PulledJson<'a>>,
+}
+
 pub(crate) fn run(store: &Store, args: PullArgs) -> Result<(), CliError> {
     let remote = choose_remote(store, args.remote.as_deref())?;
     let pulled = pull(store, &remote, show_progress(args.json))?;
     if args.json {
-        let items: Vec<serde_json::Value> = pulled.iter().map(pulled_json).collect();
-        ui::out_json(&json!({"version": 1, "remote": remote, "sessions": items}));
+        ui::out_json(&PullDocument {
+            version: 1,
+            remote: &remote,
+            sessions: pulled.iter().map(PulledJson::new).collect(),
+        });
     } else if pulled.is_empty() {
         ui::status(&format!("{remote} has no saved sessions."));
     } else {

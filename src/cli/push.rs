@@ -1,9 +1,9 @@
 //! `git session push [<remote>] [<id>...]`: send sessions refs to a remote, never forcing.
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
-use super::share::{choose_remote, local_refs, push, pushed_json, pushed_line, show_progress};
+use super::share::{choose_remote, local_refs, push, pushed_line, show_progress, PushedJson};
 use super::{ui, CliError};
 use crate::git_cli::PushStatus;
 use crate::store::Store;
@@ -20,13 +20,24 @@ pub struct PushArgs {
     pub json: bool,
 }
 
+/// The `--json` document of `push`: one entry per ref pushed (or not).
+#[derive(Debug, Serialize)]
+struct PushDocument<'a> {
+    version: u32,
+    remote: &'a str,
+    refs: Vec<PushedJson<'a>>,
+}
+
 pub(crate) fn run(store: &Store, args: PushArgs) -> Result<(), CliError> {
     let remote = choose_remote(store, args.remote.as_deref())?;
     let names = local_refs(store, &args.ids)?;
     let pushed = push(store, &remote, &names, show_progress(args.json))?;
     if args.json {
-        let items: Vec<serde_json::Value> = pushed.iter().map(pushed_json).collect();
-        ui::out_json(&json!({"version": 1, "remote": remote, "refs": items}));
+        ui::out_json(&PushDocument {
+            version: 1,
+            remote: &remote,
+            refs: pushed.iter().map(PushedJson::new).collect(),
+        });
     } else if pushed.is_empty() {
         ui::status("No saved sessions to push.");
     } else {

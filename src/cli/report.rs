@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::ui;
 use crate::session::save_set::{Attached, SaveReport};
@@ -11,8 +11,10 @@ use crate::session::SaveOutcome;
 /// Prints what each save did: one line per session on stderr, or JSON on stdout.
 pub(crate) fn print_reports(reports: &[SaveReport], json: bool, quiet: bool) {
     if json {
-        let items: Vec<serde_json::Value> = reports.iter().map(report_json).collect();
-        ui::out_json(&json!({"version": 1, "saves": items}));
+        ui::out_json(&SavesDocument {
+            version: 1,
+            saves: reports.iter().map(SaveJson::new).collect(),
+        });
         return;
     }
     if quiet {
@@ -88,58 +90,105 @@ fn report_line(report: &SaveReport) -> String {
     }
 }
 
-fn report_json(report: &SaveReport) -> serde_json::Value {
-    match &report.outcome {
-        SaveOutcome::Saved {
-            commit,
-            previous,
-            encoded,
-            saves,
+/// The `--json` document of `save` and `import`: one entry per root session saved.
+#[derive(Debug, Serialize)]
+struct SavesDocument<'a> {
+    version: u32,
+    saves: Vec<SaveJson<'a>>,
+}
+
+/// One saved session. The keys after `status` depend on it (see [`OutcomeJson`]).
+#[derive(Debug, Serialize)]
+struct SaveJson<'a> {
+    session: &'a str,
+    title: &'a str,
+    #[serde(flatten)]
+    outcome: OutcomeJson<'a>,
+    #[serde(rename = "ref")]
+    ref_name: &'a str,
+    commit: String,
+    note: Option<String>,
+    redacted: bool,
+}
+
+/// What a save did, as `"status"` and the keys that status has.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+enum OutcomeJson<'a> {
+    /// `"saved"`: a new save.
+    Saved {
+        previous: Option<String>,
+        messages: usize,
+        children: usize,
+        saves: u64,
+        bytes: u64,
+        #[serde(rename = "keptFromMerge")]
+        kept_from_merge: usize,
+        redactions: &'a BTreeMap<String, usize>,
+    },
+    /// `"unchanged"`: the newest save already holds this content.
+    Unchanged {
+        messages: usize,
+        children: usize,
+        #[serde(rename = "keptFromMerge")]
+        kept_from_merge: usize,
+        redactions: &'a BTreeMap<String, usize>,
+    },
+    /// `"already-stored"`: an older save holds exactly this content.
+    AlreadyStored,
+}
+
+impl<'a> SaveJson<'a> {
+    fn new(report: &'a SaveReport) -> Self {
+        let (outcome, commit, ref_name) = match &report.outcome {
+            SaveOutcome::Saved {
+                commit,
+                previous,
+                encoded,
+                saves,
+                ref_name,
+                kept,
+            } => (
+                OutcomeJson::Saved {
+                    previous: previous.map(|p| p.to_string()),
+                    messages: encoded.messages,
+                    children: encoded.children,
+                    saves: *saves,
+                    bytes: encoded.json_bytes,
+                    kept_from_merge: *kept,
+                    redactions: &encoded.redactions,
+                },
+                commit,
+                ref_name,
+            ),
+            SaveOutcome::Unchanged {
+                commit,
+                encoded,
+                ref_name,
+                kept,
+            } => (
+                OutcomeJson::Unchanged {
+                    messages: encoded.messages,
+                    children: encoded.children,
+                    kept_from_merge: *kept,
+                    redactions: &encoded.redactions,
+                },
+                commit,
+                ref_name,
+            ),
+            SaveOutcome::AlreadyStored { commit, ref_name } => {
+                (OutcomeJson::AlreadyStored, commit, ref_name)
+            }
+        };
+        SaveJson {
+            session: &report.session,
+            title: &report.title,
+            outcome,
             ref_name,
-            kept,
-        } => json!({
-            "session": report.session,
-            "title": report.title,
-            "status": "saved",
-            "ref": ref_name,
-            "commit": commit.to_string(),
-            "previous": previous.map(|p| p.to_string()),
-            "messages": encoded.messages,
-            "children": encoded.children,
-            "saves": saves,
-            "bytes": encoded.json_bytes,
-            "keptFromMerge": kept,
-            "note": note(report),
-            "redacted": report.redacted,
-            "redactions": encoded.redactions,
-        }),
-        SaveOutcome::Unchanged {
-            commit,
-            encoded,
-            ref_name,
-            kept,
-        } => json!({
-            "session": report.session,
-            "title": report.title,
-            "status": "unchanged",
-            "ref": ref_name,
-            "commit": commit.to_string(),
-            "keptFromMerge": kept,
-            "messages": encoded.messages,
-            "children": encoded.children,
-            "note": note(report),
-            "redacted": report.redacted,
-            "redactions": encoded.redactions,
-        }),
-        SaveOutcome::AlreadyStored { commit, ref_name } => json!({
-            "session": report.session,
-            "title": report.title,
-            "status": "already-stored",
-            "ref": ref_name,
-            "commit": commit.to_string(),
-            "note": note(report),
-            "redacted": report.redacted,
-        }),
+            commit: commit.to_string(),
+            note: note(report),
+            redacted: report.redacted,
+        }
     }
 }
 
@@ -172,4 +221,98 @@ fn note(report: &SaveReport) -> Option<String> {
             format!("{child} is a child of {parent}, which is not saved; stored on its own ref")
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::session::codec::Encoded;
+    use crate::store::ObjectId;
+
+    fn id(hex_digit: char) -> ObjectId {
+        ObjectId::from_hex(hex_digit.to_string().repeat(40).as_bytes()).expect("40 hex digits")
+    }
+
+    fn report(outcome: SaveOutcome) -> SaveReport {
+        SaveReport {
+            session: "ses_1".to_owned(),
+            title: "T".to_owned(),
+            outcome,
+            attached: Some(Attached::Alone {
+                child: "ses_1".to_owned(),
+                parent: "ses_0".to_owned(),
+            }),
+            redacted: true,
+        }
+    }
+
+    fn encoded() -> Encoded {
+        Encoded {
+            tree: id('e'),
+            messages: 3,
+            children: 1,
+            json_bytes: 1234,
+            strings: 0,
+            reused: 0,
+            redactions: [("github-pat".to_owned(), 2)].into(),
+        }
+    }
+
+    fn value(report: &SaveReport) -> serde_json::Value {
+        serde_json::to_value(SaveJson::new(report)).expect("serialises")
+    }
+
+    #[test]
+    fn each_save_status_has_its_own_keys() {
+        let note = "ses_1 is a child of ses_0, which is not saved; stored on its own ref";
+        let saved = report(SaveOutcome::Saved {
+            commit: id('a'),
+            previous: None,
+            encoded: encoded(),
+            saves: 2,
+            ref_name: "refs/sessions/opencode/ses_1".to_owned(),
+            kept: 1,
+        });
+        assert_eq!(
+            value(&saved),
+            json!({
+                "session": "ses_1", "title": "T", "status": "saved",
+                "ref": "refs/sessions/opencode/ses_1", "commit": "a".repeat(40),
+                "previous": null, "messages": 3, "children": 1, "saves": 2, "bytes": 1234,
+                "keptFromMerge": 1, "note": note, "redacted": true, "redactions": {"github-pat": 2},
+            }),
+            "a new save: previous stays a key (null for a first save)"
+        );
+        let unchanged = report(SaveOutcome::Unchanged {
+            commit: id('b'),
+            encoded: encoded(),
+            ref_name: "refs/sessions/opencode/ses_1".to_owned(),
+            kept: 0,
+        });
+        assert_eq!(
+            value(&unchanged),
+            json!({
+                "session": "ses_1", "title": "T", "status": "unchanged",
+                "ref": "refs/sessions/opencode/ses_1", "commit": "b".repeat(40),
+                "messages": 3, "children": 1, "keptFromMerge": 0,
+                "note": note, "redacted": true, "redactions": {"github-pat": 2},
+            }),
+            "unchanged: no previous, saves or bytes"
+        );
+        let stored = report(SaveOutcome::AlreadyStored {
+            commit: id('c'),
+            ref_name: "refs/sessions/opencode/ses_1".to_owned(),
+        });
+        assert_eq!(
+            value(&stored),
+            json!({
+                "session": "ses_1", "title": "T", "status": "already-stored",
+                "ref": "refs/sessions/opencode/ses_1", "commit": "c".repeat(40),
+                "note": note, "redacted": true,
+            }),
+            "already stored: no counts at all"
+        );
+    }
 }

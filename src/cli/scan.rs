@@ -5,8 +5,10 @@
 //! before a rule existed. Findings are reported by session, save and rule, never with their
 //! values; like a linter, the exit code is 1 when anything is found, 0 when clean.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use clap::Args;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::{ui, CliError};
 use crate::session::history::SaveRecord;
@@ -133,39 +135,73 @@ pub(crate) fn run(store: &Store, args: ScanArgs) -> Result<(), CliError> {
     .hint(hint))
 }
 
+/// The `--json` document of `scan`: findings by session and save, never their values.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScanDocument<'a> {
+    version: u32,
+    /// True when nothing was found.
+    clean: bool,
+    /// Secrets found in every save scanned.
+    secrets: usize,
+    saves_scanned: usize,
+    sessions: Vec<ScannedSessionJson<'a>>,
+}
+
+/// One session scanned.
+#[derive(Debug, Serialize)]
+struct ScannedSessionJson<'a> {
+    session: &'a str,
+    #[serde(rename = "ref")]
+    ref_name: String,
+    /// Secrets found in all its saves.
+    secrets: usize,
+    /// Every save, newest first.
+    saves: Vec<ScannedSaveJson<'a>>,
+}
+
+/// One save scanned.
+#[derive(Debug, Serialize)]
+struct ScannedSaveJson<'a> {
+    commit: String,
+    /// RFC 3339 UTC.
+    time: String,
+    secrets: usize,
+    /// Secrets found, per rule.
+    rules: &'a BTreeMap<String, usize>,
+    /// Where they were found.
+    #[serde(rename = "where")]
+    places: &'a BTreeSet<String>,
+}
+
 fn report_json(
     report: &[(SavedSession, Vec<ScannedSave>)],
     saves_scanned: usize,
     total: usize,
-) -> Value {
-    let sessions: Vec<Value> = report
+) -> ScanDocument<'_> {
+    let sessions = report
         .iter()
-        .map(|(saved, saves)| {
-            let items: Vec<Value> = saves
+        .map(|(saved, saves)| ScannedSessionJson {
+            session: &saved.name.id,
+            ref_name: saved.name.full(),
+            secrets: saves.iter().map(|s| s.findings.total()).sum(),
+            saves: saves
                 .iter()
-                .map(|s| {
-                    json!({
-                        "commit": s.record.commit.to_string(),
-                        "time": ui::utc_rfc3339(s.record.seconds),
-                        "secrets": s.findings.total(),
-                        "rules": s.findings.rules,
-                        "where": s.findings.places,
-                    })
+                .map(|s| ScannedSaveJson {
+                    commit: s.record.commit.to_string(),
+                    time: ui::utc_rfc3339(s.record.seconds),
+                    secrets: s.findings.total(),
+                    rules: &s.findings.rules,
+                    places: &s.findings.places,
                 })
-                .collect();
-            json!({
-                "session": saved.name.id,
-                "ref": saved.name.full(),
-                "secrets": saves.iter().map(|s| s.findings.total()).sum::<usize>(),
-                "saves": items,
-            })
+                .collect(),
         })
         .collect();
-    json!({
-        "version": 1,
-        "clean": total == 0,
-        "secrets": total,
-        "savesScanned": saves_scanned,
-        "sessions": sessions,
-    })
+    ScanDocument {
+        version: 1,
+        clean: total == 0,
+        secrets: total,
+        saves_scanned,
+        sessions,
+    }
 }

@@ -8,8 +8,10 @@
 //! push` never sends it. The old history stays wherever it was pushed: the command says how to
 //! overwrite it there.
 
+use std::collections::BTreeMap;
+
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::report::redactions_line;
 use super::{settings, ui, CliError};
@@ -35,6 +37,46 @@ pub struct ScrubArgs {
     /// Print a JSON report on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The `--json` document of `scrub`. The keys after `status` depend on it (see [`ScrubJson`]).
+#[derive(Debug, Serialize)]
+struct ScrubDocument<'a> {
+    version: u32,
+    session: &'a str,
+    #[serde(rename = "ref")]
+    ref_name: &'a str,
+    #[serde(flatten)]
+    outcome: ScrubJson<'a>,
+}
+
+/// What scrubbing did, as `"status"` and the keys that status has.
+#[derive(Debug, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+enum ScrubJson<'a> {
+    /// `"clean"`: no save holds a secret the rules find; nothing was written.
+    Clean {
+        /// Saves searched.
+        saves: usize,
+    },
+    /// `"scrubbed"`: saves were rewritten and the ref moved.
+    #[serde(rename_all = "camelCase")]
+    Scrubbed {
+        /// The tip before.
+        old: String,
+        /// The tip now.
+        new: String,
+        /// The ref keeping the old history.
+        backup: &'a str,
+        saves: usize,
+        rewritten: usize,
+        /// Secrets redacted in the newest save, per rule.
+        redactions: &'a BTreeMap<String, usize>,
+        /// Secrets redacted over all saves.
+        redactions_all_saves: &'a BTreeMap<String, usize>,
+        /// Remotes that have a copy of the session (the old saves).
+        remotes: &'a [String],
+    },
 }
 
 pub(crate) fn run(store: &Store, args: ScrubArgs) -> Result<(), CliError> {
@@ -74,10 +116,12 @@ pub(crate) fn run(store: &Store, args: ScrubArgs) -> Result<(), CliError> {
     let (old_tip, new_tip, backup, saves, rewritten, newest, all) = match scrubbed {
         Scrubbed::Clean { saves } => {
             if args.json {
-                ui::out_json(&json!({
-                    "version": 1, "session": saved.name.id, "ref": ref_name, "status": "clean",
-                    "saves": saves,
-                }));
+                ui::out_json(&ScrubDocument {
+                    version: 1,
+                    session: &saved.name.id,
+                    ref_name: &ref_name,
+                    outcome: ScrubJson::Clean { saves },
+                });
             } else {
                 ui::status(&format!(
                     "Nothing to scrub: none of the {saves} save(s) of {} holds a secret the rules in force find.",
@@ -99,20 +143,21 @@ pub(crate) fn run(store: &Store, args: ScrubArgs) -> Result<(), CliError> {
 
     let remotes = remotes_with_copy(store, &saved.name.namespace, &saved.name.id)?;
     if args.json {
-        ui::out_json(&json!({
-            "version": 1,
-            "session": saved.name.id,
-            "ref": ref_name,
-            "status": "scrubbed",
-            "old": old_tip.to_string(),
-            "new": new_tip.to_string(),
-            "backup": backup,
-            "saves": saves,
-            "rewritten": rewritten,
-            "redactions": newest,
-            "redactionsAllSaves": all,
-            "remotes": remotes,
-        }));
+        ui::out_json(&ScrubDocument {
+            version: 1,
+            session: &saved.name.id,
+            ref_name: &ref_name,
+            outcome: ScrubJson::Scrubbed {
+                old: old_tip.to_string(),
+                new: new_tip.to_string(),
+                backup: &backup,
+                saves,
+                rewritten,
+                redactions: &newest,
+                redactions_all_saves: &all,
+                remotes: &remotes,
+            },
+        });
     } else {
         ui::status(&format!(
             "Scrubbed {}: {} of {} save(s) held secrets and were rewritten ({} -> {}).",

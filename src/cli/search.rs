@@ -3,7 +3,7 @@
 
 use clap::Args;
 use regex::{Regex, RegexBuilder};
-use serde_json::json;
+use serde::Serialize;
 
 use super::list::unique_sessions;
 use super::{context, ui, CliError};
@@ -81,8 +81,7 @@ pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
             for hit in find(&regex, &field.text) {
                 count += 1;
                 if args.json {
-                    text.push_str(&hit_json(&field, &hit).to_string());
-                    text.push('\n');
+                    text.push_str(&ui::json_line(&HitJson::new(&field, &hit)));
                 } else {
                     text.push_str(&format!(
                         "{}:{}:{}: {}\n",
@@ -168,16 +167,33 @@ fn snippet(line: &str, start: usize, end: usize) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn hit_json(field: &TextField, hit: &Hit) -> serde_json::Value {
-    json!({
-        "session": field.session,
-        "message": field.message,
-        "part": field.part,
-        "field": field.field,
-        "line": hit.line,
-        "snippet": hit.snippet,
-        "match": hit.matched,
-    })
+/// One line of `search --json` (JSON Lines, one object per matching line; no `version` key).
+#[derive(Debug, Serialize)]
+struct HitJson<'a> {
+    session: &'a str,
+    message: &'a str,
+    part: &'a str,
+    /// What the text is: `text`, `reasoning`, `input.command`, `output`, ...
+    field: &'a str,
+    /// The line number in that text, from 1.
+    line: usize,
+    snippet: &'a str,
+    #[serde(rename = "match")]
+    matched: &'a str,
+}
+
+impl<'a> HitJson<'a> {
+    fn new(field: &'a TextField, hit: &'a Hit) -> Self {
+        HitJson {
+            session: &field.session,
+            message: &field.message,
+            part: &field.part,
+            field: &field.field,
+            line: hit.line,
+            snippet: &hit.snippet,
+            matched: &hit.matched,
+        }
+    }
 }
 
 #[cfg(test)]

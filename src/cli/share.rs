@@ -1,7 +1,7 @@
 //! What `push`, `pull` and `sync` share: choosing the remote, pushing refs, fetching and
 //! integrating, and reporting each session's outcome.
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::{ui, CliError};
 use crate::agents::registry;
@@ -137,24 +137,38 @@ pub(crate) fn pulled_line(p: &Pulled, remote: &str) -> String {
     }
 }
 
-/// The `--json` form of a pulled session.
-pub(crate) fn pulled_json(p: &Pulled) -> serde_json::Value {
-    let (result, commit, conflicts) = match &p.outcome {
-        Integration::Adopted { tip } => ("adopted", Some(tip.to_string()), vec![]),
-        Integration::FastForwarded { to, .. } => ("fast-forwarded", Some(to.to_string()), vec![]),
-        Integration::Merged { commit, conflicts } => {
-            ("merged", Some(commit.to_string()), conflicts.clone())
+/// The `--json` form of a pulled session (in `pull`'s and `sync`'s documents).
+#[derive(Debug, Serialize)]
+pub(crate) struct PulledJson<'a> {
+    session: &'a str,
+    agent: &'a str,
+    /// `adopted`, `fast-forwarded`, `merged`, `up-to-date` or `local-ahead`.
+    result: &'static str,
+    /// The local ref's new save; `null` when it did not move.
+    commit: Option<String>,
+    /// For a merge: where both sides differed, and what was kept.
+    conflicts: &'a [String],
+}
+
+impl<'a> PulledJson<'a> {
+    pub(crate) fn new(p: &'a Pulled) -> Self {
+        let (result, commit, conflicts): (_, _, &[String]) = match &p.outcome {
+            Integration::Adopted { tip } => ("adopted", Some(tip.to_string()), &[]),
+            Integration::FastForwarded { to, .. } => ("fast-forwarded", Some(to.to_string()), &[]),
+            Integration::Merged { commit, conflicts } => {
+                ("merged", Some(commit.to_string()), conflicts)
+            }
+            Integration::UpToDate => ("up-to-date", None, &[]),
+            Integration::LocalAhead => ("local-ahead", None, &[]),
+        };
+        PulledJson {
+            session: &p.name.id,
+            agent: &p.name.namespace,
+            result,
+            commit,
+            conflicts,
         }
-        Integration::UpToDate => ("up-to-date", None, vec![]),
-        Integration::LocalAhead => ("local-ahead", None, vec![]),
-    };
-    json!({
-        "session": p.name.id,
-        "agent": p.name.namespace,
-        "result": result,
-        "commit": commit,
-        "conflicts": conflicts,
-    })
+    }
 }
 
 /// One line for a pushed ref.
@@ -172,22 +186,37 @@ pub(crate) fn pushed_line(p: &PushedRef, remote: &str) -> String {
     }
 }
 
-/// The `--json` form of a pushed ref.
-pub(crate) fn pushed_json(p: &PushedRef) -> serde_json::Value {
-    let status = match p.status {
-        PushStatus::Created => "created",
-        PushStatus::Updated => "updated",
-        PushStatus::UpToDate => "up-to-date",
-        PushStatus::Deleted => "deleted",
-        PushStatus::Behind => "behind",
-        PushStatus::Refused => "refused",
-    };
-    json!({
-        "ref": p.remote_ref,
-        "session": p.remote_ref.rsplit('/').next(),
-        "status": status,
-        "summary": p.summary,
-    })
+/// The `--json` form of a pushed ref (in `push`'s and `sync`'s documents).
+#[derive(Debug, Serialize)]
+pub(crate) struct PushedJson<'a> {
+    /// The remote ref name.
+    #[serde(rename = "ref")]
+    ref_name: &'a str,
+    /// The session id (the ref name's last component).
+    session: &'a str,
+    /// `created`, `updated`, `up-to-date`, `deleted`, `behind` or `refused`.
+    status: &'static str,
+    /// git's summary of the ref's push.
+    summary: &'a str,
+}
+
+impl<'a> PushedJson<'a> {
+    pub(crate) fn new(p: &'a PushedRef) -> Self {
+        let status = match p.status {
+            PushStatus::Created => "created",
+            PushStatus::Updated => "updated",
+            PushStatus::UpToDate => "up-to-date",
+            PushStatus::Deleted => "deleted",
+            PushStatus::Behind => "behind",
+            PushStatus::Refused => "refused",
+        };
+        PushedJson {
+            ref_name: &p.remote_ref,
+            session: p.remote_ref.rsplit('/').next().unwrap_or(&p.remote_ref),
+            status,
+            summary: &p.summary,
+        }
+    }
 }
 
 /// Resolves ids the user named to local sessions refs.

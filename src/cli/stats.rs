@@ -2,7 +2,7 @@
 //! hold, how big they are as exported and as stored, and the largest sessions.
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::{ui, CliError};
 use crate::agents::registry;
@@ -74,6 +74,64 @@ pub(crate) fn run(store: &Store, args: StatsArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The `--json` document of `stats`; sizes in bytes, ratios `null` when a divisor is 0.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatsDocument<'a> {
+    version: u32,
+    sessions: SessionCounts,
+    saves: u64,
+    merges: u64,
+    messages: u64,
+    parts: u64,
+    bytes: Bytes,
+    /// Distinct objects the sessions refs keep alive.
+    objects: u64,
+    dedup_ratio: Option<f64>,
+    compression_ratio: Option<f64>,
+    overall_ratio: Option<f64>,
+    /// The largest sessions by stored bytes, at most [`LARGEST`].
+    largest: Vec<LargestJson<'a>>,
+}
+
+/// Root and child sessions.
+#[derive(Debug, Serialize)]
+struct SessionCounts {
+    roots: u64,
+    children: u64,
+    total: u64,
+}
+
+/// The byte figures `stats --help` explains.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Bytes {
+    raw_all_saves: u64,
+    raw_newest: u64,
+    objects: u64,
+    stored: u64,
+}
+
+/// One of the largest sessions.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LargestJson<'a> {
+    id: &'a str,
+    title: &'a str,
+    #[serde(rename = "ref")]
+    ref_name: String,
+    saves: u64,
+    children: u64,
+    messages: u64,
+    parts: u64,
+    raw_bytes_all_saves: u64,
+    raw_bytes_newest: u64,
+    /// What its ref keeps alive, on disk.
+    stored_bytes: u64,
+    /// RFC 3339 UTC.
+    last_save: String,
+}
+
 struct Summary {
     roots: u64,
     children: u64,
@@ -99,49 +157,46 @@ impl Summary {
         stats::ratio(self.raw_all, self.totals.stored_bytes)
     }
 
-    fn json(&self, largest: &[(&SessionFigures, u64)]) -> serde_json::Value {
-        let items: Vec<serde_json::Value> = largest
-            .iter()
-            .take(LARGEST)
-            .map(|(f, stored)| {
-                json!({
-                    "id": f.name.id,
-                    "title": f.title,
-                    "ref": f.name.full(),
-                    "saves": f.saves,
-                    "children": f.children,
-                    "messages": f.messages,
-                    "parts": f.parts,
-                    "rawBytesAllSaves": f.raw_bytes_all_saves,
-                    "rawBytesNewest": f.raw_bytes_newest,
-                    "storedBytes": stored,
-                    "lastSave": ui::utc_rfc3339(f.seconds),
+    fn json<'a>(&self, largest: &'a [(&'a SessionFigures, u64)]) -> StatsDocument<'a> {
+        StatsDocument {
+            version: 1,
+            sessions: SessionCounts {
+                roots: self.roots,
+                children: self.children,
+                total: self.roots + self.children,
+            },
+            saves: self.saves,
+            merges: self.merges,
+            messages: self.messages,
+            parts: self.parts,
+            bytes: Bytes {
+                raw_all_saves: self.raw_all,
+                raw_newest: self.raw_newest,
+                objects: self.totals.object_bytes,
+                stored: self.totals.stored_bytes,
+            },
+            objects: self.totals.objects,
+            dedup_ratio: self.dedup(),
+            compression_ratio: self.compression(),
+            overall_ratio: self.overall(),
+            largest: largest
+                .iter()
+                .take(LARGEST)
+                .map(|(f, stored)| LargestJson {
+                    id: &f.name.id,
+                    title: &f.title,
+                    ref_name: f.name.full(),
+                    saves: f.saves,
+                    children: f.children,
+                    messages: f.messages,
+                    parts: f.parts,
+                    raw_bytes_all_saves: f.raw_bytes_all_saves,
+                    raw_bytes_newest: f.raw_bytes_newest,
+                    stored_bytes: *stored,
+                    last_save: ui::utc_rfc3339(f.seconds),
                 })
-            })
-            .collect();
-        json!({
-            "version": 1,
-            "sessions": {
-                "roots": self.roots,
-                "children": self.children,
-                "total": self.roots + self.children,
-            },
-            "saves": self.saves,
-            "merges": self.merges,
-            "messages": self.messages,
-            "parts": self.parts,
-            "bytes": {
-                "rawAllSaves": self.raw_all,
-                "rawNewest": self.raw_newest,
-                "objects": self.totals.object_bytes,
-                "stored": self.totals.stored_bytes,
-            },
-            "objects": self.totals.objects,
-            "dedupRatio": self.dedup(),
-            "compressionRatio": self.compression(),
-            "overallRatio": self.overall(),
-            "largest": items,
-        })
+                .collect(),
+        }
     }
 
     fn text(&self, largest: &[(&SessionFigures, u64)]) -> String {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::install::{context, shown};
 use super::{ui, CliError};
@@ -21,6 +21,45 @@ pub struct StatusArgs {
 /// The events the plugin saves on when neither `GIT_SESSION_SAVE_ON` nor `session.saveOn` says.
 const DEFAULT_SAVE_ON: &str = "compaction,revert";
 
+/// The `--json` document of `status`. A `null` component list or component means there is no
+/// place for it (not in a worktree, not in a repository, HOME unset).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusDocument<'a> {
+    version: u32,
+    /// OpenCode's files in the project.
+    project: Option<Vec<ComponentJson<'a>>>,
+    /// OpenCode's files in its global config directory.
+    global: Option<Vec<ComponentJson<'a>>>,
+    /// The hooks directory git uses.
+    hooks_dir: Option<String>,
+    /// `core.hooksPath`, when set.
+    hooks_path: Option<&'a str>,
+    /// The pre-push hook and the fetch refspecs.
+    git: Option<Vec<ComponentJson<'a>>>,
+    claude_project: Option<ComponentJson<'a>>,
+    claude_global: Option<ComponentJson<'a>>,
+    /// Where `git-session` is on PATH.
+    binary: Option<String>,
+    /// `GIT_SESSION_BIN`, when set.
+    plugin_binary: Option<String>,
+    /// The events the OpenCode plugin saves on.
+    save_on: Vec<&'a str>,
+    plugin_log: Option<String>,
+    /// The plugin log's last line.
+    last_plugin_problem: Option<&'a str>,
+}
+
+/// One installed (or missing) thing.
+#[derive(Debug, Serialize)]
+struct ComponentJson<'a> {
+    name: &'static str,
+    target: &'a str,
+    /// `installed`, `outdated`, `missing` or `in-the-way`.
+    state: &'static str,
+    detail: Option<&'a str>,
+}
+
 pub(crate) fn run(dir: &Path, args: StatusArgs) -> Result<(), CliError> {
     let ctx = context(dir, true)?;
     let manifests = Manifests::load(&ctx)?;
@@ -36,25 +75,27 @@ pub(crate) fn run(dir: &Path, args: StatusArgs) -> Result<(), CliError> {
     let hooks = status.git.as_ref();
 
     if args.json {
-        let list = |c: &Option<Vec<Component>>| {
-            c.as_ref()
-                .map(|c| c.iter().map(component_json).collect::<Vec<_>>())
-        };
-        ui::out_json(&json!({
-            "version": 1,
-            "project": list(&status.project),
-            "global": list(&status.global),
-            "hooksDir": hooks.map(|(h, _)| h.path.display().to_string()),
-            "hooksPath": hooks.and_then(|(h, _)| h.configured.clone()),
-            "git": hooks.map(|(_, c)| c.iter().map(component_json).collect::<Vec<_>>()),
-            "claudeProject": status.claude_project.as_ref().map(component_json),
-            "claudeGlobal": status.claude_global.as_ref().map(component_json),
-            "binary": binary.as_ref().map(|p| p.display().to_string()),
-            "pluginBinary": plugin_binary.as_ref().map(|p| p.to_string_lossy().into_owned()),
-            "saveOn": save_on.split(',').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-            "pluginLog": log.as_ref().map(|p| p.display().to_string()),
-            "lastPluginProblem": last_problem,
-        }));
+        ui::out_json(&StatusDocument {
+            version: 1,
+            project: status.project.as_deref().map(ComponentJson::list),
+            global: status.global.as_deref().map(ComponentJson::list),
+            hooks_dir: hooks.map(|(h, _)| h.path.display().to_string()),
+            hooks_path: hooks.and_then(|(h, _)| h.configured.as_deref()),
+            git: hooks.map(|(_, c)| ComponentJson::list(c)),
+            claude_project: status.claude_project.as_ref().map(ComponentJson::new),
+            claude_global: status.claude_global.as_ref().map(ComponentJson::new),
+            binary: binary.as_ref().map(|p| p.display().to_string()),
+            plugin_binary: plugin_binary
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+            save_on: save_on
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect(),
+            plugin_log: log.as_ref().map(|p| p.display().to_string()),
+            last_plugin_problem: last_problem.as_deref(),
+        });
         return Ok(());
     }
 
@@ -182,18 +223,24 @@ fn state_text(state: &State) -> &'static str {
     }
 }
 
-fn component_json(c: &Component) -> serde_json::Value {
-    json!({
-        "name": c.name,
-        "target": c.target,
-        "state": match c.state {
-            State::Installed => "installed",
-            State::Outdated => "outdated",
-            State::Missing => "missing",
-            State::InTheWay => "in-the-way",
-        },
-        "detail": c.detail,
-    })
+impl<'a> ComponentJson<'a> {
+    fn new(c: &'a Component) -> Self {
+        ComponentJson {
+            name: c.name,
+            target: &c.target,
+            state: match c.state {
+                State::Installed => "installed",
+                State::Outdated => "outdated",
+                State::Missing => "missing",
+                State::InTheWay => "in-the-way",
+            },
+            detail: c.detail.as_deref(),
+        }
+    }
+
+    fn list(components: &'a [Component]) -> Vec<Self> {
+        components.iter().map(ComponentJson::new).collect()
+    }
 }
 
 /// The events the plugin saves on, and where that comes from.

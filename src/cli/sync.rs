@@ -1,10 +1,10 @@
 //! `git session sync [<remote>]`: pull, then push; when the remote moved in between, again.
 
 use clap::Args;
-use serde_json::json;
+use serde::Serialize;
 
 use super::share::{
-    choose_remote, pull, pulled_json, pulled_line, push, pushed_json, pushed_line, show_progress,
+    choose_remote, pull, pulled_line, push, pushed_line, show_progress, PulledJson, PushedJson,
 };
 use super::{ui, CliError};
 use crate::git_cli::PushStatus;
@@ -22,6 +22,23 @@ pub struct SyncArgs {
     /// Print a JSON report on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The `--json` document of `sync`: counts, every round's pulls, and the last round's pushes.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncDocument<'a> {
+    version: u32,
+    remote: &'a str,
+    /// Pull-push rounds run (more than one when the remote moved meanwhile).
+    rounds: usize,
+    adopted: usize,
+    fast_forwarded: usize,
+    merged: usize,
+    /// Refs the last round created or updated on the remote.
+    pushed: usize,
+    pull: Vec<PulledJson<'a>>,
+    push: Vec<PushedJson<'a>>,
 }
 
 pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
@@ -50,17 +67,17 @@ pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
         .filter(|p| matches!(p.status, PushStatus::Created | PushStatus::Updated))
         .count();
     if args.json {
-        ui::out_json(&json!({
-            "version": 1,
-            "remote": remote,
-            "rounds": rounds,
-            "adopted": adopted,
-            "fastForwarded": forwarded,
-            "merged": merged,
-            "pushed": pushed_count,
-            "pull": pulled_all.iter().map(pulled_json).collect::<Vec<_>>(),
-            "push": pushed_last.iter().map(pushed_json).collect::<Vec<_>>(),
-        }));
+        ui::out_json(&SyncDocument {
+            version: 1,
+            remote: &remote,
+            rounds,
+            adopted,
+            fast_forwarded: forwarded,
+            merged,
+            pushed: pushed_count,
+            pull: pulled_all.iter().map(PulledJson::new).collect(),
+            push: pushed_last.iter().map(PushedJson::new).collect(),
+        });
     } else {
         for p in &pulled_all {
             if !matches!(p.outcome, Integration::UpToDate | Integration::LocalAhead) {

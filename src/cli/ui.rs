@@ -4,6 +4,8 @@
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 
+use serde::Serialize;
+
 static LOCAL_OFFSET: OnceLock<time::UtcOffset> = OnceLock::new();
 
 /// Captures the local UTC offset. Call once at startup, before any thread exists (the `time`
@@ -71,11 +73,27 @@ pub fn prompt(text: &str) {
     let _ = std::io::stderr().flush();
 }
 
-/// Writes `value` as pretty JSON plus a newline to stdout.
-pub fn out_json(value: &serde_json::Value) {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+/// Writes a `--json` document as pretty JSON plus a newline to stdout.
+pub fn out_json(document: &impl Serialize) {
+    let mut text = serde_json::to_string_pretty(&json_value(document)).unwrap_or_default();
     text.push('\n');
     out(&text);
+}
+
+/// Returns a `--json` document as one line of compact JSON plus a newline (JSON Lines).
+pub fn json_line(document: &impl Serialize) -> String {
+    let mut text = json_value(document).to_string();
+    text.push('\n');
+    text
+}
+
+/// The document as a JSON value. Going through [`serde_json::Value`] (whose objects are sorted
+/// maps) writes the keys in alphabetical order whatever a struct's field order is, as the
+/// documents always have been: their text does not change when a field moves.
+fn json_value(document: &impl Serialize) -> serde_json::Value {
+    // The documents are plain structs of strings, numbers, lists and string-keyed maps, which
+    // always serialise.
+    serde_json::to_value(document).expect("a --json document serialises")
 }
 
 /// True when stderr is a terminal (progress may be shown).

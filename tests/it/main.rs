@@ -3,6 +3,9 @@
 //! One test binary (linked once): each module covers one area of the command line, and
 //! [`support`] holds the hermetic environment every process runs in.
 
+// Tests may print: figures and SKIPPED notes go to the test log (the lints deny printing in src/).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod bad_input;
 mod claude;
 mod e2e_claude;
@@ -10,6 +13,7 @@ mod e2e_hooks;
 mod e2e_opencode;
 mod ids;
 mod install;
+mod json;
 mod layers;
 mod lifecycle;
 mod portable;
