@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use super::{show, ui, CliError};
 use crate::agents::View;
 use crate::session::bundle::{self, Bundle};
+use crate::session::Session;
 use crate::store::Store;
 
 /// File formats of `export`.
@@ -42,7 +43,15 @@ pub struct ExportArgs {
 pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
     let (agent, session) = show::load(store, &args.id, args.at.as_deref())?;
     let bytes = match args.format {
-        ExportFormat::Json => agent.render(&session, View::Native, &ui::local_time),
+        ExportFormat::Json => {
+            // The agent's format holds one session: say what stays behind, and how to get it.
+            if let Some(lines) = left_out_note(&session) {
+                for line in lines {
+                    ui::status(&format!("note: {line}"));
+                }
+            }
+            agent.render(&session, View::Native, &ui::local_time)
+        }
         ExportFormat::Bundle => {
             let bundle = Bundle {
                 agent: agent.name().to_owned(),
@@ -72,4 +81,26 @@ pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
         ui::size(bytes.len() as u64)
     ));
     Ok(())
+}
+
+/// The lines that name the descendants of `session` a JSON export leaves out, and how to get
+/// them; `None` when it has none.
+fn left_out_note(session: &Session) -> Option<[String; 2]> {
+    let left_out: Vec<&str> = session.walk()[1..].iter().map(|s| s.id.as_str()).collect();
+    let first = *left_out.first()?;
+    let noun = match left_out.len() {
+        1 => "1 child session".to_owned(),
+        n => format!("{n} child sessions"),
+    };
+    let verb = if left_out.len() == 1 { "is" } else { "are" };
+    let id = &session.id;
+    Some([
+        format!(
+            "the JSON holds {id} alone: its {noun} ({}) {verb} left out",
+            left_out.join(", ")
+        ),
+        format!(
+            "a bundle carries them: git session export {id} -o {id}.gsb; or see one on its own: git session show {first}"
+        ),
+    ])
 }

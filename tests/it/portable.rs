@@ -262,3 +262,56 @@ fn importing_a_directory_puts_children_under_their_parents() {
     assert_eq!(repo.show(TASK_PARENT.id, None), TASK_PARENT.json());
     assert_eq!(repo.show(TASK_CHILD.id, None), TASK_CHILD.json());
 }
+
+// See the issue "Sharing without surprises": the JSON export dropped child sessions silently.
+#[test]
+fn exporting_json_names_the_child_sessions_it_leaves_out() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("here");
+    repo.save(&[&TASK_PARENT.path(), &TASK_CHILD.path()]);
+    let out = env.path("parent-export.json");
+    let run = repo
+        .git_session(&[
+            "export",
+            TASK_PARENT.id,
+            "--format",
+            "json",
+            "-o",
+            &out.display().to_string(),
+        ])
+        .success();
+    assert_eq!(crate::support::read_json(&out), TASK_PARENT.json());
+    let note = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("note:") && l.contains(TASK_CHILD.id))
+        .unwrap_or_else(|| panic!("a note names the child left out:\n{run}"));
+    assert!(note.contains("1 child session"), "{note}");
+    assert!(
+        run.stderr
+            .contains(&format!("git session export {} -o", TASK_PARENT.id))
+            && run
+                .stderr
+                .contains(&format!("git session show {}", TASK_CHILD.id)),
+        "it says how to get the child:\n{run}"
+    );
+
+    let to_stdout = repo
+        .git_session(&["export", TASK_PARENT.id, "--format", "json", "-o", "-"])
+        .success();
+    assert_eq!(
+        to_stdout.json(),
+        TASK_PARENT.json(),
+        "stdout stays the export"
+    );
+    assert!(to_stdout.stderr.contains(TASK_CHILD.id), "{to_stdout}");
+
+    repo.save(&[&TOOLCALL.path()]);
+    let alone = repo
+        .git_session(&["export", TOOLCALL.id, "--format", "json", "-o", "-"])
+        .success();
+    assert!(
+        !alone.stderr.contains("note:"),
+        "nothing is left out of a session without children:\n{alone}"
+    );
+}
