@@ -166,6 +166,30 @@ pub fn remote_ref_names(
         .collect())
 }
 
+/// The object id `remote` holds at exactly the ref `name` (`git ls-remote`), or `None` when it
+/// has no such ref. Never asks for credentials: a remote that would is an error like one that
+/// cannot be reached.
+pub fn remote_ref_value(
+    git_dir: &Path,
+    remote: &str,
+    name: &str,
+) -> Result<Option<String>, GitError> {
+    let what = format!("ls-remote {remote}");
+    let mut cmd = git(git_dir);
+    cmd.env("GIT_TERMINAL_PROMPT", "0");
+    cmd.args(["ls-remote", "--refs", remote, name]);
+    let output = run(cmd, false, &what)?;
+    if !output.status.success() {
+        return Err(failed(&what, &output));
+    }
+    // The pattern matches any ref ending in `name`; only the exact one counts.
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .find(|(_, refname)| *refname == name)
+        .map(|(id, _)| id.to_owned()))
+}
+
 /// One object's sizes, as `git cat-file --batch-check` reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ObjectSizes {

@@ -5,8 +5,13 @@
 //! message (redacted), author and committer, on the rewritten parents. The ref then moves from
 //! the old tip to the new one by compare-and-swap, after the old tip is kept on
 //! `refs/session-backups/<agent>/<id>/<unix-time>`, outside `refs/sessions/`, so `git session
-//! push` never sends it. The old history stays wherever it was pushed: the command says how to
-//! overwrite it there.
+//! push` never sends it.
+//!
+//! The old history stays wherever it was pushed. Each configured remote is judged by the save its
+//! ref for the session points at (the remote-tracking ref when this clone has one, else `git
+//! ls-remote`): only a remote whose copy reaches a rewritten save gets a warning, with the
+//! `git push --force-with-lease=<ref>:<what that remote has>` that replaces it. A remote that
+//! cannot be reached is named as such, never guessed about.
 
 use std::collections::BTreeMap;
 
@@ -15,10 +20,11 @@ use serde::Serialize;
 
 use super::report::redactions_line;
 use super::{settings, ui, CliError};
-use crate::session::scrub::{remotes_with_copy, scrub, Scrubbed};
+use crate::git_cli;
+use crate::session::scrub::{scrub, RemoteCopy, Replaced, Scrubbed};
 use crate::session::{SessionError, SessionHistory};
-use crate::store::layout::Origin;
-use crate::store::{Store, StoreError};
+use crate::store::layout::{Origin, RefName};
+use crate::store::{ObjectId, Store, StoreError};
 
 /// Arguments of `git session scrub`.
 #[derive(Debug, Args)]
@@ -28,8 +34,9 @@ use crate::store::{Store, StoreError};
 
 The old saves are kept on refs/session-backups/<agent>/<id>/<time> (never pushed by
 'git session push'); delete that ref once the new history is where it must be. A remote the
-session was pushed to still has the old saves: overwrite them there with the command this one
-prints, with care, before anyone pulls them back.")]
+old saves were pushed to still has them: for each such remote (known by its remote-tracking
+ref, else asked with 'git ls-remote') this command prints the force-push that overwrites them
+there; run it with care, before anyone pulls them back.")]
 pub struct ScrubArgs {
     /// The session (id or unique prefix of a saved root session).
     #[arg(value_name = "ID")]
@@ -74,8 +81,11 @@ enum ScrubJson<'a> {
         redactions: &'a BTreeMap<String, usize>,
         /// Secrets redacted over all saves.
         redactions_all_saves: &'a BTreeMap<String, usize>,
-        /// Remotes that have a copy of the session (the old saves).
-        remotes: &'a [String],
+        /// Remotes whose copy of the session holds rewritten saves (or a save this clone has
+        /// not fetched): the ones the force-push hints on stderr are for.
+        remotes: &'a [&'a str],
+        /// Remotes that could not be reached to check.
+        unreachable: &'a [&'a str],
     },
 }
 
@@ -141,7 +151,23 @@ pub(crate) fn run(store: &Store, args: ScrubArgs) -> Result<(), CliError> {
         } => (old_tip, new_tip, backup, saves, rewritten, newest, all),
     };
 
-    let remotes = remotes_with_copy(store, &saved.name.namespace, &saved.name.id)?;
+    let replaced = Replaced::new(store, old_tip, new_tip)?;
+    let checks = check_remotes(store, &saved.name, &replaced)?;
+    let holding: Vec<&str> = checks
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.copy,
+                Ok(RemoteCopy::Old { .. } | RemoteCopy::Unknown { .. })
+            )
+        })
+        .map(|c| c.remote.as_str())
+        .collect();
+    let unreachable: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.copy.is_err())
+        .map(|c| c.remote.as_str())
+        .collect();
     if args.json {
         ui::out_json(&ScrubDocument {
             version: 1,
@@ -155,7 +181,8 @@ pub(crate) fn run(store: &Store, args: ScrubArgs) -> Result<(), CliError> {
                 rewritten,
                 redactions: &newest,
                 redactions_all_saves: &all,
-                remotes: &remotes,
+                remotes: &holding,
+                unreachable: &unreachable,
             },
         });
     } else {
@@ -175,32 +202,106 @@ pub(crate) fn run(store: &Store, args: ScrubArgs) -> Result<(), CliError> {
         ));
     }
     // Always on stderr, JSON or not: this is the step that is easy to forget.
-    let listed = if remotes.is_empty() {
-        "<remote>".to_owned()
-    } else {
-        remotes.join(", ")
-    };
-    ui::status(&format!(
-        "warning: the old saves are still on any remote {} was pushed to{}, and 'git session pull' would bring them back",
-        saved.name.id,
-        if remotes.is_empty() {
-            String::new()
-        } else {
-            format!(" ({listed})")
+    for check in &checks {
+        for line in remote_lines(check, &saved.name.id, &ref_name) {
+            ui::status(&line);
         }
-    ));
-    let targets: Vec<String> = if remotes.is_empty() {
-        vec!["<remote>".to_owned()]
-    } else {
-        remotes
-    };
-    for remote in targets {
-        ui::status(&format!(
-            "hint: overwrite them there, with care (only if nobody saved on top meanwhile): git push --force-with-lease={ref_name}:{old_tip} {remote} {ref_name}"
-        ));
     }
-    ui::status(
-        "hint: anyone who fetched them keeps a copy; the old objects leave this repository only after the backup ref and the reflog entries are gone and git gc runs",
-    );
+    ui::status(if holding.is_empty() {
+        "hint: the old objects leave this repository only after the backup ref and the reflog entries are gone and git gc runs"
+    } else {
+        "hint: anyone who fetched the old saves keeps a copy; the old objects leave this repository only after the backup ref and the reflog entries are gone and git gc runs"
+    });
     Ok(())
+}
+
+/// What one configured remote holds of the scrubbed session, or why that is not known.
+struct RemoteCheck {
+    remote: String,
+    copy: Result<RemoteCopy, String>,
+}
+
+/// Judges every configured remote: by its remote-tracking ref for the session when this clone
+/// has one (its last fetch or push), else by asking it (`git ls-remote`).
+fn check_remotes(
+    store: &Store,
+    name: &RefName,
+    replaced: &Replaced,
+) -> Result<Vec<RemoteCheck>, CliError> {
+    let local = name.full();
+    let mut out = Vec::new();
+    for remote in store.remote_names() {
+        let tracking = RefName {
+            origin: Origin::Remote(remote.clone()),
+            ..name.clone()
+        };
+        let tip = match store.find_ref(&tracking.full())? {
+            Some(tip) => Ok(Some(tip)),
+            // A push leaves no remote-tracking ref without a fetch refspec: ask the remote.
+            None => git_cli::remote_ref_value(&store.common_dir(), &remote, &local)
+                .map_err(|e| e.to_string())
+                .and_then(|hex| {
+                    hex.map(|h| {
+                        ObjectId::from_hex(h.as_bytes())
+                            .map_err(|e| format!("git ls-remote printed {h:?}: {e}"))
+                    })
+                    .transpose()
+                }),
+        };
+        let copy = match tip {
+            Ok(tip) => Ok(replaced.judge(store, tip)?),
+            Err(e) => Err(e),
+        };
+        out.push(RemoteCheck { remote, copy });
+    }
+    Ok(out)
+}
+
+/// The warning and hint for one remote: nothing when it holds none of the old saves.
+fn remote_lines(check: &RemoteCheck, id: &str, ref_name: &str) -> Vec<String> {
+    let remote = &check.remote;
+    let force = |tip: &ObjectId| {
+        format!("git push --force-with-lease={ref_name}:{tip} {remote} {ref_name}")
+    };
+    match &check.copy {
+        Ok(RemoteCopy::Absent | RemoteCopy::Clean { .. }) => Vec::new(),
+        Ok(RemoteCopy::Old { tip, beyond: false }) => vec![
+            format!(
+                "warning: {remote} still has the old saves of {id} (its ref is at {}), and 'git session pull' would bring them back",
+                ui::short(tip)
+            ),
+            format!(
+                "hint: overwrite them there, with care (it fails if someone saved there meanwhile): {}",
+                force(tip)
+            ),
+        ],
+        Ok(RemoteCopy::Old { tip, beyond: true }) => vec![
+            format!(
+                "warning: {remote} still has the old saves of {id}, with saves made there on top of them that this clone lacks (its ref is at {}); 'git session pull' would bring them back",
+                ui::short(tip)
+            ),
+            format!(
+                "hint: overwriting drops those saves too; to do it anyway: {}",
+                force(tip)
+            ),
+        ],
+        Ok(RemoteCopy::Unknown { tip }) => vec![
+            format!(
+                "warning: {remote} has {id} at {}, a save this clone has not fetched, so it may hold the old saves",
+                ui::short(tip)
+            ),
+            format!(
+                "hint: look first (git fetch {remote} {ref_name} && git log FETCH_HEAD); to overwrite it with the scrubbed history: {}",
+                force(tip)
+            ),
+        ],
+        Err(e) => vec![
+            format!(
+                "warning: could not reach {remote} to check whether it has the old saves of {id}: {e}"
+            ),
+            format!(
+                "hint: check by hand: git ls-remote {remote} {ref_name}; if it lists a save, overwrite it with: git push --force-with-lease={ref_name}:<the listed id> {remote} {ref_name}"
+            ),
+        ],
+    }
 }

@@ -14,7 +14,6 @@ use super::history::{SaveRecord, SavedSession, SessionHistory};
 use super::redact::Redactor;
 use super::scan::Scanner;
 use super::Result;
-use crate::store::layout::REMOTES_PREFIX;
 use crate::store::{ObjectId, RefUpdate, Store};
 
 /// Prefix of the backup refs scrub leaves.
@@ -234,30 +233,131 @@ fn backup_ref(store: &Store, namespace: &str, id: &str) -> Result<String> {
     Ok(name)
 }
 
-/// Remotes that may hold a copy of the session: those whose remote-tracking refs have it, else
-/// every configured remote (a push leaves no trace here).
-pub fn remotes_with_copy(store: &Store, namespace: &str, id: &str) -> Result<Vec<String>> {
-    let suffix = format!("/sessions/{namespace}/{id}");
-    let mut out: Vec<String> = store
-        .list_refs(REMOTES_PREFIX)?
-        .into_iter()
-        .filter_map(|(name, _)| {
-            name.strip_prefix(REMOTES_PREFIX)?
-                .strip_suffix(&suffix)
-                .map(str::to_owned)
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    if out.is_empty() {
-        out = store.remote_names();
+/// What a remote holds of a scrubbed session, judged from the save its ref points at there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteCopy {
+    /// The remote has no copy of the session.
+    Absent,
+    /// Its copy holds none of the rewritten saves (only saves scrub kept as they were): a plain
+    /// push brings it the new history.
+    Clean {
+        /// The save the remote's ref points at.
+        tip: ObjectId,
+    },
+    /// Its copy holds rewritten saves: only a forced push replaces them.
+    Old {
+        /// The save the remote's ref points at (what a `--force-with-lease` must expect).
+        tip: ObjectId,
+        /// Whether that save is newer than the history scrubbed here (saved there on top of
+        /// the old saves), so replacing it drops saves this repository lacks.
+        beyond: bool,
+    },
+    /// Its ref points at a save this repository does not have, so what it holds is unknown.
+    Unknown {
+        /// The save the remote's ref points at.
+        tip: ObjectId,
+    },
+}
+
+impl RemoteCopy {
+    /// The save the remote's ref points at, if it has a copy.
+    pub fn tip(&self) -> Option<ObjectId> {
+        match self {
+            RemoteCopy::Absent => None,
+            RemoteCopy::Clean { tip }
+            | RemoteCopy::Old { tip, .. }
+            | RemoteCopy::Unknown { tip } => Some(*tip),
+        }
     }
-    Ok(out)
+}
+
+/// The saves a scrub replaced: those of the old history that the new one does not hold.
+pub struct Replaced {
+    old: HashSet<ObjectId>,
+    replaced: HashSet<ObjectId>,
+}
+
+impl Replaced {
+    /// Finds the saves reachable from `old_tip` and not from `new_tip`.
+    pub fn new(store: &Store, old_tip: ObjectId, new_tip: ObjectId) -> Result<Self> {
+        let old = store.reachable_commits(&[old_tip])?;
+        let new = store.reachable_commits(&[new_tip])?;
+        let replaced = old.difference(&new).copied().collect();
+        Ok(Replaced { old, replaced })
+    }
+
+    /// Judges a remote whose ref for the session points at `tip` (`None`: no such ref there).
+    pub fn judge(&self, store: &Store, tip: Option<ObjectId>) -> Result<RemoteCopy> {
+        let Some(tip) = tip else {
+            return Ok(RemoteCopy::Absent);
+        };
+        if !store.has_object(tip) {
+            return Ok(RemoteCopy::Unknown { tip });
+        }
+        if self.old.contains(&tip) {
+            return Ok(if self.replaced.contains(&tip) {
+                RemoteCopy::Old { tip, beyond: false }
+            } else {
+                RemoteCopy::Clean { tip }
+            });
+        }
+        let reached = store.reachable_commits(&[tip])?;
+        Ok(if reached.iter().any(|c| self.replaced.contains(c)) {
+            RemoteCopy::Old { tip, beyond: true }
+        } else {
+            RemoteCopy::Clean { tip }
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remote_is_judged_by_whether_its_copy_reaches_a_replaced_save() {
+        let (_dir, store) = Store::temporary();
+        let tree = store.write_tree(&[]).unwrap();
+        let commit = |parents: &[ObjectId], m: &str| store.write_commit(tree, parents, m).unwrap();
+        // kept -> leaky -> leaky2 (old), kept -> clean -> clean2 (new); leaky2 -> later (there).
+        let kept = commit(&[], "kept");
+        let leaky = commit(&[kept], "leaky");
+        let leaky2 = commit(&[leaky], "leaky 2");
+        let clean = commit(&[kept], "clean");
+        let clean2 = commit(&[clean], "clean 2");
+        let later = commit(&[leaky2], "saved on top, elsewhere");
+        let unknown = ObjectId::from_hex(b"1234567890123456789012345678901234567890").unwrap();
+        let replaced = Replaced::new(&store, leaky2, clean2).unwrap();
+        let judge = |tip| replaced.judge(&store, tip).unwrap();
+        assert_eq!(judge(None), RemoteCopy::Absent);
+        assert_eq!(
+            judge(Some(kept)),
+            RemoteCopy::Clean { tip: kept },
+            "a kept save"
+        );
+        assert_eq!(
+            judge(Some(clean2)),
+            RemoteCopy::Clean { tip: clean2 },
+            "already replaced"
+        );
+        assert_eq!(
+            judge(Some(leaky)),
+            RemoteCopy::Old {
+                tip: leaky,
+                beyond: false
+            },
+            "an older save than this clone's"
+        );
+        assert_eq!(
+            judge(Some(later)),
+            RemoteCopy::Old {
+                tip: later,
+                beyond: true
+            },
+            "saves on top of the old ones"
+        );
+        assert_eq!(judge(Some(unknown)), RemoteCopy::Unknown { tip: unknown });
+    }
 
     #[test]
     fn the_bytes_trailer_follows_the_rewritten_size() {

@@ -32,6 +32,18 @@ impl Store {
         Ok(seen.len() as u64)
     }
 
+    /// Returns the distinct commits reachable from any of `tips` (the tips included).
+    pub fn reachable_commits(&self, tips: &[ObjectId]) -> Result<HashSet<ObjectId>> {
+        let mut seen = HashSet::new();
+        let mut queue: Vec<ObjectId> = tips.to_vec();
+        while let Some(id) = queue.pop() {
+            if seen.insert(id) {
+                queue.extend(self.read_commit(id)?.parents);
+            }
+        }
+        Ok(seen)
+    }
+
     /// The names of the configured remotes, sorted.
     pub fn remote_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self

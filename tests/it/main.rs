@@ -20,6 +20,7 @@ mod portable;
 mod redaction;
 mod repos;
 mod save;
+mod scrub;
 mod share;
 mod storage;
 mod support;
