@@ -190,6 +190,40 @@ pub fn remote_ref_value(
         .map(|(id, _)| id.to_owned()))
 }
 
+/// Writes a pack of every object reachable from `tips` (hex commit ids): `git pack-objects
+/// --revs --stdout`, self-contained (no thin deltas), for a bundle file.
+pub fn pack_objects(git_dir: &Path, tips: &[String]) -> Result<Vec<u8>, GitError> {
+    let what = "pack-objects";
+    let mut cmd = git(git_dir);
+    cmd.args([
+        "pack-objects",
+        "--revs",
+        "--stdout",
+        "--quiet",
+        "--delta-base-offset",
+    ]);
+    let input: String = tips.iter().map(|t| format!("{t}\n")).collect();
+    let output = run_with_input(cmd, input.as_bytes(), what)?;
+    if !output.status.success() || !output.stdout.starts_with(b"PACK") {
+        return Err(failed(what, &output));
+    }
+    Ok(output.stdout)
+}
+
+/// Stores the objects of `pack` in the repository (`git index-pack --stdin --strict`): a pack
+/// with a broken object, or one that refers to an object neither it nor the repository holds,
+/// is refused and nothing is stored. The pack stays a pack, as a fetch leaves it.
+pub fn index_pack(git_dir: &Path, pack: &[u8]) -> Result<(), GitError> {
+    let what = "index-pack";
+    let mut cmd = git(git_dir);
+    cmd.args(["index-pack", "--stdin", "--strict"]);
+    let output = run_with_input(cmd, pack, what)?;
+    if !output.status.success() {
+        return Err(failed(what, &output));
+    }
+    Ok(())
+}
+
 /// One object's sizes, as `git cat-file --batch-check` reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ObjectSizes {
@@ -411,6 +445,28 @@ fn run(mut cmd: Command, progress: bool, what: &str) -> Result<std::process::Out
             command: what.to_owned(),
             detail: e.to_string(),
         },
+    })
+}
+
+/// Runs `cmd` with `input` on its stdin (written from a thread, so that git's output cannot
+/// fill its pipe while it waits for the rest of the input) and collects its output.
+fn run_with_input(
+    mut cmd: Command,
+    input: &[u8],
+    what: &str,
+) -> Result<std::process::Output, GitError> {
+    use std::io::Write;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| spawn_error(e, what))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    std::thread::scope(|scope| {
+        // A write error means git stopped reading; its exit status and stderr say why.
+        scope.spawn(move || {
+            let _ = stdin.write_all(input);
+        });
+        child.wait_with_output().map_err(|e| spawn_error(e, what))
     })
 }
 

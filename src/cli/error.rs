@@ -127,6 +127,14 @@ impl From<AgentError> for CliError {
 
 impl From<BundleError> for CliError {
     fn from(e: BundleError) -> Self {
-        CliError::user(e).hint("pass a file written by 'git session export'")
+        match e {
+            BundleError::Newer { .. } => {
+                CliError::user(e).hint("upgrade git-session to import it")
+            }
+            BundleError::NotItsSave { .. } => CliError::user(e).hint(
+                "the bundle was not written by 'git session export' or was changed since; nothing was stored on the session's ref",
+            ),
+            _ => CliError::user(e).hint("pass a file written by 'git session export'"),
+        }
     }
 }

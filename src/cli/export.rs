@@ -1,4 +1,5 @@
-//! `git session export <id>`: a session (with its children) as a portable file.
+//! `git session export <id>`: a session as a portable file: a bundle of its saves (children
+//! included, the same commits an import joins to), or the agent's own format of one session.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,14 +8,16 @@ use clap::{Args, ValueEnum};
 
 use super::{show, ui, CliError};
 use crate::agents::View;
-use crate::session::bundle::{self, Bundle};
-use crate::session::Session;
+use crate::git_cli;
+use crate::session::bundle::{self, HistoryHeader};
+use crate::session::{Session, SessionHistory};
 use crate::store::Store;
 
 /// File formats of `export`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ExportFormat {
-    /// A zstd-compressed git-session bundle: the session with its child sessions.
+    /// A git-session bundle: the session's saves (its history up to the save, with its child
+    /// sessions), which an import joins to the same history elsewhere.
     Bundle,
     /// The agent's own format of the session alone (`opencode export` JSON, a Claude Code
     /// JSONL transcript).
@@ -41,29 +44,9 @@ pub struct ExportArgs {
 }
 
 pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
-    let (agent, session) = show::load(store, &args.id, args.at.as_deref())?;
-    let bytes = match args.format {
-        ExportFormat::Json => {
-            // The agent's format holds one session: say what stays behind, and how to get it.
-            if let Some(lines) = left_out_note(&session) {
-                for line in lines {
-                    ui::status(&format!("note: {line}"));
-                }
-            }
-            agent.render(&session, View::Native, &ui::local_time)
-        }
-        ExportFormat::Bundle => {
-            let bundle = Bundle {
-                agent: agent.name().to_owned(),
-                agent_version: agent.version(&session),
-                title: agent.title(&session),
-                session,
-            };
-            let mut out = Vec::new();
-            bundle::write(&bundle, &mut out)
-                .map_err(|e| CliError::user(format!("cannot write the bundle: {e}")))?;
-            out
-        }
+    let (bytes, what) = match args.format {
+        ExportFormat::Json => (json_export(store, &args)?, String::new()),
+        ExportFormat::Bundle => history_bundle(store, &args)?,
     };
     if args.output.as_os_str() == "-" {
         let mut stdout = std::io::stdout().lock();
@@ -76,11 +59,59 @@ pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
     crate::fsutil::write_atomically(&args.output, &bytes)
         .map_err(|e| CliError::user(format!("cannot write {}: {e}", args.output.display())))?;
     ui::status(&format!(
-        "Wrote {} ({}).",
+        "Wrote {} ({}){what}.",
         args.output.display(),
         ui::size(bytes.len() as u64)
     ));
     Ok(())
+}
+
+/// The session (or child session) alone in its agent's own format.
+fn json_export(store: &Store, args: &ExportArgs) -> Result<Vec<u8>, CliError> {
+    let (agent, session) = show::load(store, &args.id, args.at.as_deref())?;
+    // The agent's format holds one session: say what stays behind, and how to get it.
+    if let Some(lines) = left_out_note(&session) {
+        for line in lines {
+            ui::status(&format!("note: {line}"));
+        }
+    }
+    Ok(agent.render(&session, View::Native, &ui::local_time))
+}
+
+/// A bundle of the saves of the session `args.id` names (for a child, of the session whose
+/// saves hold it), from the first up to the save `--at` names, and what it holds in words.
+fn history_bundle(store: &Store, args: &ExportArgs) -> Result<(Vec<u8>, String), CliError> {
+    let history = SessionHistory::new(store);
+    let resolved = history.resolve(&args.id)?;
+    let saved = &resolved.saved;
+    let save = history.find_save(saved, args.at.as_deref())?;
+    if let Some(child) = &resolved.child {
+        // Fails, saying so, when that save does not hold the child yet.
+        show::load(store, &args.id, args.at.as_deref())?;
+        ui::status(&format!(
+            "note: {child} is a child session of {}: the bundle carries the saves of {}, {child} included",
+            saved.name.id, saved.name.id
+        ));
+    }
+    let pack = git_cli::pack_objects(&store.common_dir(), &[save.commit.to_string()])?;
+    let header = HistoryHeader {
+        agent: saved.name.namespace.clone(),
+        session: saved.name.id.clone(),
+        tip: save.commit,
+        title: save.trailers.title.clone(),
+        saves: store.count_reachable(&[save.commit])?,
+        seconds: save.seconds,
+    };
+    let mut out = Vec::new();
+    bundle::write_history(&header, &pack, &mut out)
+        .map_err(|e| CliError::user(format!("cannot write the bundle: {e}")))?;
+    let what = format!(
+        ": {} save(s) of {}, up to {}",
+        header.saves,
+        header.session,
+        ui::short(&header.tip)
+    );
+    Ok((out, what))
 }
 
 /// The lines that name the descendants of `session` a JSON export leaves out, and how to get

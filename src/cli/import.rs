@@ -2,6 +2,11 @@
 //! whole directory of them (for example a `.opencode/sessions/` folder filled by a save command).
 //! Session files are recognised by the extension each agent gives its files.
 //!
+//! A bundle of saves (what `export` writes) joins its saves to the session's ref the way `pull`
+//! joins a remote's: the session is adopted when it is new here, fast-forwarded when the ref is
+//! behind, merged when both moved; its commits keep their ids. An agent's file and a one-save
+//! bundle (load's backups, exports of earlier versions) are saved like `save` does.
+//!
 //! A directory is read twice: first to order the files (parents before children, then by the
 //! session's own update time, then by path), then to store each one. What is already stored
 //! (equal to any earlier save of that session) is skipped, so importing twice adds nothing.
@@ -10,10 +15,15 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::report::print_reports;
+use serde::Serialize;
+
+use super::report::{print_reports, saves_json, SaveJson};
+use super::share::{Pulled, PulledJson};
 use super::{context, settings, ui, CliError};
 use crate::agents::{registry, Agent, Source};
-use crate::session::bundle;
+use crate::git_cli;
+use crate::session::bundle::{self, BundleFile, HistoryBundle};
+use crate::session::integrate::{integrate_save, Integration};
 use crate::session::save_set::{self, SaveReport};
 use crate::session::{Session, SessionHistory, Settings};
 use crate::store::Store;
@@ -28,7 +38,7 @@ use crate::store::Store;
 pub struct ImportArgs {
     /// A bundle, an agent's session file, or a directory to search for both.
     pub path: PathBuf,
-    /// The reason recorded on each save.
+    /// The reason recorded on each save (a bundle of saves keeps its saves as they are).
     #[arg(long, default_value = "import")]
     pub reason: String,
     /// Print a JSON report on stdout.
@@ -51,9 +61,9 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
     }
     let settings = settings::for_save(store, false)?;
     if args.path.is_file() {
-        let reports = import_file(store, &args.path, &args.reason, &settings)?;
+        let imported = import_file(store, &args.path, &args.reason, &settings)?;
         context::gc_auto(store);
-        print_reports(&reports, args.json, false);
+        imported.print(args.json);
         return Ok(());
     }
     let mut candidates = Vec::new();
@@ -83,7 +93,7 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
     }
     candidates
         .sort_by(|a, b| (a.is_child, a.updated, &a.path).cmp(&(b.is_child, b.updated, &b.path)));
-    let mut reports = Vec::new();
+    let mut imported = Imported::default();
     let total = candidates.len();
     for (index, candidate) in candidates.iter().enumerate() {
         if ui::stderr_is_terminal() && !args.json {
@@ -94,21 +104,35 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
             ));
         }
         match import_file(store, &candidate.path, &args.reason, &settings) {
-            Ok(r) => reports.extend(r),
+            Ok(i) => {
+                imported.saves.extend(i.saves);
+                imported.joined.extend(i.joined);
+            }
             Err(e) => failed.push(format!("{}: {}", candidate.path.display(), e.message)),
         }
     }
     context::gc_auto(store);
-    print_reports(&reports, args.json, false);
+    imported.print(args.json);
     if !args.json {
-        let saved = reports
+        let saved = imported
+            .saves
             .iter()
             .filter(|r| matches!(r.outcome, crate::session::SaveOutcome::Saved { .. }))
             .count();
+        let joined = imported
+            .joined
+            .iter()
+            .filter(|j| {
+                !matches!(
+                    j.pulled.outcome,
+                    Integration::UpToDate | Integration::LocalAhead
+                )
+            })
+            .count();
         ui::status(&format!(
-            "Imported {total} file(s) from {}: {saved} new save(s), {} already stored, {ignored} other file(s) ignored.",
+            "Imported {total} file(s) from {}: {saved} new save(s), {joined} bundle(s) of saves joined, {} already stored, {ignored} other file(s) ignored.",
             args.path.display(),
-            total - saved.min(total),
+            total.saturating_sub(saved + joined),
         ));
     }
     if !failed.is_empty() {
@@ -128,36 +152,156 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
 /// Looks at a file: a bundle or a session file of a known agent becomes a candidate, anything
 /// else is ignored.
 fn classify(store: &Store, path: &Path) -> Result<Option<Candidate>, CliError> {
-    let Some((agent, sessions)) = read_file(store, path)? else {
-        return Ok(None);
+    let candidate = |is_child, updated| {
+        Some(Candidate {
+            path: path.to_path_buf(),
+            is_child,
+            updated,
+        })
     };
-    let first = sessions.first();
-    Ok(Some(Candidate {
-        path: path.to_path_buf(),
-        is_child: first.is_some_and(|s| agent.parent_id(s).is_some()),
-        updated: first.and_then(|s| agent.updated_ms(s)).unwrap_or(i64::MAX),
-    }))
+    Ok(match read_file(store, path)? {
+        None => None,
+        Some(Content::Sessions(agent, sessions)) => {
+            let first = sessions.first();
+            candidate(
+                first.is_some_and(|s| agent.parent_id(s).is_some()),
+                first.and_then(|s| agent.updated_ms(s)).unwrap_or(i64::MAX),
+            )
+        }
+        // Saves are joined by ancestry, not by time; the newest save's time still orders them
+        // among the files of the same session.
+        Some(Content::Saves(_, b)) => candidate(false, b.header.seconds.saturating_mul(1000)),
+    })
 }
 
-/// Sessions read from one file, with the agent they belong to.
-type AgentSessions = (&'static dyn Agent, Vec<Session>);
+/// What one file holds, with the agent it belongs to.
+enum Content {
+    /// Sessions to save: an agent's session file, or a one-save bundle.
+    Sessions(&'static dyn Agent, Vec<Session>),
+    /// A session's saves: a bundle `export` wrote.
+    Saves(&'static dyn Agent, HistoryBundle),
+}
+
+/// What importing files did.
+#[derive(Default)]
+struct Imported {
+    /// Sessions saved from agents' files and one-save bundles.
+    saves: Vec<SaveReport>,
+    /// Bundles of saves joined to the sessions' refs.
+    joined: Vec<Joined>,
+}
+
+/// A bundle of saves joined to its session's ref.
+struct Joined {
+    /// The file's name (not its path, which would name a folder of this machine).
+    file: String,
+    /// How many saves the bundle carries.
+    saves: u64,
+    /// The session and what joining did to its ref.
+    pulled: Pulled,
+}
+
+impl Imported {
+    /// Prints one line per session on stderr, or one JSON document on stdout.
+    fn print(&self, json: bool) {
+        if json {
+            ui::out_json(&ImportDocument {
+                version: 1,
+                saves: saves_json(&self.saves),
+                bundles: self
+                    .joined
+                    .iter()
+                    .map(|j| JoinedJson {
+                        file: &j.file,
+                        saves: j.saves,
+                        pulled: PulledJson::new(&j.pulled),
+                    })
+                    .collect(),
+            });
+            return;
+        }
+        print_reports(&self.saves, false, false);
+        for j in &self.joined {
+            ui::status(&joined_line(j));
+        }
+    }
+}
+
+/// The `--json` document of `import`: `save`'s, and the bundles of saves joined.
+#[derive(Debug, Serialize)]
+struct ImportDocument<'a> {
+    version: u32,
+    /// One entry per root session saved from a file, as `save --json` writes it.
+    saves: Vec<SaveJson<'a>>,
+    /// One entry per bundle of saves: the keys `pull --json` writes per session, and the file.
+    bundles: Vec<JoinedJson<'a>>,
+}
+
+/// A bundle of saves joined to its session's ref.
+#[derive(Debug, Serialize)]
+struct JoinedJson<'a> {
+    /// The file's name.
+    file: &'a str,
+    /// How many saves the bundle carries.
+    saves: u64,
+    #[serde(flatten)]
+    pulled: PulledJson<'a>,
+}
+
+/// One line for a joined bundle, in the words `pull` uses.
+fn joined_line(j: &Joined) -> String {
+    let (id, file) = (&j.pulled.name.id, &j.file);
+    match &j.pulled.outcome {
+        Integration::Adopted { tip } => format!(
+            "adopted {id} from {file}: {} save(s), the newest {}",
+            j.saves,
+            ui::short(tip)
+        ),
+        Integration::FastForwarded { from, to } => format!(
+            "fast-forwarded {id} {}..{} from {file}",
+            ui::short(from),
+            ui::short(to)
+        ),
+        Integration::Merged { commit, conflicts } if conflicts.is_empty() => format!(
+            "merged {id} with the saves of {file} ({})",
+            ui::short(commit)
+        ),
+        Integration::Merged { commit, conflicts } => format!(
+            "merged {id} with the saves of {file} ({}); {} version conflict(s) resolved to the newer, listed in the merge commit",
+            ui::short(commit),
+            conflicts.len()
+        ),
+        Integration::UpToDate => {
+            format!("{id} is up to date with {file}; nothing written")
+        }
+        Integration::LocalAhead => {
+            format!("{id} already holds every save of {file}; nothing written")
+        }
+    }
+}
 
 /// Reads a bundle (any known agent's) or an agent's session file (by its extension); `None`
 /// for other files.
-fn read_file(store: &Store, path: &Path) -> Result<Option<AgentSessions>, CliError> {
+fn read_file(store: &Store, path: &Path) -> Result<Option<Content>, CliError> {
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
     if bundle::looks_like_bundle(&bytes) {
-        let b = bundle::read(&bytes)?;
-        let agent = registry::by_name(&b.agent).ok_or_else(|| {
+        let read = bundle::read(&bytes)?;
+        let agent_name = match &read {
+            BundleFile::Snapshot(b) => &b.agent,
+            BundleFile::History(b) => &b.header.agent,
+        };
+        let agent = registry::by_name(agent_name).ok_or_else(|| {
             CliError::user(format!(
-                "{} holds a {} session, which this git-session cannot store",
+                "{} holds a {agent_name} session, which this git-session cannot store",
                 path.display(),
-                b.agent
             ))
             .hint("upgrade git-session to import it")
         })?;
-        return Ok(Some((agent, vec![b.session])));
+        return Ok(Some(match read {
+            BundleFile::Snapshot(b) => Content::Sessions(agent, vec![b.session]),
+            BundleFile::History(b) => Content::Saves(agent, b),
+        }));
     }
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let Some(agent) = registry::all()
@@ -178,7 +322,7 @@ fn read_file(store: &Store, path: &Path) -> Result<Option<AgentSessions>, CliErr
     for w in &read.warnings {
         ui::status(&format!("warning: {w}"));
     }
-    Ok(Some((agent, read.sessions)))
+    Ok(Some(Content::Sessions(agent, read.sessions)))
 }
 
 fn import_file(
@@ -186,16 +330,64 @@ fn import_file(
     path: &Path,
     reason: &str,
     settings: &Settings,
-) -> Result<Vec<SaveReport>, CliError> {
-    let Some((agent, sessions)) = read_file(store, path)? else {
-        return Err(CliError::user(format!(
+) -> Result<Imported, CliError> {
+    match read_file(store, path)? {
+        None => Err(CliError::user(format!(
             "{} is neither a bundle nor a session file git-session knows",
             path.display()
         ))
-        .hint("pass a file written by 'git session export', or an agent's session file"));
+        .hint("pass a file written by 'git session export', or an agent's session file")),
+        // A child on its own joins its saved parent, as with `save`.
+        Some(Content::Sessions(agent, sessions)) => Ok(Imported {
+            saves: save_set::save_all(store, agent, sessions, reason, true, settings)?,
+            joined: Vec::new(),
+        }),
+        Some(Content::Saves(agent, b)) => Ok(Imported {
+            saves: Vec::new(),
+            joined: vec![join_saves(store, agent, path, &b, settings)?],
+        }),
+    }
+}
+
+/// Stores the objects of a bundle of saves and joins its tip to the session's ref, as `pull`
+/// joins a fetched save.
+fn join_saves(
+    store: &Store,
+    agent: &dyn Agent,
+    path: &Path,
+    b: &HistoryBundle,
+    settings: &Settings,
+) -> Result<Joined, CliError> {
+    let header = &b.header;
+    let name = header.ref_name();
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let bad = |e: git_cli::GitError| {
+        CliError::user(format!("{} could not be unpacked: {e}", path.display()))
+            .hint("the bundle is damaged; export it again with 'git session export <id> -o FILE'")
     };
-    // A child on its own joins its saved parent, as with `save`.
-    Ok(save_set::save_all(
-        store, agent, sessions, reason, true, settings,
-    )?)
+    // Importing a bundle twice unpacks nothing the second time.
+    let known = match store.find_ref(&name.full())? {
+        Some(local) => store.is_ancestor(header.tip, local)?,
+        None => false,
+    };
+    if !known {
+        git_cli::index_pack(&store.common_dir(), b.pack()).map_err(bad)?;
+    }
+    bundle::check_tip(store, header)?;
+    let outcome = integrate_save(
+        store,
+        &name,
+        header.tip,
+        &format!("bundle {file}"),
+        agent.merge_rules(),
+        settings.split_threshold,
+    )?;
+    Ok(Joined {
+        file,
+        saves: header.saves,
+        pulled: Pulled { name, outcome },
+    })
 }

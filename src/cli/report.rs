@@ -13,7 +13,7 @@ pub(crate) fn print_reports(reports: &[SaveReport], json: bool, quiet: bool) {
     if json {
         ui::out_json(&SavesDocument {
             version: 1,
-            saves: reports.iter().map(SaveJson::new).collect(),
+            saves: saves_json(reports),
         });
         return;
     }
@@ -34,6 +34,11 @@ pub(crate) fn print_reports(reports: &[SaveReport], json: bool, quiet: bool) {
             ui::status(&line);
         }
     }
+}
+
+/// The `--json` entries of `reports`, as [`print_reports`] prints them.
+pub(crate) fn saves_json(reports: &[SaveReport]) -> Vec<SaveJson<'_>> {
+    reports.iter().map(SaveJson::new).collect()
 }
 
 /// `Redacted 3 secrets: github-pat 2, aws-access-key-id 1.` (never the values), or `None`.
@@ -90,7 +95,8 @@ fn report_line(report: &SaveReport) -> String {
     }
 }
 
-/// The `--json` document of `save` and `import`: one entry per root session saved.
+/// The `--json` document of `save` (its `saves` are also `import`'s): one entry per root
+/// session saved.
 #[derive(Debug, Serialize)]
 struct SavesDocument<'a> {
     version: u32,
@@ -99,7 +105,7 @@ struct SavesDocument<'a> {
 
 /// One saved session. The keys after `status` depend on it (see [`OutcomeJson`]).
 #[derive(Debug, Serialize)]
-struct SaveJson<'a> {
+pub(crate) struct SaveJson<'a> {
     session: &'a str,
     title: &'a str,
     #[serde(flatten)]

@@ -1,5 +1,6 @@
-//! Bringing a fetched save into the local ref: adopt a new session, fast-forward, or merge
-//! diverged histories, always by compare-and-swap so a save made meanwhile is never lost.
+//! Bringing a fetched (or bundled) save into the local ref: adopt a new session, fast-forward,
+//! or merge diverged histories, always by compare-and-swap so a save made meanwhile is never
+//! lost.
 
 use super::codec;
 use super::merge::{merge, MergeRules};
@@ -8,7 +9,7 @@ use super::{Result, SessionError};
 use crate::store::layout::RefName;
 use crate::store::{ObjectId, RefUpdate, Store, StoreError};
 
-/// What integrating one remote-tracking ref did to the local ref.
+/// What integrating one fetched (or bundled) save did to the local ref.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Integration {
     /// The session was new here: the local ref now points at the remote save.
@@ -51,7 +52,22 @@ pub fn integrate(
     let Some(theirs) = store.find_ref(&remote_name)? else {
         return Ok(Integration::UpToDate);
     };
-    let local_name = RefName::local(&remote.namespace, &remote.id).full();
+    let local = RefName::local(&remote.namespace, &remote.id);
+    integrate_save(store, &local, theirs, &remote_name, rules, split_threshold)
+}
+
+/// Integrates the save `theirs` (its objects already in the repository), which came from
+/// `source` (a remote-tracking ref, a bundle file; named in the reflog and a merge commit), into
+/// the local ref `local`, as [`integrate`] does.
+pub fn integrate_save(
+    store: &Store,
+    local: &RefName,
+    theirs: ObjectId,
+    source: &str,
+    rules: &dyn MergeRules,
+    split_threshold: usize,
+) -> Result<Integration> {
+    let local_name = local.full();
     for _ in 0..MAX_ATTEMPTS {
         let ours = store.find_ref(&local_name)?;
         let (expected, outcome, new) = match ours {
@@ -68,7 +84,7 @@ pub fn integrate(
             ),
             Some(ours) => {
                 let (commit, conflicts) =
-                    write_merge(store, remote, ours, theirs, rules, split_threshold)?;
+                    write_merge(store, local, source, ours, theirs, rules, split_threshold)?;
                 (
                     Some(ours),
                     Integration::Merged { commit, conflicts },
@@ -77,11 +93,11 @@ pub fn integrate(
             }
         };
         let log_message = match &outcome {
-            Integration::Adopted { .. } => format!("git-session: adopt from {remote_name}"),
+            Integration::Adopted { .. } => format!("git-session: adopt from {source}"),
             Integration::FastForwarded { .. } => {
-                format!("git-session: fast-forward to {remote_name}")
+                format!("git-session: fast-forward to {source}")
             }
-            _ => format!("git-session: merge {remote_name}"),
+            _ => format!("git-session: merge {source}"),
         };
         match store.update_ref(&RefUpdate {
             name: &local_name,
@@ -100,10 +116,12 @@ pub fn integrate(
     })
 }
 
-/// Writes the merge commit of `ours` and `theirs` (parents in that order) and returns it.
+/// Writes the merge commit of `ours` and `theirs` (parents in that order, `theirs` from
+/// `source`) for the session of `local`, and returns it.
 fn write_merge(
     store: &Store,
-    remote: &RefName,
+    local: &RefName,
+    source: &str,
     ours: ObjectId,
     theirs: ObjectId,
     rules: &dyn MergeRules,
@@ -119,7 +137,7 @@ fn write_merge(
                 supported: FORMAT,
             });
         }
-        let session = codec::decode(store, &remote.id, commit.tree, &tip.to_string())?;
+        let session = codec::decode(store, &local.id, commit.tree, &tip.to_string())?;
         Ok((trailers, session))
     };
     let (our_trailers, our_session) = read(ours)?;
@@ -133,9 +151,9 @@ fn write_merge(
         &our_trailers
     };
     let trailers = SaveTrailers {
-        session: remote.id.clone(),
+        session: local.id.clone(),
         title: newer.title.clone(),
-        agent: remote.namespace.clone(),
+        agent: local.namespace.clone(),
         agent_version: newer.agent_version.clone(),
         reason: "merge".into(),
         messages: encoded.messages,
@@ -145,10 +163,9 @@ fn write_merge(
         format: FORMAT,
     };
     let mut body = format!(
-        "Merged save {} (here) and {} (from {}).",
+        "Merged save {} (here) and {} (from {source}).",
         short(ours),
         short(theirs),
-        remote.full()
     );
     if !merged.conflicts.is_empty() {
         body.push_str(

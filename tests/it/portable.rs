@@ -2,7 +2,34 @@
 //! importing a directory stores its files in time order, skips what is stored, and reports the
 //! files it could not read.
 
-use crate::support::{gen, write_json, TestEnv, COMPACTED, TASK_CHILD, TASK_PARENT, TOOLCALL};
+use serde_json::Value;
+
+use crate::support::{
+    fixtures_dir, gen, write_json, Repo, TestEnv, COMPACTED, TASK_CHILD, TASK_PARENT, TOOLCALL,
+};
+
+/// A bare remote and two clones of it, `a` and `b` (two machines).
+fn remote_and_two_clones(env: &TestEnv) -> (Repo<'_>, Repo<'_>, Repo<'_>) {
+    let remote = env.bare_repo("remote.git");
+    let clone = |name: &str| {
+        env.git_in(env.root(), &["clone", "--quiet", "remote.git", name]);
+        let dir = env.path(name);
+        Repo {
+            env,
+            git_dir: dir.join(".git"),
+            dir,
+        }
+    };
+    let (a, b) = (clone("a"), clone("b"));
+    (remote, a, b)
+}
+
+/// Saves `parent` (a version of TASK_PARENT) with its child session.
+fn save_family(repo: &Repo<'_>, name: &str, parent: &Value) {
+    let path = repo.env.path(name);
+    write_json(&path, parent);
+    repo.save(&[&path, &TASK_CHILD.path()]);
+}
 
 #[test]
 fn a_bundle_carries_a_session_and_its_children_to_another_repository() {
@@ -20,8 +47,13 @@ fn a_bundle_carries_a_session_and_its_children_to_another_repository() {
     let there = env.repo_with_commit("there");
     let run = there.git_session(&["import", &bundle_arg]).success();
     assert!(
-        run.stderr.contains(&format!("Saved {}", TASK_PARENT.id)),
+        run.stderr.contains(&format!("adopted {}", TASK_PARENT.id)),
         "{run}"
+    );
+    assert_eq!(
+        there.rev_parse(&TASK_PARENT.ref_name()),
+        here.rev_parse(&TASK_PARENT.ref_name()),
+        "the bundle carries the save itself, not a copy of its content"
     );
     assert_eq!(there.show(TASK_PARENT.id, None), TASK_PARENT.json());
     assert_eq!(
@@ -37,7 +69,10 @@ fn a_bundle_carries_a_session_and_its_children_to_another_repository() {
 
     let tip = there.rev_parse(&TASK_PARENT.ref_name());
     let again = there.git_session(&["import", &bundle_arg]).success();
-    assert!(!again.stderr.contains("Saved"), "{again}");
+    assert!(
+        again.stderr.contains("up to date") && !again.stderr.contains("adopted"),
+        "{again}"
+    );
     assert_eq!(
         there.rev_parse(&TASK_PARENT.ref_name()),
         tip,
@@ -263,12 +298,154 @@ fn importing_a_directory_puts_children_under_their_parents() {
     assert_eq!(repo.show(TASK_CHILD.id, None), TASK_CHILD.json());
 }
 
+// See the issue "Sharing without surprises": a bundle used to carry only the newest save, so an
+// import started a new, unrelated history that later "merged" with the original.
+#[test]
+fn a_bundle_carries_every_save_so_a_later_fetch_of_the_original_fast_forwards() {
+    let env = TestEnv::new();
+    let (_remote, a, b) = remote_and_two_clones(&env);
+    let parent = TASK_PARENT.json();
+    save_family(&a, "1.json", &parent);
+    save_family(&a, "2.json", &gen::grow(&parent, "a", 1));
+    save_family(&a, "3.json", &gen::grow(&parent, "a", 2));
+    let name = TASK_PARENT.ref_name();
+    assert_eq!(a.commit_count(&name), 3);
+
+    let bundle = env.path("handover.gsb").display().to_string();
+    a.git_session(&["export", TASK_PARENT.id, "-o", &bundle])
+        .success();
+    let run = b.git_session(&["import", &bundle]).success();
+    assert!(run.stderr.contains("adopted"), "{run}");
+    assert_eq!(
+        b.rev_parse(&name),
+        a.rev_parse(&name),
+        "the same save, by commit id"
+    );
+    assert_eq!(
+        b.git(&["rev-list", &name]),
+        a.git(&["rev-list", &name]),
+        "every save came along, with the same ids"
+    );
+    assert_eq!(b.show(TASK_PARENT.id, Some("~2")), parent, "the first save");
+    assert_eq!(
+        b.show(TASK_CHILD.id, None),
+        TASK_CHILD.json(),
+        "the child session came along"
+    );
+
+    // Later the original arrives through the remote, one save further: a fast-forward.
+    save_family(&a, "4.json", &gen::grow(&parent, "a", 3));
+    a.git_session(&["push"]).success();
+    let pulled = b.git_session(&["pull", "--json"]).success().json();
+    assert_eq!(
+        pulled["sessions"][0]["result"], "fast-forwarded",
+        "{pulled}"
+    );
+    assert_eq!(b.rev_parse(&name), a.rev_parse(&name));
+    assert_eq!(
+        b.git(&["rev-list", "--merges", &name]),
+        "",
+        "no merge: both sides have one history"
+    );
+    b.assert_fsck_clean();
+}
+
+#[test]
+fn a_bundle_of_an_older_save_carries_the_history_up_to_it_and_merges_with_a_diverged_copy() {
+    let env = TestEnv::new();
+    let here = env.repo_with_commit("here");
+    let parent = TASK_PARENT.json();
+    save_family(&here, "1.json", &parent);
+    save_family(&here, "2.json", &gen::grow(&parent, "a", 1));
+    save_family(&here, "3.json", &gen::grow(&parent, "a", 2));
+    let name = TASK_PARENT.ref_name();
+    let old = env.path("old.gsb").display().to_string();
+    here.git_session(&["export", TASK_PARENT.id, "--at", "~1", "-o", &old])
+        .success();
+
+    let there = env.repo_with_commit("there");
+    let report = there
+        .git_session(&["import", "--json", &old])
+        .success()
+        .json();
+    assert_eq!(report["version"], 1, "{report}");
+    let joined = &report["bundles"][0];
+    assert_eq!(
+        (&joined["result"], &joined["file"], &joined["saves"]),
+        (&"adopted".into(), &"old.gsb".into(), &2.into()),
+        "{report}"
+    );
+    assert_eq!(
+        joined["commit"].as_str(),
+        here.rev_parse(&format!("{name}~1")).as_deref()
+    );
+    assert_eq!(
+        report["saves"],
+        serde_json::json!([]),
+        "no save was written: the bundle's are used"
+    );
+    assert_eq!(
+        there.rev_parse(&name),
+        here.rev_parse(&format!("{name}~1")),
+        "the save --at named is the tip"
+    );
+    assert_eq!(there.commit_count(&name), 2, "with the save before it");
+
+    // There, the session goes on its own way; the newest bundle then has a save it lacks.
+    save_family(&there, "b.json", &gen::grow(&parent, "b", 2));
+    let newest = env.path("newest.gsb").display().to_string();
+    here.git_session(&["export", TASK_PARENT.id, "-o", &newest])
+        .success();
+    let run = there.git_session(&["import", &newest]).success();
+    assert!(run.stderr.contains("merged"), "{run}");
+    let parents = there.git(&["rev-list", "--parents", "-1", &name]);
+    assert!(
+        parents.contains(&here.rev_parse(&name).unwrap()),
+        "the merge joins the bundle's save: {parents}"
+    );
+    let ids = crate::support::message_ids(&there.show(TASK_PARENT.id, None));
+    for id in ["msg_zza_2", "msg_zzb_2"] {
+        assert!(ids.contains(&id.to_owned()), "{id} kept: {ids:?}");
+    }
+
+    // A child's id exports the history of the session that holds it.
+    let child = env.path("child.gsb").display().to_string();
+    let run = here
+        .git_session(&["export", TASK_CHILD.id, "-o", &child])
+        .success();
+    assert!(run.stderr.contains(TASK_PARENT.id), "{run}");
+    let third = env.repo("third");
+    third.git_session(&["import", &child]).success();
+    assert_eq!(third.rev_parse(&name), here.rev_parse(&name));
+    assert_eq!(third.show(TASK_CHILD.id, None), TASK_CHILD.json());
+    there.assert_fsck_clean();
+    third.assert_fsck_clean();
+}
+
+#[test]
+fn a_bundle_written_by_an_earlier_version_still_imports() {
+    // Written by git-session before bundles carried history (the format load's backups use).
+    let v1 = fixtures_dir().join("bundles/v1-task-parent.gsb");
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("here");
+    let run = repo
+        .git_session(&["import", &v1.display().to_string()])
+        .success();
+    assert!(
+        run.stderr.contains(&format!("Saved {}", TASK_PARENT.id)),
+        "{run}"
+    );
+    assert_eq!(repo.show(TASK_PARENT.id, None), TASK_PARENT.json());
+    assert_eq!(repo.show(TASK_CHILD.id, None), TASK_CHILD.json());
+    repo.assert_fsck_clean();
+}
+
 // See the issue "Sharing without surprises": the JSON export dropped child sessions silently.
 #[test]
 fn exporting_json_names_the_child_sessions_it_leaves_out() {
     let env = TestEnv::new();
     let repo = env.repo_with_commit("here");
-    repo.save(&[&TASK_PARENT.path(), &TASK_CHILD.path()]);
+    save_family(&repo, "parent.json", &TASK_PARENT.json());
     let out = env.path("parent-export.json");
     let run = repo
         .git_session(&[
@@ -314,4 +491,34 @@ fn exporting_json_names_the_child_sessions_it_leaves_out() {
         !alone.stderr.contains("note:"),
         "nothing is left out of a session without children:\n{alone}"
     );
+}
+
+#[test]
+fn a_bundle_whose_saves_do_not_unpack_is_refused_and_stores_nothing() {
+    let env = TestEnv::new();
+    let here = env.repo_with_commit("here");
+    here.save(&[&TOOLCALL.path()]);
+    let bundle = env.path("s.gsb");
+    here.git_session(&["export", TOOLCALL.id, "-o", &bundle.display().to_string()])
+        .success();
+    // Damage one byte in the middle of the pack, inside an intact zstd stream.
+    let mut content = zstd::decode_all(&std::fs::read(&bundle).unwrap()[..]).unwrap();
+    let pack = content
+        .windows(4)
+        .position(|w| w == b"PACK")
+        .expect("the bundle holds a pack");
+    let middle = pack + (content.len() - pack) / 2;
+    content[middle] ^= 0xff;
+    let damaged = env.path("damaged.gsb");
+    std::fs::write(&damaged, zstd::encode_all(&content[..], 3).unwrap()).unwrap();
+
+    let there = env.repo_with_commit("there");
+    let refs = there.refs();
+    let run = there
+        .git_session(&["import", &damaged.display().to_string()])
+        .failure();
+    run.single_error(&["damaged.gsb"]);
+    assert_eq!(there.refs(), refs, "nothing was stored");
+    assert_eq!(there.rev_parse(&TOOLCALL.ref_name()), None);
+    there.assert_fsck_clean();
 }
