@@ -107,6 +107,51 @@ pub fn fetch_sessions(git_dir: &Path, remote: &str, progress: bool) -> Result<()
     Ok(())
 }
 
+/// Fetches `remote`'s sessions and its deletion records in one fetch: `refs/sessions/*` into
+/// `refs/remotes/<remote>/sessions/*` and `refs/session-deletions/*` into
+/// `refs/remotes/<remote>/session-deletions/*`, pruning tracking refs of what the remote no
+/// longer has. Progress goes to the terminal when `progress` is set.
+pub fn fetch_sessions_and_deletions(
+    git_dir: &Path,
+    remote: &str,
+    progress: bool,
+) -> Result<(), GitError> {
+    let refspecs = [
+        format!("+refs/sessions/*:refs/remotes/{remote}/sessions/*"),
+        deletions_refspec(remote),
+    ];
+    fetch_refspecs(git_dir, remote, &refspecs, progress)
+}
+
+/// Fetches only `remote`'s deletion records (`refs/session-deletions/*`, small commits with an
+/// empty tree) into `refs/remotes/<remote>/session-deletions/*`, pruning those it removed.
+/// What a push asks before it sends sessions refs; never shows progress.
+pub fn fetch_deletions(git_dir: &Path, remote: &str) -> Result<(), GitError> {
+    fetch_refspecs(git_dir, remote, &[deletions_refspec(remote)], false)
+}
+
+fn deletions_refspec(remote: &str) -> String {
+    format!("+refs/session-deletions/*:refs/remotes/{remote}/session-deletions/*")
+}
+
+fn fetch_refspecs(
+    git_dir: &Path,
+    remote: &str,
+    refspecs: &[String],
+    progress: bool,
+) -> Result<(), GitError> {
+    let mut cmd = git(git_dir);
+    cmd.args(["fetch", "--no-tags", "--prune", "--no-write-fetch-head"]);
+    cmd.arg(if progress { "--progress" } else { "--quiet" });
+    cmd.arg(remote);
+    cmd.args(refspecs);
+    let output = run(cmd, progress, &format!("fetch {remote}"))?;
+    if !output.status.success() {
+        return Err(failed(&format!("fetch {remote}"), &output));
+    }
+    Ok(())
+}
+
 /// Pushes `refspecs` to `remote` without force and reports each ref. Never runs the user's
 /// pre-push hook (which may itself push sessions). A rejected ref is a result, not an error;
 /// an error means git could not talk to the remote at all.
@@ -132,6 +177,31 @@ pub fn push(
     let pushed = parse_push_porcelain(&stdout);
     if pushed.is_empty() && !output.status.success() {
         return Err(failed(&format!("push {remote}"), &output));
+    }
+    Ok(pushed)
+}
+
+/// Pushes `refspecs` all or nothing (`git push --atomic`): when the remote refuses one ref it
+/// takes none, and reports the others as refused with "atomic push failure". A remote that
+/// cannot push atomically gets an ordinary [`push`]. Never runs the pre-push hook, and shows no
+/// progress.
+pub fn push_atomic(
+    git_dir: &Path,
+    remote: &str,
+    refspecs: &[String],
+) -> Result<Vec<PushedRef>, GitError> {
+    let mut cmd = git(git_dir);
+    cmd.args(["push", "--porcelain", "--no-verify", "--atomic"]);
+    cmd.env(HOOK_GUARD_ENV, "1");
+    cmd.arg(remote);
+    cmd.args(refspecs);
+    let output = run(cmd, false, &format!("push --atomic {remote}"))?;
+    let pushed = parse_push_porcelain(&String::from_utf8_lossy(&output.stdout));
+    if pushed.is_empty() && !output.status.success() {
+        if String::from_utf8_lossy(&output.stderr).contains("does not support --atomic") {
+            return push(git_dir, remote, refspecs, false);
+        }
+        return Err(failed(&format!("push --atomic {remote}"), &output));
     }
     Ok(pushed)
 }
@@ -222,6 +292,35 @@ pub fn index_pack(git_dir: &Path, pack: &[u8]) -> Result<(), GitError> {
         return Err(failed(what, &output));
     }
     Ok(())
+}
+
+/// A ref of a remote as `git ls-remote` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRef {
+    /// The full ref name on the remote.
+    pub name: String,
+    /// The object it points to (hex).
+    pub id: String,
+}
+
+/// The refs of `remote` below `prefix`, with the objects they point to (`git ls-remote --refs`).
+/// Works for a remote's name and for a URL.
+pub fn remote_refs(git_dir: &Path, remote: &str, prefix: &str) -> Result<Vec<RemoteRef>, GitError> {
+    let mut cmd = git(git_dir);
+    cmd.args(["ls-remote", "--refs", remote, &format!("{prefix}*")]);
+    let output = run(cmd, false, &format!("ls-remote {remote}"))?;
+    if !output.status.success() {
+        return Err(failed(&format!("ls-remote {remote}"), &output));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter(|(_, name)| name.starts_with(prefix))
+        .map(|(id, name)| RemoteRef {
+            name: name.to_owned(),
+            id: id.to_owned(),
+        })
+        .collect())
 }
 
 /// One object's sizes, as `git cat-file --batch-check` reports them.

@@ -21,6 +21,7 @@ pub mod scrub;
 pub mod settings;
 pub mod simkey;
 pub mod stats;
+pub mod tombstone;
 pub mod trailers;
 
 pub use history::{SaveMeta, SaveOutcome, SavedSession, SessionHistory};

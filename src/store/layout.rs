@@ -3,13 +3,23 @@
 //! Local saves live at `refs/sessions/<namespace>/<id>`, one ref per stored entity (git-bug's
 //! model); what a fetch brought from a remote lives at `refs/remotes/<remote>/sessions/<namespace>/<id>`.
 //! The namespace is opaque here (the agent layer passes its name); nothing is ever written under
-//! `refs/heads/`.
+//! `refs/heads/`. A deleted entity's record lives at `refs/session-deletions/<namespace>/<id>`
+//! (fetched copies: `refs/remotes/<remote>/session-deletions/<namespace>/<id>`).
 
 /// Prefix of every local sessions ref.
 pub const LOCAL_PREFIX: &str = "refs/sessions/";
 
 /// Prefix of every remote-tracking ref.
 pub const REMOTES_PREFIX: &str = "refs/remotes/";
+
+/// Prefix of the deletion records a `delete --remote` leaves, one ref per deleted entity:
+/// `refs/session-deletions/<namespace>/<id>`. Pushed and fetched like the sessions refs, so a
+/// deletion reaches every clone.
+pub const DELETIONS_PREFIX: &str = "refs/session-deletions/";
+
+/// The folder below `refs/remotes/<remote>/` that holds deletion records fetched from that
+/// remote: `refs/remotes/<remote>/session-deletions/<namespace>/<id>`.
+pub const DELETIONS_TRACKING_DIR: &str = "session-deletions";
 
 /// Where a ref lives: in this repository's own saves, or fetched from a remote.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
