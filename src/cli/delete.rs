@@ -1,30 +1,48 @@
 //! `git session delete <id>...`: remove sessions refs here and, with `--remote`, on a remote.
+//!
+//! With `--remote R` the deletion propagates: in the same push that deletes the session ref on
+//! R, a deletion record (see [`crate::session::tombstone`]) is pushed to
+//! `refs/session-deletions/<agent>/<id>` and kept here, so teammates' pushes skip the session
+//! and their pulls delete their copies. Without `--remote` only the local ref goes and no record
+//! is written: a copy the remote still has comes back with the next pull.
+
+use std::collections::HashMap;
 
 use clap::Args;
 
 use super::share::choose_remote;
 use super::{ui, CliError};
-use crate::git_cli::{self, PushStatus};
+use crate::git_cli::{self, PushStatus, PushedRef};
+use crate::session::tombstone::{self, Record};
 use crate::session::{prune, SavedSession, SessionError, SessionHistory};
-use crate::store::layout::{is_safe_component, Origin, RefName};
-use crate::store::{RefUpdate, Store};
+use crate::store::layout::{is_safe_component, Origin, RefName, LOCAL_PREFIX};
+use crate::store::{ObjectId, RefUpdate, Store};
 
 /// Arguments of `git session delete`.
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:
   git session delete ses_dfef                   # the local ref only
-  git session delete ses_dfef ses_a01 --remote origin   # here and on origin
+  git session delete ses_dfef ses_a01 --remote origin   # here and on origin, for everyone
+  git session delete ses_dfef --remote origin --reason 'holds a customer name'
 
 Only the refs are removed; 'git session gc' (or git's own gc) later reclaims the objects no
-other ref reaches. Without --remote, a copy the remote still has comes back with the next pull.")]
+other ref reaches. Without --remote, a copy the remote still has comes back with the next pull.
+With --remote, a deletion record (who, when, which save, why) goes to the remote with the
+deletion: teammates' pushes and pre-push hooks skip the session, their next pull deletes their
+copy (keeping it on a backup ref) unless they pass --keep-deleted, and 'git session list' shows
+it. 'git session push --undelete ID' shares it again.")]
 pub struct DeleteArgs {
     /// Sessions to delete (ids or unique prefixes of saved root sessions; with --remote, the
     /// full id of a session this repository does not have works too).
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<String>,
-    /// Also delete them on this remote (and its remote-tracking copies here).
+    /// Also delete them on this remote (and its remote-tracking copies here), with a deletion
+    /// record that teammates' pushes and pulls obey.
     #[arg(long, value_name = "REMOTE")]
     pub remote: Option<String>,
+    /// Why, recorded in the deletion record (shown by teammates' pulls and `list`).
+    #[arg(long, value_name = "TEXT", requires = "remote")]
+    pub reason: Option<String>,
 }
 
 /// One session to delete: its local ref name and, when it is saved here, the value read.
@@ -42,31 +60,15 @@ pub(crate) fn run(store: &Store, args: DeleteArgs) -> Result<(), CliError> {
     let mut problems = Vec::new();
     let mut keep_local = Vec::new();
     if let Some(remote) = &remote {
-        let refs: Vec<String> = targets.iter().map(|t| t.name.full()).collect();
-        let pushed = git_cli::delete_remote_refs(&store.common_dir(), remote, &refs)?;
-        for target in &targets {
-            let full = target.name.full();
-            match pushed.iter().find(|p| p.remote_ref == full) {
-                Some(p) if p.status == PushStatus::Deleted => {
-                    ui::status(&format!("deleted {} on {remote}", target.name.id));
-                    delete_tracking_copy(store, remote, &target.name)?;
-                }
-                Some(p) => {
-                    problems.push(format!(
-                        "{remote} refused to delete {}: {}",
-                        target.name.id, p.summary
-                    ));
-                    keep_local.push(full);
-                }
-                None => {
-                    problems.push(format!(
-                        "{remote} did not report on {}; it may still be there",
-                        target.name.id
-                    ));
-                    keep_local.push(full);
-                }
-            }
-        }
+        let reason = args.reason.as_deref().unwrap_or_default();
+        delete_on_remote(
+            store,
+            remote,
+            &targets,
+            reason,
+            &mut problems,
+            &mut keep_local,
+        )?;
     }
     for target in &targets {
         let Some(saved) = &target.local else { continue };
@@ -104,10 +106,129 @@ pub(crate) fn run(store: &Store, args: DeleteArgs) -> Result<(), CliError> {
                 ui::status(&format!("error: {p}"));
             }
             Err(CliError::user(&problems[n - 1]).hint(
-                "ask the remote's owner to allow deleting refs/sessions/*, or run the command again",
+                "ask the remote's owner to allow deleting refs/sessions/* and pushing refs/session-deletions/*, or run the command again",
             ))
         }
     }
+}
+
+/// Deletes the targets on `remote` and records their deletion there and here, in one push.
+/// What the remote refuses goes to `problems`; a session ref it would not delete also goes to
+/// `keep_local`, so the local copy stays too.
+fn delete_on_remote(
+    store: &Store,
+    remote: &str,
+    targets: &[Target],
+    reason: &str,
+    problems: &mut Vec<String>,
+    keep_local: &mut Vec<String>,
+) -> Result<(), CliError> {
+    let git_dir = store.common_dir();
+    // The remote's own records first: a new record follows the one it has, so the push moves
+    // the ref forward and needs no force.
+    git_cli::fetch_deletions(&git_dir, remote)?;
+    let there: HashMap<String, Option<ObjectId>> =
+        git_cli::remote_refs(&git_dir, remote, LOCAL_PREFIX)?
+            .into_iter()
+            .map(|r| (r.name, ObjectId::from_hex(r.id.as_bytes()).ok()))
+            .collect();
+    let sessions = SessionHistory::new(store).sessions()?;
+    let tracking = Origin::Remote(remote.to_owned());
+    let mut specs = Vec::new();
+    let mut records = Vec::new();
+    for target in targets {
+        let (namespace, id) = (&target.name.namespace, &target.name.id);
+        let full = target.name.full();
+        let copy = sessions.iter().find(|s| {
+            s.name.id == *id && s.name.namespace == *namespace && s.name.origin == tracking
+        });
+        let known = target.local.as_ref().or(copy);
+        let deleted_tip = there.get(&full).copied().flatten().or(known.map(|s| s.tip));
+        let theirs = tombstone::read(store, &tombstone::ref_name(&tracking, namespace, id))?;
+        let own = tombstone::read(store, &tombstone::ref_name(&Origin::Local, namespace, id))?;
+        let parent = theirs.as_ref().or(own.as_ref()).map(|t| t.commit);
+        let record = tombstone::write(
+            store,
+            &Record {
+                namespace,
+                id,
+                deleted_tip,
+                title: known.map(|s| s.trailers.title.as_str()).unwrap_or_default(),
+                reason,
+            },
+            parent,
+        )?;
+        if there.contains_key(&full) {
+            specs.push(format!(":{full}"));
+        }
+        specs.push(format!(
+            "{record}:{}",
+            tombstone::ref_name(&Origin::Local, namespace, id)
+        ));
+        records.push(record);
+    }
+    // Atomic: the session ref goes only with its record, so the remote never ends up with a
+    // deleted session that teammates would push back, nor a record of a session still there.
+    let pushed = git_cli::push_atomic(&git_dir, remote, &specs)?;
+    let result =
+        |name: &str| -> Option<&PushedRef> { pushed.iter().find(|p| p.remote_ref == name) };
+    for (target, record) in targets.iter().zip(records) {
+        let (namespace, id) = (&target.name.namespace, &target.name.id);
+        let full = target.name.full();
+        let had_it = there.contains_key(&full);
+        let record_ref = tombstone::ref_name(&Origin::Local, namespace, id);
+        let record_result = result(&record_ref);
+        let recorded = record_result.is_some_and(|p| {
+            matches!(
+                p.status,
+                PushStatus::Created | PushStatus::Updated | PushStatus::UpToDate
+            )
+        });
+        let session_result = result(&full);
+        let deleted = !had_it || session_result.is_some_and(|p| p.status == PushStatus::Deleted);
+        if !deleted {
+            // With an atomic push, a session ref refused only because its record was refused
+            // says "atomic push failure"; the record's own line says why.
+            let rolled_back = session_result.is_some_and(|p| p.summary.contains("atomic push"));
+            problems.push(match (session_result, record_result) {
+                (Some(_), Some(r)) if rolled_back && !recorded => format!(
+                    "{remote} refused the deletion record of {id} ({}), so nothing was deleted there",
+                    r.summary
+                ),
+                (Some(p), _) => format!("{remote} refused to delete {id}: {}", p.summary),
+                (None, _) => format!("{remote} did not report on {id}; it may still be there"),
+            });
+            keep_local.push(full);
+            continue;
+        }
+        if had_it {
+            delete_tracking_copy(store, remote, &target.name)?;
+        }
+        if !recorded {
+            // Only when the remote could not push atomically and took the deletion alone.
+            if had_it {
+                ui::status(&format!("deleted {id} on {remote}"));
+            }
+            problems.push(format!(
+                "{remote} did not take the deletion record of {id} ({}); a teammate who still has it may push it back",
+                record_result.map_or("no report", |p| p.summary.as_str())
+            ));
+            continue;
+        }
+        let log = format!("git-session delete --remote {remote}");
+        tombstone::set_ref(store, &record_ref, Some(record), &log)?;
+        let fetched = tombstone::ref_name(&tracking, namespace, id);
+        tombstone::set_ref(store, &fetched, Some(record), &log)?;
+        let what = if had_it {
+            format!("deleted {id} on {remote}")
+        } else {
+            format!("recorded the deletion of {id} on {remote} (it did not have the session)")
+        };
+        ui::status(&format!(
+            "{what}; teammates' pushes skip it and their next pull deletes their copy"
+        ));
+    }
+    Ok(())
 }
 
 /// Resolves the ids to root sessions: saved here, or (with `--remote`) known from that remote.

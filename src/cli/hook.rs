@@ -5,7 +5,9 @@
 //! makes a nested call return at once). It never fails the user's push: whatever goes wrong is
 //! one warning line that says how to sync, and the exit code is 0. No progress is shown. It reads
 //! nothing from stdin: git's ref lines there belong to the user's own hook, and the block
-//! inserted at the top of one gives this command `/dev/null` instead.
+//! inserted at the top of one gives this command `/dev/null` instead. Sessions deleted on the
+//! remote (it has their deletion records, fetched first) or by this clone are not pushed: one
+//! line each says so.
 
 use std::path::Path;
 
@@ -57,10 +59,17 @@ fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
         Ok(store) => store,
         Err(e) => return warn(None, &remote, &e.to_string()),
     };
-    let pushed = match share::push(&store, &remote, &[], false) {
+    let share::Pushed {
+        refs: pushed,
+        skipped,
+        ..
+    } = match share::push(&store, &remote, &[], &[], false) {
         Ok(pushed) => pushed,
         Err(e) => return warn(Some(&store), &remote, &e.message),
     };
+    for s in &skipped {
+        ui::status(&format!("git-session: {}", share::skipped_line(s, &remote)));
+    }
     let count =
         |wanted: &[PushStatus]| pushed.iter().filter(|p| wanted.contains(&p.status)).count();
     let sent = count(&[PushStatus::Created, PushStatus::Updated]);

@@ -1,55 +1,93 @@
-//! `git session push [<remote>] [<id>...]`: send sessions refs to a remote, never forcing.
+//! `git session push [<remote>] [<id>...]`: send sessions refs to a remote, never forcing, and
+//! never a session deleted there (unless `--undelete`).
 
 use clap::Args;
 use serde::Serialize;
 
-use super::share::{choose_remote, local_refs, push, pushed_line, show_progress, PushedJson};
+use super::share::{
+    choose_remote, local_refs, push, pushed_line, show_progress, skipped_line, undeleted_line,
+    PushedJson, SkippedJson, UndeletedJson,
+};
 use super::{ui, CliError};
 use crate::git_cli::PushStatus;
 use crate::store::Store;
 
 /// Arguments of `git session push`.
 #[derive(Debug, Args)]
+#[command(after_long_help = "Examples:
+  git session push                          # every local session to origin (or the only remote)
+  git session push origin ses_dfef          # one session
+  git session push --undelete ses_dfef      # share a session deleted on the remote again
+
+A session deleted with 'git session delete ID --remote R' (by anyone) has a deletion record on R;
+push skips it and says who deleted it and when. --undelete pushes it anyway and removes the
+record there and here, so teammates' pulls adopt it again.")]
 pub struct PushArgs {
     /// The remote (default: origin, or the only remote).
     pub remote: Option<String>,
     /// Sessions to push (ids or unique prefixes); all local sessions when none are named.
     pub ids: Vec<String>,
+    /// Push this session even though it was deleted on the remote (or by this clone), and remove
+    /// its deletion record there and here. Repeatable.
+    #[arg(long, value_name = "ID")]
+    pub undelete: Vec<String>,
     /// Print a JSON report on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
-/// The `--json` document of `push`: one entry per ref pushed (or not).
+/// The `--json` document of `push`: one entry per ref pushed (or not), the sessions skipped as
+/// deleted, and those undeleted.
 #[derive(Debug, Serialize)]
 struct PushDocument<'a> {
     version: u32,
     remote: &'a str,
     refs: Vec<PushedJson<'a>>,
+    /// Sessions not pushed because they were deleted (on the remote, or by this clone).
+    skipped: Vec<SkippedJson<'a>>,
+    /// Sessions pushed with `--undelete`.
+    undeleted: Vec<UndeletedJson<'a>>,
 }
 
 pub(crate) fn run(store: &Store, args: PushArgs) -> Result<(), CliError> {
     let remote = choose_remote(store, args.remote.as_deref())?;
     let names = local_refs(store, &args.ids)?;
-    let pushed = push(store, &remote, &names, show_progress(args.json))?;
+    let undelete = local_refs(store, &args.undelete)?;
+    // Only --undelete named: push those alone, not every other session too.
+    let names = if names.is_empty() && !undelete.is_empty() {
+        undelete.clone()
+    } else {
+        names
+    };
+    let pushed = push(store, &remote, &names, &undelete, show_progress(args.json))?;
     if args.json {
         ui::out_json(&PushDocument {
             version: 1,
             remote: &remote,
-            refs: pushed.iter().map(PushedJson::new).collect(),
+            refs: pushed.refs.iter().map(PushedJson::new).collect(),
+            skipped: pushed.skipped.iter().map(SkippedJson::new).collect(),
+            undeleted: pushed.undeleted.iter().map(UndeletedJson::new).collect(),
         });
-    } else if pushed.is_empty() {
+    } else if pushed.refs.is_empty() && pushed.skipped.is_empty() {
         ui::status("No saved sessions to push.");
     } else {
-        for p in &pushed {
+        for p in &pushed.refs {
             ui::status(&pushed_line(p, &remote));
+        }
+        for s in &pushed.skipped {
+            ui::status(&skipped_line(s, &remote));
+        }
+        for u in &pushed.undeleted {
+            ui::status(&undeleted_line(u, &remote));
         }
     }
     let behind = pushed
+        .refs
         .iter()
         .filter(|p| p.status == PushStatus::Behind)
         .count();
     let refused = pushed
+        .refs
         .iter()
         .filter(|p| p.status == PushStatus::Refused)
         .count();
@@ -66,6 +104,29 @@ pub(crate) fn run(store: &Store, args: PushArgs) -> Result<(), CliError> {
         .hint(format!(
             "merge and push them with: git session sync {remote}"
         )));
+    }
+    if let Some(kept) = pushed
+        .undeleted
+        .iter()
+        .find(|u| u.record_removed == Some(false))
+    {
+        return Err(CliError::user(format!(
+            "{remote} refused to remove the deletion record of {}",
+            kept.name.id
+        ))
+        .hint("ask the remote's owner to allow deleting refs/session-deletions/*"));
+    }
+    if !args.ids.is_empty() {
+        if let Some(first) = pushed.skipped.first() {
+            return Err(CliError::user(format!(
+                "{} of the sessions named were not pushed: deleted",
+                pushed.skipped.len()
+            ))
+            .hint(format!(
+                "to share a deleted session again: git session push --undelete {}",
+                first.name.id
+            )));
+        }
     }
     Ok(())
 }

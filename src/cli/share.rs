@@ -1,5 +1,11 @@
 //! What `push`, `pull` and `sync` share: choosing the remote, pushing refs, fetching and
 //! integrating, and reporting each session's outcome.
+//!
+//! Deletions travel with the sessions (see [`crate::session::tombstone`]): a push first fetches
+//! the remote's deletion records and never sends a session the remote (or this clone) has a
+//! record for, unless asked to undelete it.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -7,8 +13,9 @@ use super::{ui, CliError};
 use crate::agents::registry;
 use crate::git_cli::{self, GitError, PushStatus, PushedRef};
 use crate::session::integrate::{integrate, Integration};
+use crate::session::tombstone::{self, Tombstone};
 use crate::session::SessionHistory;
-use crate::store::layout::{Origin, RefName};
+use crate::store::layout::{Origin, RefName, DELETIONS_PREFIX};
 use crate::store::Store;
 
 impl From<GitError> for CliError {
@@ -86,32 +93,319 @@ pub(crate) fn pull(store: &Store, remote: &str, progress: bool) -> Result<Vec<Pu
     Ok(out)
 }
 
-/// Pushes local sessions refs (all, or those named) to `remote`, without force.
+/// The deletion records at `origin` (this clone's, or those fetched from a remote), by the local
+/// sessions ref they delete.
+fn records_by_session(
+    store: &Store,
+    origin: &Origin,
+) -> Result<HashMap<RefName, Tombstone>, CliError> {
+    Ok(tombstone::list(store)?
+        .into_iter()
+        .filter(|t| &t.origin == origin)
+        .map(|t| (t.session(), t))
+        .collect())
+}
+
+/// A session a push left out because it was deleted.
+pub(crate) struct Skipped {
+    /// The local sessions ref.
+    pub name: RefName,
+    /// The deletion record: the remote's when it has one, else this clone's; `None` when the
+    /// remote (a URL, not a configured remote) only listed the record's name.
+    pub record: Option<Tombstone>,
+    /// Whether the remote has a record (else only this clone does).
+    pub on_remote: bool,
+}
+
+/// A session `push --undelete` shared again.
+pub(crate) struct Undeleted {
+    /// The local sessions ref.
+    pub name: RefName,
+    /// Whether the remote's record was removed (`None`: it had none).
+    pub record_removed: Option<bool>,
+    /// git's summary for the record when the remote refused to remove it.
+    pub summary: String,
+}
+
+/// Everything a push did.
+pub(crate) struct Pushed {
+    /// What the remote did with each sessions ref sent.
+    pub refs: Vec<PushedRef>,
+    /// Sessions not sent because they were deleted.
+    pub skipped: Vec<Skipped>,
+    /// Sessions sent again on purpose despite a deletion.
+    pub undeleted: Vec<Undeleted>,
+}
+
+/// Pushes local sessions refs (all, or those named) to `remote`, without force, except those
+/// deleted there or by this clone; the `undelete` ones are pushed whatever their deletion, and
+/// their deletion records removed there and here. Asks the remote for its deletion records first,
+/// so a record made since the last fetch counts.
 pub(crate) fn push(
     store: &Store,
     remote: &str,
     names: &[RefName],
+    undelete: &[RefName],
     progress: bool,
-) -> Result<Vec<PushedRef>, CliError> {
-    let refs: Vec<String> = if names.is_empty() {
+) -> Result<Pushed, CliError> {
+    let mut candidates: Vec<RefName> = if names.is_empty() {
         SessionHistory::new(store)
             .local_sessions()?
-            .iter()
-            .map(|s| s.name.full())
+            .into_iter()
+            .map(|s| s.name)
             .collect()
     } else {
-        names.iter().map(RefName::full).collect()
+        names.to_vec()
     };
-    if refs.is_empty() {
-        return Ok(Vec::new());
+    candidates.extend(undelete.iter().cloned());
+    if candidates.is_empty() {
+        return Ok(Pushed {
+            refs: Vec::new(),
+            skipped: Vec::new(),
+            undeleted: Vec::new(),
+        });
     }
-    let specs: Vec<String> = refs.iter().map(|r| format!("{r}:{r}")).collect();
-    Ok(git_cli::push(
-        &store.common_dir(),
-        remote,
-        &specs,
-        progress,
-    )?)
+    let git_dir = store.common_dir();
+    let named_remote = store.remote_names().iter().any(|r| r == remote);
+    // The remote's records: fetched (with who and when) from a configured remote, else only
+    // their names (a push to a URL has no place for fetched copies).
+    let mut theirs: HashMap<RefName, Option<Tombstone>> = HashMap::new();
+    if named_remote {
+        git_cli::fetch_deletions(&git_dir, remote)?;
+        for (name, record) in records_by_session(store, &Origin::Remote(remote.to_owned()))? {
+            theirs.insert(name, Some(record));
+        }
+    } else {
+        for r in git_cli::remote_refs(&git_dir, remote, DELETIONS_PREFIX)? {
+            if let Some((_, namespace, id)) = tombstone::parse_ref_name(&r.name) {
+                theirs.insert(RefName::local(&namespace, &id), None);
+            }
+        }
+    }
+    let mut own = records_by_session(store, &Origin::Local)?;
+    let mut specs = Vec::new();
+    let mut skipped = Vec::new();
+    let mut undeleting = Vec::new();
+    for name in candidates {
+        let full = name.full();
+        let spec = format!("{full}:{full}");
+        if specs.contains(&spec) {
+            continue;
+        }
+        if undelete.contains(&name) {
+            if theirs.contains_key(&name) {
+                let record = tombstone::ref_name(&Origin::Local, &name.namespace, &name.id);
+                specs.push(format!(":{record}"));
+            }
+            undeleting.push(name.clone());
+        } else if let Some(record) = theirs.get(&name) {
+            skipped.push(Skipped {
+                record: record.clone().or_else(|| own.get(&name).cloned()),
+                name,
+                on_remote: true,
+            });
+            continue;
+        } else if let Some(record) = own.get(&name) {
+            skipped.push(Skipped {
+                record: Some(record.clone()),
+                name,
+                on_remote: false,
+            });
+            continue;
+        }
+        specs.push(spec);
+    }
+    if specs.is_empty() {
+        return Ok(Pushed {
+            refs: Vec::new(),
+            skipped,
+            undeleted: Vec::new(),
+        });
+    }
+    let results = git_cli::push(&git_dir, remote, &specs, progress)?;
+    let (record_results, refs): (Vec<PushedRef>, Vec<PushedRef>) = results
+        .into_iter()
+        .partition(|p| p.remote_ref.starts_with(DELETIONS_PREFIX));
+    let mut undeleted = Vec::new();
+    for name in undeleting {
+        let sent = refs.iter().any(|p| {
+            p.remote_ref == name.full()
+                && matches!(
+                    p.status,
+                    PushStatus::Created | PushStatus::Updated | PushStatus::UpToDate
+                )
+        });
+        if !sent {
+            continue;
+        }
+        let record_ref = tombstone::ref_name(&Origin::Local, &name.namespace, &name.id);
+        let record = record_results.iter().find(|p| p.remote_ref == record_ref);
+        let record_removed = record.map(|p| p.status == PushStatus::Deleted);
+        if record_removed != Some(false) {
+            // Shared again: neither this clone's record nor the fetched copy holds it back now.
+            let log = format!("git-session push --undelete {}", name.id);
+            if let Some(own) = own.remove(&name) {
+                tombstone::set_ref(store, &own.ref_name(), None, &log)?;
+            }
+            if named_remote {
+                let tracking = tombstone::ref_name(
+                    &Origin::Remote(remote.to_owned()),
+                    &name.namespace,
+                    &name.id,
+                );
+                tombstone::set_ref(store, &tracking, None, &log)?;
+            }
+        }
+        undeleted.push(Undeleted {
+            name,
+            record_removed,
+            summary: record.map(|p| p.summary.clone()).unwrap_or_default(),
+        });
+    }
+    Ok(Pushed {
+        refs,
+        skipped,
+        undeleted,
+    })
+}
+
+/// Who deleted a session and when, for one line: `deleted on origin by A <a@x> at 2026-11-22
+/// 14:03` (without the place for this clone's own record).
+pub(crate) fn deleted_by(t: &Tombstone) -> String {
+    let place = match &t.origin {
+        Origin::Local => String::new(),
+        Origin::Remote(remote) => format!(" on {remote}"),
+    };
+    format!(
+        "deleted{place} by {} <{}> at {}",
+        t.by,
+        t.email,
+        ui::local_time(t.seconds)
+    )
+}
+
+/// One line for a session a push skipped.
+pub(crate) fn skipped_line(s: &Skipped, remote: &str) -> String {
+    let id = &s.name.id;
+    let what = match &s.record {
+        Some(record) if s.on_remote && record.origin == Origin::Local => {
+            format!(
+                "{remote} has a deletion record for it; {}",
+                deleted_by(record)
+            )
+        }
+        Some(record) => deleted_by(record),
+        None => format!("{remote} has a deletion record for it"),
+    };
+    format!("skipped {id}: {what} (to share it again: git session push --undelete {id})")
+}
+
+/// One line for a session pushed with `--undelete`.
+pub(crate) fn undeleted_line(u: &Undeleted, remote: &str) -> String {
+    let id = &u.name.id;
+    match u.record_removed {
+        Some(true) => {
+            format!("undeleted {id}: shared on {remote} again, its deletion record removed")
+        }
+        Some(false) => format!(
+            "pushed {id}, but {remote} kept its deletion record ({}); teammates' pulls still delete it",
+            u.summary
+        ),
+        None => format!("undeleted {id}: shared on {remote} (it had no deletion record there)"),
+    }
+}
+
+/// The `--json` form of a deletion record (in `list`'s, `pull`'s, `push`'s and `sync`'s
+/// documents).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeletionJson<'a> {
+    session: &'a str,
+    agent: &'a str,
+    /// The session's title when it was deleted; may be empty.
+    title: &'a str,
+    /// The deleter's name and email (the record's committer).
+    deleted_by: &'a str,
+    email: &'a str,
+    /// RFC 3339 UTC.
+    deleted_at: String,
+    deleted_at_unix: i64,
+    /// The session's newest save when it was deleted; `null` when it was not known.
+    deleted_tip: Option<String>,
+    /// Why, as the deleter said; may be empty.
+    reason: &'a str,
+    /// `null` for this clone's own record, else the remote it was fetched from.
+    remote: Option<&'a str>,
+    /// The record's ref.
+    #[serde(rename = "ref")]
+    ref_name: String,
+    /// The record's commit.
+    commit: String,
+}
+
+impl<'a> DeletionJson<'a> {
+    pub(crate) fn new(t: &'a Tombstone) -> Self {
+        DeletionJson {
+            session: &t.id,
+            agent: &t.namespace,
+            title: &t.title,
+            deleted_by: &t.by,
+            email: &t.email,
+            deleted_at: ui::utc_rfc3339(t.seconds),
+            deleted_at_unix: t.seconds,
+            deleted_tip: t.deleted_tip.map(|tip| tip.to_string()),
+            reason: &t.reason,
+            remote: match &t.origin {
+                Origin::Local => None,
+                Origin::Remote(remote) => Some(remote),
+            },
+            ref_name: t.ref_name(),
+            commit: t.commit.to_string(),
+        }
+    }
+}
+
+/// The `--json` form of a session a push skipped (in `push`'s and `sync`'s documents).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SkippedJson<'a> {
+    session: &'a str,
+    agent: &'a str,
+    /// Whether the remote has the record (else only this clone does).
+    deleted_on_remote: bool,
+    /// The record; `null` when the remote (a URL) only listed its name.
+    deletion: Option<DeletionJson<'a>>,
+}
+
+impl<'a> SkippedJson<'a> {
+    pub(crate) fn new(s: &'a Skipped) -> Self {
+        SkippedJson {
+            session: &s.name.id,
+            agent: &s.name.namespace,
+            deleted_on_remote: s.on_remote,
+            deletion: s.record.as_ref().map(DeletionJson::new),
+        }
+    }
+}
+
+/// The `--json` form of a session `push --undelete` shared again.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UndeletedJson<'a> {
+    session: &'a str,
+    agent: &'a str,
+    /// Whether the remote's record was removed; `null` when it had none.
+    record_removed: Option<bool>,
+}
+
+impl<'a> UndeletedJson<'a> {
+    pub(crate) fn new(u: &'a Undeleted) -> Self {
+        UndeletedJson {
+            session: &u.name.id,
+            agent: &u.name.namespace,
+            record_removed: u.record_removed,
+        }
+    }
 }
 
 /// One line for a pulled session.

@@ -1,10 +1,12 @@
 //! `git session sync [<remote>]`: pull, then push; when the remote moved in between, again.
+//! Deleted sessions are not pushed.
 
 use clap::Args;
 use serde::Serialize;
 
 use super::share::{
-    choose_remote, pull, pulled_line, push, pushed_line, show_progress, PulledJson, PushedJson,
+    choose_remote, pull, pulled_line, push, pushed_line, show_progress, skipped_line, PulledJson,
+    PushedJson, SkippedJson,
 };
 use super::{ui, CliError};
 use crate::git_cli::PushStatus;
@@ -39,6 +41,8 @@ struct SyncDocument<'a> {
     pushed: usize,
     pull: Vec<PulledJson<'a>>,
     push: Vec<PushedJson<'a>>,
+    /// Sessions the last round did not push because they were deleted.
+    skipped: Vec<SkippedJson<'a>>,
 }
 
 pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
@@ -46,14 +50,16 @@ pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
     let progress = show_progress(args.json);
     let mut pulled_all = Vec::new();
     let mut pushed_last = Vec::new();
+    let mut skipped = Vec::new();
     let mut rounds = 0;
     for round in 1..=MAX_ROUNDS {
         rounds = round;
         let pulled = pull(store, &remote, progress)?;
-        let pushed = push(store, &remote, &[], progress)?;
+        let pushed = push(store, &remote, &[], &[], progress)?;
         pulled_all.extend(pulled);
-        let behind = pushed.iter().any(|p| p.status == PushStatus::Behind);
-        pushed_last = pushed;
+        let behind = pushed.refs.iter().any(|p| p.status == PushStatus::Behind);
+        pushed_last = pushed.refs;
+        skipped = pushed.skipped;
         if !behind {
             break;
         }
@@ -77,6 +83,7 @@ pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
             pushed: pushed_count,
             pull: pulled_all.iter().map(PulledJson::new).collect(),
             push: pushed_last.iter().map(PushedJson::new).collect(),
+            skipped: skipped.iter().map(SkippedJson::new).collect(),
         });
     } else {
         for p in &pulled_all {
@@ -88,6 +95,9 @@ pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
             if p.status != PushStatus::UpToDate {
                 ui::status(&pushed_line(p, &remote));
             }
+        }
+        for s in &skipped {
+            ui::status(&skipped_line(s, &remote));
         }
         ui::status(&format!(
             "Synced with {remote}: {adopted} adopted, {forwarded} fast-forwarded, {merged} merged, {pushed_count} pushed."

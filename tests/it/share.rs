@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::support::{gen, message_ids, write_json, Repo, TestEnv, COMPACTED, TOOLCALL};
 
 /// A bare remote and two clones of it, `a` and `b` (two "machines").
-fn remote_and_two_clones(env: &TestEnv) -> (Repo<'_>, Repo<'_>, Repo<'_>) {
+pub(crate) fn remote_and_two_clones(env: &TestEnv) -> (Repo<'_>, Repo<'_>, Repo<'_>) {
     let remote = env.bare_repo("remote.git");
     let clone = |name: &str| {
         env.git_in(env.root(), &["clone", "--quiet", "remote.git", name]);
