@@ -1,11 +1,18 @@
-//! `git session list`: one line per saved session, newest save first.
+//! `git session list`: one line per saved session, newest save first, then the sessions deleted
+//! with `delete --remote` (here or by teammates): who deleted which, and when.
+//!
+//! stdout holds one line per session only (so `git session list | wc -l` counts sessions); a copy
+//! that a remote has a deletion record for is marked in its FROM column. The deletions follow on
+//! stderr, one line each; `--json` has them as `deletions`.
 
 use std::collections::HashSet;
 
 use clap::Args;
 use serde::Serialize;
 
+use super::share::{deleted_by, DeletionJson};
 use super::{ui, CliError};
+use crate::session::tombstone::{self, Tombstone};
 use crate::session::{SavedSession, SessionHistory};
 use crate::store::layout::Origin;
 use crate::store::Store;
@@ -13,16 +20,18 @@ use crate::store::Store;
 /// Arguments of `git session list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Print JSON (`{"version": 1, "sessions": [...]}`) for scripts.
+    /// Print JSON (`{"version": 1, "sessions": [...], "deletions": [...]}`) for scripts.
     #[arg(long)]
     pub json: bool,
 }
 
-/// The `--json` document of `list`: one entry per session, as the lines list them.
+/// The `--json` document of `list`: one entry per session, as the lines list them, and one per
+/// deletion record (this clone's own, and each copy fetched from a remote).
 #[derive(Debug, Serialize)]
 struct ListDocument<'a> {
     version: u32,
     sessions: Vec<SessionJson<'a>>,
+    deletions: Vec<DeletionJson<'a>>,
 }
 
 /// One listed session: its newest save (local, else the newest remote copy).
@@ -50,15 +59,20 @@ struct SessionJson<'a> {
 
 pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
     let sessions = unique_sessions(SessionHistory::new(store).sessions()?);
+    let deletions = tombstone::list(store)?;
     if args.json {
         ui::out_json(&ListDocument {
             version: 1,
             sessions: sessions.iter().map(SessionJson::new).collect(),
+            deletions: deletions.iter().map(DeletionJson::new).collect(),
         });
         return Ok(());
     }
     if sessions.is_empty() {
-        ui::status("No saved sessions yet. Save one with: git session save --from FILE");
+        if deletions.is_empty() {
+            ui::status("No saved sessions yet. Save one with: git session save --from FILE");
+        }
+        deletion_lines(&deletions);
         return Ok(());
     }
     let id_width = sessions
@@ -90,11 +104,44 @@ pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
             s.trailers.saves,
             ui::local_time(s.seconds),
             ui::size(s.trailers.bytes),
-            origin_label(&s.name.origin),
+            origin_label(s, &deletions),
         ));
     }
     ui::out(&text);
+    deletion_lines(&deletions);
     Ok(())
+}
+
+/// One stderr line per deleted session, newest deletion first: the newest record of each (a
+/// record here and its copy fetched from the remote are one deletion).
+fn deletion_lines(deletions: &[Tombstone]) {
+    let mut seen = HashSet::new();
+    for t in deletions {
+        if !seen.insert((t.namespace.clone(), t.id.clone())) {
+            continue;
+        }
+        // The remote's copy names where; this clone's own record is the same deletion.
+        let shown = deletions
+            .iter()
+            .find(|d| d.commit == t.commit && d.origin != Origin::Local)
+            .unwrap_or(t);
+        let title = if t.title.is_empty() {
+            String::new()
+        } else {
+            format!(" \"{}\"", t.title)
+        };
+        let why = if t.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", t.reason)
+        };
+        ui::status(&format!(
+            "deleted: {}{title} ({}) {}{why}",
+            t.id,
+            t.namespace,
+            deleted_by(shown).trim_start_matches("deleted ")
+        ));
+    }
 }
 
 /// One entry per session id: the local save when there is one, else the newest remote copy.
@@ -111,10 +158,23 @@ pub(crate) fn unique_sessions(all: Vec<SavedSession>) -> Vec<SavedSession> {
         .collect()
 }
 
-fn origin_label(origin: &Origin) -> String {
-    match origin {
+/// Where the session comes from, and the remotes that have a deletion record for it.
+fn origin_label(s: &SavedSession, deletions: &[Tombstone]) -> String {
+    let from = match &s.name.origin {
         Origin::Local => "local".to_owned(),
         Origin::Remote(remote) => remote.clone(),
+    };
+    let deleted_on: Vec<&str> = deletions
+        .iter()
+        .filter(|t| t.id == s.name.id && t.namespace == s.name.namespace)
+        .filter_map(|t| match &t.origin {
+            Origin::Remote(remote) => Some(remote.as_str()),
+            Origin::Local => None,
+        })
+        .collect();
+    match deleted_on.as_slice() {
+        [] => from,
+        remotes => format!("{from} (deleted on {})", remotes.join(", ")),
     }
 }
 

@@ -3,7 +3,9 @@
 //!
 //! Deletions travel with the sessions (see [`crate::session::tombstone`]): a push first fetches
 //! the remote's deletion records and never sends a session the remote (or this clone) has a
-//! record for, unless asked to undelete it.
+//! record for, unless asked to undelete it; a pull deletes a local copy whose record arrived
+//! (its tip kept on a backup ref), unless told to keep it or the copy was saved after the
+//! deletion, and does not adopt a session the remote has a record for.
 
 use std::collections::HashMap;
 
@@ -13,7 +15,7 @@ use super::{ui, CliError};
 use crate::agents::registry;
 use crate::git_cli::{self, GitError, PushStatus, PushedRef};
 use crate::session::integrate::{integrate, Integration};
-use crate::session::tombstone::{self, Tombstone};
+use crate::session::tombstone::{self, Removed, Tombstone};
 use crate::session::SessionHistory;
 use crate::store::layout::{Origin, RefName, DELETIONS_PREFIX};
 use crate::store::Store;
@@ -67,15 +69,103 @@ pub(crate) struct Pulled {
     pub outcome: Integration,
 }
 
-/// Fetches the remote's sessions and integrates each into the local ref.
-pub(crate) fn pull(store: &Store, remote: &str, progress: bool) -> Result<Vec<Pulled>, CliError> {
-    git_cli::fetch_sessions(&store.common_dir(), remote, progress)?;
+/// What a pull did about one session the remote has a deletion record for.
+pub(crate) struct DeletionSeen {
+    /// The remote's record.
+    pub tombstone: Tombstone,
+    /// What happened here.
+    pub outcome: DeletionOutcome,
+}
+
+/// What a pull did with a session deleted on the remote.
+pub(crate) enum DeletionOutcome {
+    /// The local copy was deleted; its tip stays on the backup ref.
+    DeletedHere { backup: String },
+    /// The local copy was kept, as `--keep-deleted` asked.
+    KeptAsAsked,
+    /// The local copy was kept: it was saved after the deletion.
+    KeptSavedAfter,
+    /// The local copy was kept: a save moved it during the pull.
+    KeptMoved,
+    /// The remote still (or again) has the session; it was not adopted.
+    NotAdopted,
+}
+
+/// Everything a pull did.
+pub(crate) struct PullReport {
+    /// Each session of the remote that was integrated.
+    pub sessions: Vec<Pulled>,
+    /// Each session the remote has a deletion record for that concerned this clone.
+    pub deletions: Vec<DeletionSeen>,
+    /// Sessions this clone had deleted that the remote has again without a record (someone
+    /// undeleted them there): this clone's own record was dropped.
+    pub undeleted: Vec<RefName>,
+}
+
+/// Fetches the remote's sessions and deletion records, applies the records to the local copies
+/// (unless `keep_deleted`), and integrates each remote session into its local ref.
+pub(crate) fn pull(
+    store: &Store,
+    remote: &str,
+    progress: bool,
+    keep_deleted: bool,
+) -> Result<PullReport, CliError> {
+    git_cli::fetch_sessions_and_deletions(&store.common_dir(), remote, progress)?;
+    let records = records_by_session(store, &Origin::Remote(remote.to_owned()))?;
+    let own_records = records_by_session(store, &Origin::Local)?;
     let history = SessionHistory::new(store);
     let threshold = super::settings::split_threshold(store);
-    let mut out = Vec::new();
-    for saved in history.sessions()? {
+    let all = history.sessions()?;
+    let mut report = PullReport {
+        sessions: Vec::new(),
+        deletions: Vec::new(),
+        undeleted: Vec::new(),
+    };
+    for saved in all.iter().filter(|s| s.name.origin == Origin::Local) {
+        let Some(record) = records.get(&saved.name) else {
+            continue;
+        };
+        let outcome = if keep_deleted {
+            DeletionOutcome::KeptAsAsked
+        } else if !tombstone::covers(store, record, saved)? {
+            DeletionOutcome::KeptSavedAfter
+        } else {
+            match tombstone::remove_local_copy(store, saved, record)? {
+                Removed::Deleted { backup, .. } => DeletionOutcome::DeletedHere { backup },
+                Removed::Moved => DeletionOutcome::KeptMoved,
+            }
+        };
+        report.deletions.push(DeletionSeen {
+            tombstone: record.clone(),
+            outcome,
+        });
+    }
+    for saved in all {
         if saved.name.origin != Origin::Remote(remote.to_owned()) {
             continue;
+        }
+        let local = RefName::local(&saved.name.namespace, &saved.name.id);
+        if let Some(record) = records.get(&local) {
+            if !keep_deleted {
+                // A local copy was dealt with above; without one, the session stays away.
+                if store.find_ref(&local.full())?.is_none() {
+                    report.deletions.push(DeletionSeen {
+                        tombstone: record.clone(),
+                        outcome: DeletionOutcome::NotAdopted,
+                    });
+                }
+                continue;
+            }
+        } else if let Some(own) = own_records.get(&local) {
+            // The remote has the session and no record of its deletion: the deletion was undone
+            // there, so this clone's record (which would keep the session from being pushed) goes.
+            tombstone::set_ref(
+                store,
+                &own.ref_name(),
+                None,
+                &format!("git-session pull: {} is on {remote} again", local.id),
+            )?;
+            report.undeleted.push(local.clone());
         }
         let Some(agent) = registry::by_name(&saved.name.namespace) else {
             ui::status(&format!(
@@ -85,12 +175,12 @@ pub(crate) fn pull(store: &Store, remote: &str, progress: bool) -> Result<Vec<Pu
             continue;
         };
         let outcome = integrate(store, &saved.name, agent.merge_rules(), threshold)?;
-        out.push(Pulled {
+        report.sessions.push(Pulled {
             name: saved.name,
             outcome,
         });
     }
-    Ok(out)
+    Ok(report)
 }
 
 /// The deletion records at `origin` (this clone's, or those fetched from a remote), by the local
@@ -404,6 +494,74 @@ impl<'a> UndeletedJson<'a> {
             session: &u.name.id,
             agent: &u.name.namespace,
             record_removed: u.record_removed,
+        }
+    }
+}
+
+/// One line for what a pull did about a deleted session.
+pub(crate) fn deletion_line(d: &DeletionSeen) -> String {
+    let t = &d.tombstone;
+    let id = &t.id;
+    let who = deleted_by(t);
+    let why = if t.reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", t.reason)
+    };
+    let again = format!("git session push --undelete {id} shares it again");
+    match &d.outcome {
+        DeletionOutcome::DeletedHere { backup } => format!(
+            "deleted {id} here ({who}{why}); its saves stay on {backup} (to restore: git update-ref {} {backup})",
+            t.session().full()
+        ),
+        DeletionOutcome::KeptAsAsked => {
+            format!("kept {id} here as asked ({who}{why}); it is not pushed ({again})")
+        }
+        DeletionOutcome::KeptSavedAfter => format!(
+            "kept {id} here: saved after it was {who}{why}; it is not pushed ({again}; git session delete {id} removes it)"
+        ),
+        DeletionOutcome::KeptMoved => format!(
+            "kept {id} here: it was saved during the pull ({who}{why}); pull again to delete it"
+        ),
+        DeletionOutcome::NotAdopted => {
+            format!("did not adopt {id} ({who}{why}); git session pull --keep-deleted adopts it")
+        }
+    }
+}
+
+/// One line for a session whose deletion was undone on the remote.
+pub(crate) fn undone_line(name: &RefName, remote: &str) -> String {
+    format!(
+        "{} is on {remote} again (its deletion was undone there); dropped this clone's deletion record",
+        name.id
+    )
+}
+
+/// The `--json` form of what a pull did about a deleted session (in `pull`'s and `sync`'s
+/// documents): the record, and what happened here.
+#[derive(Debug, Serialize)]
+pub(crate) struct DeletionSeenJson<'a> {
+    #[serde(flatten)]
+    deletion: DeletionJson<'a>,
+    /// `deleted-here`, `kept-as-asked`, `kept-saved-after`, `kept-moved` or `not-adopted`.
+    result: &'static str,
+    /// The ref that keeps the deleted copy's saves (`deleted-here` only).
+    backup: Option<&'a str>,
+}
+
+impl<'a> DeletionSeenJson<'a> {
+    pub(crate) fn new(d: &'a DeletionSeen) -> Self {
+        let (result, backup) = match &d.outcome {
+            DeletionOutcome::DeletedHere { backup } => ("deleted-here", Some(backup.as_str())),
+            DeletionOutcome::KeptAsAsked => ("kept-as-asked", None),
+            DeletionOutcome::KeptSavedAfter => ("kept-saved-after", None),
+            DeletionOutcome::KeptMoved => ("kept-moved", None),
+            DeletionOutcome::NotAdopted => ("not-adopted", None),
+        };
+        DeletionSeenJson {
+            deletion: DeletionJson::new(&d.tombstone),
+            result,
+            backup,
         }
     }
 }

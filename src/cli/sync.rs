@@ -1,12 +1,12 @@
 //! `git session sync [<remote>]`: pull, then push; when the remote moved in between, again.
-//! Deleted sessions are not pushed.
+//! Deletions on the remote apply as in `pull`, and deleted sessions are not pushed.
 
 use clap::Args;
 use serde::Serialize;
 
 use super::share::{
-    choose_remote, pull, pulled_line, push, pushed_line, show_progress, skipped_line, PulledJson,
-    PushedJson, SkippedJson,
+    choose_remote, deletion_line, pull, pulled_line, push, pushed_line, show_progress,
+    skipped_line, undone_line, DeletionSeen, DeletionSeenJson, PulledJson, PushedJson, SkippedJson,
 };
 use super::{ui, CliError};
 use crate::git_cli::PushStatus;
@@ -21,6 +21,9 @@ const MAX_ROUNDS: usize = 5;
 pub struct SyncArgs {
     /// The remote (default: origin, or the only remote).
     pub remote: Option<String>,
+    /// Keep local copies of sessions deleted on the remote (as `pull --keep-deleted`).
+    #[arg(long)]
+    pub keep_deleted: bool,
     /// Print a JSON report on stdout.
     #[arg(long)]
     pub json: bool,
@@ -43,20 +46,36 @@ struct SyncDocument<'a> {
     push: Vec<PushedJson<'a>>,
     /// Sessions the last round did not push because they were deleted.
     skipped: Vec<SkippedJson<'a>>,
+    /// What the pulls did about sessions deleted on the remote (each session once).
+    deletions: Vec<DeletionSeenJson<'a>>,
+    /// Sessions the remote has again without a deletion record; this clone's record was dropped.
+    undeleted: Vec<&'a str>,
 }
 
 pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
     let remote = choose_remote(store, args.remote.as_deref())?;
     let progress = show_progress(args.json);
     let mut pulled_all = Vec::new();
+    let mut deletions: Vec<DeletionSeen> = Vec::new();
+    let mut undone = Vec::new();
     let mut pushed_last = Vec::new();
     let mut skipped = Vec::new();
     let mut rounds = 0;
     for round in 1..=MAX_ROUNDS {
         rounds = round;
-        let pulled = pull(store, &remote, progress)?;
+        let pulled = pull(store, &remote, progress, args.keep_deleted)?;
         let pushed = push(store, &remote, &[], &[], progress)?;
-        pulled_all.extend(pulled);
+        pulled_all.extend(pulled.sessions);
+        // A later round sees the same records again; report each session once.
+        for d in pulled.deletions {
+            if !deletions
+                .iter()
+                .any(|seen| seen.tombstone.session() == d.tombstone.session())
+            {
+                deletions.push(d);
+            }
+        }
+        undone.extend(pulled.undeleted);
         let behind = pushed.refs.iter().any(|p| p.status == PushStatus::Behind);
         pushed_last = pushed.refs;
         skipped = pushed.skipped;
@@ -84,12 +103,20 @@ pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
             pull: pulled_all.iter().map(PulledJson::new).collect(),
             push: pushed_last.iter().map(PushedJson::new).collect(),
             skipped: skipped.iter().map(SkippedJson::new).collect(),
+            deletions: deletions.iter().map(DeletionSeenJson::new).collect(),
+            undeleted: undone.iter().map(|n| n.id.as_str()).collect(),
         });
     } else {
+        for name in &undone {
+            ui::status(&undone_line(name, &remote));
+        }
         for p in &pulled_all {
             if !matches!(p.outcome, Integration::UpToDate | Integration::LocalAhead) {
                 ui::status(&pulled_line(p, &remote));
             }
+        }
+        for d in &deletions {
+            ui::status(&deletion_line(d));
         }
         for p in &pushed_last {
             if p.status != PushStatus::UpToDate {

@@ -1,15 +1,20 @@
 //! A deletion propagates: after `delete --remote`, a teammate's push (by hand or from the
-//! pre-push hook) does not bring the session back.
+//! pre-push hook) does not bring the session back, their pull deletes their copy and says who
+//! deleted it and when, `list` shows the deletion, `--keep-deleted` keeps a copy, and only
+//! `push --undelete` shares a deleted session again.
 //! See the issue "Sharing without surprises": "A deleted session comes back."
+
+use serde_json::Value;
 
 use crate::install::git_with_git_session;
 use crate::share::remote_and_two_clones;
-use crate::support::{Repo, TestEnv, TOOLCALL};
+use crate::support::{gen, write_json, Repo, TestEnv, TOOLCALL};
 
 /// The remote, the deleter `a` (Alice) and the teammate `b`; both clones hold TOOLCALL (a saved
 /// and pushed it, b pulled it). Then Alice runs `delete <id> --remote origin`.
 struct Deleted<'e> {
     remote: Repo<'e>,
+    a: Repo<'e>,
     b: Repo<'e>,
 }
 
@@ -34,7 +39,22 @@ fn both_have_it_then_alice_deletes_it_on_the_remote(env: &TestEnv) -> Deleted<'_
         "{deleted}"
     );
     assert_eq!(remote.rev_parse(&TOOLCALL.ref_name()), None, "gone there");
-    Deleted { remote, b }
+    Deleted { remote, a, b }
+}
+
+/// When the deletion was recorded on the remote, as `list` and `pull` print times (local time;
+/// the tests run with TZ=UTC).
+fn deletion_time(remote: &Repo<'_>) -> String {
+    remote
+        .git(&[
+            "log",
+            "-1",
+            "--date=format-local:%Y-%m-%d %H:%M",
+            "--format=%cd",
+            &format!("refs/session-deletions/opencode/{}", TOOLCALL.id),
+        ])
+        .trim()
+        .to_owned()
 }
 
 fn lines_naming<'r>(text: &'r str, id: &str) -> Vec<&'r str> {
@@ -110,6 +130,193 @@ fn a_teammates_push_and_pre_push_hook_do_not_bring_a_deleted_session_back() {
         skipped[0]
     );
     remote.assert_fsck_clean();
+}
+
+#[test]
+fn a_teammates_pull_deletes_their_copy_says_who_and_when_and_keeps_it_restorable() {
+    let env = TestEnv::new();
+    let Deleted { remote, a, b } = both_have_it_then_alice_deletes_it_on_the_remote(&env);
+    let tip = b.rev_parse(&TOOLCALL.ref_name()).unwrap();
+    let when = deletion_time(&remote);
+
+    let pulled = b.git_session(&["pull"]).success();
+    assert_eq!(
+        b.rev_parse(&TOOLCALL.ref_name()),
+        None,
+        "the pull deleted the local copy:\n{pulled}"
+    );
+    let said = lines_naming(&pulled.stderr, TOOLCALL.id);
+    assert_eq!(said.len(), 1, "one line about it:\n{pulled}");
+    for needle in ["deleted", "Alice <alice@example.com>", &when, "origin"] {
+        assert!(said[0].contains(needle), "{needle:?} in: {}", said[0]);
+    }
+    // Nothing is lost: the line names the command that brings it back.
+    let restore = said[0]
+        .split("git update-ref ")
+        .nth(1)
+        .expect("the line says how to restore it");
+    let restore: Vec<&str> = restore
+        .trim_end_matches(')')
+        .split_whitespace()
+        .take(2)
+        .collect();
+    assert_eq!(
+        b.rev_parse(restore[1]).as_deref(),
+        Some(tip.as_str()),
+        "the backup ref holds the deleted tip"
+    );
+
+    // list shows the deletion (who, when) on both sides; the session itself is not listed.
+    for repo in [&b, &a] {
+        let list = repo.git_session(&["list"]).success();
+        assert!(
+            !list.stdout.contains(TOOLCALL.id),
+            "not listed as a session:\n{list}"
+        );
+        let shown = lines_naming(&list.stderr, TOOLCALL.id);
+        assert_eq!(shown.len(), 1, "one deletion line:\n{list}");
+        for needle in ["deleted", "Alice", &when] {
+            assert!(shown[0].contains(needle), "{needle:?} in: {}", shown[0]);
+        }
+        let json = repo.git_session(&["list", "--json"]).success().json();
+        let deletions = json["deletions"].as_array().expect("a deletions array");
+        let entry: &Value = deletions
+            .iter()
+            .find(|d| d["session"] == TOOLCALL.id)
+            .expect("the deletion is listed");
+        assert_eq!(entry["deletedBy"], "Alice", "{json}");
+        assert_eq!(entry["email"], "alice@example.com", "{json}");
+        assert_eq!(entry["deletedTip"], tip.as_str(), "{json}");
+        assert!(
+            entry["deletedAt"]
+                .as_str()
+                .unwrap()
+                .starts_with(&when[..10]),
+            "{json}"
+        );
+    }
+
+    // Pulling again changes nothing and says nothing more about it.
+    let again = b.git_session(&["pull"]).success();
+    assert!(
+        lines_naming(&again.stderr, TOOLCALL.id).is_empty(),
+        "{again}"
+    );
+
+    b.git(&["update-ref", restore[0], restore[1]]);
+    assert_eq!(
+        b.show(TOOLCALL.id, None),
+        TOOLCALL.json(),
+        "restored as saved"
+    );
+    b.assert_fsck_clean();
+}
+
+#[test]
+fn pull_keep_deleted_keeps_the_local_copy_and_push_still_skips_it() {
+    let env = TestEnv::new();
+    let Deleted { remote, b, .. } = both_have_it_then_alice_deletes_it_on_the_remote(&env);
+    let tip = b.rev_parse(&TOOLCALL.ref_name());
+
+    let pulled = b.git_session(&["pull", "--keep-deleted"]).success();
+    assert_eq!(
+        b.rev_parse(&TOOLCALL.ref_name()),
+        tip,
+        "kept as asked:\n{pulled}"
+    );
+    let said = lines_naming(&pulled.stderr, TOOLCALL.id);
+    assert_eq!(said.len(), 1, "{pulled}");
+    assert!(
+        said[0].contains("kept") && said[0].contains("Alice"),
+        "{}",
+        said[0]
+    );
+    let json = b
+        .git_session(&["pull", "--keep-deleted", "--json"])
+        .success()
+        .json();
+    let seen = &json["deletions"][0];
+    assert_eq!(seen["session"], TOOLCALL.id, "{json}");
+    assert_eq!(seen["result"], "kept-as-asked", "{json}");
+    assert_eq!(seen["deletedBy"], "Alice", "{json}");
+    let list = b.git_session(&["list"]).success();
+    assert!(
+        lines_naming(&list.stdout, TOOLCALL.id)[0].contains("deleted on origin"),
+        "the kept copy is marked:\n{list}"
+    );
+
+    for args in [&["push"][..], &["sync", "--keep-deleted"]] {
+        let run = b.git_session(args).success();
+        assert_eq!(
+            remote.rev_parse(&TOOLCALL.ref_name()),
+            None,
+            "the kept copy is not pushed:\n{run}"
+        );
+        assert_eq!(b.rev_parse(&TOOLCALL.ref_name()), tip, "and still kept");
+    }
+    // A sync without the option applies the deletion like a pull.
+    let synced = b.git_session(&["sync"]).success();
+    assert_eq!(b.rev_parse(&TOOLCALL.ref_name()), None, "{synced}");
+}
+
+#[test]
+fn a_save_after_the_deletion_stays_local_until_push_undelete_shares_it_again() {
+    let env = TestEnv::new();
+    let Deleted { remote, a, b } = both_have_it_then_alice_deletes_it_on_the_remote(&env);
+    // The teammate goes on working in the session after the deletion (an hour later, by the
+    // committer date the save records).
+    let grown = env.path("grown.json");
+    write_json(&grown, &gen::grow(&TOOLCALL.json(), "b", 2));
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let output = env
+        .git_session_command(&b.dir)
+        .env("GIT_COMMITTER_DATE", format!("{later} +0000"))
+        .args(["save", "--from", &grown.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let tip = b.rev_parse(&TOOLCALL.ref_name());
+
+    let pulled = b.git_session(&["pull"]).success();
+    assert_eq!(
+        b.rev_parse(&TOOLCALL.ref_name()),
+        tip,
+        "work saved after the deletion is not deleted:\n{pulled}"
+    );
+    assert!(
+        lines_naming(&pulled.stderr, TOOLCALL.id)[0].contains("saved after"),
+        "{pulled}"
+    );
+    b.git_session(&["push"]).success();
+    assert_eq!(remote.rev_parse(&TOOLCALL.ref_name()), None, "not pushed");
+
+    let undeleted = b
+        .git_session(&["push", "--undelete", TOOLCALL.id])
+        .success();
+    assert_eq!(
+        remote.rev_parse(&TOOLCALL.ref_name()),
+        tip,
+        "shared again on purpose:\n{undeleted}"
+    );
+    assert_eq!(
+        remote.rev_parse(&format!("refs/session-deletions/opencode/{}", TOOLCALL.id)),
+        None,
+        "the deletion record is gone from the remote"
+    );
+
+    // Alice's next pull brings it back, and her list no longer shows it as deleted.
+    let pulled = a.git_session(&["pull"]).success();
+    assert_eq!(a.rev_parse(&TOOLCALL.ref_name()), tip, "{pulled}");
+    let list = a.git_session(&["list"]).success();
+    assert!(list.stdout.contains(TOOLCALL.id), "{list}");
+    assert!(!list.stderr.contains("deleted"), "{list}");
+    for repo in [&a, &b, &remote] {
+        repo.assert_fsck_clean();
+    }
 }
 
 #[test]
