@@ -3,6 +3,7 @@
 //! line dispatches through it only. Adding an agent is a folder here and one registry line.
 
 pub mod claude;
+pub mod codex;
 pub mod opencode;
 
 mod error;

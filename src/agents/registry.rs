@@ -7,7 +7,11 @@ use clap::ValueEnum;
 use super::Agent;
 
 /// Every agent, in the order `--agent` lists them; the first is the default for `save`.
-static AGENTS: &[&dyn Agent] = &[&super::opencode::OpenCodeAgent, &super::claude::ClaudeAgent];
+static AGENTS: &[&dyn Agent] = &[
+    &super::opencode::OpenCodeAgent,
+    &super::claude::ClaudeAgent,
+    &super::codex::CodexAgent,
+];
 
 /// Every agent.
 pub fn all() -> &'static [&'static dyn Agent] {
