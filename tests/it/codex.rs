@@ -380,3 +380,143 @@ fn search_and_stats_read_codex_sessions_too() {
         "every record of both rollouts: {stats}"
     );
 }
+
+const USER_CONFIG: &str =
+    "# my Codex settings\nmodel = \"o3\"   # keep this comment\n\n[tui]\nnotifications = true\n";
+const USER_HOOKS: &str = "{\n    \"hooks\": {\n        \"PreCompact\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"./mine.sh\"}]}]\n    }\n}\n";
+
+#[test]
+fn install_adds_hooks_and_their_trust_never_the_projects_and_uninstall_restores_both_files() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    std::fs::create_dir_all(home.join(".codex")).unwrap();
+    std::fs::create_dir_all(repo.dir.join(".codex")).unwrap();
+    let config = home.join(".codex/config.toml");
+    let hooks = repo.dir.join(".codex/hooks.json");
+    std::fs::write(&config, USER_CONFIG).unwrap();
+    std::fs::write(&hooks, USER_HOOKS).unwrap();
+
+    // Found by its .codex/ folder, without --agent.
+    let run = run_as(&repo, &home, &["install"]).success();
+    assert!(
+        run.stderr
+            .contains(".codex/hooks.json (Codex hooks PreCompact, SessionEnd"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("is not trusted") && run.stderr.contains("does not trust it for you"),
+        "says why the hook may not run yet: {}",
+        run.stderr
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.starts_with(USER_CONFIG),
+        "the user's lines, comments included:\n{text}"
+    );
+    assert!(
+        !text.contains("trust_level"),
+        "the project is never trusted by git-session:\n{text}"
+    );
+    let key = format!(
+        "{}:pre_compact:1:0",
+        real(&repo.dir).join(".codex/hooks.json").display()
+    );
+    assert!(
+        text.contains(&format!("[hooks.state.\"{key}\"]")),
+        "after the user's group:\n{text}"
+    );
+    assert!(text.contains(":session_end:0:0\"]"), "{text}");
+    let installed = std::fs::read_to_string(&hooks).unwrap();
+    assert!(installed.contains("./mine.sh") && installed.contains("--agent codex --hook-stdin"));
+
+    let again = run_as(&repo, &home, &["install"]).success();
+    assert!(
+        again.stderr.contains("nothing changed"),
+        "idempotent: {}",
+        again.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+
+    run_as(&repo, &home, &["uninstall"]).success();
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        USER_CONFIG,
+        "byte for byte"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&hooks).unwrap(),
+        USER_HOOKS,
+        "byte for byte"
+    );
+}
+
+#[test]
+fn uninstall_after_the_user_edited_config_toml_takes_out_only_git_sessions_entries() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    std::fs::create_dir_all(home.join(".codex")).unwrap();
+    let config = home.join(".codex/config.toml");
+    std::fs::write(&config, USER_CONFIG).unwrap();
+    let trusted = format!(
+        "\n[projects.\"{}\"]\ntrust_level = \"trusted\"\n",
+        real(&repo.dir).display()
+    );
+
+    let run = run_as(&repo, &home, &["install", "--agent", "codex"]).success();
+    assert!(
+        run.stderr.contains("wrote .codex/hooks.json"),
+        "{}",
+        run.stderr
+    );
+    // The user trusts the project afterwards (Codex's prompt appends this).
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&trusted);
+    std::fs::write(&config, &text).unwrap();
+    let status = run_as(&repo, &home, &["install", "--agent", "codex", "--dry-run"]).success();
+    assert!(
+        status.stderr.contains("is a trusted project"),
+        "{}",
+        status.stderr
+    );
+
+    let run = run_as(&repo, &home, &["uninstall"]).success();
+    assert!(
+        run.stderr.contains("only git-session's entries"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        format!("{USER_CONFIG}{trusted}"),
+        "the user's later edit stays, git-session's trust entries go"
+    );
+    assert!(
+        !repo.dir.join(".codex").exists(),
+        "the folder install created is gone"
+    );
+}
+
+#[test]
+fn a_global_install_puts_the_hooks_in_codex_home() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    let run = run_as(&repo, &home, &["install", "--global", "--agent", "codex"]).success();
+    let hooks = home.join(".codex/hooks.json");
+    assert!(hooks.is_file(), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("read by Codex in every project"),
+        "{}",
+        run.stderr
+    );
+    let config = std::fs::read_to_string(home.join(".codex/config.toml")).unwrap();
+    assert!(
+        config.contains(&format!("{}:pre_compact:0:0", hooks.display())),
+        "{config}"
+    );
+    run_as(&repo, &home, &["uninstall", "--global"]).success();
+    assert!(!hooks.exists() && !home.join(".codex/config.toml").exists());
+}

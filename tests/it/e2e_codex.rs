@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::install::path_with_git_session;
+use crate::install::{git_with_git_session, path_with_git_session};
 use crate::support::fake_responses::FakeResponses;
 use crate::support::{Repo, TestEnv};
 
@@ -32,16 +32,17 @@ fn codex_binary(test: &str) -> Option<PathBuf> {
     found
 }
 
-/// Writes `$CODEX_HOME/config.toml` pointing Codex at the fake server (top-level keys first).
-fn configure(codex_home: &Path, base_url: &str) {
+/// Writes `$CODEX_HOME/config.toml` pointing Codex at the fake server (top-level keys first),
+/// with the project `trusted` as the user's own decision (what Codex's first-run prompt or
+/// `codex exec --trust` writes). Returns the text.
+fn configure(codex_home: &Path, base_url: &str, trusted: &Path) -> String {
     std::fs::create_dir_all(codex_home).unwrap();
-    std::fs::write(
-        codex_home.join("config.toml"),
-        format!(
-            "model = \"fake-model\"\nmodel_provider = \"fake\"\nmodel_auto_compact_token_limit = 5000\nmodel_context_window = 20000\n\n[model_providers.fake]\nname = \"Fake\"\nbase_url = \"{base_url}\"\nenv_key = \"FAKE_API_KEY\"\nwire_api = \"responses\"\n"
-        ),
-    )
-    .unwrap();
+    let text = format!(
+        "# the user's own settings\nmodel = \"fake-model\"\nmodel_provider = \"fake\"\nmodel_auto_compact_token_limit = 5000\nmodel_context_window = 20000\n\n[model_providers.fake]\nname = \"Fake\"\nbase_url = \"{base_url}\"\nenv_key = \"FAKE_API_KEY\"\nwire_api = \"responses\"\n\n[projects.\"{}\"]\ntrust_level = \"trusted\"\n",
+        std::fs::canonicalize(trusted).unwrap().display()
+    );
+    std::fs::write(codex_home.join("config.toml"), &text).unwrap();
+    text
 }
 
 /// The real Codex in `dir` with its own HOME and CODEX_HOME, with git-session on PATH (the
@@ -123,9 +124,25 @@ fn e2e_codex_session_compacts_on_a_and_continues_on_b() {
     a.git(&["remote", "add", "origin", &remote.dir.to_string_lossy()]);
     a.git(&["push", "-q", "origin", "main"]);
     let home_a = env.path("home-a");
-    configure(&home_a.join(".codex"), &fake.base_url());
+    let config = configure(&home_a.join(".codex"), &fake.base_url(), &a.dir);
+    // Install: the hooks into the project's .codex/hooks.json, their trust entries into the
+    // user's config.toml (the user's lines kept), the pre-push hook and the fetch refspec.
+    let (ok, _, installed) = git_session_as(&a, &home_a, &["install", "--agent", "codex"]);
+    assert!(ok, "{installed}");
+    assert!(installed.contains("is a trusted project"), "{installed}");
+    let hooks = std::fs::read_to_string(a.dir.join(".codex/hooks.json")).unwrap();
+    assert!(
+        hooks.contains("git-session save --agent codex --hook-stdin || true"),
+        "{hooks}"
+    );
+    let trusted = std::fs::read_to_string(home_a.join(".codex/config.toml")).unwrap();
+    assert!(trusted.starts_with(&config), "{trusted}");
+    assert!(trusted.contains(":pre_compact:0:0\"]"), "{trusted}");
+    a.git(&["add", ".codex/hooks.json"]);
+    a.git(&["commit", "-q", "-m", "Codex hooks of git-session"]);
 
-    // A turn with a tool call whose answer reports a huge usage: Codex compacts mid-turn.
+    // A turn with a tool call whose answer reports a huge usage: Codex compacts mid-turn, and
+    // the trusted PreCompact hook saves the session first (no --dangerously-bypass-hook-trust).
     run(codex(&env, &bin, &a.dir, &home_a).args([
         "exec",
         "--dangerously-bypass-approvals-and-sandbox",
@@ -140,35 +157,51 @@ fn e2e_codex_session_compacts_on_a_and_continues_on_b() {
     );
     let meta: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     let id = meta["payload"]["id"].as_str().unwrap().to_owned();
+    let reasons = a.git(&[
+        "log",
+        "--format=%(trailers:key=Reason,valueonly)",
+        &format!("refs/sessions/codex/{id}"),
+    ]);
+    assert!(
+        reasons.contains("pre-compaction"),
+        "PreCompact saved: {reasons}"
+    );
+    let (_, hooked, _) = git_session_as(&a, &home_a, &["show", &id]);
+    assert!(
+        hooked.contains("hello-from-e2e"),
+        "the tool's output was flushed before the hook"
+    );
 
+    // What the hook could not see yet (the compaction's own records) comes with the next save.
     let (ok, _, said) = git_session_as(&a, &home_a, &["save", "--agent", "codex"]);
-    assert!(ok && said.contains("Saved"), "{said}");
+    assert!(ok, "{said}");
     let (_, shown, _) = git_session_as(&a, &home_a, &["show", &id]);
     assert!(
         json_lines(&shown) == json_lines(&text),
         "show gives the rollout back, line for line JSON-equal"
     );
-    let (ok, _, said) = git_session_as(&a, &home_a, &["push"]);
-    assert!(ok, "{said}");
-    assert!(remote
-        .rev_parse(&format!("refs/sessions/codex/{id}"))
-        .is_some());
+    // A plain push: the installed pre-push hook sends the sessions along.
+    let pushed = git_with_git_session(&a, &["push", "origin", "main"]).success();
+    assert_eq!(
+        remote.rev_parse(&format!("refs/sessions/codex/{id}")),
+        a.rev_parse(&format!("refs/sessions/codex/{id}")),
+        "the session went along with git push:\n{pushed}"
+    );
 
     // Machine B: another HOME and CODEX_HOME, another checkout path.
     let home_b = env.path("home-b");
-    configure(&home_b.join(".codex"), &fake.base_url());
     env.git_in(env.root(), &["clone", "-q", "remote.git", "b-checkout"]);
     let b = Repo {
         env: &env,
         dir: env.path("b-checkout"),
         git_dir: env.path("b-checkout/.git"),
     };
-    b.git(&[
-        "fetch",
-        "-q",
-        "origin",
-        "refs/sessions/*:refs/remotes/origin/sessions/*",
-    ]);
+    configure(&home_b.join(".codex"), &fake.base_url(), &b.dir);
+    // The clone has A's .codex/ (committed): install finds Codex there, trusts its hooks in B's
+    // config.toml and adds the fetch refspec, so a plain fetch brings the sessions.
+    let (ok, _, installed) = git_session_as(&b, &home_b, &["install"]);
+    assert!(ok && installed.contains("config.toml"), "{installed}");
+    b.git(&["fetch", "-q"]);
     let (ok, _, said) = git_session_as(&b, &home_b, &["load", &id]);
     assert!(ok, "{said}");
     assert!(said.contains(&format!("codex resume {id}")), "{said}");
