@@ -152,6 +152,14 @@ pub trait Agent: SessionKind {
     /// The extension of its session files (`json`, `jsonl`), for `--from` and `import`.
     fn file_extension(&self) -> &'static str;
 
+    /// Whether a session file with this agent's extension is one of its own, by its content
+    /// (`import` asks each agent in registry order: an agent that shares its extension with
+    /// another tells its files apart). Default: every such file.
+    fn claims_file(&self, bytes: &[u8]) -> bool {
+        let _ = bytes;
+        true
+    }
+
     /// Reads this checkout's sessions from the agent on this machine, children included.
     fn read_local(
         &self,

@@ -520,3 +520,22 @@ fn a_global_install_puts_the_hooks_in_codex_home() {
     run_as(&repo, &home, &["uninstall", "--global"]).success();
     assert!(!hooks.exists() && !home.join(".codex/config.toml").exists());
 }
+
+#[test]
+fn import_tells_a_codex_rollout_from_a_claude_transcript_though_both_are_jsonl() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    let (main, _) = place_examples(&repo, &home);
+    let claude = fixtures_dir().join("claude/example-session.jsonl");
+    for file in [&main, &claude] {
+        run_as(&repo, &home, &["import", &file.to_string_lossy()]).success();
+    }
+    assert!(repo.rev_parse(&codex_ref(ID)).is_some(), "{}", repo.refs());
+    assert!(
+        repo.rev_parse("refs/sessions/claude/example-session")
+            .is_some(),
+        "{}",
+        repo.refs()
+    );
+}

@@ -50,6 +50,17 @@ impl Agent for CodexAgent {
         "jsonl"
     }
 
+    /// A rollout starts with a `session_meta` record.
+    fn claims_file(&self, bytes: &[u8]) -> bool {
+        let first = bytes
+            .split(|b| *b == b'\n')
+            .find(|l| !l.iter().all(u8::is_ascii_whitespace));
+        first.is_some_and(|line| {
+            serde_json::from_slice::<Value>(line)
+                .is_ok_and(|v| v.get("type").and_then(Value::as_str) == Some("session_meta"))
+        })
+    }
+
     fn read_local(
         &self,
         checkout: &Checkout,
