@@ -431,6 +431,14 @@ fn install_adds_hooks_and_their_trust_never_the_projects_and_uninstall_restores_
     let installed = std::fs::read_to_string(&hooks).unwrap();
     assert!(installed.contains("./mine.sh") && installed.contains("--agent codex --hook-stdin"));
 
+    let status = run_as(&repo, &home, &["status"]).success();
+    assert!(
+        status.stdout.contains(
+            "Codex project     Codex hooks installed (.codex/hooks.json), Codex hook trust installed"
+        ),
+        "{}",
+        status.stdout
+    );
     let again = run_as(&repo, &home, &["install"]).success();
     assert!(
         again.stderr.contains("nothing changed"),
@@ -440,6 +448,8 @@ fn install_adds_hooks_and_their_trust_never_the_projects_and_uninstall_restores_
     assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
 
     run_as(&repo, &home, &["uninstall"]).success();
+    let status = run_as(&repo, &home, &["status", "--json"]).success().json();
+    assert_eq!(status["codexProject"][0]["state"], "missing", "{status}");
     assert_eq!(
         std::fs::read_to_string(&config).unwrap(),
         USER_CONFIG,
