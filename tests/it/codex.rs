@@ -549,3 +549,34 @@ fn import_tells_a_codex_rollout_from_a_claude_transcript_though_both_are_jsonl()
         repo.refs()
     );
 }
+
+#[test]
+fn save_without_a_rollout_of_this_checkout_names_where_it_looked_and_what_to_do() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let home = env.path("home");
+    // A session of another checkout is not this checkout's.
+    let elsewhere = env.repo_with_commit("elsewhere");
+    place_examples(&elsewhere, &home);
+    let run = run_as(&repo, &home, &["save", "--agent", "codex"]).failure();
+    run.single_error(&["no Codex rollout", ".codex/sessions", "project"]);
+    assert_eq!(
+        run.hint_lines(),
+        ["hint: run 'codex' in this checkout first, or name a session with --session <id>"]
+    );
+    let run = run_as(
+        &repo,
+        &home,
+        &["save", "--agent", "codex", "--session", "nope"],
+    )
+    .failure();
+    run.single_error(&["no Codex rollout of session nope"]);
+    assert_eq!(
+        repo.git(&["for-each-ref", "refs/sessions/"]),
+        "",
+        "nothing saved"
+    );
+    // By id, a session of another checkout is found (the user named it).
+    run_as(&repo, &home, &["save", "--agent", "codex", "--session", ID]).success();
+    assert!(repo.rev_parse(&codex_ref(ID)).is_some());
+}
