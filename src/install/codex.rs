@@ -400,7 +400,7 @@ pub(crate) fn plan(
             config.display()
         )),
         None => plan.notes.push(format!(
-            "{} is read by Codex in every project; the hook saves only inside a git repository",
+            "{} is read by Codex in every project; its hook saves each session into the git repository Codex runs in (nothing outside one)",
             hooks_file.display()
         )),
     }
