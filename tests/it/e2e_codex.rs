@@ -234,3 +234,71 @@ fn e2e_codex_session_compacts_on_a_and_continues_on_b() {
         "A's checkout path is re-homed"
     );
 }
+
+/// A real `spawn_agent`: the subagent's rollout is saved as the child of its parent, and a load
+/// on another HOME writes both rollouts back.
+#[test]
+fn e2e_codex_subagent_rollouts_are_saved_and_restored_together() {
+    let Some(bin) = codex_binary("e2e_codex_subagent_rollouts_are_saved_and_restored_together")
+    else {
+        return;
+    };
+    let fake = FakeResponses::start();
+    let env = TestEnv::new();
+    let a = env.repo_with_commit("machine-a/project");
+    let home_a = env.path("home-a");
+    configure(&home_a.join(".codex"), &fake.base_url(), &a.dir);
+    let out = run(codex(&env, &bin, &a.dir, &home_a).args([
+        "exec",
+        "--dangerously-bypass-approvals-and-sandbox",
+        "SPAWN:child task say hi",
+    ]));
+    let files = walk(&home_a.join(".codex/sessions"));
+    assert_eq!(
+        files.len(),
+        2,
+        "a rollout for the parent and one for the subagent: {files:?}\n{out}"
+    );
+    let (ok, _, said) = git_session_as(&a, &home_a, &["save", "--agent", "codex", "--json"]);
+    assert!(ok, "{said}");
+    let (_, list, _) = git_session_as(&a, &home_a, &["list", "--json"]);
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(
+        list["sessions"].as_array().unwrap().len(),
+        1,
+        "one root: {list}"
+    );
+    let id = list["sessions"][0]["id"].as_str().unwrap().to_owned();
+
+    // Another HOME: load writes both rollouts back.
+    let home_b = env.path("home-b");
+    std::fs::create_dir_all(&home_b).unwrap();
+    let (ok, loaded, said) = git_session_as(&a, &home_b, &["load", &id, "--json"]);
+    assert!(ok, "{said}");
+    let loaded: serde_json::Value = serde_json::from_str(&loaded).unwrap();
+    assert_eq!(loaded["children"].as_array().unwrap().len(), 1, "{loaded}");
+    let restored = walk(&home_b.join(".codex/sessions"));
+    assert_eq!(restored.len(), 2, "{restored:?}");
+    let (old, new) = (
+        std::fs::canonicalize(&home_a)
+            .unwrap()
+            .display()
+            .to_string(),
+        std::fs::canonicalize(&home_b)
+            .unwrap()
+            .display()
+            .to_string(),
+    );
+    for file in &files {
+        let name = file.file_name().unwrap();
+        let back = restored
+            .iter()
+            .find(|p| p.file_name() == Some(name))
+            .unwrap();
+        let original = std::fs::read_to_string(file).unwrap().replace(&old, &new);
+        assert!(
+            json_lines(&std::fs::read_to_string(back).unwrap()) == json_lines(&original),
+            "{name:?} comes back line for line, A's HOME rewritten to B's"
+        );
+    }
+}

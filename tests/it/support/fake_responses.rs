@@ -5,7 +5,8 @@
 //! user message begins `You are performing a CONTEXT CHECKPOINT COMPACTION`) gets
 //! `SUMMARY: fake summary of the session`; a request whose last input is a
 //! `function_call_output` gets `Done. Tool said: <output>`; `TOOL:<command>` gets an
-//! `exec_command` function call; anything else `Echo: <text>`. A prompt containing `HUGE`
+//! `exec_command` function call; `SPAWN:<task>` a `spawn_agent` call (Codex starts a subagent
+//! with that task); anything else `Echo: <text>`. A prompt containing `HUGE`
 //! makes the function call's answer report 950000 `input_tokens`, so Codex auto-compacts before
 //! its next request; every other answer reports 100. Every request (its `x-codex-turn-metadata`
 //! `request_kind` and body) is kept ([`FakeResponses::requests`]). The server stops when
@@ -171,6 +172,14 @@ fn answer(body: &Value, n: usize) -> (Value, u64) {
         };
         let said = output.lines().last().unwrap_or("").trim().to_owned();
         return (message(&format!("Done. Tool said: {said}")), 100);
+    }
+    if let Some(task) = last_user.strip_prefix("SPAWN:") {
+        let args = json!({"message": task.trim()}).to_string();
+        return (
+            json!({"type": "function_call", "id": format!("fc_{n}"), "call_id": format!("call_{n}"),
+                "name": "spawn_agent", "namespace": "multi_agent_v1", "arguments": args}),
+            100,
+        );
     }
     if let Some(at) = last_user.find("TOOL:") {
         let command = last_user[at + 5..]
