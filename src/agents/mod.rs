@@ -3,6 +3,7 @@
 //! line dispatches through it only. Adding an agent is a folder here and one registry line.
 
 pub mod claude;
+pub mod codex;
 pub mod opencode;
 
 mod error;
@@ -150,6 +151,14 @@ pub trait Agent: SessionKind {
 
     /// The extension of its session files (`json`, `jsonl`), for `--from` and `import`.
     fn file_extension(&self) -> &'static str;
+
+    /// Whether a session file with this agent's extension is one of its own, by its content
+    /// (`import` asks each agent in registry order: an agent that shares its extension with
+    /// another tells its files apart). Default: every such file.
+    fn claims_file(&self, bytes: &[u8]) -> bool {
+        let _ = bytes;
+        true
+    }
 
     /// Reads this checkout's sessions from the agent on this machine, children included.
     fn read_local(

@@ -6,8 +6,13 @@ use clap::ValueEnum;
 
 use super::Agent;
 
-/// Every agent, in the order `--agent` lists them; the first is the default for `save`.
-static AGENTS: &[&dyn Agent] = &[&super::opencode::OpenCodeAgent, &super::claude::ClaudeAgent];
+/// Every agent, in the order `--agent` lists them; the first is the default for `save`. Codex
+/// comes before Claude Code: both write `.jsonl`, and Codex claims only its own rollouts.
+static AGENTS: &[&dyn Agent] = &[
+    &super::opencode::OpenCodeAgent,
+    &super::codex::CodexAgent,
+    &super::claude::ClaudeAgent,
+];
 
 /// Every agent.
 pub fn all() -> &'static [&'static dyn Agent] {

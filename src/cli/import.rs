@@ -307,7 +307,7 @@ fn read_file(store: &Store, path: &Path) -> Result<Option<Content>, CliError> {
     let Some(agent) = registry::all()
         .iter()
         .copied()
-        .find(|a| a.file_extension() == extension)
+        .find(|a| a.file_extension() == extension && a.claims_file(&bytes))
     else {
         return Ok(None);
     };

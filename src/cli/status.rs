@@ -39,6 +39,10 @@ struct StatusDocument<'a> {
     git: Option<Vec<ComponentJson<'a>>>,
     claude_project: Option<ComponentJson<'a>>,
     claude_global: Option<ComponentJson<'a>>,
+    /// Codex's hooks and their trust entries in the project's `.codex/` and the user's config.
+    codex_project: Option<Vec<ComponentJson<'a>>>,
+    /// Codex's hooks in `$CODEX_HOME` and their trust entries.
+    codex_global: Option<Vec<ComponentJson<'a>>>,
     /// Where `git-session` is on PATH.
     binary: Option<String>,
     /// `GIT_SESSION_BIN`, when set.
@@ -84,6 +88,8 @@ pub(crate) fn run(dir: &Path, args: StatusArgs) -> Result<(), CliError> {
             git: hooks.map(|(_, c)| ComponentJson::list(c)),
             claude_project: status.claude_project.as_ref().map(ComponentJson::new),
             claude_global: status.claude_global.as_ref().map(ComponentJson::new),
+            codex_project: status.codex_project.as_deref().map(ComponentJson::list),
+            codex_global: status.codex_global.as_deref().map(ComponentJson::list),
             binary: binary.as_ref().map(|p| p.display().to_string()),
             plugin_binary: plugin_binary
                 .as_ref()
@@ -128,6 +134,22 @@ pub(crate) fn run(dir: &Path, args: StatusArgs) -> Result<(), CliError> {
             None => "(no config directory: HOME unset)".to_owned(),
         },
     );
+    for (label, parts) in [
+        ("Codex project", &status.codex_project),
+        ("Codex global", &status.codex_global),
+    ] {
+        line(
+            label,
+            match parts {
+                Some(parts) => parts
+                    .iter()
+                    .map(|c| format!("{} {} ({})", c.name, state_text(&c.state), c.target))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None => "(not in a worktree, or HOME unset)".to_owned(),
+            },
+        );
+    }
     match hooks {
         Some((dir, components)) => {
             for c in components.iter().filter(|c| c.name == "pre-push hook") {

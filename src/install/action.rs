@@ -126,6 +126,29 @@ pub enum Action {
         /// Whether the file changed since install, so only git-session's hooks are taken out.
         edited: bool,
     },
+    /// Add git-session's entries to a Codex file (`hooks.json`, `config.toml`; created when
+    /// missing).
+    EditCodexFile {
+        /// The file.
+        path: PathBuf,
+        /// Its new contents: what was there, with git-session's entries added.
+        contents: String,
+        /// What was there (`None`: no file).
+        original: Option<String>,
+        /// What is added, for people.
+        what: String,
+        /// The `hooks.json` the entries are for (trust entries name it).
+        hooks_file: PathBuf,
+    },
+    /// Put a Codex file back as it was before install.
+    RestoreCodexFile {
+        /// The file.
+        path: PathBuf,
+        /// What to write (`None`: remove the file).
+        contents: Option<String>,
+        /// Whether the file changed since install, so only git-session's entries are taken out.
+        edited: bool,
+    },
     /// Remove a directory git-session created, when nothing else is in it.
     RemoveDir {
         /// The directory.
@@ -199,6 +222,31 @@ pub fn describe(action: &Action, dry: bool) -> String {
                 claude::HOOK_TIMEOUT
             ),
         ),
+        Action::EditCodexFile {
+            path,
+            original,
+            what,
+            ..
+        } => (
+            if original.is_some() {
+                "add to"
+            } else {
+                "write"
+            },
+            format!("{} ({what})", path.display()),
+        ),
+        Action::RestoreCodexFile {
+            path,
+            contents,
+            edited,
+        } => match (contents, edited) {
+            (None, _) => ("remove", path.display().to_string()),
+            (Some(_), true) => (
+                "remove",
+                format!("git-session's Codex entries from {}", path.display()),
+            ),
+            (Some(_), false) => ("restore", path.display().to_string()),
+        },
         Action::RestoreSettings {
             path,
             contents,
@@ -224,6 +272,7 @@ pub fn describe(action: &Action, dry: bool) -> String {
         "remove" => "removed",
         "restore" => "restored",
         "add hooks to" => "added hooks to",
+        "add to" => "added to",
         _ => verb,
     };
     if dry {

@@ -10,7 +10,7 @@ use super::files::{
 };
 use super::manifest::{hash, Item, Manifest, Manifests, Which};
 use super::plan::Plan;
-use super::{claude, Context};
+use super::{claude, codex, Context};
 use crate::git_cli;
 
 /// Applies an uninstall plan; afterwards the manifests uninstalled (the repository's, and the
@@ -207,6 +207,30 @@ pub(crate) fn apply_one(
             forget(
                 manifest,
                 |i| matches!(i, Item::Settings { path: p, .. } if p == path),
+            );
+        }
+        Action::EditCodexFile {
+            path,
+            contents,
+            original,
+            hooks_file,
+            ..
+        } => {
+            match original {
+                None => write_new(path, contents.as_bytes(), 0o644)?,
+                Some(_) => rewrite(path, contents.as_bytes())?,
+            }
+            let item = codex::item(manifest, path, hooks_file, original.as_deref(), contents);
+            manifest.record(item);
+        }
+        Action::RestoreCodexFile { path, contents, .. } => {
+            match contents {
+                None => remove_file(path)?,
+                Some(text) => rewrite(path, text.as_bytes())?,
+            }
+            forget(
+                manifest,
+                |i| matches!(i, Item::CodexFile { path: p, .. } if p == path),
             );
         }
         Action::RemoveDir { path, opencode } => {

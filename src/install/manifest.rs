@@ -67,6 +67,17 @@ pub enum Item {
         /// The hash of what install wrote.
         hash: String,
     },
+    /// A Codex file (`hooks.json`, `config.toml`) it added entries to.
+    CodexFile {
+        /// The file.
+        path: PathBuf,
+        /// The `hooks.json` the entries are for.
+        hooks_file: PathBuf,
+        /// Its contents before the first install (`None`: there was no file).
+        original: Option<String>,
+        /// The hash of what install wrote.
+        hash: String,
+    },
     /// A git config value it added.
     Config {
         /// The key.
@@ -84,7 +95,8 @@ impl Item {
             | (Item::File { path: a, .. }, Item::File { path: b, .. })
             | (Item::Block { path: a, .. }, Item::Block { path: b, .. })
             | (Item::WrappedHook { path: a, .. }, Item::WrappedHook { path: b, .. })
-            | (Item::Settings { path: a, .. }, Item::Settings { path: b, .. }) => a == b,
+            | (Item::Settings { path: a, .. }, Item::Settings { path: b, .. })
+            | (Item::CodexFile { path: a, .. }, Item::CodexFile { path: b, .. }) => a == b,
             (Item::Config { key: a, value: x }, Item::Config { key: b, value: y }) => {
                 a == b && x == y
             }

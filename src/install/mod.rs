@@ -22,10 +22,11 @@
 //! to install), `undo` (what to uninstall), `action` (the changes, and the line describing each),
 //! `apply` (making and recording them), `manifest` (the record), `files` (writing files and
 //! cutting blocks out of them byte for byte), `status`. The parts themselves are planned in
-//! [`opencode`], [`claude`] and [`git_hooks`]; the files written are embedded by [`assets`].
+//! [`opencode`], [`claude`], [`codex`] and [`git_hooks`]; the files written are embedded by [`assets`].
 
 pub mod assets;
 pub mod claude;
+pub mod codex;
 pub mod git_hooks;
 pub mod opencode;
 
@@ -44,7 +45,7 @@ pub use apply::{apply, apply_uninstall};
 pub use context::{state_home, Context, RepoContext, Scope};
 pub use error::{InstallError, Result};
 pub use manifest::{hash, Item, Manifest, Manifests, Which};
-pub use plan::{agents, claude_dir, plan_install, Agent, Component, Plan, State};
+pub use plan::{agents, claude_dir, codex_dir, plan_install, Agent, Component, Plan, State};
 pub use status::{status, Status};
 pub use undo::plan_uninstall;
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use super::action::{Action, Change};
 use super::error::{InstallError, Result};
 use super::manifest::{Manifests, Which};
-use super::{claude, git_hooks, opencode, Context, Scope};
+use super::{claude, codex, git_hooks, opencode, Context, Scope};
 
 /// How far one part of the installation is there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +89,9 @@ pub enum Agent {
     OpenCode,
     /// Claude Code: `PreCompact` and `SessionEnd` hooks in its settings.
     Claude,
+    /// Codex CLI: `PreCompact` and `SessionEnd` hooks in its `hooks.json`, trusted in its
+    /// `config.toml`.
+    Codex,
 }
 
 impl Agent {
@@ -98,6 +101,7 @@ impl Agent {
         match name {
             crate::agents::opencode::AGENT => Some(Agent::OpenCode),
             crate::agents::claude::AGENT => Some(Agent::Claude),
+            crate::agents::codex::AGENT => Some(Agent::Codex),
             _ => None,
         }
     }
@@ -115,11 +119,23 @@ pub fn claude_dir(ctx: &Context, scope: Scope) -> Option<PathBuf> {
     }
 }
 
-/// The agents an install is for: those in `only`, else OpenCode, and Claude Code when its config
-/// directory of `scope` exists.
+/// The Codex config directory of `scope`: the project's `.codex/` or `$CODEX_HOME`.
+pub fn codex_dir(ctx: &Context, scope: Scope) -> Option<PathBuf> {
+    match scope {
+        Scope::Project => ctx
+            .repo
+            .as_ref()
+            .and_then(|r| r.worktree.as_ref())
+            .map(|root| root.join(".codex")),
+        Scope::Global => codex::home(),
+    }
+}
+
+/// The agents an install is for: those in `only`, else OpenCode, and Claude Code and Codex when
+/// their config directory of `scope` exists.
 pub fn agents(ctx: &Context, scope: Scope, only: &[Agent]) -> Vec<Agent> {
     if !only.is_empty() {
-        return [Agent::OpenCode, Agent::Claude]
+        return [Agent::OpenCode, Agent::Claude, Agent::Codex]
             .into_iter()
             .filter(|a| only.contains(a))
             .collect();
@@ -127,6 +143,9 @@ pub fn agents(ctx: &Context, scope: Scope, only: &[Agent]) -> Vec<Agent> {
     let mut agents = vec![Agent::OpenCode];
     if claude_dir(ctx, scope).is_some_and(|d| d.is_dir()) {
         agents.push(Agent::Claude);
+    }
+    if codex_dir(ctx, scope).is_some_and(|d| d.is_dir()) {
+        agents.push(Agent::Codex);
     }
     agents
 }
@@ -155,6 +174,21 @@ pub fn plan_install(
             Scope::Global => claude_dir(ctx, scope).ok_or(InstallError::NoConfigDir)?,
         };
         claude::plan(&dir, which, &mut plan)?;
+    }
+    if agents.contains(&Agent::Codex) {
+        let (which, project) = match scope {
+            Scope::Project => (
+                Which::Repo,
+                ctx.repo.as_ref().and_then(|r| r.worktree.clone()),
+            ),
+            Scope::Global => (Which::Global, None),
+        };
+        if scope == Scope::Project && project.is_none() {
+            return Err(InstallError::NoWorktree);
+        }
+        let dir = codex_dir(ctx, scope).ok_or(InstallError::NoConfigDir)?;
+        let home = codex::home().ok_or(InstallError::NoConfigDir)?;
+        codex::plan(&dir, &home, project.as_deref(), which, &mut plan)?;
     }
     if let Some(repo) = &ctx.repo {
         git_hooks::plan(repo, &manifests.repo, &mut plan)?;

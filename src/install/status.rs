@@ -4,8 +4,8 @@
 use super::error::Result;
 use super::git_hooks;
 use super::manifest::{Manifests, Which};
-use super::plan::{claude_dir, Component, Plan};
-use super::{claude, opencode, Context, Scope};
+use super::plan::{claude_dir, codex_dir, Component, Plan, State};
+use super::{claude, codex, opencode, Context, Scope};
 
 /// What is installed where, for `git session status`.
 #[derive(Debug, Clone)]
@@ -20,6 +20,11 @@ pub struct Status {
     pub claude_project: Option<Component>,
     /// Claude Code's hooks in the user's settings (`None` when HOME is unset).
     pub claude_global: Option<Component>,
+    /// Codex's hooks in the project's `.codex/hooks.json` and their trust in its `config.toml`
+    /// (`None` outside a worktree, or when HOME is unset).
+    pub codex_project: Option<Vec<Component>>,
+    /// Codex's hooks in `$CODEX_HOME/hooks.json` and their trust (`None` when HOME is unset).
+    pub codex_global: Option<Vec<Component>>,
 }
 
 /// Looks at what is installed, changing nothing.
@@ -64,5 +69,28 @@ pub fn status(ctx: &Context, manifests: &Manifests) -> Result<Status> {
         git,
         claude_project: claude_dir(ctx, Scope::Project).map(|d| claude::component(&d)),
         claude_global: claude_dir(ctx, Scope::Global).map(|d| claude::component(&d)),
+        codex_project: codex_components(ctx, Scope::Project),
+        codex_global: codex_components(ctx, Scope::Global),
     })
+}
+
+/// The state of Codex's hooks and their trust entries for `scope`, from the install plan (a
+/// file git-session cannot read is a part in the way).
+fn codex_components(ctx: &Context, scope: Scope) -> Option<Vec<Component>> {
+    let dir = codex_dir(ctx, scope)?;
+    let home = codex::home()?;
+    let project = match scope {
+        Scope::Project => ctx.repo.as_ref().and_then(|r| r.worktree.clone()),
+        Scope::Global => None,
+    };
+    let mut plan = Plan::default();
+    match codex::plan(&dir, &home, project.as_deref(), Which::Repo, &mut plan) {
+        Ok(()) => Some(plan.components),
+        Err(e) => Some(vec![Component {
+            name: "Codex hooks",
+            target: codex::hooks_path(&dir).display().to_string(),
+            state: State::InTheWay,
+            detail: Some(e.to_string()),
+        }]),
+    }
 }

@@ -6,7 +6,7 @@ use super::action::Action;
 use super::error::Result;
 use super::manifest::{hash, Item, Manifests, Which};
 use super::plan::Plan;
-use super::{assets, claude, Context};
+use super::{assets, claude, codex, Context};
 use crate::git_cli;
 
 /// Plans an uninstall of what the manifests record (the global one only with `global`).
@@ -116,6 +116,12 @@ fn undo(item: &Item, which: Which, ctx: &Context, plan: &mut Plan) -> Result<()>
             original,
             hash,
         } => claude::undo(path, original.as_deref(), hash, which, plan)?,
+        Item::CodexFile {
+            path,
+            hooks_file,
+            original,
+            hash,
+        } => codex::undo(path, hooks_file, original.as_deref(), hash, which, plan)?,
         Item::Config { key, value } => {
             let git_dir = ctx.repo.as_ref().map(|r| r.common_dir.clone());
             if let Some(git_dir) = git_dir {

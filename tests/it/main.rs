@@ -8,8 +8,10 @@
 
 mod bad_input;
 mod claude;
+mod codex;
 mod deletion;
 mod e2e_claude;
+mod e2e_codex;
 mod e2e_hooks;
 mod e2e_opencode;
 mod ids;

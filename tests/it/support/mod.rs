@@ -10,6 +10,7 @@
 
 pub mod fake_anthropic;
 pub mod fake_model;
+pub mod fake_responses;
 pub mod gen;
 
 use std::fmt;
