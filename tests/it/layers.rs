@@ -85,10 +85,13 @@ fn the_command_line_reaches_agents_through_the_registry_only() {
         &[
             "agents::opencode",
             "agents::claude",
+            "agents::codex",
             "opencode::",
             "claude::",
+            "codex::",
             "\"opencode\"",
             "\"claude\"",
+            "\"codex\"",
             "OpenCodeError",
             "SourceError",
         ],
@@ -98,6 +101,6 @@ fn the_command_line_reaches_agents_through_the_registry_only() {
 #[test]
 fn the_session_layer_and_the_store_name_no_agent() {
     for dir in ["session", "store"] {
-        assert_never_mentions(dir, &["opencode", "claude"]);
+        assert_never_mentions(dir, &["opencode", "claude", "codex"]);
     }
 }
