@@ -854,7 +854,8 @@ fn hostile_input_stays_linear() {
     let _ = redactor.find(&text);
     let elapsed = started.elapsed();
     assert!(
-        elapsed < std::time::Duration::from_secs(20),
+        // Quadratic behaviour takes many minutes here; a loaded debug build takes under 20 s.
+        elapsed < std::time::Duration::from_secs(90),
         "{} MB took {elapsed:?}",
         text.len() / 1_000_000
     );
