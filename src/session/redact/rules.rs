@@ -288,7 +288,7 @@ pub const BUILTIN: &[Spec] = &[
         keywords: &[
             "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe.",
         ],
-        pattern: r"(?-u)\b(?P<secret>xox(?:[abposre]|e\.xox[bp])-[0-9A-Za-z\-]{10,250})",
+        pattern: r"(?-u)\b(?P<secret>xox(?:[abposre]|e\.xox[bp])-[0-9A-Za-z\-]{20,250})",
         check: check_random_token,
         generic: false,
     },
@@ -428,7 +428,7 @@ pub const BUILTIN: &[Spec] = &[
         "hashicorp-vault-token",
         &["hvs.", "hvb.", "hvr."],
         concat!(
-            r"(?-u)\b(?P<secret>hv[sbr]\.[0-9A-Za-z_\-]{24,200})",
+            r"(?-u)\b(?P<secret>hv[sbr]\.[0-9A-Za-z_\-]{24,400})",
             end!()
         ),
     ),
@@ -509,6 +509,16 @@ pub const BUILTIN: &[Spec] = &[
         check: check_token,
         generic: false,
     },
+    token(
+        "sourcegraph-token",
+        &["sgp_"],
+        r"(?-u)\bsgp_(?:[0-9a-fA-F]{16}_|local_)?[0-9a-fA-F]{40}\b",
+    ),
+    random(
+        "easypost-api-key",
+        &["EZAK", "EZTK"],
+        r"(?-u)\bEZ[AT]K[0-9A-Za-z]{54}\b",
+    ),
     token(
         "openshift-token",
         &["sha256~"],
@@ -619,6 +629,13 @@ pub const BUILTIN: &[Spec] = &[
         generic: true,
     },
     Spec {
+        id: "secret-call-argument",
+        keywords: &["setproperty", "setenv", "set_var"],
+        pattern: r#"(?i-u)\b(?:setProperty|setenv|set_var)[ \t]*\([ \t]*(?:"(?P<key>[^"\r\n]{1,100})"|'(?P<key2>[^'\r\n]{1,100})')[ \t]*,[ \t]*(?:"(?P<secret>[^"\r\n]{1,1024})"|'(?P<secret2>[^'\r\n]{1,1024})')"#,
+        check: check_quoted_assignment,
+        generic: true,
+    },
+    Spec {
         id: "secret-assignment",
         keywords: &[
             "pass",
@@ -630,7 +647,7 @@ pub const BUILTIN: &[Spec] = &[
             "auth",
             "key",
         ],
-        pattern: r#"(?i-u)(?P<key>[a-z0-9_.\-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|credentials?|creds|auth|api[_.\-]?key|access[_.\-]?key|private[_.\-]?key|account[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|session[_.\-]?key|app[_.\-]?key|license[_.\-]?key)[a-z0-9_.\-]*)\\{0,3}["'`]?[ \t]{0,8}(?P<sep>:=|=>|=|:)[ \t]{0,8}(?:\\{0,3}"(?P<secret>[^"\\\r\n]{1,1024})\\{0,3}"|\\{0,3}'(?P<secret2>[^'\\\r\n]{1,1024})\\{0,3}'|(?P<secret3>[^ \t\r\n"'`,;&<>(){}\[\]\\]{1,1024}))"#,
+        pattern: r#"(?i-u)(?P<key>[a-z0-9_.\-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|credentials?|creds|auth|api[_.\-]?key|access[_.\-]?key|private[_.\-]?key|account[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|session[_.\-]?key|app[_.\-]?key|license[_.\-]?key)[a-z0-9_.\-]*)\\{0,3}["'`]?(?:[ \t]*:?[ \t]*(?:string|str|&str|\[\]byte))?[ \t]{0,8}(?P<sep>:::=|::=|:=|\?=|\.=|=>|=|:)[ \t]{0,8}(?:\\{0,3}"(?P<secret>[^"\\\r\n]{1,1024})\\{0,3}"|\\{0,3}'(?P<secret2>[^'\\\r\n]{1,1024})\\{0,3}'|`(?P<secret4>[^`\r\n]{1,1024})`|(?P<secret3>[^ \t\r\n"'`,;&<>(){}\[\]\\]{1,1024}))"#,
         check: check_assignment,
         generic: true,
     },
@@ -1204,10 +1221,13 @@ pub fn assigned_value_is_secret(
     if !key_names_secret(key) {
         return false;
     }
-    // Numbers, versions, times and `line:column` pairs.
+    // Numbers, versions, times and `line:column` pairs; a long number is a numeric secret,
+    // though (a numeric client secret of 16 digits or more).
+    let digits = value.bytes().all(|b| b.is_ascii_digit());
     if value
         .bytes()
         .all(|b| b.is_ascii_digit() || matches!(b, b':' | b'.' | b'-' | b'/'))
+        && !(digits && value.len() >= 16)
     {
         return false;
     }

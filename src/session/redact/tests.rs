@@ -634,7 +634,81 @@ fn credential_file_cases(r: &mut Rng) -> Vec<Case> {
         |s| format!("<packageSourceCredentials>\n  <nuget>\n    <add key=\"Username\" value=\"dev\" />\n    <add key=\"ClearTextPassword\" value=\"{s}\" />\n  </nuget>\n</packageSourceCredentials>\n"),
         "<add key=\"PasswordPolicy\" value=\"StrongPasswordRequired\" />".into(),
     ));
+    v.push(case(
+        "secret-call-argument",
+        format!("{}{}", r.s(B62, 14), r.s("0123456789", 2)),
+        |s| format!("System.setProperty(\"SERVICE_X_TOKEN\", \"{s}\");"),
+        "System.setProperty(\"SERVICE_X_TOKEN_FILE\", \"/run/secrets/token\");".into(),
+    ));
+    v.push(case(
+        "sourcegraph-token",
+        format!("sgp_{}_{}", r.s(HEX, 16), r.s(HEX, 40)),
+        |s| format!("export SRC_ACCESS={s}"),
+        format!("sgp_{}", r.s(HEX, 20)),
+    ));
+    v.push(case(
+        "easypost-api-key",
+        format!("EZAK{}", r.s(B62, 54)),
+        |s| format!("client = easypost.EasyPostClient(\"{s}\")"),
+        format!("EZAK{}", r.s(B62, 30)),
+    ));
     v
+}
+
+#[test]
+fn the_syntaxes_and_token_families_of_issue_18_are_found() {
+    // See issue 18: misses that clustered by syntax rather than by token format.
+    let redactor = Redactor::builtin();
+    let r = &mut Rng(1819);
+    let mut secrets = Vec::new();
+    let mut texts = Vec::new();
+    let mut plant = |secret: String, text: &dyn Fn(&str) -> String| {
+        texts.push(text(&secret));
+        secrets.push(secret);
+    };
+    let pw = |r: &mut Rng| format!("{}{}", r.s(B62, 14), r.s("0123456789", 2));
+    plant(pw(r), &|s| format!("var apiToken string = \"{s}\""));
+    plant(pw(r), &|s| format!("const dbPassword string = `{s}`"));
+    plant(pw(r), &|s| format!("authToken := `{s}`"));
+    plant(pw(r), &|s| format!("password: str = \"{s}\""));
+    plant(pw(r), &|s| format!("$password .= \"{s}\";"));
+    plant(pw(r), &|s| format!("API_TOKEN ::= {s}"));
+    plant(pw(r), &|s| format!("API_TOKEN :::= {s}"));
+    plant(pw(r), &|s| format!("API_TOKEN ?= {s}"));
+    plant(pw(r), &|s| format!("os.Setenv(\"GITHUB_TOKEN\", \"{s}\")"));
+    plant(pw(r), &|s| {
+        format!("std::env::set_var(\"DB_PASSWORD\", \"{s}\");")
+    });
+    plant(r.digits(19), &|s| format!("client_secret = \"{s}\""));
+    plant(format!("sha256~{}", r.s(B64URL, 43)), &|s| {
+        format!("oc login --token={s} --server=https://api.ocp.example.net:6443")
+    });
+    plant(format!("hvb.{}", r.s(B64URL, 250)), &|s| {
+        format!("VAULT_BATCH={s}")
+    });
+    let mut failures = Vec::new();
+    for (text, secret) in texts.iter().zip(&secrets) {
+        let mut found = BTreeMap::new();
+        let out = redactor.redact_text(text, &mut found).unwrap_or_default();
+        if out.contains(secret.as_str()) || !out.contains("[REDACTED:") {
+            failures.push(format!("{text:?} became {out:?}"));
+        }
+    }
+    // Prefix rules mind the length; short numbers and type names stay.
+    for text in [
+        "xoxb-12345-abcd234",
+        "api_version = 20240101",
+        "password: string;",
+        "token: String,",
+        "var token string",
+        "System.setProperty(\"http.proxyHost\", \"proxy.internal\");",
+    ] {
+        let found = findings(&redactor, text);
+        if !found.is_empty() {
+            failures.push(format!("{text:?} lost {found:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 fn b64(bytes: &[u8]) -> String {
