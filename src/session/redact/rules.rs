@@ -553,6 +553,13 @@ pub const BUILTIN: &[Spec] = &[
         generic: false,
     },
     Spec {
+        id: "kubernetes-secret-data",
+        keywords: &["kind: secret"],
+        pattern: r"(?m-u)^(?P<indent>[ \t]{1,16})(?P<key>[A-Za-z0-9._\-]{1,253}):[ \t]+(?P<secret>[A-Za-z0-9+/]{4,}={0,2})[ \t]*\r?$",
+        check: check_kubernetes_secret_data,
+        generic: false,
+    },
+    Spec {
         id: "xml-element-secret",
         keywords: &[
             "pass>",
@@ -785,6 +792,47 @@ fn check_xml_element(text: &str, groups: &Groups, secret: Range<usize>) -> Optio
     let close = slice(text, groups.close.as_ref()?);
     (key == close && assigned_value_is_secret(key, slice(text, &secret), false, false, false))
         .then_some(secret)
+}
+
+/// A base64 value in the `data:` block of a Kubernetes `Secret` manifest (`kubectl get secret
+/// -o yaml`): every value there is a secret, whatever its key is called. The block is found by
+/// walking back to the nearest line indented less than the value's (at most 64 KiB back).
+fn check_kubernetes_secret_data(
+    text: &str,
+    groups: &Groups,
+    secret: Range<usize>,
+) -> Option<Range<usize>> {
+    let key = groups.key.as_ref()?;
+    let value = slice(text, &secret);
+    if !value.len().is_multiple_of(4) || !text.contains("kind: Secret") {
+        return None;
+    }
+    let b = text.as_bytes();
+    let line_start = key.start
+        - b[..key.start]
+            .iter()
+            .rev()
+            .take_while(|&&c| c == b' ' || c == b'\t')
+            .count();
+    let indent = key.start - line_start;
+    let floor = line_start.saturating_sub(64 << 10);
+    let mut end = line_start;
+    while end > floor {
+        // The line before `end` (which starts a line).
+        let prev_end = end - 1;
+        let prev_start = b[floor..prev_end]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(floor, |i| floor + i + 1);
+        let line = &text[prev_start..prev_end];
+        let trimmed = line.trim_end_matches('\r');
+        let own = trimmed.len() - trimmed.trim_start().len();
+        if !trimmed.trim().is_empty() && own < indent {
+            return (trimmed.trim() == "data:").then_some(secret);
+        }
+        end = prev_start;
+    }
+    None
 }
 
 /// A quoted value whose key is given apart from it (`<add key="Password" value="..."/>`).

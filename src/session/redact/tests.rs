@@ -641,6 +641,12 @@ fn credential_file_cases(r: &mut Rng) -> Vec<Case> {
         "System.setProperty(\"SERVICE_X_TOKEN_FILE\", \"/run/secrets/token\");".into(),
     ));
     v.push(case(
+        "kubernetes-secret-data",
+        b64(format!("{}{}", r.s(B62, 14), r.s("0123456789", 2)).as_bytes()),
+        |s| format!("apiVersion: v1\ndata:\n  .dockerconfigjson: {s}\n  username: {}\nkind: Secret\nmetadata:\n  name: registry\n  namespace: ci\ntype: kubernetes.io/dockerconfigjson\n", b64(b"ci")),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: registry\n  namespace: production\n  labels:\n    team: platform\n".into(),
+    ));
+    v.push(case(
         "sourcegraph-token",
         format!("sgp_{}_{}", r.s(HEX, 16), r.s(HEX, 40)),
         |s| format!("export SRC_ACCESS={s}"),
