@@ -1275,6 +1275,18 @@ fn credential_files_export(r: &mut Rng, corpus: &mut Corpus, benign: &mut Benign
         c.plant("kubeconfig", format!("sha256~{}", r.s(B64URL, 43))),
     );
 
+    // A Kubernetes Secret as `kubectl get secret -o yaml` prints it: every data value, whatever
+    // its key, and the TLS key written as base64 PEM.
+    let secret_manifest = format!(
+        "apiVersion: v1\ndata:\n  .dockerconfigjson: {}\n  db-pass: {}\n  tls.key: {}\n         kind: Secret\nmetadata:\n  name: app-secrets\n  namespace: production\ntype: Opaque\n",
+        c.plant(
+            "kubernetes-secret",
+            base64(format!("{{\"auths\":{{\"ghcr.io\":{{\"auth\":\"{}\"}}}}}}", r.s(B64, 32)).as_bytes(), B64, true)
+        ),
+        c.plant("kubernetes-secret", base64(r.password().as_bytes(), B64, true)),
+        c.plant("kubernetes-secret", pem_b64(r, "PRIVATE KEY")),
+    );
+
     // docker config.json, pretty-printed as docker writes it.
     let docker = format!(
         "{{\n\t\"auths\": {{\n\t\t\"registry.example.net\": {{\n\t\t\t\"auth\": \"{}\"\n\t\t}},\n\
@@ -1308,6 +1320,11 @@ fn credential_files_export(r: &mut Rng, corpus: &mut Corpus, benign: &mut Benign
                 properties,
             ),
             ("bash", bash("cat ~/.kube/config"), kubeconfig),
+            (
+                "bash",
+                bash("kubectl get secret app-secrets -o yaml"),
+                secret_manifest,
+            ),
             ("bash", bash("cat ~/.docker/config.json"), docker),
         ],
     )
