@@ -1160,3 +1160,236 @@ fn a_new_rule_applies_to_messages_the_save_cache_already_knows() {
         .success();
     assert!(repo.show(TOOLCALL.id, None).to_string().contains(&ticket));
 }
+
+/// Credential files as an agent prints them after `cat` (issue 18): each format in several
+/// variants, every secret planted and recorded under its format.
+fn credential_files_export(r: &mut Rng, corpus: &mut Corpus, benign: &mut Benign) -> Value {
+    let c = corpus;
+    let host_user = |r: &mut Rng| format!("dev{}", r.s("0123456789", 3));
+
+    // .netrc: one line per machine, and the multi-line layout with `default` last.
+    let netrc_user = host_user(r);
+    let netrc = format!(
+        "machine api.heroku.com login {netrc_user}@example.net password {}\n\
+         machine git.heroku.com login {netrc_user}@example.net password {}\n\
+         machine ftp.example.net\n    login anonymous\n    password {}\n\
+         default\n    login guest\n    account ops\n    password {}\n",
+        c.plant("netrc", r.uuid()),
+        c.plant("netrc", r.password()),
+        c.plant("netrc", r.password()),
+        c.plant(
+            "netrc",
+            format!("{}x{}", r.s(B62, 10), r.s("0123456789", 3))
+        ),
+    );
+    benign
+        .values
+        .push(format!("login {netrc_user}@example.net"));
+
+    // .pgpass: host:port:database:user:password, `\:` and `\\` escaped in the password.
+    let pgpass = format!(
+        "# hostname:port:database:username:password\n\
+         db.internal:5432:app:app:{}\n\
+         *:*:*:replicator:{}\n\
+         localhost:6432:*:postgres:{}\n",
+        c.plant("pgpass", format!("{}\\:{}", r.s(B62, 9), r.s(B62, 5))),
+        c.plant("pgpass", format!("{}\\\\{}!", r.s(B62, 7), r.s(B62, 6))),
+        c.plant("pgpass", r.password()),
+    );
+
+    // .git-credentials: the store helper's URLs, user names percent-encoded.
+    let git_credentials = format!(
+        "https://{}:{}@github.com\nhttps://oauth2:{}@gitlab.example.net\n\
+         https://dev%40example.net:{}@bitbucket.org\n",
+        host_user(r),
+        c.plant("git-credentials", r.s(B62, 40)),
+        c.plant("git-credentials", r.s(B64URL, 26)),
+        c.plant(
+            "git-credentials",
+            format!("{}%21{}", r.s(B62, 10), r.s(B62, 4))
+        ),
+    );
+
+    // XML: Maven's settings.xml (the value inline and on a line of its own) and NuGet.Config.
+    let maven = format!(
+        "<settings>\n  <servers>\n    <server>\n      <id>nexus</id>\n      <username>deploy</username>\n\
+         \x20     <password>{}</password>\n    </server>\n    <server>\n      <id>central</id>\n\
+         \x20     <password>\n        {}\n      </password>\n      <privateKey>${{user.home}}/.ssh/id_rsa</privateKey>\n\
+         \x20     <passphrase>{}</passphrase>\n    </server>\n  </servers>\n</settings>\n",
+        c.plant("xml-element", r.password()),
+        c.plant("xml-element", format!("{}+{}", r.s(B64, 20), r.s("0123456789", 2))),
+        c.plant("xml-element", r.password()),
+    );
+    let nuget = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<configuration>\n  <packageSources>\n\
+         \x20   <add key=\"internal\" value=\"https://nuget.example.net/v3/index.json\" />\n  </packageSources>\n\
+         \x20 <packageSourceCredentials>\n    <internal>\n      <add key=\"Username\" value=\"ci\" />\n\
+         \x20     <add key=\"ClearTextPassword\" value=\"{}\" />\n    </internal>\n    <github>\n\
+         \x20     <add key='Password' value='{}' />\n    </github>\n  </packageSourceCredentials>\n</configuration>\n",
+        c.plant("xml-attribute", r.password()),
+        c.plant("xml-attribute", format!("ghp_{}", r.s(B62, 36))),
+    );
+
+    // INI sections and Java properties, values with the symbols passwords have.
+    let ini = format!(
+        "[client]\nuser = root\npassword = {}\n\n[mysqldump]\nuser=backup\npassword={}\n\n\
+         [smtp]\nhost = mail.internal\npassword = {}\n",
+        c.plant("ini", r.password()),
+        c.plant("ini", format!("{}&{}", r.s(B62, 8), r.s("0123456789", 2))),
+        c.plant(
+            "ini",
+            format!("{}({}){}", r.s(B62, 6), r.s(B62, 3), r.s("0123456789", 2))
+        ),
+    );
+    let properties = format!(
+        "db.url=jdbc:postgresql://db.internal:5432/app\ndb.username=app\ndb.password={}\n\
+         spring.datasource.password = {}\nmail.smtp.password:{}\n",
+        c.plant("properties", r.password()),
+        c.plant(
+            "properties",
+            format!("{}&{}", r.s(B62, 7), r.s("0123456789", 3))
+        ),
+        c.plant("properties", r.password()),
+    );
+
+    // kubeconfig: certificates are public, the client key and the tokens are not.
+    let pem_b64 = |r: &mut Rng, kind: &str| {
+        let body: Vec<String> = (0..8).map(|_| r.s(B64, 64)).collect();
+        let pem = format!(
+            "-----BEGIN {kind}-----\n{}\n-----END {kind}-----\n",
+            body.join("\n")
+        );
+        base64(pem.as_bytes(), B64, true)
+    };
+    let ca = pem_b64(r, "CERTIFICATE");
+    let cert = pem_b64(r, "CERTIFICATE");
+    benign.values.extend([ca.clone(), cert.clone()]);
+    let kubeconfig = format!(
+        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: https://10.0.0.1:6443\n  name: prod\n\
+         contexts:\n- context:\n    cluster: prod\n    user: admin\n  name: prod\ncurrent-context: prod\nkind: Config\nusers:\n\
+         - name: admin\n  user:\n    client-certificate-data: {cert}\n    client-key-data: {}\n\
+         - name: ci\n  user:\n    token: {}\n\
+         - name: dev/api-ocp-example-net:6443\n  user:\n    token: {}\n",
+        c.plant("kubeconfig", pem_b64(r, "RSA PRIVATE KEY")),
+        c.plant("kubeconfig", format!("{}.{}", r.s("abcdefghijklmnopqrstuvwxyz0123456789", 6), r.s("abcdefghijklmnopqrstuvwxyz0123456789", 16))),
+        c.plant("kubeconfig", format!("sha256~{}", r.s(B64URL, 43))),
+    );
+
+    // A Kubernetes Secret as `kubectl get secret -o yaml` prints it: every data value, whatever
+    // its key, and the TLS key written as base64 PEM.
+    let secret_manifest = format!(
+        "apiVersion: v1\ndata:\n  .dockerconfigjson: {}\n  db-pass: {}\n  tls.key: {}\n         kind: Secret\nmetadata:\n  name: app-secrets\n  namespace: production\ntype: Opaque\n",
+        c.plant(
+            "kubernetes-secret",
+            base64(format!("{{\"auths\":{{\"ghcr.io\":{{\"auth\":\"{}\"}}}}}}", r.s(B64, 32)).as_bytes(), B64, true)
+        ),
+        c.plant("kubernetes-secret", base64(r.password().as_bytes(), B64, true)),
+        c.plant("kubernetes-secret", pem_b64(r, "PRIVATE KEY")),
+    );
+
+    // docker config.json, pretty-printed as docker writes it.
+    let docker = format!(
+        "{{\n\t\"auths\": {{\n\t\t\"registry.example.net\": {{\n\t\t\t\"auth\": \"{}\"\n\t\t}},\n\
+         \t\t\"https://index.docker.io/v1/\": {{\n\t\t\t\"identitytoken\": \"{}\"\n\t\t}}\n\t}},\n\
+         \t\"credsStore\": \"desktop\"\n}}\n",
+        c.plant(
+            "docker-config",
+            base64(format!("ci:{}", r.password()).as_bytes(), B64, true)
+        ),
+        c.plant("docker-config", r.s(B64URL, 48)),
+    );
+
+    let bash = |command: &str| json!({"command": command, "description": "show the file"});
+    export_with(
+        "Why does the deploy fail to log in?",
+        "Check the credentials the tools use.",
+        vec![
+            ("bash", bash("cat ~/.netrc"), netrc),
+            ("bash", bash("cat ~/.pgpass"), pgpass),
+            ("bash", bash("cat ~/.git-credentials"), git_credentials),
+            (
+                "read",
+                json!({"filePath": "/home/dev/.m2/settings.xml"}),
+                maven,
+            ),
+            ("bash", bash("cat NuGet.Config"), nuget),
+            ("bash", bash("cat ~/.my.cnf"), ini),
+            (
+                "read",
+                json!({"filePath": "src/main/resources/application.properties"}),
+                properties,
+            ),
+            ("bash", bash("cat ~/.kube/config"), kubeconfig),
+            (
+                "bash",
+                bash("kubectl get secret app-secrets -o yaml"),
+                secret_manifest,
+            ),
+            ("bash", bash("cat ~/.docker/config.json"), docker),
+        ],
+    )
+}
+
+#[test]
+fn credential_files_an_agent_prints_lose_every_secret() {
+    // See issue 18.
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let mut corpus = Corpus::default();
+    let mut benign = Benign { values: Vec::new() };
+    let export = credential_files_export(&mut Rng(18), &mut corpus, &mut benign);
+    let file = env.path("credentials.json");
+    write_json(&file, &export);
+    repo.git_session(&["save", "--from", &file.display().to_string()])
+        .success();
+
+    // Recall per format: a secret counts as kept out when no piece of it is in any object.
+    let (objects, bytes) = all_object_bytes(&repo);
+    let mut leaked = Vec::new();
+    for format in corpus.formats() {
+        let values: Vec<&String> = corpus
+            .planted
+            .iter()
+            .filter(|(f, _)| *f == format)
+            .map(|(_, v)| v)
+            .collect();
+        let kept = values.iter().filter(|v| !contains(&bytes, v)).count();
+        println!("{format}: {kept} of {} secrets removed", values.len());
+        leaked.extend(values.into_iter().filter(|v| contains(&bytes, v)));
+    }
+    assert!(
+        leaked.is_empty(),
+        "{} of {} secrets found in {objects} objects: {leaked:?}",
+        leaked.len(),
+        corpus.planted.len()
+    );
+
+    // show: the input but for the markers, each standing for a planted secret and no more.
+    let shown = repo.show(TOOLCALL.id, None);
+    let mut replaced = Vec::new();
+    compare(&export, &shown, "", &mut replaced);
+    for (path, marker, text) in &replaced {
+        let secret = corpus.planted.iter().find(|(_, v)| text == v);
+        assert!(
+            secret.is_some(),
+            "{path}: {marker} replaced {text:?}, which is not exactly a planted secret"
+        );
+    }
+    let text = shown.to_string();
+    for value in &benign.values {
+        assert!(text.contains(value.as_str()), "{value:.60} must come back");
+    }
+    for kept in [
+        "machine ftp.example.net",
+        "db.internal:5432:app:app:",
+        "<username>deploy</username>",
+        "<add key=\\\"Username\\\" value=\\\"ci\\\" />",
+        "${user.home}/.ssh/id_rsa",
+        "user = root",
+        "db.username=app",
+        "\\\"credsStore\\\": \\\"desktop\\\"",
+    ] {
+        assert!(text.contains(kept), "{kept} must come back");
+    }
+    repo.assert_fsck_clean();
+}

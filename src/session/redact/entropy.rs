@@ -45,13 +45,54 @@ pub fn is_uuid(s: &str) -> bool {
 
 /// True for a content hash written with its algorithm: `sha512-<base64>` (lockfile integrity),
 /// `sha256:<hex>` (image digests), `sha1-...`, `md5-...`.
+/// An algorithm name followed by another separator (`sha256~...`, OpenShift's tokens) is not one.
 pub fn is_labelled_hash(s: &str) -> bool {
-    let lower = s.get(..7).unwrap_or(s).to_ascii_lowercase();
+    let lower = s.get(..9).unwrap_or(s).to_ascii_lowercase();
     [
-        "sha1-", "sha1:", "sha256", "sha384", "sha512", "md5-", "md5:", "blake2", "blake3",
+        "sha1", "sha224", "sha256", "sha384", "sha512", "md5", "blake2b", "blake2s", "blake2",
+        "blake3",
     ]
     .iter()
-    .any(|p| lower.starts_with(p))
+    .any(|p| {
+        lower
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', ':', '=', '_']))
+    })
+}
+
+/// The label of a PEM block written in base64 (`LS0tLS1CRUdJTi...` is `-----BEGIN`, as
+/// kubeconfig's `client-key-data` and Kubernetes secrets hold them): `RSA PRIVATE KEY`,
+/// `CERTIFICATE`; `None` when `s` is no such thing.
+pub fn base64_pem_label(s: &str) -> Option<String> {
+    if !s.starts_with("LS0tLS1CRUdJTi") {
+        return None;
+    }
+    let head = s.get(..s.len().min(96) / 4 * 4)?;
+    let mut bytes = Vec::with_capacity(head.len() / 4 * 3);
+    for chunk in head.as_bytes().chunks(4) {
+        let mut n = 0u32;
+        for &c in chunk {
+            let v = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                _ => 0,
+            };
+            n = (n << 6) | u32::from(v);
+        }
+        bytes.extend_from_slice(&n.to_be_bytes()[1..]);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let label = text.strip_prefix("-----BEGIN ")?;
+    let end = label.find("-----")?;
+    Some(label[..end].to_owned())
+}
+
+/// True for a base64 PEM block that holds a private key (not a certificate or public key).
+pub fn is_base64_private_key(s: &str) -> bool {
+    base64_pem_label(s).is_some_and(|label| label.ends_with("PRIVATE KEY"))
 }
 
 /// True for values that stand for a secret without being one: variable references (`$TOKEN`,
@@ -273,8 +314,9 @@ pub fn looks_random(s: &str) -> bool {
     {
         return false;
     }
-    // SSH public keys (`AAAAB3NzaC1yc2E...`) are published on purpose.
-    if s.starts_with("AAAA") {
+    // SSH public keys (`AAAAB3NzaC1yc2E...`) and certificates in base64 PEM
+    // (`certificate-authority-data` in a kubeconfig) are published on purpose.
+    if s.starts_with("AAAA") || base64_pem_label(s).is_some_and(|l| !l.ends_with("PRIVATE KEY")) {
         return false;
     }
     let lower = s.bytes().any(|b| b.is_ascii_lowercase());
@@ -392,5 +434,31 @@ mod tests {
         assert!(is_uuid("123E4567-E89B-12D3-A456-426614174000"));
         assert!(!is_uuid("123e4567-e89b-12d3-a456-42661417400g"));
         assert!(is_labelled_hash("sha256:0123abcd"));
+        assert!(is_labelled_hash("sha512-z4PhNX7vuL3xVChQ1m2A"));
+        assert!(is_labelled_hash("md5:0123abcd"));
+        assert!(
+            !is_labelled_hash("sha256~q8Fz2LmX9vTb4RkWc7NpYd3H"),
+            "an OpenShift token"
+        );
+    }
+
+    #[test]
+    fn base64_pem_blocks_are_told_apart() {
+        // `-----BEGIN ` in base64, then the rest of each header: split, so that this file (part
+        // of the clean corpus of tests/it/redaction.rs) holds no base64 private key itself.
+        let begin = "LS0tLS1CRUdJTi";
+        let rsa = format!("{begin}{}", "BSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlF");
+        assert_eq!(base64_pem_label(&rsa).as_deref(), Some("RSA PRIVATE KEY"));
+        assert!(is_base64_private_key(&format!(
+            "{begin}{}",
+            "BQUklWQVRFIEtFWS0tLS0tCk1JSUV2"
+        )));
+        let cert = format!("{begin}{}", "BDRVJUSUZJQ0FURS0tLS0tCk1JSUM");
+        assert!(!is_base64_private_key(&cert));
+        assert!(!looks_random(&format!(
+            "{cert}{}",
+            "vakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Fo"
+        )));
+        assert_eq!(base64_pem_label("q8Fz2LmX9vTb4RkWc7NpYd3H"), None);
     }
 }

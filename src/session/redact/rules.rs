@@ -19,12 +19,13 @@ use std::ops::Range;
 use regex::bytes::Captures;
 
 use super::entropy::{
-    is_code_reference, is_hex, is_labelled_hash, is_path, is_placeholder, looks_random, shannon,
+    is_base64_private_key, is_code_reference, is_hex, is_labelled_hash, is_path, is_placeholder,
+    looks_random, shannon,
 };
 
 /// Bump when a check function changes what it accepts: the save cache of every repository is
 /// then invalidated (patterns and keywords are hashed into the rules id already).
-pub const REVISION: u32 = 2;
+pub const REVISION: u32 = 3;
 
 /// The named groups of a match that the checks look at, as byte ranges of the whole text.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -39,6 +40,8 @@ pub struct Groups {
     pub after: bool,
     /// `secret3` took part: the value is bare (not quoted).
     pub bare: bool,
+    /// `close`: the name in an XML element's closing tag.
+    pub close: Option<Range<usize>>,
 }
 
 impl Groups {
@@ -49,11 +52,12 @@ impl Groups {
                 .map(|m| m.start() + offset..m.end() + offset)
         };
         Groups {
-            key: at("key"),
+            key: at("key").or_else(|| at("key2")),
             sep: at("sep"),
             before: caps.name("before").is_some(),
             after: caps.name("after").is_some(),
             bare: caps.name("secret3").is_some(),
+            close: at("close"),
         }
     }
 }
@@ -74,6 +78,7 @@ pub enum Anchor {
 pub const ANCHORS: &[(&str, Anchor)] = &[
     ("secret-assignment", Anchor::KeyStart),
     ("high-entropy-secret", Anchor::Keyword),
+    ("netrc-password", Anchor::Keyword),
 ];
 
 /// Looks at a candidate: `text` is the whole string, `groups` the match's named groups, `secret`
@@ -283,7 +288,7 @@ pub const BUILTIN: &[Spec] = &[
         keywords: &[
             "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe.",
         ],
-        pattern: r"(?-u)\b(?P<secret>xox(?:[abposre]|e\.xox[bp])-[0-9A-Za-z\-]{10,250})",
+        pattern: r"(?-u)\b(?P<secret>xox(?:[abposre]|e\.xox[bp])-[0-9A-Za-z\-]{20,250})",
         check: check_random_token,
         generic: false,
     },
@@ -423,7 +428,7 @@ pub const BUILTIN: &[Spec] = &[
         "hashicorp-vault-token",
         &["hvs.", "hvb.", "hvr."],
         concat!(
-            r"(?-u)\b(?P<secret>hv[sbr]\.[0-9A-Za-z_\-]{24,200})",
+            r"(?-u)\b(?P<secret>hv[sbr]\.[0-9A-Za-z_\-]{24,400})",
             end!()
         ),
     ),
@@ -504,6 +509,81 @@ pub const BUILTIN: &[Spec] = &[
         check: check_token,
         generic: false,
     },
+    token(
+        "sourcegraph-token",
+        &["sgp_"],
+        r"(?-u)\bsgp_(?:[0-9a-fA-F]{16}_|local_)?[0-9a-fA-F]{40}\b",
+    ),
+    random(
+        "easypost-api-key",
+        &["EZAK", "EZTK"],
+        r"(?-u)\bEZ[AT]K[0-9A-Za-z]{54}\b",
+    ),
+    token(
+        "openshift-token",
+        &["sha256~"],
+        concat!(r"(?-u)\b(?P<secret>sha256~[0-9A-Za-z_\-]{43})", end!()),
+    ),
+    // Credential files an agent prints with `cat`.
+    Spec {
+        id: "base64-private-key",
+        keywords: &["LS0tLS1CRUdJTi"],
+        pattern: r"(?-u)\b(?P<secret>LS0tLS1CRUdJTi[0-9A-Za-z+/]{20,}={0,2})",
+        check: check_base64_private_key,
+        generic: false,
+    },
+    Spec {
+        id: "netrc-password",
+        keywords: &["machine", "default"],
+        pattern: concat!(
+            r"(?-u)(?:machine[ \t\r\n]+[^ \t\r\n]+|default)[ \t\r\n]+",
+            r"(?:(?:account|port)[ \t\r\n]+[^ \t\r\n]+[ \t\r\n]+)*",
+            r"login[ \t\r\n]+[^ \t\r\n]+[ \t\r\n]+",
+            r"(?:(?:account|port)[ \t\r\n]+[^ \t\r\n]+[ \t\r\n]+)*",
+            r#"password[ \t\r\n]+(?P<secret>[^ \t\r\n"']+)"#
+        ),
+        check: check_plain,
+        generic: false,
+    },
+    Spec {
+        id: "pgpass-password",
+        keywords: &[":5432:", ":5433:", ":5434:", ":6432:", ":*:"],
+        pattern: r"(?m-u)^[ \t]*[^:#\s][^:\s]{0,253}:(?:[0-9]{1,5}|\*):(?:\\.|[^:\\\s])+:(?:\\.|[^:\\\s])+:(?P<secret>(?:\\.|[^\\\r\n])+?)[ \t]*\r?$",
+        check: check_plain,
+        generic: false,
+    },
+    Spec {
+        id: "kubernetes-secret-data",
+        keywords: &["kind: secret"],
+        pattern: r"(?m-u)^(?P<indent>[ \t]{1,16})(?P<key>[A-Za-z0-9._\-]{1,253}):[ \t]+(?P<secret>[A-Za-z0-9+/]{4,}={0,2})[ \t]*\r?$",
+        check: check_kubernetes_secret_data,
+        generic: false,
+    },
+    Spec {
+        id: "xml-element-secret",
+        keywords: &[
+            "pass>",
+            "password>",
+            "passwd>",
+            "passphrase>",
+            "pwd>",
+            "secret>",
+            "token>",
+            "key>",
+            "credential>",
+            "credentials>",
+        ],
+        pattern: r"(?i-u)<(?P<key>[a-z_][a-z0-9_.:\-]{0,80})(?:[ \t\r\n][^<>]{0,300})?>[ \t\r\n]*(?P<secret>[^<>\s]{1,1024})[ \t\r\n]*</(?P<close>[a-z_][a-z0-9_.:\-]{0,80})>",
+        check: check_xml_element,
+        generic: false,
+    },
+    Spec {
+        id: "xml-attribute-secret",
+        keywords: &["value="],
+        pattern: r#"(?i-u)\b(?:key|name)[ \t]*=[ \t]*(?:"(?P<key>[^"<>\r\n]{1,100})"|'(?P<key2>[^'<>\r\n]{1,100})')[ \t\r\n]+value[ \t]*=[ \t]*(?:"(?P<secret>[^"\r\n]{1,1024})"|'(?P<secret2>[^'\r\n]{1,1024})')"#,
+        check: check_quoted_assignment,
+        generic: false,
+    },
     // Credentials in URLs, connection strings and command lines.
     Spec {
         id: "url-password",
@@ -556,6 +636,13 @@ pub const BUILTIN: &[Spec] = &[
         generic: true,
     },
     Spec {
+        id: "secret-call-argument",
+        keywords: &["setproperty", "setenv", "set_var"],
+        pattern: r#"(?i-u)\b(?:setProperty|setenv|set_var)[ \t]*\([ \t]*(?:"(?P<key>[^"\r\n]{1,100})"|'(?P<key2>[^'\r\n]{1,100})')[ \t]*,[ \t]*(?:"(?P<secret>[^"\r\n]{1,1024})"|'(?P<secret2>[^'\r\n]{1,1024})')"#,
+        check: check_quoted_assignment,
+        generic: true,
+    },
+    Spec {
         id: "secret-assignment",
         keywords: &[
             "pass",
@@ -567,7 +654,7 @@ pub const BUILTIN: &[Spec] = &[
             "auth",
             "key",
         ],
-        pattern: r#"(?i-u)(?P<key>[a-z0-9_.\-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|credentials?|creds|auth|api[_.\-]?key|access[_.\-]?key|private[_.\-]?key|account[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|session[_.\-]?key|app[_.\-]?key|license[_.\-]?key)[a-z0-9_.\-]*)\\{0,3}["'`]?[ \t]{0,8}(?P<sep>:=|=>|=|:)[ \t]{0,8}(?:\\{0,3}"(?P<secret>[^"\\\r\n]{1,1024})\\{0,3}"|\\{0,3}'(?P<secret2>[^'\\\r\n]{1,1024})\\{0,3}'|(?P<secret3>[^ \t\r\n"'`,;&<>(){}\[\]\\]{1,1024}))"#,
+        pattern: r#"(?i-u)(?P<key>[a-z0-9_.\-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|credentials?|creds|auth|api[_.\-]?key|access[_.\-]?key|private[_.\-]?key|account[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|session[_.\-]?key|app[_.\-]?key|license[_.\-]?key)[a-z0-9_.\-]*)\\{0,3}["'`]?(?:[ \t]*:?[ \t]*(?:string|str|&str|\[\]byte))?[ \t]{0,8}(?P<sep>:::=|::=|:=|\?=|\.=|=>|=|:)[ \t]{0,8}(?:\\{0,3}"(?P<secret>[^"\\\r\n]{1,1024})\\{0,3}"|\\{0,3}'(?P<secret2>[^'\\\r\n]{1,1024})\\{0,3}'|`(?P<secret4>[^`\r\n]{1,1024})`|(?P<secret3>[^ \t\r\n"'`,;&<>(){}\[\]\\]{1,1024}))"#,
         check: check_assignment,
         generic: true,
     },
@@ -683,6 +770,79 @@ fn check_pem(text: &str, _: &Groups, secret: Range<usize>) -> Option<Range<usize
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/'))
         .count();
     (base64 >= 32).then_some(span)
+}
+
+/// A base64 PEM block (`client-key-data: LS0tLS1CRUdJTi...`) that decodes to a private key;
+/// certificates and public keys are left alone.
+fn check_base64_private_key(
+    text: &str,
+    groups: &Groups,
+    secret: Range<usize>,
+) -> Option<Range<usize>> {
+    is_base64_private_key(slice(text, &secret))
+        .then_some(secret)
+        .and_then(|s| check_plain(text, groups, s))
+}
+
+/// `<password>...</password>` (the value may sit on a line of its own): the element's name
+/// names a secret, the closing tag is the same element's, and the value is judged as a quoted
+/// literal assigned to that name.
+fn check_xml_element(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
+    let key = slice(text, groups.key.as_ref()?);
+    let close = slice(text, groups.close.as_ref()?);
+    (key == close && assigned_value_is_secret(key, slice(text, &secret), false, false, false))
+        .then_some(secret)
+}
+
+/// A base64 value in the `data:` block of a Kubernetes `Secret` manifest (`kubectl get secret
+/// -o yaml`): every value there is a secret, whatever its key is called. The block is found by
+/// walking back to the nearest line indented less than the value's (at most 64 KiB back).
+fn check_kubernetes_secret_data(
+    text: &str,
+    groups: &Groups,
+    secret: Range<usize>,
+) -> Option<Range<usize>> {
+    let key = groups.key.as_ref()?;
+    let value = slice(text, &secret);
+    if !value.len().is_multiple_of(4) || !text.contains("kind: Secret") {
+        return None;
+    }
+    let b = text.as_bytes();
+    let line_start = key.start
+        - b[..key.start]
+            .iter()
+            .rev()
+            .take_while(|&&c| c == b' ' || c == b'\t')
+            .count();
+    let indent = key.start - line_start;
+    let floor = line_start.saturating_sub(64 << 10);
+    let mut end = line_start;
+    while end > floor {
+        // The line before `end` (which starts a line).
+        let prev_end = end - 1;
+        let prev_start = b[floor..prev_end]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(floor, |i| floor + i + 1);
+        let line = &text[prev_start..prev_end];
+        let trimmed = line.trim_end_matches('\r');
+        let own = trimmed.len() - trimmed.trim_start().len();
+        if !trimmed.trim().is_empty() && own < indent {
+            return (trimmed.trim() == "data:").then_some(secret);
+        }
+        end = prev_start;
+    }
+    None
+}
+
+/// A quoted value whose key is given apart from it (`<add key="Password" value="..."/>`).
+fn check_quoted_assignment(
+    text: &str,
+    groups: &Groups,
+    secret: Range<usize>,
+) -> Option<Range<usize>> {
+    let key = slice(text, groups.key.as_ref()?);
+    assigned_value_is_secret(key, slice(text, &secret), false, false, false).then_some(secret)
 }
 
 /// `Password=...` counts as a connection string only next to a `;` (`Server=db;Password=x;`),
@@ -1019,6 +1179,7 @@ fn check_assignment(text: &str, groups: &Groups, secret: Range<usize>) -> Option
     let key = groups.key.clone().map_or("", |k| slice(text, &k));
     let bare = groups.bare;
     let secret = if bare {
+        let secret = config_line_value(text, groups, secret);
         trim_span(text, secret, b".:?")
     } else {
         trim_span(text, secret, b" \t")
@@ -1044,6 +1205,53 @@ fn check_assignment(text: &str, groups: &Groups, secret: Range<usize>) -> Option
     assigned_value_is_secret(key, slice(text, &secret), bare, colon, spaced).then_some(secret)
 }
 
+/// A bare value of a config-file line (`password = ...` in an INI section, `db.password=...` in
+/// a properties file): the key starts the line and the value is the rest of it, symbols
+/// included, so no part of a password survives past a `&`, `(` or `;` in it.
+/// Lines that read as code are left to the usual rules: a value with blanks or quotes in it, or
+/// ending like a statement or a call (`;`, `)`, `{`, `,`).
+fn config_line_value(text: &str, groups: &Groups, secret: Range<usize>) -> Range<usize> {
+    let Some(key) = &groups.key else {
+        return secret;
+    };
+    let b = text.as_bytes();
+    // Only blanks between the line start and the key (looked at backwards from the key, so a
+    // long line costs nothing).
+    let blanks = b[..key.start]
+        .iter()
+        .rev()
+        .take_while(|&&c| c == b' ' || c == b'\t')
+        .count();
+    let before = key.start - blanks;
+    if before > 0 && b[before - 1] != b'\n' {
+        return secret;
+    }
+    // The line's end, within the longest value a rule takes.
+    let window = &b[secret.end..b.len().min(secret.end + 1024)];
+    let Some(line_end) = window
+        .iter()
+        .position(|&c| c == b'\n')
+        .map(|i| secret.end + i)
+        .or((window.len() == b.len() - secret.end).then_some(b.len()))
+    else {
+        return secret;
+    };
+    let mut end = line_end;
+    while end > secret.end && matches!(b[end - 1], b' ' | b'\t' | b'\r') {
+        end -= 1;
+    }
+    let rest = &b[secret.end..end];
+    if rest.is_empty()
+        || rest
+            .iter()
+            .any(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'`' | b'\\'))
+        || matches!(b[end - 1], b';' | b')' | b'{' | b'}' | b'[' | b'(' | b',')
+    {
+        return secret;
+    }
+    secret.start..end
+}
+
 /// True when `value`, assigned to `key`, is taken as a secret: the key names one
 /// ([`key_names_secret`]); quoted literals of 4+ characters, bare values of 6+; never
 /// placeholders, paths, URLs (their credentials have a rule of their own), labelled hashes,
@@ -1061,10 +1269,13 @@ pub fn assigned_value_is_secret(
     if !key_names_secret(key) {
         return false;
     }
-    // Numbers, versions, times and `line:column` pairs.
+    // Numbers, versions, times and `line:column` pairs; a long number is a numeric secret,
+    // though (a numeric client secret of 16 digits or more).
+    let digits = value.bytes().all(|b| b.is_ascii_digit());
     if value
         .bytes()
         .all(|b| b.is_ascii_digit() || matches!(b, b':' | b'.' | b'-' | b'/'))
+        && !(digits && value.len() >= 16)
     {
         return false;
     }

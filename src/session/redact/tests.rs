@@ -579,7 +579,185 @@ fn cases() -> Vec<Case> {
         |s| format!("salt = \"{s}\""),
         format!("salt = \"{}\"", r.s(HEX, 40)),
     ));
+    v.extend(credential_file_cases(&mut Rng(18)));
     v
+}
+
+/// Credential files as an agent prints them with `cat` (issue 18): one case per rule, each
+/// with a near miss from the same file format.
+fn credential_file_cases(r: &mut Rng) -> Vec<Case> {
+    let mut v = Vec::new();
+    v.push(case(
+        "openshift-token",
+        format!("sha256~{}", r.s(B64URL, 43)),
+        |s| format!("users:\n- name: dev/api-ocp\n  user:\n    token: {s}\n"),
+        format!("digest: sha256:{}", r.s(HEX, 64)),
+    ));
+    let key_pem = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
+        pem_body(r, 3).join("\n")
+    );
+    let cert_pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        pem_body(r, 3).join("\n")
+    );
+    v.push(case(
+        "base64-private-key",
+        b64(key_pem.as_bytes()),
+        |s| format!("users:\n- name: admin\n  user:\n    client-key-data: {s}\n"),
+        format!(
+            "    client-certificate-data: {}\n",
+            b64(cert_pem.as_bytes())
+        ),
+    ));
+    v.push(case(
+        "netrc-password",
+        format!("{}!{}", r.s(B62, 10), r.s("0123456789", 2)),
+        |s| format!("machine api.example.net\n  login dev\n  password {s}\n"),
+        "a machine learning password manager will log in for you".into(),
+    ));
+    v.push(case(
+        "pgpass-password",
+        format!("{}\\:{}", r.s(B62, 8), r.s(B62, 6)),
+        |s| format!("db.internal:5432:app:app:{s}\n*:*:*:replicator:*\n"),
+        "2026-01-01 12:00:00:5432: connection received: host=10.0.0.7".into(),
+    ));
+    v.push(case(
+        "xml-element-secret",
+        format!("{}#{}", r.s(B62, 10), r.s("0123456789", 2)),
+        |s| format!("<server>\n  <id>nexus</id>\n  <username>deploy</username>\n  <password>\n    {s}\n  </password>\n</server>\n"),
+        "<server><password>${env.NEXUS_PASSWORD}</password><privateKey>~/.ssh/id_rsa</privateKey></server>".into(),
+    ));
+    v.push(case(
+        "xml-attribute-secret",
+        format!("{}-{}", r.s(B62, 10), r.s("0123456789", 3)),
+        |s| format!("<packageSourceCredentials>\n  <nuget>\n    <add key=\"Username\" value=\"dev\" />\n    <add key=\"ClearTextPassword\" value=\"{s}\" />\n  </nuget>\n</packageSourceCredentials>\n"),
+        "<add key=\"PasswordPolicy\" value=\"StrongPasswordRequired\" />".into(),
+    ));
+    v.push(case(
+        "secret-call-argument",
+        format!("{}{}", r.s(B62, 14), r.s("0123456789", 2)),
+        |s| format!("System.setProperty(\"SERVICE_X_TOKEN\", \"{s}\");"),
+        "System.setProperty(\"SERVICE_X_TOKEN_FILE\", \"/run/secrets/token\");".into(),
+    ));
+    v.push(case(
+        "kubernetes-secret-data",
+        b64(format!("{}{}", r.s(B62, 14), r.s("0123456789", 2)).as_bytes()),
+        |s| format!("apiVersion: v1\ndata:\n  .dockerconfigjson: {s}\n  username: {}\nkind: Secret\nmetadata:\n  name: registry\n  namespace: ci\ntype: kubernetes.io/dockerconfigjson\n", b64(b"ci")),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: registry\n  namespace: production\n  labels:\n    team: platform\n".into(),
+    ));
+    v.push(case(
+        "sourcegraph-token",
+        format!("sgp_{}_{}", r.s(HEX, 16), r.s(HEX, 40)),
+        |s| format!("export SRC_ACCESS={s}"),
+        format!("sgp_{}", r.s(HEX, 20)),
+    ));
+    v.push(case(
+        "easypost-api-key",
+        format!("EZAK{}", r.s(B62, 54)),
+        |s| format!("client = easypost.EasyPostClient(\"{s}\")"),
+        format!("EZAK{}", r.s(B62, 30)),
+    ));
+    v
+}
+
+#[test]
+fn the_syntaxes_and_token_families_of_issue_18_are_found() {
+    // See issue 18: misses that clustered by syntax rather than by token format.
+    let redactor = Redactor::builtin();
+    let r = &mut Rng(1819);
+    let mut secrets = Vec::new();
+    let mut texts = Vec::new();
+    let mut plant = |secret: String, text: &dyn Fn(&str) -> String| {
+        texts.push(text(&secret));
+        secrets.push(secret);
+    };
+    let pw = |r: &mut Rng| format!("{}{}", r.s(B62, 14), r.s("0123456789", 2));
+    plant(pw(r), &|s| format!("var apiToken string = \"{s}\""));
+    plant(pw(r), &|s| format!("const dbPassword string = `{s}`"));
+    plant(pw(r), &|s| format!("authToken := `{s}`"));
+    plant(pw(r), &|s| format!("password: str = \"{s}\""));
+    plant(pw(r), &|s| format!("$password .= \"{s}\";"));
+    plant(pw(r), &|s| format!("API_TOKEN ::= {s}"));
+    plant(pw(r), &|s| format!("API_TOKEN :::= {s}"));
+    plant(pw(r), &|s| format!("API_TOKEN ?= {s}"));
+    plant(pw(r), &|s| format!("os.Setenv(\"GITHUB_TOKEN\", \"{s}\")"));
+    plant(pw(r), &|s| {
+        format!("std::env::set_var(\"DB_PASSWORD\", \"{s}\");")
+    });
+    plant(r.digits(19), &|s| format!("client_secret = \"{s}\""));
+    plant(format!("sha256~{}", r.s(B64URL, 43)), &|s| {
+        format!("oc login --token={s} --server=https://api.ocp.example.net:6443")
+    });
+    plant(format!("hvb.{}", r.s(B64URL, 250)), &|s| {
+        format!("VAULT_BATCH={s}")
+    });
+    let mut failures = Vec::new();
+    for (text, secret) in texts.iter().zip(&secrets) {
+        let mut found = BTreeMap::new();
+        let out = redactor.redact_text(text, &mut found).unwrap_or_default();
+        if out.contains(secret.as_str()) || !out.contains("[REDACTED:") {
+            failures.push(format!("{text:?} became {out:?}"));
+        }
+    }
+    // Prefix rules mind the length; short numbers and type names stay.
+    for text in [
+        "xoxb-12345-abcd234",
+        "api_version = 20240101",
+        "password: string;",
+        "token: String,",
+        "var token string",
+        "System.setProperty(\"http.proxyHost\", \"proxy.internal\");",
+    ] {
+        let found = findings(&redactor, text);
+        if !found.is_empty() {
+            failures.push(format!("{text:?} lost {found:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn b64(bytes: &[u8]) -> String {
+    let a = B64.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(a[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_config_file_line_loses_its_whole_value() {
+    // See issue 18: `[REDACTED]&3` left the end of the password behind.
+    let redactor = Redactor::builtin();
+    let r = &mut Rng(1818);
+    let amp = format!("{}&{}", r.s(B62, 8), r.s("0123456789", 1));
+    let paren = format!("{}({}){}", r.s(B62, 6), r.s(LOWER, 2), r.s("0123456789", 1));
+    let text = format!(
+        "[client]\nuser = root\npassword = {amp}\n\n[mail]\nmail.smtp.password={paren}\nhost = mail.internal\n"
+    );
+    let mut found = BTreeMap::new();
+    let out = redactor.redact_text(&text, &mut found).unwrap_or_default();
+    assert_eq!(
+        out,
+        "[client]\nuser = root\npassword = [REDACTED:secret-assignment]\n\n[mail]\nmail.smtp.password=[REDACTED:secret-assignment]\nhost = mail.internal\n"
+    );
+    // Code keeps its calls and statements.
+    for code in [
+        "    password = getpass.getpass()\n",
+        "    token = tokens.next()?;\n",
+        "    let secret = compiled;\n",
+    ] {
+        assert_eq!(findings(&redactor, code), [], "{code:?}");
+    }
 }
 
 fn findings(redactor: &Redactor, text: &str) -> Vec<(String, String)> {
