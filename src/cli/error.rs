@@ -65,6 +65,14 @@ impl From<StoreError> for CliError {
                 "no git-session holds a ref lock this long; if no git command is running, remove it: rm '{}'",
                 lock.display()
             )),
+            StoreError::MaintenanceBusy { wanted: crate::store::LockMode::Shared, .. } => Some(format!(
+                "run the command again once it has finished (the lock goes with its process, so it is never stale; git config {} sets the wait in seconds)",
+                crate::store::lock::LOCK_TIMEOUT_KEY
+            )),
+            StoreError::MaintenanceBusy { .. } => Some(
+                "run it again when no git-session save, import, pull or scrub is running in this repository (the lock goes with its process, so it is never stale)"
+                    .to_owned(),
+            ),
             StoreError::MissingObject { .. } => Some(
                 "the save is incomplete in this clone; fetch the sessions refs again ('git fetch <remote> \"refs/sessions/*:refs/sessions/*\"')"
                     .to_owned(),

@@ -416,8 +416,13 @@ impl Encoder<'_> {
         if hit.id != id {
             return None;
         }
-        let present = self.store.has_object(hit.blob)
-            && hit.strings.iter().all(|(id, _)| self.store.has_object(*id));
+        // Freshened, not only checked: the save refers to them without writing them, and a gc
+        // must not take them for old garbage before the ref reaches them.
+        let present = self.store.freshen_object(hit.blob)
+            && hit
+                .strings
+                .iter()
+                .all(|(id, _)| self.store.freshen_object(*id));
         present.then(|| hit.clone())
     }
 

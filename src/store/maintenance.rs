@@ -68,10 +68,7 @@ impl Store {
         commit
             .extra_headers
             .retain(|(key, _)| key != "gpgsig" && key != "gpgsig-sha256");
-        self.repo
-            .write_object(&commit)
-            .map(|id| id.detach())
-            .map_err(|e| StoreError::git("writing a commit", e))
+        self.write_object(&commit, "writing a commit")
     }
 
     /// Measures the object database: loose object files and everything under `objects/pack/`.

@@ -3,15 +3,19 @@
 //! This layer knows blobs, trees, commits and refs, and nothing about sessions or agents: an agent
 //! reaches it only as an opaque namespace string in a ref name (see [`layout`]). Objects are always
 //! written before a ref moves, and refs only move by compare-and-swap ([`refs`]), so a crash or a
-//! concurrent writer can never leave a ref pointing at a partial write.
+//! concurrent writer can never leave a ref pointing at a partial write. Objects are written and
+//! reused under the maintenance lock ([`lock`]), which pruning takes exclusively, so a
+//! `git session gc` can never delete them before the ref reaches them.
 
 pub mod graph;
 pub mod layout;
+pub mod lock;
 pub mod maintenance;
 pub mod objects;
 pub mod refs;
 pub mod repo;
 
+pub use lock::{LockMode, MaintenanceGuard};
 pub use objects::{CommitInfo, EntryKind, TreeEntry};
 pub use refs::RefUpdate;
 pub use repo::Store;
@@ -77,6 +81,19 @@ pub enum StoreError {
         /// What was found.
         actual: String,
     },
+    /// Another process holds the maintenance lock in a mode that excludes this one, and kept
+    /// it for longer than this process waits.
+    #[error("{}", busy_message(lock, *wanted, holder.as_deref(), *waited_secs))]
+    MaintenanceBusy {
+        /// The lock file.
+        lock: PathBuf,
+        /// How this process wanted it.
+        wanted: LockMode,
+        /// The exclusive holder's own description (`git session gc --now (pid 123)`), if any.
+        holder: Option<String>,
+        /// How long this process waited.
+        waited_secs: u64,
+    },
     /// Any other failure reported by gix.
     #[error("{context}: {source}")]
     Git {
@@ -104,6 +121,25 @@ impl StoreError {
             context: context.into(),
             source: source.into(),
         }
+    }
+}
+
+fn busy_message(
+    lock: &std::path::Path,
+    wanted: LockMode,
+    holder: Option<&str>,
+    waited_secs: u64,
+) -> String {
+    match wanted {
+        LockMode::Shared => format!(
+            "{} is running and holds {}; waited {waited_secs} s for it",
+            holder.unwrap_or("another git-session's gc or prune"),
+            lock.display()
+        ),
+        LockMode::Exclusive => format!(
+            "other git-session processes are writing sessions (they hold {}); waited {waited_secs} s for them",
+            lock.display()
+        ),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Opening the user's repository, with the guards gix needs, and the identity saves are made as.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use super::{Result, StoreError};
@@ -10,6 +11,11 @@ use super::{Result, StoreError};
 /// commits: the sessions refs need neither a worktree nor HEAD.
 pub struct Store {
     pub(super) repo: gix::Repository,
+    /// What this store holds of the maintenance lock (see [`super::lock`]).
+    pub(super) maintenance: RefCell<super::lock::Held>,
+    /// The pack indexes, read when an object is first looked for in packs (see
+    /// [`super::objects`]).
+    pub(super) packs: RefCell<Option<Vec<super::objects::PackIndex>>>,
 }
 
 /// Who a commit is made by: name, email and time (seconds since the epoch, with the UTC offset).
@@ -58,7 +64,11 @@ impl Store {
     fn checked(mut repo: gix::Repository) -> Result<Self> {
         Self::check_formats(&repo)?;
         Self::prefer_default_compression(&mut repo);
-        Ok(Store { repo })
+        Ok(Store {
+            repo,
+            maintenance: RefCell::default(),
+            packs: RefCell::default(),
+        })
     }
 
     /// Writes loose objects at zlib's default level (the level git packs with) unless the user
