@@ -107,6 +107,9 @@ impl From<SessionError> for CliError {
             SessionError::Contended { .. } => CliError::user(e).hint(
                 "other processes are saving the same session in a loop; run the command again",
             ),
+            SessionError::ObjectsVanished { .. } => CliError::user(e).hint(
+                "something deletes unreachable objects while sessions are saved, such as a 'git gc --prune=now' or 'git prune' run by hand; let it finish, then save again",
+            ),
             SessionError::Corrupt { .. } => CliError::user(e)
                 .hint("run 'git fsck' and fetch the sessions refs again from a teammate's remote"),
             other => CliError::user(other),

@@ -5,6 +5,12 @@
 //! tree is written first (it does not depend on the parent), then the commit, then the ref moves
 //! from the value read at the start; when another writer moved it meanwhile, the commit is
 //! rebuilt on the new tip and the swap retried, so no save is ever lost.
+//!
+//! A save holds the maintenance lock shared from its first object to its ref update, so a
+//! `git session gc` (which holds it exclusively) never prunes the objects of a save in flight.
+//! Right before the ref moves, the save checks that every object its tree adds to what the
+//! previous save holds is present; a pruning run outside git-session may have deleted some, and
+//! then the save writes them again (they are all in memory) instead of committing a hole.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -17,7 +23,7 @@ use super::model::Session;
 use super::trailers::{SaveTrailers, FORMAT};
 use super::{Result, SessionError};
 use crate::store::layout::{Origin, RefName, LOCAL_PREFIX, REMOTES_PREFIX};
-use crate::store::{CommitInfo, ObjectId, RefUpdate, Store, StoreError};
+use crate::store::{CommitInfo, LockMode, ObjectId, RefUpdate, Store, StoreError};
 
 /// What a save added to the session it was given, from the save it follows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +38,9 @@ struct Added {
 
 /// How many times a save is rebuilt on a moved ref before giving up.
 const MAX_ATTEMPTS: u32 = 200;
+
+/// How many times a save writes its objects again after finding some deleted before giving up.
+const MAX_REWRITES: u32 = 3;
 
 /// What describes a save besides the session itself.
 #[derive(Debug, Clone)]
@@ -162,6 +171,8 @@ impl<'a> SessionHistory<'a> {
         redact: Option<&dyn Redact>,
         rules: Option<&dyn MergeRules>,
     ) -> Result<SaveOutcome> {
+        // Until the ref has moved: no `git session gc` may prune what this save writes.
+        let _lock = self.store.lock_maintenance(LockMode::Shared, "")?;
         let cache_path = self.cache_path(&meta.agent, &session.id);
         let mut cache = SaveCache::load(&cache_path);
         let copy_path = self.local_copy_path(&meta.agent, &session.id);
@@ -190,6 +201,8 @@ impl<'a> SessionHistory<'a> {
             None => meta.title.clone(),
         };
         let ref_name = RefName::local(&meta.agent, &session.id).full();
+        let mut rewrites = 0;
+        let mut write_again = false;
         for attempt in 1..=MAX_ATTEMPTS {
             let tip = self.store.find_ref(&ref_name)?;
             let previous = match tip {
@@ -198,7 +211,8 @@ impl<'a> SessionHistory<'a> {
             };
             let (whole, added) =
                 self.with_what_it_lacks(session, previous.as_ref(), copy.as_ref(), rules)?;
-            if encoded.is_none() || encoded_with.as_ref() != Some(&added) {
+            if write_again || encoded.is_none() || encoded_with.as_ref() != Some(&added) {
+                write_again = false;
                 encoded = Some(encode(&whole, &mut cache)?);
                 encoded_with = Some(added.clone());
             }
@@ -245,6 +259,21 @@ impl<'a> SessionHistory<'a> {
             let commit = self
                 .store
                 .write_commit(encoded.tree, &parents, &trailers.to_message())?;
+            before_check(self.store, commit);
+            let lacking = self.lacking(commit, encoded.tree, previous.as_ref().map(|p| p.tree))?;
+            if !lacking.is_empty() {
+                if rewrites == MAX_REWRITES {
+                    return Err(SessionError::ObjectsVanished {
+                        name: ref_name,
+                        missing: lacking.iter().map(ObjectId::to_string).collect(),
+                    });
+                }
+                // Encode without the cache: every object is written (or freshened) again.
+                rewrites += 1;
+                cache = SaveCache::default();
+                write_again = true;
+                continue;
+            }
             let log_message = format!("git-session save: {}", meta.reason);
             match self.store.update_ref(&RefUpdate {
                 name: &ref_name,
@@ -271,6 +300,22 @@ impl<'a> SessionHistory<'a> {
             name: ref_name,
             attempts: MAX_ATTEMPTS,
         })
+    }
+
+    /// The objects a new save needs that the object database lacks: its commit, and what its
+    /// tree adds to `base` (the tree of the save it follows, which its ref already keeps).
+    fn lacking(
+        &self,
+        commit: ObjectId,
+        tree: ObjectId,
+        base: Option<ObjectId>,
+    ) -> Result<Vec<ObjectId>> {
+        let mut out = Vec::new();
+        if !self.store.has_object(commit) {
+            out.push(commit);
+        }
+        out.extend(self.store.missing_beyond(tree, base)?);
+        Ok(out)
     }
 
     /// Lists every saved session, local and fetched from remotes, newest save first.
@@ -636,6 +681,11 @@ impl<'a> SessionHistory<'a> {
     }
 }
 
+/// Runs right before a save checks its objects (tests delete objects here, as a prune running
+/// meanwhile would).
+#[cfg(not(test))]
+fn before_check(_store: &Store, _commit: ObjectId) {}
+
 /// Sleeps a little, longer and jittered as attempts grow, so racing savers spread out.
 fn backoff(attempt: u32) {
     let jitter = std::process::id() as u64
@@ -647,4 +697,115 @@ fn backoff(attempt: u32) {
         );
     let base = u64::from(attempt.min(10)) * 2;
     std::thread::sleep(Duration::from_millis(base + jitter % (base + 3)));
+}
+
+#[cfg(test)]
+use self::tests::before_check;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Message;
+    use serde_json::json;
+    use std::cell::RefCell;
+
+    /// What runs between a save's commit and its check.
+    type Hook = Box<dyn FnMut(&Store)>;
+
+    thread_local! {
+        /// The hook of this test thread.
+        static BEFORE_CHECK: RefCell<Option<Hook>> = RefCell::new(None);
+    }
+
+    pub(super) fn before_check(store: &Store, _commit: ObjectId) {
+        BEFORE_CHECK.with(|hook| {
+            if let Some(hook) = hook.borrow_mut().as_mut() {
+                hook(store);
+            }
+        });
+    }
+
+    /// `git prune --expire=now`: what a `git gc --prune=now` run by hand does to the objects of
+    /// a save in flight (they are loose and unreachable until the ref moves).
+    fn prune_now(store: &Store) {
+        let status = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(store.common_dir())
+            .args(["prune", "--expire=now"])
+            .status()
+            .expect("run git prune");
+        assert!(status.success());
+    }
+
+    fn session(n: usize) -> Session {
+        Session {
+            id: "ses_v".into(),
+            info: json!({"info": {"id": "ses_v"}}),
+            messages: (0..n)
+                .map(|i| Message {
+                    id: format!("msg_{i:03}"),
+                    body: json!({"info": {"id": i}, "parts": [{"text": "x".repeat(2000 + i)}]})
+                        .into(),
+                })
+                .collect(),
+            children: vec![],
+        }
+    }
+
+    fn meta() -> SaveMeta {
+        SaveMeta {
+            agent: "opencode".into(),
+            agent_version: None,
+            title: "V".into(),
+            reason: "test".into(),
+            split_threshold: 1024,
+            skip_if_stored: false,
+        }
+    }
+
+    #[test]
+    fn a_save_writes_again_what_a_prune_deleted_before_its_ref_moved() {
+        let (_dir, store) = Store::temporary();
+        let history = SessionHistory::new(&store);
+        history.save(&session(2), &meta(), None).unwrap();
+        let mut pruned = 0;
+        BEFORE_CHECK.with(|hook| {
+            *hook.borrow_mut() = Some(Box::new(move |store: &Store| {
+                if pruned == 0 {
+                    prune_now(store);
+                }
+                pruned += 1;
+            }))
+        });
+        let outcome = history.save(&session(4), &meta(), None);
+        BEFORE_CHECK.with(|hook| hook.borrow_mut().take());
+        let SaveOutcome::Saved { commit, .. } = outcome.unwrap() else {
+            panic!("a new save");
+        };
+        let tree = store.read_commit(commit).unwrap().tree;
+        assert!(
+            store.missing_beyond(tree, None).unwrap().is_empty(),
+            "the ref moved to a complete save"
+        );
+        let saved = history.local_sessions().unwrap().remove(0);
+        assert_eq!(saved.tip, commit);
+        let back = history
+            .read(&saved, &history.find_save(&saved, None).unwrap())
+            .unwrap();
+        assert_eq!(back.messages.len(), 4);
+    }
+
+    #[test]
+    fn a_save_whose_objects_keep_vanishing_leaves_the_ref_alone() {
+        let (_dir, store) = Store::temporary();
+        let history = SessionHistory::new(&store);
+        history.save(&session(2), &meta(), None).unwrap();
+        let before = history.local_sessions().unwrap().remove(0).tip;
+        BEFORE_CHECK.with(|hook| *hook.borrow_mut() = Some(Box::new(prune_now)));
+        let outcome = history.save(&session(3), &meta(), None);
+        BEFORE_CHECK.with(|hook| hook.borrow_mut().take());
+        let err = outcome.expect_err("the ref must not reach deleted objects");
+        assert!(matches!(err, SessionError::ObjectsVanished { .. }), "{err}");
+        assert_eq!(history.local_sessions().unwrap().remove(0).tip, before);
+    }
 }

@@ -7,7 +7,7 @@ use super::merge::{merge, MergeRules};
 use super::trailers::{SaveTrailers, FORMAT};
 use super::{Result, SessionError};
 use crate::store::layout::RefName;
-use crate::store::{ObjectId, RefUpdate, Store, StoreError};
+use crate::store::{LockMode, ObjectId, RefUpdate, Store, StoreError};
 
 /// What integrating one fetched (or bundled) save did to the local ref.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +68,8 @@ pub fn integrate_save(
     split_threshold: usize,
 ) -> Result<Integration> {
     let local_name = local.full();
+    // A merge writes objects no ref reaches until the swap: no `git session gc` meanwhile.
+    let _lock = store.lock_maintenance(LockMode::Shared, "")?;
     for _ in 0..MAX_ATTEMPTS {
         let ours = store.find_ref(&local_name)?;
         let (expected, outcome, new) = match ours {

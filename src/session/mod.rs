@@ -93,6 +93,14 @@ pub enum SessionError {
         /// The newest format this build reads.
         supported: u32,
     },
+    /// Objects a save wrote were deleted before its ref could move, again after each rewrite.
+    #[error("objects of the new save of {name} were deleted while it was saving ({} of them, such as {}); the ref was not moved", missing.len(), missing.first().map_or("", String::as_str))]
+    ObjectsVanished {
+        /// The ref that was not moved.
+        name: String,
+        /// The missing objects found by the last check.
+        missing: Vec<String>,
+    },
     /// Another writer kept moving the ref.
     #[error("{name} kept moving while saving ({attempts} attempts)")]
     Contended {

@@ -5,7 +5,7 @@
 //! deleted from the object database here; `git gc` reclaims what no ref reaches any more.
 
 use super::{Result, SavedSession};
-use crate::store::{ObjectId, RefUpdate, Store};
+use crate::store::{LockMode, ObjectId, RefUpdate, Store};
 
 /// How to shorten one session's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +64,8 @@ pub fn plan_keep_last(store: &Store, saved: &SavedSession, keep: usize) -> Resul
 /// the one before, the oldest without parent) and moves the ref to it by compare-and-swap.
 /// Returns the new tip.
 pub fn shorten(store: &Store, plan: &Shorten) -> Result<ObjectId> {
+    // The copies are unreachable until the swap: no `git session gc` meanwhile.
+    let _lock = store.lock_maintenance(LockMode::Shared, "")?;
     let mut parent: Option<ObjectId> = None;
     for id in plan.kept.iter().rev() {
         let parents: Vec<ObjectId> = parent.into_iter().collect();

@@ -14,7 +14,7 @@ use super::history::{SaveRecord, SavedSession, SessionHistory};
 use super::redact::Redactor;
 use super::scan::Scanner;
 use super::Result;
-use crate::store::{ObjectId, RefUpdate, Store};
+use crate::store::{LockMode, ObjectId, RefUpdate, Store};
 
 /// Prefix of the backup refs scrub leaves.
 pub const BACKUP_PREFIX: &str = "refs/session-backups/";
@@ -55,6 +55,8 @@ pub fn scrub(
     redactor: &Redactor,
     split_threshold: usize,
 ) -> Result<Scrubbed> {
+    // The rewritten saves are unreachable until the swap: no `git session gc` meanwhile.
+    let _lock = store.lock_maintenance(LockMode::Shared, "")?;
     let history = SessionHistory::new(store);
     let records = oldest_first(history.log(saved)?);
     let rewrite = rewrite(store, &history, saved, &records, redactor, split_threshold)?;

@@ -5,8 +5,10 @@
 //! written before a ref moves, and refs only move by compare-and-swap ([`refs`]), so a crash or a
 //! concurrent writer can never leave a ref pointing at a partial write. Objects are written and
 //! reused under the maintenance lock ([`lock`]), which pruning takes exclusively, so a
-//! `git session gc` can never delete them before the ref reaches them.
+//! `git session gc` can never delete them before the ref reaches them; [`check`] finds what a
+//! new save lacks when something else did.
 
+pub mod check;
 pub mod graph;
 pub mod layout;
 pub mod lock;
