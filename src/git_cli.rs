@@ -60,6 +60,46 @@ pub enum GitError {
     },
 }
 
+/// What a failed git command's output points to, when this module recognises it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// An object a ref or reflog reaches is missing or unreadable (`unable to read`, `bad
+    /// object`, `missing blob`): the repository is damaged.
+    MissingObjects,
+    /// The disk or the user's quota is full.
+    DiskFull,
+    /// Another `git gc` holds `gc.pid`.
+    GcRunning,
+}
+
+impl GitError {
+    /// Recognises the cause of a failure from git's last lines, for the hint.
+    pub fn cause(&self) -> Option<Cause> {
+        let GitError::Failed { detail, .. } = self else {
+            return None;
+        };
+        let has = |needles: &[&str]| needles.iter().any(|n| detail.contains(n));
+        if has(&["No space left on device", "Disk quota exceeded"]) {
+            Some(Cause::DiskFull)
+        } else if has(&["gc is already running"]) {
+            Some(Cause::GcRunning)
+        } else if has(&[
+            "unable to read",
+            "bad object",
+            "bad tree object",
+            "missing blob",
+            "missing tree",
+            "missing commit",
+            "is corrupt",
+            "did not send all necessary objects",
+        ]) {
+            Some(Cause::MissingObjects)
+        } else {
+            None
+        }
+    }
+}
+
 /// Set in the environment of every push this module runs; `git session hook pre-push` does
 /// nothing when it sees it, so a sessions push never pushes sessions again.
 pub const HOOK_GUARD_ENV: &str = "GIT_SESSION_PUSHING";
@@ -589,6 +629,37 @@ fn failed(command: &str, output: &std::process::Output) -> GitError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_are_recognised_by_what_git_printed() {
+        let failed = |detail: &str| GitError::Failed {
+            command: "gc".into(),
+            detail: detail.into(),
+        };
+        let cases = [
+            (
+                "fatal: unable to read 4d4bc1c77f63bd5429cb0ab4d74cb8729570d293 / fatal: failed to run repack",
+                Some(Cause::MissingObjects),
+            ),
+            (
+                "fatal: bad tree object e3b9860193e52038620c6545eb248b31319e7804 / fatal: failed to run repack",
+                Some(Cause::MissingObjects),
+            ),
+            (
+                "fatal: sha1 file '.git/objects/pack/tmp_pack_X' write error: No space left on device / fatal: failed to run repack",
+                Some(Cause::DiskFull),
+            ),
+            (
+                "fatal: gc is already running on machine 'host' pid 12 (use --force if not)",
+                Some(Cause::GcRunning),
+            ),
+            ("fatal: 'origin' does not appear to be a git repository", None),
+        ];
+        for (detail, cause) in cases {
+            assert_eq!(failed(detail).cause(), cause, "{detail}");
+        }
+        assert_eq!(GitError::NotFound.cause(), None);
+    }
 
     #[test]
     fn push_porcelain_lines_are_classified() {

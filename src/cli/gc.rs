@@ -1,14 +1,18 @@
 //! `git session gc`: let git pack the objects and reclaim what no ref reaches any more (saves
 //! dropped by `prune` or `delete`), and report the object store's size before and after.
+//!
+//! It holds the maintenance lock exclusively while git runs, so no git-session save, import,
+//! pull or scrub writes objects meanwhile: a save's new objects are unreachable until its ref
+//! moves, and `--prune=now` would delete them.
 
 use clap::Args;
 use serde::Serialize;
 
 use super::{ui, CliError};
-use crate::git_cli;
+use crate::git_cli::{self, Cause, GitError};
 use crate::session::SessionHistory;
 use crate::store::maintenance::DiskUsage;
-use crate::store::Store;
+use crate::store::{LockMode, Store};
 
 /// Arguments of `git session gc`.
 #[derive(Debug, Args)]
@@ -19,8 +23,11 @@ Before that, reflog entries of sessions refs that point to saves 'git session pr
 expired, so those saves are unreachable.
 
   git session gc          # as git gc would
-  git session gc --now    # also remove unreachable objects written recently (--prune=now);
-                          # do not run it while another git command or save is writing"
+  git session gc --now    # also remove unreachable objects written recently (--prune=now)
+
+git-session saves wait while it runs (up to session.lockTimeout seconds, 60 by default), and it
+waits for saves in progress. A plain 'git gc --prune=now' knows nothing of this: run it while a
+save writes and the save can lose objects ('git session repair' mends that)."
 )]
 pub struct GcArgs {
     /// Remove every unreachable object now (`git gc --prune=now`), however recent.
@@ -31,7 +38,33 @@ pub struct GcArgs {
     pub json: bool,
 }
 
+/// The error of a git housekeeping command (`gc`, `reflog expire`), with the hint its output
+/// points to.
+pub(crate) fn housekeeping_failed(e: GitError, command: &str) -> CliError {
+    let hint = match e.cause() {
+        _ if matches!(e, GitError::NotFound) => return e.into(),
+        Some(Cause::MissingObjects) => {
+            "objects that refs reach are missing; run 'git session repair' to mend damaged sessions, then 'git fsck' for anything else".to_owned()
+        }
+        Some(Cause::DiskFull) => format!(
+            "free space on the disk that holds the repository ('git gc' needs room for the new pack before it deletes the old ones), then run '{command}' again"
+        ),
+        Some(Cause::GcRunning) => format!(
+            "another 'git gc' is running in this repository; run '{command}' again when it is done"
+        ),
+        None => "the error ends with git's last lines; 'git gc' run by hand shows all of its output"
+            .to_owned(),
+    };
+    CliError::user(e).hint(hint)
+}
+
 pub(crate) fn run(store: &Store, args: GcArgs) -> Result<(), CliError> {
+    let command = if args.now {
+        "git session gc --now"
+    } else {
+        "git session gc"
+    };
+    let _lock = store.lock_maintenance(LockMode::Exclusive, command)?;
     let before = store.disk_usage()?;
     let refs: Vec<String> = SessionHistory::new(store)
         .local_sessions()?
@@ -39,9 +72,11 @@ pub(crate) fn run(store: &Store, args: GcArgs) -> Result<(), CliError> {
         .map(|s| s.name.full())
         .collect();
     let git_dir = store.common_dir();
-    git_cli::expire_unreachable_reflogs(&git_dir, &refs)?;
+    git_cli::expire_unreachable_reflogs(&git_dir, &refs)
+        .map_err(|e| housekeeping_failed(e, command))?;
     let progress = !args.json && ui::stderr_is_terminal();
-    git_cli::gc(&git_dir, args.now.then_some("now"), progress)?;
+    git_cli::gc(&git_dir, args.now.then_some("now"), progress)
+        .map_err(|e| housekeeping_failed(e, command))?;
     let after = store.disk_usage()?;
     if args.json {
         ui::out_json(&GcDocument {

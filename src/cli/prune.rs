@@ -8,7 +8,7 @@ use super::{ui, CliError};
 use crate::git_cli;
 use crate::session::prune::{self, Shorten};
 use crate::session::{SavedSession, SessionHistory};
-use crate::store::Store;
+use crate::store::{LockMode, Store};
 
 /// Arguments of `git session prune`.
 #[derive(Debug, Args)]
@@ -71,6 +71,13 @@ pub(crate) fn run(store: &Store, args: PruneArgs) -> Result<(), CliError> {
         )
         .hint("git session prune --older-than 30d --dry-run"));
     }
+    // Saves wait meanwhile, so the plan made from the refs below stays valid until every ref has
+    // moved (a save in between would fail that session's change).
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(store.lock_maintenance(LockMode::Exclusive, "git session prune")?)
+    };
     let history = SessionHistory::new(store);
     let sessions = history.local_sessions()?;
     let now = std::time::SystemTime::now()
@@ -149,7 +156,8 @@ pub(crate) fn run(store: &Store, args: PruneArgs) -> Result<(), CliError> {
         // The reflog would keep the dropped saves alive for git's reflog expiry (90 days):
         // forget only its entries the shortened history no longer reaches.
         let refs: Vec<String> = rewritten.iter().map(|(r, _)| r.clone()).collect();
-        git_cli::expire_unreachable_reflogs(&store.common_dir(), &refs)?;
+        git_cli::expire_unreachable_reflogs(&store.common_dir(), &refs)
+            .map_err(|e| super::gc::housekeeping_failed(e, "git session prune"))?;
         if !args.json && (!delete.is_empty() || !rewritten.is_empty()) {
             ui::status("The removed saves take space until git reclaims them: git session gc");
         }

@@ -14,6 +14,7 @@ mod e2e_claude;
 mod e2e_codex;
 mod e2e_hooks;
 mod e2e_opencode;
+mod gc_safety;
 mod ids;
 mod install;
 mod json;

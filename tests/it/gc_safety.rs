@@ -1,0 +1,198 @@
+//! Saves and pruning: `git session gc` and saves exclude each other through the maintenance lock
+//! (a save racing `gc --now` used to commit a tree gc had just deleted), and a save freshens
+//! what it reuses.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::support::{gen, write_json, Repo, TestEnv, TOOLCALL};
+
+/// Version `n` of the TOOLCALL session: `n` messages of its own (ids tagged `v<n>`, so no other
+/// version holds them) and a newer update time.
+fn version(env: &TestEnv, n: usize) -> (PathBuf, Value) {
+    let mut export = gen::grow(&TOOLCALL.json(), &format!("v{n}"), n);
+    gen::set_updated(
+        &mut export,
+        gen::updated_ms(&TOOLCALL.json()) + 10_000 * n as i64,
+    );
+    let file = env.path(&format!("v{n}.json"));
+    write_json(&file, &export);
+    (file, export)
+}
+
+fn lock_path(repo: &Repo<'_>) -> PathBuf {
+    repo.git_dir.join("git-session").join("maintenance.lock")
+}
+
+/// Opens the maintenance lock file as git-session does (creating it).
+fn lock_file(repo: &Repo<'_>) -> File {
+    let path = lock_path(repo);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .unwrap()
+}
+
+fn loose_path(repo: &Repo<'_>, id: &str) -> PathBuf {
+    repo.git_dir.join("objects").join(&id[..2]).join(&id[2..])
+}
+
+fn loose_objects(repo: &Repo<'_>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in std::fs::read_dir(repo.git_dir.join("objects")).unwrap() {
+        let dir = dir.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        if name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            out.extend(std::fs::read_dir(&dir).unwrap().map(|f| f.unwrap().path()));
+        }
+    }
+    out
+}
+
+/// 2001-09-09: older than any gc expiry.
+fn long_ago() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_000_000_000)
+}
+
+fn mtime(path: &Path) -> SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+#[test]
+fn gc_refuses_while_a_save_holds_the_lock_and_runs_once_it_is_released() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    repo.save(&[&TOOLCALL.path()]);
+    repo.git(&["config", "session.lockTimeout", "0"]);
+    // An object nothing reaches yet, as a save in flight has: --prune=now would delete it.
+    let blob = {
+        let file = env.path("in-flight.txt");
+        std::fs::write(&file, "a message a save has written, its ref not moved yet").unwrap();
+        repo.git(&["hash-object", "-w", &file.display().to_string()])
+            .trim()
+            .to_owned()
+    };
+    assert!(loose_path(&repo, &blob).exists());
+
+    let save = lock_file(&repo);
+    save.lock_shared().expect("hold the lock as a save does");
+    let refused = repo.git_session(&["gc", "--now"]).failure();
+    let error = refused.single_error(&["writing sessions", "maintenance.lock", "waited 0 s"]);
+    assert!(!error.contains("remote"), "{refused}");
+    assert!(
+        refused.hint_lines()[0].contains("when no git-session save"),
+        "{refused}"
+    );
+    assert!(
+        loose_path(&repo, &blob).exists(),
+        "gc did not run: the save's object is still there"
+    );
+
+    drop(save);
+    // Back to the default wait: a process another test thread is spawning right now may hold a
+    // copy of the descriptor until it execs (a few microseconds).
+    repo.git(&["config", "--unset", "session.lockTimeout"]);
+    repo.git_session(&["gc", "--now"]).success();
+    assert!(
+        !loose_path(&repo, &blob).exists(),
+        "with the lock released, gc --now prunes what nothing reaches"
+    );
+    repo.assert_fsck_clean();
+    assert_eq!(repo.show(TOOLCALL.id, None), TOOLCALL.json());
+}
+
+#[test]
+fn a_save_waits_for_a_running_gc_and_names_it_then_saves_once_it_is_done() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    repo.git(&["config", "session.lockTimeout", "0"]);
+    let mut gc = lock_file(&repo);
+    gc.lock().expect("hold the lock as gc does");
+    // What a running `git session gc --now` writes into the file it holds.
+    use std::io::Write;
+    write!(gc, "git session gc --now (pid 4242)").unwrap();
+
+    let refused = repo
+        .git_session(&["save", "--from", &TOOLCALL.arg()])
+        .failure();
+    refused.single_error(&[
+        "git session gc --now (pid 4242) is running",
+        "maintenance.lock",
+    ]);
+    assert!(refused.hint_lines()[0].contains("never stale"), "{refused}");
+    assert_eq!(repo.rev_parse(&TOOLCALL.ref_name()), None, "nothing saved");
+
+    drop(gc);
+    repo.git(&["config", "--unset", "session.lockTimeout"]);
+    repo.save(&[&TOOLCALL.path()]);
+    assert_eq!(repo.show(TOOLCALL.id, None), TOOLCALL.json());
+}
+
+#[test]
+fn a_save_that_reuses_old_unreachable_objects_makes_them_recent_again() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    repo.save(&[&TOOLCALL.path()]);
+    repo.git_session(&["delete", TOOLCALL.id]).success();
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    // The deleted session's objects, unreachable and older than any gc expiry: a `git gc`
+    // would prune them, unless a save that reuses them marks them recent first.
+    for path in loose_objects(&repo) {
+        File::open(&path).unwrap().set_modified(long_ago()).unwrap();
+    }
+    repo.save(&[&TOOLCALL.path()]);
+    let tip = repo.rev_parse(&TOOLCALL.ref_name()).expect("saved");
+    let reused: Vec<PathBuf> = repo
+        .reachable_objects(&tip)
+        .into_iter()
+        .map(|(id, _, _)| loose_path(&repo, &id))
+        .filter(|p| p.exists() && mtime(p) <= long_ago() + Duration::from_secs(1))
+        .collect();
+    assert!(
+        reused.is_empty(),
+        "every object the save uses is recent again: {reused:?}"
+    );
+    repo.git(&["gc", "--quiet", "--prune=1.week.ago"]);
+    repo.assert_fsck_clean();
+    assert_eq!(repo.show(TOOLCALL.id, None), TOOLCALL.json());
+}
+
+#[test]
+fn saves_racing_gc_now_all_land_and_the_history_stays_complete() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let versions: Vec<(PathBuf, Value)> = (1..=12).map(|n| version(&env, n)).collect();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let gcs = std::thread::scope(|scope| {
+        let gc = scope.spawn(|| {
+            let mut runs = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                repo.git_session(&["gc", "--now", "--json"]).success();
+                runs += 1;
+            }
+            runs
+        });
+        for (file, _) in &versions {
+            repo.save(&[file]);
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        gc.join().expect("the gc thread")
+    });
+    assert!(gcs > 0);
+    repo.assert_fsck_clean();
+    repo.git(&["gc", "--quiet"]);
+    assert_eq!(
+        repo.commit_count(&TOOLCALL.ref_name()),
+        12,
+        "every save landed"
+    );
+    assert_eq!(repo.show(TOOLCALL.id, None), versions[11].1);
+    assert_eq!(repo.show(TOOLCALL.id, Some("~11")), versions[0].1);
+}
