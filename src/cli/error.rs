@@ -73,6 +73,10 @@ impl From<StoreError> for CliError {
                 "run it again when no git-session save, import, pull or scrub is running in this repository (the lock goes with its process, so it is never stale)"
                     .to_owned(),
             ),
+            StoreError::DiskFull { .. } => Some(
+                "free space on that disk, then run the command again; no ref moved, so nothing is half-saved"
+                    .to_owned(),
+            ),
             StoreError::MissingObject { .. } => Some(
                 "the save is incomplete in this clone; fetch the sessions refs again ('git fetch <remote> \"refs/sessions/*:refs/sessions/*\"')"
                     .to_owned(),

@@ -151,10 +151,7 @@ impl Store {
 
     fn open_lock_file(&self) -> Result<(PathBuf, File)> {
         let path = self.maintenance_lock_path();
-        let io = |source| StoreError::Io {
-            context: format!("opening {}", path.display()),
-            source,
-        };
+        let io = |source| StoreError::io(format!("opening {}", path.display()), &path, source);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }

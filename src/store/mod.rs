@@ -96,6 +96,14 @@ pub enum StoreError {
         /// How long this process waited.
         waited_secs: u64,
     },
+    /// A write failed because the disk (or the user's quota) is full.
+    #[error("no space left on the disk that holds {}: {context} failed", path.as_ref().map_or_else(|| "the repository".to_owned(), |p| p.display().to_string()))]
+    DiskFull {
+        /// What the store was doing.
+        context: String,
+        /// The file or directory being written, when known.
+        path: Option<PathBuf>,
+    },
     /// Any other failure reported by gix.
     #[error("{context}: {source}")]
     Git {
@@ -117,13 +125,54 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Wraps a gix error with what the store was doing when it happened.
+    /// Wraps a gix error with what the store was doing when it happened; a full disk becomes
+    /// [`StoreError::DiskFull`], whose message says so instead of gix's step that failed.
     pub fn git(context: impl Into<String>, source: impl Into<gix::Error>) -> Self {
+        let source = source.into();
+        let full = source
+            .iter_errors()
+            .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(is_disk_full));
+        if full {
+            let path = match source.metadata_merged().get("path") {
+                Some(gix::error::MetadataValue::Path(p)) => Some(p.clone()),
+                Some(other) => Some(PathBuf::from(other.to_string())),
+                None => None,
+            }
+            // gix names paths as it opened them (`./.git/objects`); a message needs the real one.
+            .map(|p| std::fs::canonicalize(&p).unwrap_or(p));
+            return StoreError::DiskFull {
+                context: context.into(),
+                path,
+            };
+        }
         StoreError::Git {
             context: context.into(),
-            source: source.into(),
+            source,
         }
     }
+
+    /// Wraps an I/O error of the store's own files; a full disk becomes
+    /// [`StoreError::DiskFull`].
+    pub fn io(context: impl Into<String>, path: &std::path::Path, source: std::io::Error) -> Self {
+        if is_disk_full(&source) {
+            return StoreError::DiskFull {
+                context: context.into(),
+                path: Some(path.to_path_buf()),
+            };
+        }
+        StoreError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// ENOSPC or EDQUOT.
+fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 fn busy_message(
@@ -150,3 +199,43 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// An object id (sha1), re-exported so callers need not depend on gix directly.
 pub type ObjectId = gix::ObjectId;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gix::error::{Message, ResultExt};
+
+    /// What gix raises when writing a loose object fails (`gix-odb`'s `loose/write.rs`).
+    fn loose_write_error(kind: std::io::ErrorKind) -> gix::Error {
+        let failed: std::result::Result<(), std::io::Error> = Err(kind.into());
+        failed
+            .or_raise(|| {
+                Message::new("Could not write loose object header")
+                    .with("path", std::path::Path::new("/r/.git/objects"))
+            })
+            .expect_err("an error")
+    }
+
+    #[test]
+    fn a_full_disk_is_named_as_such_with_the_path() {
+        for kind in [
+            std::io::ErrorKind::StorageFull,
+            std::io::ErrorKind::QuotaExceeded,
+        ] {
+            let e = StoreError::git("writing a blob", loose_write_error(kind));
+            assert!(
+                matches!(&e, StoreError::DiskFull { path: Some(p), .. } if p == std::path::Path::new("/r/.git/objects")),
+                "{e:?}"
+            );
+            assert_eq!(
+                e.to_string(),
+                "no space left on the disk that holds /r/.git/objects: writing a blob failed"
+            );
+        }
+        let other = StoreError::git(
+            "writing a blob",
+            loose_write_error(std::io::ErrorKind::PermissionDenied),
+        );
+        assert!(matches!(other, StoreError::Git { .. }), "{other:?}");
+    }
+}
