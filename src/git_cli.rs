@@ -441,6 +441,29 @@ pub fn expire_unreachable_reflogs(git_dir: &Path, refs: &[String]) -> Result<(),
     Ok(())
 }
 
+/// Like [`expire_unreachable_reflogs`], and also removes the entries that name commits which
+/// are missing or reach missing objects (`--stale-fix`, which walks every reachable object, as
+/// `git prune` does): after a repair, `git gc` and `git fsck` would still fail on them.
+pub fn expire_broken_reflogs(git_dir: &Path, refs: &[String]) -> Result<(), GitError> {
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let what = "reflog expire --stale-fix";
+    let mut cmd = git(git_dir);
+    cmd.args([
+        "reflog",
+        "expire",
+        "--stale-fix",
+        "--expire-unreachable=now",
+    ]);
+    cmd.args(refs);
+    let output = run(cmd, false, what)?;
+    if !output.status.success() {
+        return Err(failed(what, &output));
+    }
+    Ok(())
+}
+
 /// Runs `git gc` as a user would (`--prune=<prune>` when given, else git's own setting,
 /// `gc.pruneExpire`, two weeks by default). Progress goes to the terminal when `progress` is set.
 pub fn gc(git_dir: &Path, prune: Option<&str>, progress: bool) -> Result<(), GitError> {

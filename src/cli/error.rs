@@ -78,7 +78,7 @@ impl From<StoreError> for CliError {
                     .to_owned(),
             ),
             StoreError::MissingObject { .. } => Some(
-                "the save is incomplete in this clone; fetch the sessions refs again ('git fetch <remote> \"refs/sessions/*:refs/sessions/*\"')"
+                "the repository lost objects a save needs; 'git session repair' mends the damaged sessions (keeping every intact save), and 'git session pull' restores them from a remote that has them"
                     .to_owned(),
             ),
             _ => None,
@@ -115,7 +115,7 @@ impl From<SessionError> for CliError {
                 "something deletes unreachable objects while sessions are saved, such as a 'git gc --prune=now' or 'git prune' run by hand; let it finish, then save again",
             ),
             SessionError::Corrupt { .. } => CliError::user(e)
-                .hint("run 'git fsck' and fetch the sessions refs again from a teammate's remote"),
+                .hint("run 'git session repair' (it mends saves that lack objects) and 'git fsck'; a remote with an intact copy restores it: 'git session pull'"),
             other => CliError::user(other),
         }
     }

@@ -14,6 +14,7 @@ mod log;
 mod prune;
 mod pull;
 mod push;
+mod repair;
 mod report;
 mod save;
 mod scan;
@@ -90,6 +91,8 @@ pub enum Command {
     Prune(prune::PruneArgs),
     /// Pack the objects and reclaim unreachable ones (git gc), reporting the bytes.
     Gc(gc::GcArgs),
+    /// Find sessions whose saves lack objects and mend them (intact saves kept, the rest backed up).
+    Repair(repair::RepairArgs),
     /// Install the OpenCode plugin and commands, the pre-push hook and the fetch refspec.
     Install(install::InstallArgs),
     /// Remove what `install` installed, restoring every file and config line exactly.
@@ -145,6 +148,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Delete(args) => delete::run(&open(&dir)?, args),
         Command::Prune(args) => prune::run(&open(&dir)?, args),
         Command::Gc(args) => gc::run(&open(&dir)?, args),
+        Command::Repair(args) => repair::run(&open(&dir)?, args),
         Command::Install(args) => install::run(&dir, args),
         Command::Uninstall(args) => uninstall::run(&dir, args),
         Command::Status(args) => status::run(&dir, args),

@@ -15,6 +15,7 @@ pub mod merge;
 pub mod model;
 pub mod prune;
 pub mod redact;
+pub mod repair;
 pub mod save_set;
 pub mod scan;
 pub mod scrub;

@@ -220,7 +220,7 @@ fn with_bytes(message: &str, bytes: u64) -> String {
 }
 
 /// A backup ref name that does not exist yet: `refs/session-backups/<agent>/<id>/<unix-time>`.
-fn backup_ref(store: &Store, namespace: &str, id: &str) -> Result<String> {
+pub fn backup_ref(store: &Store, namespace: &str, id: &str) -> Result<String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

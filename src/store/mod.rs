@@ -6,7 +6,7 @@
 //! concurrent writer can never leave a ref pointing at a partial write. Objects are written and
 //! reused under the maintenance lock ([`lock`]), which pruning takes exclusively, so a
 //! `git session gc` can never delete them before the ref reaches them; [`check`] finds what a
-//! new save lacks when something else did.
+//! history lacks when something else did.
 
 pub mod check;
 pub mod graph;
@@ -17,6 +17,7 @@ pub mod objects;
 pub mod refs;
 pub mod repo;
 
+pub use check::Completeness;
 pub use lock::{LockMode, MaintenanceGuard};
 pub use objects::{CommitInfo, EntryKind, TreeEntry};
 pub use refs::RefUpdate;

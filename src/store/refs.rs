@@ -63,6 +63,29 @@ impl Store {
         Ok(reference.and_then(|r| r.try_id().map(|id| id.detach())))
     }
 
+    /// The ref's reflog as `(old, new)` values, oldest first (`old` is the null id for a
+    /// creation); empty when the ref or its reflog does not exist.
+    pub fn reflog(&self, name: &str) -> Result<Vec<(ObjectId, ObjectId)>> {
+        let Some(reference) = self
+            .repo
+            .try_find_reference(name)
+            .map_err(|e| StoreError::git(format!("reading {name}"), e))?
+        else {
+            return Ok(Vec::new());
+        };
+        let mut platform = reference.log_iter();
+        let lines = platform.all().map_err(|source| StoreError::Io {
+            context: format!("reading the reflog of {name}"),
+            source,
+        })?;
+        Ok(lines
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|line| (line.previous_oid(), line.new_oid()))
+            .collect())
+    }
+
     /// Moves (or creates, or deletes) a ref if and only if it still holds `expected`, writing a
     /// reflog entry. Waits for a briefly held lock; reports a stale one.
     pub fn update_ref(&self, update: &RefUpdate<'_>) -> Result<()> {

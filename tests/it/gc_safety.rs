@@ -1,6 +1,7 @@
 //! Saves and pruning: `git session gc` and saves exclude each other through the maintenance lock
-//! (a save racing `gc --now` used to commit a tree gc had just deleted), and a save freshens
-//! what it reuses.
+//! (a save racing `gc --now` used to commit a tree gc had just deleted), a save freshens what it
+//! reuses, and `repair` mends a history that lost objects anyway (a plain `git gc --prune=now`
+//! during a save, git's own hazard): intact saves kept, `git fsck` and `git gc` clean again.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::support::{gen, write_json, Repo, TestEnv, TOOLCALL};
+use crate::support::{gen, write_json, Repo, TestEnv, COMPACTED, TOOLCALL};
 
 /// Version `n` of the TOOLCALL session: `n` messages of its own (ids tagged `v<n>`, so no other
 /// version holds them) and a newer update time.
@@ -63,6 +64,13 @@ fn long_ago() -> SystemTime {
 
 fn mtime(path: &Path) -> SystemTime {
     std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+/// The blob of message `id` in the save `commit` (messages live in buckets of 100).
+fn message_blob(repo: &Repo<'_>, commit: &str, id: &str) -> String {
+    repo.git(&["rev-parse", &format!("{commit}:messages/000000/{id}.json")])
+        .trim()
+        .to_owned()
 }
 
 #[test]
@@ -195,4 +203,167 @@ fn saves_racing_gc_now_all_land_and_the_history_stays_complete() {
     );
     assert_eq!(repo.show(TOOLCALL.id, None), versions[11].1);
     assert_eq!(repo.show(TOOLCALL.id, Some("~11")), versions[0].1);
+}
+
+/// Saves versions 1 to 4 and returns their commits and documents, oldest first.
+fn four_saves(env: &TestEnv, repo: &Repo<'_>) -> Vec<(String, Value)> {
+    (1..=4)
+        .map(|n| {
+            let (file, export) = version(env, n);
+            repo.save(&[&file]);
+            (repo.rev_parse(&TOOLCALL.ref_name()).unwrap(), export)
+        })
+        .collect()
+}
+
+#[test]
+fn repair_leaves_out_a_save_that_lost_a_blob_and_gc_and_fsck_work_again() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    repo.save(&[&COMPACTED.path()]);
+    let saves = four_saves(&env, &repo);
+    let other = repo.rev_parse(&COMPACTED.ref_name());
+    // What a `git gc --prune=now` during the second save did: one of its new blobs is gone.
+    let lost = message_blob(&repo, &saves[1].0, "msg_zzv2_1");
+    std::fs::remove_file(loose_path(&repo, &lost)).unwrap();
+    assert!(!repo.git_run(&["fsck", "--no-progress"]).stdout.is_empty());
+    let gc = repo.git_session(&["gc"]).failure();
+    gc.single_error(&["git gc failed", &lost]);
+    assert!(
+        gc.hint_lines()[0].contains("git session repair") && !gc.stderr.contains("remote"),
+        "the hint names the failure and the next step:\n{gc}"
+    );
+
+    let dry = repo
+        .git_session(&["repair", "--dry-run", "--json"])
+        .failure();
+    let report = dry.json();
+    assert_eq!(report["damaged"].as_array().unwrap().len(), 1, "{report}");
+    let damaged = &report["damaged"][0];
+    assert_eq!(damaged["ref"], TOOLCALL.ref_name());
+    assert_eq!(damaged["damagedSaves"][0]["commit"], saves[1].0.as_str());
+    assert_eq!(damaged["damagedSaves"][0]["missing"][0], lost.as_str());
+    assert_eq!(
+        repo.rev_parse(&TOOLCALL.ref_name()).as_deref(),
+        Some(saves[3].0.as_str()),
+        "a dry run changes nothing"
+    );
+
+    let run = repo.git_session(&["repair"]).success();
+    assert!(run.stderr.contains("1 of 4 save(s) lack objects"), "{run}");
+    repo.assert_fsck_clean();
+    repo.git(&["gc", "--quiet"]);
+    repo.git(&["gc", "--quiet", "--prune=now"]);
+    repo.assert_fsck_clean();
+    assert_eq!(
+        repo.commit_count(&TOOLCALL.ref_name()),
+        3,
+        "saves 1, 3 and 4"
+    );
+    assert_eq!(repo.show(TOOLCALL.id, None), saves[3].1);
+    assert_eq!(repo.show(TOOLCALL.id, Some("~1")), saves[2].1);
+    assert_eq!(repo.show(TOOLCALL.id, Some("~2")), saves[0].1);
+    assert_eq!(
+        repo.rev_parse(&COMPACTED.ref_name()),
+        other,
+        "an intact session is not touched"
+    );
+
+    let backups = repo.git(&[
+        "for-each-ref",
+        "--format=%(refname)",
+        "refs/session-backups/",
+    ]);
+    let backup = backups.trim();
+    assert!(
+        backup.starts_with(&format!("refs/session-backups/opencode/{}/", TOOLCALL.id)),
+        "{backups}"
+    );
+    assert_eq!(repo.commit_count(backup), 4, "the old history, every save");
+    let damaged_copy = repo.git(&["log", "-1", "--skip=2", "--format=%B", backup]);
+    assert!(
+        damaged_copy.contains("Damaged: 1 missing object(s)") && damaged_copy.contains(&lost),
+        "{damaged_copy}"
+    );
+    let readable = repo.git(&["ls-tree", "-r", "--name-only", &format!("{backup}~2")]);
+    assert!(
+        readable.contains("msg_zzv2_2.json") && !readable.contains("msg_zzv2_1.json"),
+        "the damaged save keeps what can be read:\n{readable}"
+    );
+
+    let again = repo.git_session(&["repair"]).success();
+    assert!(again.stderr.contains("Nothing to repair"), "{again}");
+}
+
+#[test]
+fn repair_follows_the_reflog_past_a_save_whose_commit_is_gone() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let saves = four_saves(&env, &repo);
+    // The third save's commit object is gone: its parent is known only from the reflog.
+    std::fs::remove_file(loose_path(&repo, &saves[2].0)).unwrap();
+    let run = repo.git_session(&["repair", "--json"]).success().json();
+    assert_eq!(run["damaged"][0]["status"], "rewritten", "{run}");
+    repo.assert_fsck_clean();
+    assert_eq!(
+        repo.commit_count(&TOOLCALL.ref_name()),
+        3,
+        "saves 1, 2 and 4: the history is not cut at the gap"
+    );
+    assert_eq!(repo.show(TOOLCALL.id, None), saves[3].1);
+    assert_eq!(repo.show(TOOLCALL.id, Some("~1")), saves[1].1);
+
+    // A save whose commit a prune took right after its ref moved: the ref goes back to the
+    // save before, which the save's reflog entry names.
+    let (file, _) = version(&env, 5);
+    repo.save(&[&file]);
+    let tip = repo.rev_parse(&TOOLCALL.ref_name()).unwrap();
+    std::fs::remove_file(loose_path(&repo, &tip)).unwrap();
+    let shown = repo.git_session(&["show", TOOLCALL.id]).failure();
+    assert!(
+        shown.hint_lines()[0].contains("git session repair"),
+        "{shown}"
+    );
+    repo.git_session(&["repair"]).success();
+    repo.assert_fsck_clean();
+    repo.git(&["gc", "--quiet"]);
+    assert_eq!(repo.show(TOOLCALL.id, None), saves[3].1);
+    assert_eq!(repo.commit_count(&TOOLCALL.ref_name()), 3);
+}
+
+#[test]
+fn after_repair_a_pull_brings_the_left_out_save_back_whole_from_the_remote() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let remote = env.bare_repo("remote.git");
+    repo.git(&["remote", "add", "origin", &remote.dir.display().to_string()]);
+    let saves = four_saves(&env, &repo);
+    repo.git_session(&["push"]).success();
+    repo.git_session(&["pull"]).success();
+    let lost = message_blob(&repo, &saves[1].0, "msg_zzv2_2");
+    std::fs::remove_file(loose_path(&repo, &lost)).unwrap();
+
+    let report = repo.git_session(&["repair", "--json"]).success().json();
+    let statuses: Vec<(&str, &str)> = report["damaged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["kind"].as_str().unwrap(), d["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [("local", "rewritten"), ("remote", "deleted")],
+        "{report}"
+    );
+    repo.assert_fsck_clean();
+
+    repo.git_session(&["pull"]).success();
+    repo.assert_fsck_clean();
+    assert_eq!(
+        repo.show(TOOLCALL.id, Some(&saves[1].0[..12])),
+        saves[1].1,
+        "the save left out is back, with the blob fetched again"
+    );
+    assert_eq!(repo.show(TOOLCALL.id, None), saves[3].1);
+    repo.git(&["gc", "--quiet"]);
 }

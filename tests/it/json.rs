@@ -42,6 +42,7 @@ fn every_json_document_is_one_object_with_version_1() {
         vec!["load", "--json", "example-session"],
         vec!["status", "--json"],
         vec!["gc", "--json"],
+        vec!["repair", "--json"],
     ];
     for args in &commands {
         let doc = document(&repo, args);
