@@ -132,11 +132,21 @@ pub struct PushedRef {
     pub summary: String,
 }
 
+/// Every fetch keeps what arrives as a pack: git then holds a `.keep` file on it until the
+/// fetched refs reach it, so no gc (git-session's or one run by hand) can prune it in between. A
+/// small fetch (under git's default `fetch.unpackLimit` of 100 objects) would otherwise be
+/// unpacked into loose objects that nothing reaches until the refs move.
+const UNPACK_LIMIT: &str = "fetch.unpackLimit=1";
+
 /// Fetches every sessions ref of `remote` into `refs/remotes/<remote>/sessions/*`, pruning
 /// tracking refs of sessions deleted there. Progress goes to the terminal when `progress` is set.
+///
+/// What arrives is kept as a pack git holds until the tracking refs reach it (see
+/// `UNPACK_LIMIT`).
 pub fn fetch_sessions(git_dir: &Path, remote: &str, progress: bool) -> Result<(), GitError> {
     let refspec = format!("+refs/sessions/*:refs/remotes/{remote}/sessions/*");
     let mut cmd = git(git_dir);
+    cmd.args(["-c", UNPACK_LIMIT]);
     cmd.args(["fetch", "--no-tags", "--prune", "--no-write-fetch-head"]);
     cmd.arg(if progress { "--progress" } else { "--quiet" });
     cmd.args([remote, refspec.as_str()]);
@@ -181,6 +191,7 @@ fn fetch_refspecs(
     progress: bool,
 ) -> Result<(), GitError> {
     let mut cmd = git(git_dir);
+    cmd.args(["-c", UNPACK_LIMIT]);
     cmd.args(["fetch", "--no-tags", "--prune", "--no-write-fetch-head"]);
     cmd.arg(if progress { "--progress" } else { "--quiet" });
     cmd.arg(remote);

@@ -367,3 +367,30 @@ fn after_repair_a_pull_brings_the_left_out_save_back_whole_from_the_remote() {
     assert_eq!(repo.show(TOOLCALL.id, None), saves[3].1);
     repo.git(&["gc", "--quiet"]);
 }
+
+#[test]
+fn a_pull_keeps_what_it_fetches_in_a_pack_no_gc_may_prune_before_the_refs_move() {
+    let env = TestEnv::new();
+    let a = env.repo_with_commit("a");
+    let remote = env.bare_repo("remote.git");
+    let b = env.repo_with_commit("b");
+    for repo in [&a, &b] {
+        repo.git(&["remote", "add", "origin", &remote.dir.display().to_string()]);
+    }
+    a.save(&[&TOOLCALL.path()]);
+    a.git_session(&["push"]).success();
+    b.git_session(&["pull"]).success();
+    let tip = b.rev_parse(&TOOLCALL.ref_name()).expect("adopted");
+    assert!(
+        !loose_path(&b, &tip).exists(),
+        "a few objects, yet fetched as a pack (git keeps it with a .keep file until the refs move)"
+    );
+    let keeps: Vec<_> = std::fs::read_dir(b.git_dir.join("objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "keep"))
+        .collect();
+    assert!(keeps.is_empty(), "released once the refs moved: {keeps:?}");
+    b.assert_fsck_clean();
+    assert_eq!(b.show(TOOLCALL.id, None), TOOLCALL.json());
+}
