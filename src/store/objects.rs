@@ -348,7 +348,13 @@ impl PackIndex {
 
 /// Sets a file's modification time to now (git's `freshen_file`).
 fn touch(path: &std::path::Path) -> std::io::Result<()> {
-    std::fs::File::open(path)?.set_modified(SystemTime::now())
+    // Unix lets the owner set the time through a read-only descriptor (loose objects are
+    // read-only files); Windows wants write access to the file's attributes for it.
+    #[cfg(windows)]
+    let file = std::fs::OpenOptions::new().write(true).open(path)?;
+    #[cfg(not(windows))]
+    let file = std::fs::File::open(path)?;
+    file.set_modified(SystemTime::now())
 }
 
 /// True when gix failed because a file or directory it had just created was gone.
