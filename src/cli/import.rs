@@ -26,7 +26,7 @@ use crate::session::bundle::{self, BundleFile, HistoryBundle};
 use crate::session::integrate::{integrate_save, Integration};
 use crate::session::save_set::{self, SaveReport};
 use crate::session::{Session, SessionHistory, Settings};
-use crate::store::Store;
+use crate::store::{LockMode, Store};
 
 /// Arguments of `git session import`.
 #[derive(Debug, Args)]
@@ -368,6 +368,9 @@ fn join_saves(
         CliError::user(format!("{} could not be unpacked: {e}", path.display()))
             .hint("the bundle is damaged; export it again with 'git session export <id> -o FILE'")
     };
+    // Held from the unpack until the ref points at what was unpacked, so a concurrent
+    // 'git session gc --now' cannot prune the new objects in between.
+    let _lock = store.lock_maintenance(LockMode::Shared, "")?;
     // Importing a bundle twice unpacks nothing the second time.
     let known = match store.find_ref(&name.full())? {
         Some(local) => store.is_ancestor(header.tip, local)?,
