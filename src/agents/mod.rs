@@ -8,6 +8,7 @@ pub mod opencode;
 
 mod error;
 mod input;
+pub mod lines;
 pub mod registry;
 pub mod render_util;
 mod text;

@@ -37,7 +37,7 @@ impl SessionKind for ClaudeAgent {
     }
 
     fn merge_rules(&self) -> &dyn MergeRules {
-        &merge::ClaudeRules
+        &merge::RULES
     }
 }
 

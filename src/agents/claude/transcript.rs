@@ -58,12 +58,7 @@ pub fn line_id(line: usize, uuid: Option<&str>) -> String {
     }
 }
 
-/// The line number a message id names (`l000042-…` → 42).
-pub fn line_of(id: &str) -> Option<usize> {
-    let digits = id.strip_prefix('l')?;
-    let digits = digits.split('-').next()?;
-    digits.parse().ok()
-}
+pub use crate::agents::lines::line_of;
 
 /// Parses transcript bytes into a session with id `id`. `file` is the transcript's file name
 /// (kept in the info). Never fails on content: invalid lines are dropped with a warning.

@@ -37,7 +37,7 @@ impl SessionKind for CodexAgent {
     }
 
     fn merge_rules(&self) -> &dyn MergeRules {
-        &merge::CodexRules
+        &merge::RULES
     }
 }
 

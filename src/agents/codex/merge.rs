@@ -8,56 +8,18 @@
 //! with the later `timestamp`, else the canonically larger one; the other stays in the merge's
 //! other parent and is reported. The info with more lines wins.
 
-use std::cmp::Ordering;
+use crate::agents::lines::LineRules;
 
-use serde_json::Value;
-
-use super::rollout::line_of;
-use crate::session::merge::{max_canonical, MergeRules};
-use crate::session::Message;
-
-/// Codex's merge rules.
-pub struct CodexRules;
-
-impl MergeRules for CodexRules {
-    fn compare_info(&self, a: &Value, b: &Value) -> Ordering {
-        let lines = |v: &Value| v.pointer("/codex/lines").and_then(Value::as_u64);
-        lines(a).cmp(&lines(b))
-    }
-
-    fn message_order(&self, message: &Message) -> i64 {
-        line_of(&message.id).map_or(i64::MAX, |n| n as i64)
-    }
-
-    fn merge_message(&self, id: &str, a: &Value, b: &Value, conflicts: &mut Vec<String>) -> Value {
-        let time = |v: &Value| {
-            v.get("timestamp")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let pick = match time(a).cmp(&time(b)) {
-            Ordering::Greater => a,
-            Ordering::Less => b,
-            Ordering::Equal => max_canonical(a, b),
-        };
-        conflicts.push(format!(
-            "line {id} differed; kept the {} version",
-            if time(a) != time(b) {
-                "later"
-            } else {
-                "canonically larger"
-            }
-        ));
-        pick.clone()
-    }
-}
+/// Codex's merge rules: the line-id family ([`crate::agents::lines`]).
+pub static RULES: LineRules = LineRules::new("codex");
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::session::merge::merge;
-    use crate::session::Session;
+    use crate::session::{Message, Session};
     use serde_json::json;
+    use serde_json::Value;
 
     fn session(lines: &[(&str, Value)], n: u64) -> Session {
         Session {
@@ -86,8 +48,8 @@ mod tests {
             ],
             3,
         );
-        let ab = merge(&a, &b, &CodexRules);
-        let ba = merge(&b, &a, &CodexRules);
+        let ab = merge(&a, &b, &RULES);
+        let ba = merge(&b, &a, &RULES);
         assert_eq!(ab.session, ba.session, "the same whichever side merges");
         let ids: Vec<&str> = ab.session.messages.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, ["l000001-1", "l000002-20", "l000002-21", "l000003-30"]);

@@ -60,10 +60,7 @@ pub fn line_id(line: usize, timestamp: Option<&str>) -> String {
     }
 }
 
-/// The line number a message id names (`l000042-…` → 42).
-pub fn line_of(id: &str) -> Option<usize> {
-    id.strip_prefix('l')?.split('-').next()?.parse().ok()
-}
+pub use crate::agents::lines::line_of;
 
 /// What the first record (`session_meta`) of a rollout says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,0 +1,73 @@
+//! What agents whose sessions are append-only JSONL files share (Claude Code transcripts, Codex
+//! rollouts): message ids that carry the line number (`l000042-<suffix>`), and the merge rules
+//! of that family.
+//!
+//! Two saves of one such session usually differ only by lines one of them has and the other
+//! does not: the union by line id keeps them all, ordered by line number, then by id. When two
+//! machines appended different records after a common prefix, records whose ids differ (each
+//! agent puts something of the record in the suffix) are both kept, interleaved by line number.
+//! Two different versions of one line id (a line whose paths a `load` rewrote) keep the one
+//! with the later `timestamp`, else the canonically larger one; the other stays in the merge's
+//! other parent and is reported. The info with more lines wins.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use crate::session::merge::{max_canonical, MergeRules};
+use crate::session::Message;
+
+/// The line number (1-based) a message id names (`l000042-…` → 42).
+pub fn line_of(id: &str) -> Option<usize> {
+    id.strip_prefix('l')?.split('-').next()?.parse().ok()
+}
+
+/// The merge rules of line-id sessions; `info_key` names the agent's object in the session info,
+/// whose `lines` count decides which info is newer.
+pub struct LineRules {
+    info_key: &'static str,
+}
+
+impl LineRules {
+    /// The rules for an agent keeping its info under `info_key`.
+    pub const fn new(info_key: &'static str) -> Self {
+        LineRules { info_key }
+    }
+}
+
+impl MergeRules for LineRules {
+    fn compare_info(&self, a: &Value, b: &Value) -> Ordering {
+        let lines = |v: &Value| {
+            v.get(self.info_key)
+                .and_then(|i| i.get("lines"))
+                .and_then(Value::as_u64)
+        };
+        lines(a).cmp(&lines(b))
+    }
+
+    fn message_order(&self, message: &Message) -> i64 {
+        line_of(&message.id).map_or(i64::MAX, |n| n as i64)
+    }
+
+    fn merge_message(&self, id: &str, a: &Value, b: &Value, conflicts: &mut Vec<String>) -> Value {
+        let time = |v: &Value| {
+            v.get("timestamp")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let pick = match time(a).cmp(&time(b)) {
+            Ordering::Greater => a,
+            Ordering::Less => b,
+            Ordering::Equal => max_canonical(a, b),
+        };
+        conflicts.push(format!(
+            "line {id} differed; kept the {} version",
+            if time(a) != time(b) {
+                "later"
+            } else {
+                "canonically larger"
+            }
+        ));
+        pick.clone()
+    }
+}
