@@ -114,7 +114,7 @@ impl Agent for ClaudeAgent {
     /// not yet written are taken by the next save (SessionEnd, or the next PreCompact). A last
     /// line caught mid-write is left out with a warning.
     fn read_hook(&self, checkout: &Checkout, payload: &[u8]) -> Result<HookRead, AgentError> {
-        let payload = HookPayload::parse(payload).map_err(input_error)?;
+        let payload = HookPayload::parse(payload, AGENT).map_err(input_error)?;
         let path = match payload.transcript_path.as_deref().filter(|p| !p.is_empty()) {
             Some(p) => PathBuf::from(p),
             None => {

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::transcript;
@@ -245,56 +244,7 @@ pub fn read(path: &Path) -> Result<(Session, Vec<String>), SourceError> {
     Ok((session, warnings))
 }
 
-/// What Claude Code writes on a hook's stdin (the fields git-session uses).
-#[derive(Debug, Clone, Deserialize)]
-pub struct HookPayload {
-    /// The session id.
-    pub session_id: String,
-    /// The transcript file.
-    #[serde(default)]
-    pub transcript_path: Option<String>,
-    /// The directory Claude Code runs in.
-    #[serde(default)]
-    pub cwd: Option<String>,
-    /// `PreCompact`, `SessionEnd`, ...
-    #[serde(default)]
-    pub hook_event_name: Option<String>,
-    /// `manual` or `auto` (compaction hooks).
-    #[serde(default)]
-    pub trigger: Option<String>,
-}
-
-impl HookPayload {
-    /// Parses a hook payload.
-    pub fn parse(bytes: &[u8]) -> Result<Self, InputError> {
-        crate::agents::parse_json(bytes, "the hook payload on stdin")?;
-        serde_json::from_slice(bytes).map_err(|e| InputError::WrongShape {
-            source_name: "the hook payload on stdin".into(),
-            agent: super::AGENT,
-            problem: e.to_string(),
-        })
-    }
-
-    /// The save reason for this hook: `pre-compaction` for PreCompact, `session-end` for
-    /// SessionEnd, otherwise the event name in kebab case.
-    pub fn reason(&self) -> String {
-        match self.hook_event_name.as_deref() {
-            Some("PreCompact") => "pre-compaction".into(),
-            Some("SessionEnd") => "session-end".into(),
-            Some(other) => {
-                let mut out = String::new();
-                for (i, c) in other.chars().enumerate() {
-                    if c.is_ascii_uppercase() && i > 0 {
-                        out.push('-');
-                    }
-                    out.push(c.to_ascii_lowercase());
-                }
-                out
-            }
-            None => "hook".into(),
-        }
-    }
-}
+pub use crate::agents::hook_payload::HookPayload;
 
 #[cfg(test)]
 mod tests {
@@ -354,15 +304,17 @@ mod tests {
     fn hook_payloads_give_the_reason() {
         let p = HookPayload::parse(
             br#"{"session_id":"6b92","transcript_path":"/h/.claude/projects/-p/6b92.jsonl","cwd":"/p","hook_event_name":"PreCompact","trigger":"auto","custom_instructions":null}"#,
+            super::super::AGENT,
         )
         .unwrap();
         assert_eq!(p.reason(), "pre-compaction");
         assert_eq!(p.trigger.as_deref(), Some("auto"));
         let p = HookPayload::parse(
             br#"{"session_id":"x","hook_event_name":"SessionEnd","reason":"other"}"#,
+            super::super::AGENT,
         )
         .unwrap();
         assert_eq!(p.reason(), "session-end");
-        assert!(HookPayload::parse(b"{\"cwd\":\"/p\"}").is_err());
+        assert!(HookPayload::parse(b"{\"cwd\":\"/p\"}", super::super::AGENT).is_err());
     }
 }

@@ -130,7 +130,7 @@ impl Agent for CodexAgent {
     /// save (the next PreCompact, SessionEnd, or by hand). A subagent's hook saves the
     /// subagent, which joins its parent's save.
     fn read_hook(&self, checkout: &Checkout, payload: &[u8]) -> Result<HookRead, AgentError> {
-        let payload = HookPayload::parse(payload).map_err(input_error)?;
+        let payload = HookPayload::parse(payload, AGENT).map_err(input_error)?;
         let home = codex_home()?;
         let path = match payload.transcript_path.as_deref().filter(|p| !p.is_empty()) {
             Some(p) => PathBuf::from(p),

@@ -8,8 +8,6 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use super::rollout::{self, Meta};
 use crate::agents::InputError;
 use crate::session::Session;
@@ -209,56 +207,7 @@ fn attach(
     Ok(())
 }
 
-/// What Codex writes on a hook's stdin (the fields git-session uses).
-#[derive(Debug, Clone, Deserialize)]
-pub struct HookPayload {
-    /// The session id.
-    pub session_id: String,
-    /// The rollout file.
-    #[serde(default)]
-    pub transcript_path: Option<String>,
-    /// The directory Codex runs in.
-    #[serde(default)]
-    pub cwd: Option<String>,
-    /// `PreCompact`, `SessionEnd`, ...
-    #[serde(default)]
-    pub hook_event_name: Option<String>,
-    /// `manual` or `auto` (compaction hooks).
-    #[serde(default)]
-    pub trigger: Option<String>,
-}
-
-impl HookPayload {
-    /// Parses a hook payload.
-    pub fn parse(bytes: &[u8]) -> Result<Self, InputError> {
-        crate::agents::parse_json(bytes, "the hook payload on stdin")?;
-        serde_json::from_slice(bytes).map_err(|e| InputError::WrongShape {
-            source_name: "the hook payload on stdin".into(),
-            agent: super::AGENT,
-            problem: e.to_string(),
-        })
-    }
-
-    /// The save reason for this hook: `pre-compaction` for PreCompact, `session-end` for
-    /// SessionEnd, otherwise the event name in kebab case.
-    pub fn reason(&self) -> String {
-        match self.hook_event_name.as_deref() {
-            Some("PreCompact") => "pre-compaction".into(),
-            Some("SessionEnd") => "session-end".into(),
-            Some(other) => {
-                let mut out = String::new();
-                for (i, c) in other.chars().enumerate() {
-                    if c.is_ascii_uppercase() && i > 0 {
-                        out.push('-');
-                    }
-                    out.push(c.to_ascii_lowercase());
-                }
-                out
-            }
-            None => "hook".into(),
-        }
-    }
-}
+pub use crate::agents::hook_payload::HookPayload;
 
 #[cfg(test)]
 mod tests {
@@ -271,12 +220,15 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap();
-        let p = HookPayload::parse(&bytes).unwrap();
+        let p = HookPayload::parse(&bytes, super::super::AGENT).unwrap();
         assert_eq!(p.reason(), "pre-compaction");
         assert!(p.transcript_path.unwrap().ends_with(".jsonl"));
-        let end = HookPayload::parse(br#"{"session_id":"x","hook_event_name":"SessionEnd"}"#);
+        let end = HookPayload::parse(
+            br#"{"session_id":"x","hook_event_name":"SessionEnd"}"#,
+            super::super::AGENT,
+        );
         assert_eq!(end.unwrap().reason(), "session-end");
-        assert!(HookPayload::parse(b"{\"cwd\":\"/p\"}").is_err());
+        assert!(HookPayload::parse(b"{\"cwd\":\"/p\"}", super::super::AGENT).is_err());
     }
 
     #[test]
