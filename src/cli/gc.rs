@@ -78,12 +78,17 @@ pub(crate) fn run(store: &Store, args: GcArgs) -> Result<(), CliError> {
     git_cli::gc(&git_dir, args.now.then_some("now"), progress)
         .map_err(|e| housekeeping_failed(e, command))?;
     let after = store.disk_usage()?;
+    let backups = crate::session::backup::list(&store.state_dir());
     if args.json {
         ui::out_json(&GcDocument {
             version: 1,
             before: UsageJson::from(&before),
             after: UsageJson::from(&after),
             reclaimed_bytes: before.total() as i64 - after.total() as i64,
+            backups: BackupsJson {
+                files: backups.len(),
+                bytes: backups.iter().map(|b| b.bytes).sum(),
+            },
         });
         return Ok(());
     }
@@ -109,6 +114,13 @@ pub(crate) fn run(store: &Store, args: GcArgs) -> Result<(), CliError> {
             ui::size(saved.unsigned_abs())
         )
     });
+    if !backups.is_empty() {
+        text.push_str(&format!(
+            "backups {} file(s), {} kept outside the object store (git session prune --older-than 30d removes old ones)\n",
+            backups.len(),
+            ui::size(backups.iter().map(|b| b.bytes).sum())
+        ));
+    }
     ui::out(&text);
     // After a gc, loose objects or a second (cruft) pack hold unreachable objects kept
     // because they are recent.
@@ -129,6 +141,15 @@ struct GcDocument {
     after: UsageJson,
     /// Bytes before minus bytes after: negative when the store grew (packs and their indexes).
     reclaimed_bytes: i64,
+    /// Backups of replaced local copies: outside the object store, so gc keeps them.
+    backups: BackupsJson,
+}
+
+/// Backup files and their bytes.
+#[derive(Debug, Serialize)]
+struct BackupsJson {
+    files: usize,
+    bytes: u64,
 }
 
 /// The object store's size on disk.

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{ui, CliError};
 use crate::git_cli;
+use crate::session::backup;
 use crate::session::prune::{self, Shorten};
 use crate::session::{SavedSession, SessionHistory};
 use crate::store::{LockMode, Store};
@@ -24,7 +25,8 @@ trees, messages, authors and times; a merge among them keeps its first parent on
 the ref by compare-and-swap. The dropped saves become unreachable: 'git session gc' reclaims
 them. Only local refs change; a remote keeps its copy until you delete or force-push it.")]
 pub struct PruneArgs {
-    /// Delete sessions whose newest save is older than this (`30d`, `12h`, `2w`).
+    /// Delete sessions whose newest save is older than this (`30d`, `12h`, `2w`), and the
+    /// backups `load` made of replaced local copies that are older than this.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub older_than: Option<u64>,
     /// Keep only the newest N saves of every (remaining) session.
@@ -104,7 +106,29 @@ pub(crate) fn run(store: &Store, args: PruneArgs) -> Result<(), CliError> {
             now.to_owned()
         }
     };
+    // Backups of replaced local copies expire with the same age.
+    let backups = match args.older_than {
+        Some(age) => backup::expire(
+            &store.state_dir(),
+            now.saturating_sub(age as i64),
+            args.dry_run,
+        )
+        .map_err(|e| {
+            CliError::user(format!("cannot remove an old backup: {e}"))
+                .hint("check the permissions of .git/git-session/backups/, then run it again")
+        })?,
+        None => Vec::new(),
+    };
     let mut lines = Vec::new();
+    for b in &backups {
+        lines.push(format!(
+            "{} backup {} ({}, written {})",
+            verb("removing", "would remove"),
+            b.path.display(),
+            ui::size(b.bytes),
+            ui::local_time(b.seconds)
+        ));
+    }
     for s in &delete {
         lines.push(format!(
             "{} {} \"{}\": last saved {}, {} saves",
@@ -163,7 +187,12 @@ pub(crate) fn run(store: &Store, args: PruneArgs) -> Result<(), CliError> {
         }
     }
     if args.json {
-        ui::out_json(&report_json(&args, &delete, &shorten, &rewritten));
+        let mut document = report_json(&args, &delete, &shorten, &rewritten);
+        document.backups = backups
+            .iter()
+            .map(|b| b.path.display().to_string())
+            .collect();
+        ui::out_json(&document);
     }
     match problems.len() {
         0 => Ok(()),
@@ -186,6 +215,8 @@ struct PruneDocument<'a> {
     dry_run: bool,
     deleted: Vec<DeletedJson<'a>>,
     shortened: Vec<ShortenedJson<'a>>,
+    /// Backup files of replaced local copies removed (or, with `--dry-run`, that would be).
+    backups: Vec<String>,
 }
 
 /// A session deleted by `--older-than`.
@@ -256,6 +287,7 @@ fn report_json<'a>(
         dry_run: args.dry_run,
         deleted,
         shortened,
+        backups: Vec::new(),
     }
 }
 

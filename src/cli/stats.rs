@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::{ui, CliError};
 use crate::agents::registry;
 use crate::git_cli;
+use crate::session::backup::{self, BackupFile};
 use crate::session::stats::{self, SessionFigures, Totals};
 use crate::session::SessionHistory;
 use crate::store::Store;
@@ -65,6 +66,7 @@ pub(crate) fn run(store: &Store, args: StatsArgs) -> Result<(), CliError> {
         raw_all: sum(|f| f.raw_bytes_all_saves),
         raw_newest: sum(|f| f.raw_bytes_newest),
         totals,
+        backups: backup::list(&store.state_dir()),
     };
     if args.json {
         ui::out_json(&summary.json(&largest));
@@ -92,6 +94,18 @@ struct StatsDocument<'a> {
     overall_ratio: Option<f64>,
     /// The largest sessions by stored bytes, at most [`LARGEST`].
     largest: Vec<LargestJson<'a>>,
+    /// The backups loads made of replaced local copies (outside the object store).
+    backups: BackupsJson,
+}
+
+/// How many backup files there are and what they take.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BackupsJson {
+    files: usize,
+    bytes: u64,
+    /// RFC 3339 UTC of the oldest, when there is one.
+    oldest: Option<String>,
 }
 
 /// Root and child sessions.
@@ -142,6 +156,7 @@ struct Summary {
     raw_all: u64,
     raw_newest: u64,
     totals: Totals,
+    backups: Vec<BackupFile>,
 }
 
 impl Summary {
@@ -196,6 +211,11 @@ impl Summary {
                     last_save: ui::utc_rfc3339(f.seconds),
                 })
                 .collect(),
+            backups: BackupsJson {
+                files: self.backups.len(),
+                bytes: self.backups.iter().map(|b| b.bytes).sum(),
+                oldest: self.backups.first().map(|b| ui::utc_rfc3339(b.seconds)),
+            },
         }
     }
 
@@ -242,6 +262,14 @@ impl Summary {
             "overall         {}  (raw, all saves / stored)\n",
             ratio(self.overall())
         ));
+        if let Some(oldest) = self.backups.first() {
+            t.push_str(&format!(
+                "backups         {} file(s), {}, oldest {} (load's copies of replaced local sessions; git session prune --older-than removes old ones)\n",
+                self.backups.len(),
+                ui::size(self.backups.iter().map(|b| b.bytes).sum()),
+                ui::local_time(oldest.seconds)
+            ));
+        }
         if !largest.is_empty() {
             t.push_str("\nlargest sessions (stored bytes its ref keeps alive):\n");
             let width = largest

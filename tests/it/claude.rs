@@ -287,7 +287,32 @@ fn load_on_another_machine_rewrites_paths_and_restores_the_subagent() {
         .json();
     assert_eq!(again["replaced"], true);
     assert_eq!(again["identical"], false);
-    assert!(Path::new(again["backups"][0].as_str().unwrap()).is_file());
+    let backup = PathBuf::from(again["backups"][0].as_str().unwrap());
+    assert!(backup.is_file());
+    // Backups show in stats and gc, and prune expires old ones.
+    let stats = run_as(&b, &home_b, &["stats"]).success();
+    assert!(
+        stats.stdout.contains("backups         1 file(s)"),
+        "{}",
+        stats.stdout
+    );
+    let gc = run_as(&b, &home_b, &["gc", "--json"]).success().json();
+    assert_eq!(gc["backups"]["files"], 1);
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&backup)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let dry = run_as(&b, &home_b, &["prune", "--older-than", "1h", "--dry-run"]).success();
+    assert!(dry.stderr.contains("would remove backup"), "{}", dry.stderr);
+    assert!(backup.is_file(), "a dry run removes nothing");
+    let pruned = run_as(&b, &home_b, &["prune", "--older-than", "1h", "--json"])
+        .success()
+        .json();
+    assert_eq!(pruned["backups"][0], backup.display().to_string());
+    assert!(!backup.exists(), "the old backup is gone");
     // A fork is a new session id everywhere, next to the original.
     let fork = run_as(&b, &home_b, &["load", ID, "--fork", "--json"])
         .success()
