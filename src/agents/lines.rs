@@ -15,11 +15,43 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use crate::session::merge::{max_canonical, MergeRules};
-use crate::session::Message;
+use crate::session::model::Body;
+use crate::session::{Message, Session};
 
 /// The line number (1-based) a message id names (`l000042-…` → 42).
 pub fn line_of(id: &str) -> Option<usize> {
     id.strip_prefix('l')?.split('-').next()?.parse().ok()
+}
+
+/// Renders one session (without its children) back as JSONL: one record per line, in message
+/// order (each at the line its id names), blank lines where the file had them, up to
+/// `total_lines`, newline-terminated.
+pub fn render(session: &Session, total_lines: usize) -> String {
+    let mut out = String::new();
+    let mut next = 1usize;
+    for m in &session.messages {
+        if let Some(n) = line_of(&m.id) {
+            while next < n {
+                out.push('\n');
+                next += 1;
+            }
+            next = next.max(n) + 1;
+        } else {
+            next += 1;
+        }
+        match &m.body {
+            Body::Raw {
+                source, start, end, ..
+            } => out.push_str(&source[*start..*end]),
+            Body::Parsed(v) => out.push_str(&serde_json::to_string(v).unwrap_or_default()),
+        }
+        out.push('\n');
+    }
+    while next <= total_lines {
+        out.push('\n');
+        next += 1;
+    }
+    out
 }
 
 /// The merge rules of line-id sessions; `info_key` names the agent's object in the session info,

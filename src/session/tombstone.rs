@@ -15,7 +15,7 @@
 //! outside `refs/sessions/`, so nothing is lost and nothing is pushed.
 
 use super::history::SavedSession;
-use super::scrub::BACKUP_PREFIX;
+use super::scrub::backup_ref;
 use super::Result;
 use crate::store::layout::{
     Origin, RefName, DELETIONS_PREFIX, DELETIONS_TRACKING_DIR, REMOTES_PREFIX,
@@ -294,23 +294,6 @@ pub fn remove_local_copy(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// A backup ref name that does not exist yet: `refs/session-backups/<agent>/<id>/<unix-time>`
-/// (the layout `scrub` uses for the history it replaces).
-fn backup_ref(store: &Store, namespace: &str, id: &str) -> Result<String> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let base = format!("{BACKUP_PREFIX}{namespace}/{id}/{now}");
-    let mut name = base.clone();
-    let mut n = 1;
-    while store.find_ref(&name)?.is_some() {
-        name = format!("{base}-{n}");
-        n += 1;
-    }
-    Ok(name)
 }
 
 fn one_line(text: &str) -> String {

@@ -230,34 +230,10 @@ pub fn parse(bytes: Vec<u8>, file: &str) -> Result<Parsed, InputError> {
     Ok(Parsed { session, warnings })
 }
 
-/// Renders one session (without its children) back as JSONL: one record per line, in message
-/// order, blank lines where the rollout had them, newline-terminated.
+/// Renders one session (without its children) back as JSONL, line for line (see
+/// [`crate::agents::lines::render`]).
 pub fn render(session: &Session) -> String {
-    let mut out = String::new();
-    let mut next = 1usize;
-    for m in &session.messages {
-        if let Some(n) = line_of(&m.id) {
-            while next < n {
-                out.push('\n');
-                next += 1;
-            }
-            next = next.max(n) + 1;
-        } else {
-            next += 1;
-        }
-        match &m.body {
-            Body::Raw {
-                source, start, end, ..
-            } => out.push_str(&source[*start..*end]),
-            Body::Parsed(v) => out.push_str(&serde_json::to_string(v).unwrap_or_default()),
-        }
-        out.push('\n');
-    }
-    while next <= lines(session) {
-        out.push('\n');
-        next += 1;
-    }
-    out
+    crate::agents::lines::render(session, lines(session))
 }
 
 /// The number of lines the rollout had (`codex.lines`), 0 when unknown.
