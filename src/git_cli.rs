@@ -531,6 +531,40 @@ pub fn config_get_all(git_dir: &Path, key: &str) -> Result<Vec<String>, GitError
     }
 }
 
+/// Every key matching the regular expression `pattern` read as a boolean (every scope, git's
+/// order; `git config --type=bool --get-regexp`), as (key, value); empty when none is set. A value
+/// git cannot read as a boolean is an error that names it.
+pub fn config_bools(git_dir: &Path, pattern: &str) -> Result<Vec<(String, bool)>, GitError> {
+    let mut cmd = git(git_dir);
+    cmd.args(["config", "--type=bool", "--get-regexp", pattern]);
+    let what = format!("config --get-regexp {pattern}");
+    let output = run(cmd, false, &what)?;
+    match output.status.code() {
+        Some(0) => Ok(String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| {
+                let (key, value) = line.rsplit_once(' ')?;
+                Some((key.to_owned(), value == "true"))
+            })
+            .collect()),
+        Some(1) => Ok(Vec::new()),
+        _ => Err(failed(&what, &output)),
+    }
+}
+
+/// Sets `key` to `value` in the repository's own config, replacing every value it had there
+/// (`git config --replace-all`).
+pub fn config_set(git_dir: &Path, key: &str, value: &str) -> Result<(), GitError> {
+    let mut cmd = git(git_dir);
+    cmd.args(["config", "--local", "--replace-all", key, value]);
+    let what = format!("config {key}");
+    let output = run(cmd, false, &what)?;
+    if !output.status.success() {
+        return Err(failed(&what, &output));
+    }
+    Ok(())
+}
+
 /// Adds `value` to the multi-valued key in the repository's own config (`git config --add`).
 pub fn config_add(git_dir: &Path, key: &str, value: &str) -> Result<(), GitError> {
     let mut cmd = git(git_dir);

@@ -1,6 +1,9 @@
 //! `git session hook pre-push <remote> <url>` (hidden): what the installed pre-push hook runs.
 //!
-//! It pushes every local sessions ref to the remote being pushed to, without force and without
+//! It pushes nothing to a remote not enabled for sessions (see [`super::remote`]; to a URL, when
+//! no enabled remote has it): one line says so, and how to enable it.
+//!
+//! Otherwise it pushes every local sessions ref to the remote being pushed to, without force and without
 //! running hooks again (the push uses `--no-verify` and sets [`git_cli::HOOK_GUARD_ENV`], which
 //! makes a nested call return at once). It never fails the user's push: whatever goes wrong is
 //! one warning line that says how to sync, and the exit code is 0. No progress is shown. It reads
@@ -59,6 +62,11 @@ fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
         Ok(store) => store,
         Err(e) => return warn(None, &remote, &e.to_string()),
     };
+    match super::remote::allows(&store, &remote) {
+        Ok(true) => {}
+        Ok(false) => return ui::status(&skipped_remote_line(&store, &remote)),
+        Err(e) => return warn(Some(&store), &remote, &e.to_string()),
+    }
     let share::Pushed {
         refs: pushed,
         skipped,
@@ -100,6 +108,15 @@ fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
         ui::status(&format!(
             "git-session: pushed {sent} session(s) to {remote}"
         ));
+    }
+}
+
+/// The line that says a remote not enabled for sessions got none, and how to enable it.
+fn skipped_remote_line(store: &Store, remote: &str) -> String {
+    if store.remote_names().iter().any(|r| r == remote) {
+        format!("git-session: sessions not pushed to {remote} (not enabled; enable with: git session remote add {remote})")
+    } else {
+        format!("git-session: sessions not pushed to {remote} (no remote enabled for sessions has this URL; enable one with: git session remote add <name>)")
     }
 }
 

@@ -25,6 +25,9 @@ use crate::store::{Store, StoreError};
   <hooks dir>/pre-push                   'git push' also pushes refs/sessions/* (never forced; a
                                          refusal warns and never fails your push)
   remote.<name>.fetch                    +refs/sessions/*:refs/remotes/<name>/sessions/*
+  remote.<name>.sessions                 true: sessions are pushed to the remotes present now;
+                                         a remote added later gets none until
+                                         'git session remote add <name>'
 The hooks directory is core.hooksPath (husky, lefthook) or .git/hooks. An existing hook is
 chained, not replaced; one in a committed hooks directory keeps its logic in place and gets a
 block that names no path of this machine and does nothing where git-session is missing. Running
@@ -85,6 +88,7 @@ pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
         ui::status("git-session is already installed here; nothing changed.");
         // Such as a hook git-session leaves alone: said again, as it is still not chained.
         print_notes(&ctx, &plan.notes);
+        print_remotes(dir, &ctx);
         return Ok(());
     }
     if args.dry_run {
@@ -100,6 +104,7 @@ pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
         ui::status(&shown(&ctx, &line));
     }
     print_notes(&ctx, &plan.notes);
+    print_remotes(dir, &ctx);
     if super::status::on_path("git-session").is_none() {
         ui::status(
             "warning: git-session is not on PATH, and the hooks call it by name; install it (cargo install) or the hooks do nothing",
@@ -121,6 +126,26 @@ pub(crate) fn context(dir: &Path, outside_ok: bool) -> Result<Context, CliError>
         Ok(store) => Ok(Context::new(Some(RepoContext::from_store(&store)))),
         Err(StoreError::NotARepository { .. }) if outside_ok => Ok(Context::new(None)),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Says which remotes sessions will be pushed to (see [`super::remote`]).
+fn print_remotes(dir: &Path, ctx: &Context) {
+    if ctx.repo.is_none() {
+        return;
+    }
+    let Ok(store) = Store::discover(dir) else {
+        return;
+    };
+    match super::remote::enabled_remotes(&store) {
+        Ok(remotes) if remotes.is_empty() => ui::status(
+            "Sessions will be pushed to no remote yet; enable one with: git session remote add <name>",
+        ),
+        Ok(remotes) => ui::status(&format!(
+            "Sessions will be pushed to: {} (others only after 'git session remote add <name>')",
+            remotes.join(", ")
+        )),
+        Err(_) => {}
     }
 }
 

@@ -14,6 +14,7 @@ mod log;
 mod prune;
 mod pull;
 mod push;
+mod remote;
 mod repair;
 mod report;
 mod save;
@@ -77,6 +78,8 @@ pub enum Command {
     Pull(pull::PullArgs),
     /// Pull, then push; repeat when the remote moved in between.
     Sync(sync::SyncArgs),
+    /// Choose the remotes sessions are sent to (add, remove, list).
+    Remote(remote::RemoteArgs),
     /// Look for secrets in every save already on the sessions refs (exit 1 when found).
     Scan(scan::ScanArgs),
     /// Rewrite a session's saves without the secrets the rules in force find.
@@ -141,6 +144,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Push(args) => push::run(&open(&dir)?, args),
         Command::Pull(args) => pull::run(&open(&dir)?, args),
         Command::Sync(args) => sync::run(&open(&dir)?, args),
+        Command::Remote(args) => remote::run(&open(&dir)?, args),
         Command::Scan(args) => scan::run(&open(&dir)?, args),
         Command::Scrub(args) => scrub::run(&open(&dir)?, args),
         Command::Stats(args) => stats::run(&open(&dir)?, args),

@@ -1,5 +1,6 @@
 //! `git session push [<remote>] [<id>...]`: send sessions refs to a remote, never forcing, and
-//! never a session deleted there (unless `--undelete`).
+//! never a session deleted there (unless `--undelete`), and only to a remote enabled for sessions
+//! (unless `--remote-ok`; see [`super::remote`]).
 
 use clap::Args;
 use serde::Serialize;
@@ -18,6 +19,10 @@ use crate::store::Store;
   git session push                          # every local session to origin (or the only remote)
   git session push origin ses_dfef          # one session
   git session push --undelete ses_dfef      # share a session deleted on the remote again
+  git session push fork --remote-ok         # a remote not enabled for sessions, this once
+
+Sessions go only to remotes enabled for them ('git session remote add <name>', or the git
+config key remote.<name>.sessions); push refuses any other remote unless given --remote-ok.
 
 A session deleted with 'git session delete ID --remote R' (by anyone) has a deletion record on R;
 push skips it and says who deleted it and when. --undelete pushes it anyway and removes the
@@ -31,6 +36,10 @@ pub struct PushArgs {
     /// its deletion record there and here. Repeatable.
     #[arg(long, value_name = "ID")]
     pub undelete: Vec<String>,
+    /// Send to this remote even though sessions are not enabled for it (this once; enable it
+    /// with 'git session remote add <remote>').
+    #[arg(long)]
+    pub remote_ok: bool,
     /// Print a JSON report on stdout.
     #[arg(long)]
     pub json: bool,
@@ -51,6 +60,7 @@ struct PushDocument<'a> {
 
 pub(crate) fn run(store: &Store, args: PushArgs) -> Result<(), CliError> {
     let remote = choose_remote(store, args.remote.as_deref())?;
+    super::remote::check_send(store, "push", &remote, args.remote_ok)?;
     let names = local_refs(store, &args.ids)?;
     let undelete = local_refs(store, &args.undelete)?;
     // Only --undelete named: push those alone, not every other session too.

@@ -1,5 +1,6 @@
 //! `git session sync [<remote>]`: pull, then push; when the remote moved in between, again.
-//! Deletions on the remote apply as in `pull`, and deleted sessions are not pushed.
+//! Deletions on the remote apply as in `pull`, and deleted sessions are not pushed. Only with a
+//! remote enabled for sessions (unless `--remote-ok`; see [`super::remote`]).
 
 use clap::Args;
 use serde::Serialize;
@@ -24,6 +25,10 @@ pub struct SyncArgs {
     /// Keep local copies of sessions deleted on the remote (as `pull --keep-deleted`).
     #[arg(long)]
     pub keep_deleted: bool,
+    /// Sync with this remote even though sessions are not enabled for it (this once; enable it
+    /// with 'git session remote add <remote>').
+    #[arg(long)]
+    pub remote_ok: bool,
     /// Print a JSON report on stdout.
     #[arg(long)]
     pub json: bool,
@@ -54,6 +59,7 @@ struct SyncDocument<'a> {
 
 pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
     let remote = choose_remote(store, args.remote.as_deref())?;
+    super::remote::check_send(store, "sync", &remote, args.remote_ok)?;
     let progress = show_progress(args.json);
     let mut pulled_all = Vec::new();
     let mut deletions: Vec<DeletionSeen> = Vec::new();

@@ -1,5 +1,6 @@
 //! The git side of an install: the `pre-push` hook in the hooks directory git actually uses, and
-//! the fetch refspec that brings teammates' sessions with every `git fetch`.
+//! the fetch refspec that brings teammates' sessions with every `git fetch`, and the
+//! `remote.<name>.sessions` key that enables sending sessions to each remote present.
 //!
 //! The hooks directory is `core.hooksPath` when set (husky and lefthook set it; a relative value
 //! is relative to the worktree root, as git runs hooks there), else `<git-dir>/hooks`. For
@@ -366,6 +367,14 @@ fn plan_refspecs(repo: &RepoContext, plan: &mut Plan) -> Result<()> {
                 .to_owned(),
         );
     }
+    // Once any remote has the sessions key, sending is configured: a remote added since gets
+    // none until the user enables it, also when install runs again.
+    let mut first = true;
+    for remote in &repo.remotes {
+        if !git_cli::config_get_all(&repo.common_dir, &sessions_key(remote))?.is_empty() {
+            first = false;
+        }
+    }
     for remote in &repo.remotes {
         let key = format!("remote.{remote}.fetch");
         let value = fetch_refspec(remote);
@@ -382,7 +391,49 @@ fn plan_refspecs(repo: &RepoContext, plan: &mut Plan) -> Result<()> {
                 State::Missing
             },
         );
+        plan_sessions_key(repo, remote, first, plan)?;
     }
+    Ok(())
+}
+
+/// The key that enables sending sessions to `remote` (the pre-push hook, `push`, `sync`).
+pub fn sessions_key(remote: &str) -> String {
+    format!("remote.{remote}.sessions")
+}
+
+/// Plans `remote.<remote>.sessions = true` for a remote present at the `first` install that
+/// sets such keys. A value the user chose is left as it is (with a note when it is not true), and
+/// a remote added after that install is left without the key, with a note.
+fn plan_sessions_key(repo: &RepoContext, remote: &str, first: bool, plan: &mut Plan) -> Result<()> {
+    let key = sessions_key(remote);
+    let values = git_cli::config_get_all(&repo.common_dir, &key)?;
+    let state = match values.last() {
+        None if !first => {
+            plan.notes.push(format!(
+                "sessions are not pushed to {remote} (added after install); enable with: git session remote add {remote}"
+            ));
+            return Ok(());
+        }
+        None => {
+            plan.push(
+                Which::Repo,
+                Action::AddConfig {
+                    key,
+                    value: "true".to_owned(),
+                },
+            );
+            State::Missing
+        }
+        Some(v) => {
+            if !matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "1") {
+                plan.notes.push(format!(
+                    "sessions are not pushed to {remote} ({key}={v}); enable with: git session remote add {remote}"
+                ));
+            }
+            State::Installed
+        }
+    };
+    plan.component("sessions push", remote.to_owned(), state);
     Ok(())
 }
 

@@ -373,13 +373,13 @@ fn the_hook_command_never_fails_and_never_recurses() {
     let env = TestEnv::new();
     let repo = env.repo_with_commit("work");
     repo.save(&[&TOOLCALL.path()]);
-    // An unknown remote: a warning, exit 0.
+    // An unknown remote (no remote enabled for sessions has its URL): one line, exit 0.
     let run = repo
         .git_session(&["hook", "pre-push", "nowhere", "/does/not/exist"])
         .success();
     assert!(
         run.stderr
-            .starts_with("warning: git-session: sessions were not pushed to nowhere"),
+            .starts_with("git-session: sessions not pushed to nowhere"),
         "{run}"
     );
     assert_eq!(run.stderr.lines().count(), 1, "one line:\n{run}");
@@ -880,5 +880,199 @@ fn install_puts_back_a_committed_hook_an_older_install_moved_aside_with_the_bloc
         std::fs::read_to_string(&hook).unwrap(),
         original,
         "uninstall gives the hook's own bytes back"
+    );
+}
+
+/// The value of `key` in `repo`'s config, or `None` when it is not set.
+fn config_value(repo: &Repo<'_>, key: &str) -> Option<String> {
+    let run = repo.git_run(&["config", "--get", key]);
+    (run.code == Some(0)).then(|| run.stdout.trim_end().to_owned())
+}
+
+/// The line the pre-push hook prints when it skips a remote not enabled for sessions.
+fn skip_line(remote: &str) -> String {
+    format!("git-session: sessions not pushed to {remote} (not enabled; enable with: git session remote add {remote})")
+}
+
+// See issue 18: the pre-push hook sent every session to every remote pushed to, a public fork too.
+#[test]
+fn install_enables_the_remotes_present_and_a_fork_added_later_gets_sessions_only_once_enabled() {
+    let env = TestEnv::new();
+    let origin = env.bare_repo("origin.git");
+    let fork = env.bare_repo("fork.git");
+    let repo = repo_with_remote(&env, &origin);
+    let session = session_ref(TOOLCALL.id);
+
+    let installed = repo.git_session(&["install"]).success();
+    assert!(
+        installed
+            .stderr
+            .contains("Sessions will be pushed to: origin"),
+        "install says which remotes get sessions:\n{installed}"
+    );
+    assert_eq!(
+        config_value(&repo, "remote.origin.sessions").as_deref(),
+        Some("true"),
+        "install enabled the remote present, readable with plain git"
+    );
+
+    // A fork added later: the user's push goes through, the sessions stay home.
+    repo.git(&["remote", "add", "fork", &fork.dir.display().to_string()]);
+    let again = repo.git_session(&["install"]).success();
+    assert!(
+        again.stderr.contains("git session remote add fork"),
+        "installing again enables no remote added since, and says how:\n{again}"
+    );
+    assert_eq!(config_value(&repo, "remote.fork.sessions"), None);
+    let pushed = git_with_git_session(&repo, &["push", "fork", "main"]).success();
+    assert_eq!(
+        fork.rev_parse("refs/heads/main"),
+        repo.rev_parse("refs/heads/main"),
+        "the user's push went through:\n{pushed}"
+    );
+    assert_eq!(
+        fork.rev_parse(&session),
+        None,
+        "no session reached the fork"
+    );
+    assert!(
+        fork.git(&["for-each-ref", "refs/sessions/"]).is_empty(),
+        "the fork has no sessions ref at all"
+    );
+    let skipped: Vec<&str> = pushed
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("git-session") || l.starts_with("warning: git-session"))
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![skip_line("fork").as_str()],
+        "one line says why and how:\n{pushed}"
+    );
+
+    // push and sync refuse, and say how to send anyway.
+    for command in ["push", "sync"] {
+        let refused = repo.git_session(&[command, "fork"]).failure();
+        refused.single_error(&["not enabled", "fork"]);
+        let hints = refused.hint_lines().join("\n");
+        assert!(
+            hints.contains(&format!("git session {command} fork --remote-ok"))
+                && hints.contains("git session remote add fork"),
+            "the hint names both ways out:\n{refused}"
+        );
+        assert_eq!(fork.rev_parse(&session), None, "{command} sent nothing");
+    }
+
+    // --remote-ok sends this once, and enables nothing.
+    repo.git_session(&["push", "fork", "--remote-ok"]).success();
+    assert_eq!(
+        fork.rev_parse(&session),
+        repo.rev_parse(&session),
+        "--remote-ok sent the session"
+    );
+    assert_eq!(config_value(&repo, "remote.fork.sessions"), None);
+    fork.git(&["update-ref", "-d", &session]);
+
+    // Enabled: a plain git push sends the sessions.
+    let listed = repo.git_session(&["remote", "list"]).success();
+    assert_eq!(listed.stdout, "fork\tnot enabled\norigin\tenabled\n");
+    repo.git_session(&["remote", "add", "fork"]).success();
+    assert_eq!(
+        config_value(&repo, "remote.fork.sessions").as_deref(),
+        Some("true")
+    );
+    let sent = git_with_git_session(&repo, &["push", "fork", "HEAD:refs/heads/two"]).success();
+    assert_eq!(
+        fork.rev_parse(&session),
+        repo.rev_parse(&session),
+        "once enabled, git push sends the sessions:\n{sent}"
+    );
+    assert!(!sent.stderr.contains("not pushed"), "{sent}");
+
+    // Removed again: nothing more goes there.
+    fork.git(&["update-ref", "-d", &session]);
+    repo.git_session(&["remote", "remove", "fork"]).success();
+    let stopped = git_with_git_session(&repo, &["push", "fork", "HEAD:refs/heads/three"]).success();
+    assert_eq!(fork.rev_parse(&session), None, "removed: nothing sent");
+    assert!(stopped.stderr.contains(&skip_line("fork")), "{stopped}");
+
+    // Uninstall removes the key install set, and leaves the user's own choice.
+    repo.git_session(&["uninstall"]).success();
+    assert_eq!(
+        config_value(&repo, "remote.origin.sessions"),
+        None,
+        "uninstall removed the key install set"
+    );
+    assert_eq!(
+        config_value(&repo, "remote.fork.sessions").as_deref(),
+        Some("false"),
+        "the user's own setting stays"
+    );
+}
+
+#[test]
+fn pushing_to_a_url_sends_sessions_only_when_an_enabled_remote_has_that_url() {
+    let env = TestEnv::new();
+    let origin = env.bare_repo("origin.git");
+    let fork = env.bare_repo("fork.git");
+    let repo = repo_with_remote(&env, &origin);
+    let session = session_ref(TOOLCALL.id);
+    repo.git_session(&["install"]).success();
+
+    let fork_url = fork.dir.display().to_string();
+    let skipped = git_with_git_session(&repo, &["push", &fork_url, "main"]).success();
+    assert_eq!(
+        fork.rev_parse(&session),
+        None,
+        "an unknown URL gets nothing"
+    );
+    assert!(
+        skipped
+            .stderr
+            .contains(&format!("git-session: sessions not pushed to {fork_url}")),
+        "{skipped}"
+    );
+
+    let origin_url = origin.dir.display().to_string();
+    let sent = git_with_git_session(&repo, &["push", &origin_url, "main"]).success();
+    assert_eq!(
+        origin.rev_parse(&session),
+        repo.rev_parse(&session),
+        "origin's own URL is enabled through origin:\n{sent}"
+    );
+}
+
+#[test]
+fn without_any_key_origin_stays_enabled_once_with_a_note_and_a_fork_does_not() {
+    // A repository set up by an older git-session: no remote has remote.<name>.sessions.
+    let env = TestEnv::new();
+    let origin = env.bare_repo("origin.git");
+    let fork = env.bare_repo("fork.git");
+    let repo = repo_with_remote(&env, &origin);
+    repo.git(&["remote", "add", "fork", &fork.dir.display().to_string()]);
+    let session = session_ref(TOOLCALL.id);
+
+    let pushed = repo.git_session(&["push"]).success();
+    assert_eq!(origin.rev_parse(&session), repo.rev_parse(&session));
+    assert!(
+        pushed.stderr.contains("note:") && pushed.stderr.contains("git session remote add"),
+        "a note says what changed:\n{pushed}"
+    );
+    assert_eq!(
+        config_value(&repo, "remote.origin.sessions").as_deref(),
+        Some("true"),
+        "the default was written down"
+    );
+    let again = repo.git_session(&["push"]).success();
+    assert!(
+        !again.stderr.contains("note:"),
+        "the note is said once:\n{again}"
+    );
+
+    repo.git_session(&["push", "fork"]).failure();
+    assert_eq!(
+        fork.rev_parse(&session),
+        None,
+        "the fork is never the default"
     );
 }

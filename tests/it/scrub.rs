@@ -67,7 +67,8 @@ fn scrub_gives_each_remote_holding_old_saves_a_force_push_that_works_as_printed(
     save_unredacted(&repo, "one.json", &leaky);
     let pushed = repo.rev_parse(&name).unwrap();
     repo.git_session(&["push", "origin"]).success();
-    repo.git_session(&["push", "mirror"]).success();
+    repo.git_session(&["push", "mirror", "--remote-ok"])
+        .success();
     repo.git_session(&["pull", "origin"]).success();
     assert_eq!(
         repo.rev_parse(&format!(
