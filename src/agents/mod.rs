@@ -7,6 +7,7 @@ pub mod codex;
 pub mod opencode;
 
 mod error;
+pub mod file_sessions;
 pub mod hook_payload;
 mod input;
 pub mod lines;

@@ -7,13 +7,14 @@ use serde_json::{json, Value};
 
 use super::source::{self, HookPayload, SourceError};
 use super::{load, merge, render, text, transcript, AGENT};
+use crate::agents::file_sessions;
 use crate::agents::{
     Agent, AgentError, Checkout, HookRead, InputError, Pick, Progress, Read, Restored, Source,
     TextField, View,
 };
 use crate::session::codec::SaveCache;
 use crate::session::merge::MergeRules;
-use crate::session::{backup, Session, SessionKind};
+use crate::session::{Session, SessionKind};
 
 /// Claude Code, through its transcript files.
 pub struct ClaudeAgent;
@@ -189,33 +190,23 @@ impl Agent for ClaudeAgent {
             load::fork(&mut session, &load::new_uuid(crate::agents::random_seed()));
         }
         let files = load::files(&session, &project_dir);
-        let restored = |file, identical, replaced, backups| Restored {
-            continue_with: format!("claude --resume {}", session.id),
-            file,
-            session: session.clone(),
-            identical,
-            replaced,
-            backups,
-            rehomed_from: old_root.clone().filter(|o| *o != root_text && rehomed > 0),
-            directory: root_text.clone(),
-        };
-        if !fork && load::all_equal(&files) {
-            return Ok(restored(Some(files[0].0.clone()), true, false, Vec::new()));
-        }
-        let mut replaced = false;
-        let mut backups = Vec::new();
-        if !fork && load::exists(&project_dir, &session.id) {
-            replaced = true;
-            let local = load::read_local(&project_dir, &session.id)?;
-            let dir = backup::dir(&checkout.state_dir, AGENT);
-            backups.push(backup::write(&dir, self, local).map_err(|e| {
-                AgentError::new(format!("cannot write a backup in {}: {e}", dir.display()))
-            })?);
-        }
-        load::write(&files).map_err(|e| {
-            AgentError::new(format!("cannot write under {}: {e}", project_dir.display()))
+        let done = file_sessions::put_back(self, &checkout.state_dir, &files, fork, || {
+            if load::exists(&project_dir, &session.id) {
+                Ok(Some(load::read_local(&project_dir, &session.id)?))
+            } else {
+                Ok(None)
+            }
         })?;
-        Ok(restored(Some(files[0].0.clone()), false, replaced, backups))
+        Ok(Restored {
+            continue_with: format!("claude --resume {}", session.id),
+            file: Some(files[0].0.clone()),
+            identical: done.identical,
+            replaced: done.replaced,
+            backups: done.backups,
+            rehomed_from: old_root.filter(|o| *o != root_text && rehomed > 0),
+            directory: root_text,
+            session,
+        })
     }
 }
 

@@ -4,115 +4,18 @@
 
 use std::path::{Path, PathBuf};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{source, transcript};
-use crate::session::model::Body;
+pub use crate::agents::file_sessions::relocate;
+use crate::agents::file_sessions::rename_ids;
 use crate::session::Session;
-
-/// Rewrites every occurrence of each `from` prefix to its `to` in every string of the session
-/// (records, info, children), longest match first, where the match ends a path component (the
-/// next character is not a letter, digit, `_`, `-` or `.` followed by a letter or digit).
-/// Returns how many strings changed.
-pub fn relocate(session: &mut Session, pairs: &[(String, String)]) -> usize {
-    replace_all(session, pairs, true)
-}
-
-fn replace_all(session: &mut Session, pairs: &[(String, String)], boundary: bool) -> usize {
-    let pairs: Vec<&(String, String)> = pairs
-        .iter()
-        .filter(|(f, t)| !f.is_empty() && f != t)
-        .collect();
-    if pairs.is_empty() {
-        return 0;
-    }
-    let ac = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(pairs.iter().map(|(f, _)| f.as_str()))
-        .expect("plain string patterns");
-    let to: Vec<&str> = pairs.iter().map(|(_, t)| t.as_str()).collect();
-    relocate_with(session, &ac, &to, boundary)
-}
-
-fn relocate_with(session: &mut Session, ac: &AhoCorasick, to: &[&str], boundary: bool) -> usize {
-    let mut changed = rewrite_value(&mut session.info, ac, to, boundary);
-    for m in &mut session.messages {
-        let text = match &m.body {
-            Body::Raw {
-                source, start, end, ..
-            } => &source[*start..*end],
-            Body::Parsed(_) => "",
-        };
-        if matches!(m.body, Body::Raw { .. }) && ac.find(text).is_none() {
-            continue;
-        }
-        let mut value = m.body.value().into_owned();
-        let here = rewrite_value(&mut value, ac, to, boundary);
-        if here > 0 {
-            m.body = Body::Parsed(value);
-            changed += here;
-        }
-    }
-    for child in &mut session.children {
-        changed += relocate_with(child, ac, to, boundary);
-    }
-    changed
-}
-
-fn rewrite_value(value: &mut Value, ac: &AhoCorasick, to: &[&str], boundary: bool) -> usize {
-    match value {
-        Value::String(s) => match rewrite_str(s, ac, to, boundary) {
-            Some(new) => {
-                *s = new;
-                1
-            }
-            None => 0,
-        },
-        Value::Array(items) => items
-            .iter_mut()
-            .map(|v| rewrite_value(v, ac, to, boundary))
-            .sum(),
-        Value::Object(map) => map
-            .values_mut()
-            .map(|v| rewrite_value(v, ac, to, boundary))
-            .sum(),
-        _ => 0,
-    }
-}
-
-fn rewrite_str(s: &str, ac: &AhoCorasick, to: &[&str], boundary: bool) -> Option<String> {
-    let mut out = String::new();
-    let mut last = 0;
-    for m in ac.find_iter(s) {
-        let rest = &s[m.end()..];
-        let mut chars = rest.chars();
-        let ends_component = match chars.next() {
-            None => true,
-            Some(c) if c.is_alphanumeric() || c == '_' || c == '-' => false,
-            Some('.') => !chars.next().is_some_and(|c| c.is_alphanumeric()),
-            Some(_) => true,
-        };
-        if boundary && !ends_component {
-            continue;
-        }
-        out.push_str(&s[last..m.start()]);
-        out.push_str(to[m.pattern().as_usize()]);
-        last = m.end();
-    }
-    if last == 0 {
-        return None;
-    }
-    out.push_str(&s[last..]);
-    Some(out)
-}
 
 /// Gives the session a new session id: every occurrence of the old id in every string (the
 /// `sessionId` fields, transcript paths in summaries) becomes `new_id`. Record uuids stay.
 pub fn fork(session: &mut Session, new_id: &str) {
     let old = session.id.clone();
-    replace_all(session, &[(old, new_id.to_owned())], false);
-    session.id = new_id.to_owned();
+    rename_ids(session, &[(old, new_id.to_owned())]);
     session.info["claude"]["file"] = json!(format!("{new_id}.jsonl"));
 }
 
@@ -162,13 +65,6 @@ pub fn files(session: &Session, project_dir: &Path) -> Vec<(PathBuf, String)> {
     out
 }
 
-/// Whether every file already holds exactly these bytes.
-pub fn all_equal(files: &[(PathBuf, String)]) -> bool {
-    files
-        .iter()
-        .all(|(path, text)| std::fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes()))
-}
-
 /// Whether a local copy of session `id` exists in `project_dir`.
 pub fn exists(project_dir: &Path, id: &str) -> bool {
     project_dir.join(format!("{id}.jsonl")).exists()
@@ -179,21 +75,11 @@ pub fn read_local(project_dir: &Path, id: &str) -> Result<Session, source::Sourc
     source::read(&project_dir.join(format!("{id}.jsonl"))).map(|(s, _)| s)
 }
 
-/// Writes each file through a temporary file and a rename (mode 0600, as Claude Code does).
-pub fn write(files: &[(PathBuf, String)]) -> std::io::Result<()> {
-    for (path, text) in files {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        crate::fsutil::write_private_atomically(path, text.as_bytes())?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::session::Message;
+    use serde_json::Value;
 
     fn session(lines: &[Value]) -> Session {
         Session {

@@ -7,13 +7,14 @@ use serde_json::{json, Value};
 
 use super::source::{self, HookPayload, SourceError};
 use super::{load, merge, render, rollout, text, AGENT};
+use crate::agents::file_sessions;
 use crate::agents::{
     Agent, AgentError, Checkout, HookRead, InputError, Pick, Progress, Read, Restored, Source,
     TextField, View,
 };
 use crate::session::codec::SaveCache;
 use crate::session::merge::MergeRules;
-use crate::session::{backup, Session, SessionKind};
+use crate::session::{Session, SessionKind};
 
 /// Codex CLI, through its rollout files.
 pub struct CodexAgent;
@@ -200,38 +201,25 @@ impl Agent for CodexAgent {
             load::rename_files(&mut session);
         }
         let files = load::files(&session, &home, !fork);
-        let restored = |identical, replaced, backups| Restored {
+        let done = file_sessions::put_back(self, &checkout.state_dir, &files, fork, || {
+            if !files[0].0.is_file() {
+                return Ok(None);
+            }
+            let candidates = source::rollout_files(&source::sessions_dir(&home));
+            Ok(Some(
+                source::read_with_children(&files[0].0, &candidates)?.0,
+            ))
+        })?;
+        Ok(Restored {
             continue_with: format!("codex resume {}", session.id),
             file: Some(files[0].0.clone()),
-            session: session.clone(),
-            identical,
-            replaced,
-            backups,
-            rehomed_from: old_root.clone().filter(|o| *o != root_text && rehomed > 0),
-            directory: root_text.clone(),
-        };
-        if !fork && load::all_equal(&files) {
-            return Ok(restored(true, false, Vec::new()));
-        }
-        let mut replaced = false;
-        let mut backups = Vec::new();
-        if !fork && files[0].0.is_file() {
-            replaced = true;
-            let candidates = source::rollout_files(&source::sessions_dir(&home));
-            let (local, _) = source::read_with_children(&files[0].0, &candidates)?;
-            let dir = backup::dir(&checkout.state_dir, AGENT);
-            backups.push(backup::write(&dir, self, local).map_err(|e| {
-                AgentError::new(format!("cannot write a backup in {}: {e}", dir.display()))
-            })?);
-        }
-        load::write(&files).map_err(|e| {
-            AgentError::new(format!(
-                "cannot write under {}: {e}",
-                source::sessions_dir(&home).display()
-            ))
-            .hint("check that $CODEX_HOME (default ~/.codex) is writable")
-        })?;
-        Ok(restored(false, replaced, backups))
+            identical: done.identical,
+            replaced: done.replaced,
+            backups: done.backups,
+            rehomed_from: old_root.filter(|o| *o != root_text && rehomed > 0),
+            directory: root_text,
+            session,
+        })
     }
 }
 

@@ -7,18 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::source;
-use crate::session::model::Body;
+use crate::agents::file_sessions::rename_ids;
 use crate::session::Session;
 
-/// Rewrites each `from` path prefix to its `to` in every string of the session, on path
-/// component boundaries (Claude Code's rule, [`crate::agents::claude::load::relocate`]).
-/// Returns how many strings changed.
-pub fn relocate(session: &mut Session, pairs: &[(String, String)]) -> usize {
-    crate::agents::claude::load::relocate(session, pairs)
-}
+pub use crate::agents::file_sessions::relocate;
 
 /// Gives the session and every subagent a new id: each old id, in every string of every
 /// rollout (ids, parent ids, paths), becomes the new one. Returns the new root id.
@@ -27,51 +22,8 @@ pub fn fork(session: &mut Session, seed: u64) -> String {
     for (n, s) in session.walk().into_iter().enumerate() {
         pairs.push((s.id.clone(), new_uuid(seed.wrapping_add(n as u64))));
     }
-    rename(session, &pairs);
+    rename_ids(session, &pairs);
     session.id.clone()
-}
-
-fn rename(session: &mut Session, pairs: &[(String, String)]) {
-    let replace = |s: &str| {
-        pairs
-            .iter()
-            .fold(s.to_owned(), |acc, (old, new)| acc.replace(old, new))
-    };
-    if let Some((_, new)) = pairs.iter().find(|(old, _)| *old == session.id) {
-        session.id = new.clone();
-    }
-    rewrite(&mut session.info, &replace);
-    for m in &mut session.messages {
-        if pairs
-            .iter()
-            .any(|(old, _)| raw_text(&m.body).is_none_or(|t| t.contains(old)))
-        {
-            let mut value = m.body.value().into_owned();
-            rewrite(&mut value, &replace);
-            m.body = Body::Parsed(value);
-        }
-    }
-    for child in &mut session.children {
-        rename(child, pairs);
-    }
-}
-
-fn raw_text(body: &Body) -> Option<&str> {
-    match body {
-        Body::Raw {
-            source, start, end, ..
-        } => Some(&source[*start..*end]),
-        Body::Parsed(_) => None,
-    }
-}
-
-fn rewrite(value: &mut Value, replace: &dyn Fn(&str) -> String) {
-    match value {
-        Value::String(s) => *s = replace(s),
-        Value::Array(items) => items.iter_mut().for_each(|v| rewrite(v, replace)),
-        Value::Object(map) => map.values_mut().for_each(|v| rewrite(v, replace)),
-        _ => {}
-    }
 }
 
 /// A version-7 UUID (Codex's thread id form): the current time in milliseconds, then bits
@@ -139,24 +91,6 @@ pub fn rename_files(session: &mut Session) {
     for child in &mut session.children {
         rename_files(child);
     }
-}
-
-/// Whether every file already holds exactly these bytes.
-pub fn all_equal(files: &[(PathBuf, String)]) -> bool {
-    files
-        .iter()
-        .all(|(path, text)| std::fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes()))
-}
-
-/// Writes each file through a temporary file and a rename (mode 0600, as Codex does).
-pub fn write(files: &[(PathBuf, String)]) -> std::io::Result<()> {
-    for (path, text) in files {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        crate::fsutil::write_private_atomically(path, text.as_bytes())?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
