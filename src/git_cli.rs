@@ -257,16 +257,6 @@ pub fn push_atomic(
     Ok(pushed)
 }
 
-/// Deletes `refs` on `remote` (no force needed for a delete; the remote may still refuse).
-pub fn delete_remote_refs(
-    git_dir: &Path,
-    remote: &str,
-    refs: &[String],
-) -> Result<Vec<PushedRef>, GitError> {
-    let specs: Vec<String> = refs.iter().map(|r| format!(":{r}")).collect();
-    push(git_dir, remote, &specs, false)
-}
-
 /// The names of `remote`'s refs below `prefix` (`git ls-remote --refs`).
 pub fn remote_ref_names(
     git_dir: &Path,
