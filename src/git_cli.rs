@@ -257,26 +257,6 @@ pub fn push_atomic(
     Ok(pushed)
 }
 
-/// The names of `remote`'s refs below `prefix` (`git ls-remote --refs`).
-pub fn remote_ref_names(
-    git_dir: &Path,
-    remote: &str,
-    prefix: &str,
-) -> Result<Vec<String>, GitError> {
-    let mut cmd = git(git_dir);
-    cmd.args(["ls-remote", "--refs", remote, &format!("{prefix}*")]);
-    let output = run(cmd, false, &format!("ls-remote {remote}"))?;
-    if !output.status.success() {
-        return Err(failed(&format!("ls-remote {remote}"), &output));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.split('\t').nth(1))
-        .filter(|name| name.starts_with(prefix))
-        .map(str::to_owned)
-        .collect())
-}
-
 /// The object id `remote` holds at exactly the ref `name` (`git ls-remote`), or `None` when it
 /// has no such ref. Never asks for credentials: a remote that would is an error like one that
 /// cannot be reached.
