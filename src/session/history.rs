@@ -222,7 +222,11 @@ impl<'a> SessionHistory<'a> {
             let _ = cache.store(&cache_path);
             if let Some(prev) = &previous {
                 if prev.tree == encoded.tree {
-                    self.record_local_copy(&copy_path, session, prev.id, kept == 0);
+                    let now = LocalCopy::of(session, prev.id, kept == 0);
+                    // An unchanged save (a hook's common case) rewrites nothing.
+                    if copy.as_ref() != Some(&now) {
+                        let _ = now.store(&copy_path);
+                    }
                     return Ok(SaveOutcome::Unchanged {
                         commit: prev.id,
                         encoded,
@@ -282,7 +286,7 @@ impl<'a> SessionHistory<'a> {
                 log_message: &log_message,
             }) {
                 Ok(()) => {
-                    self.record_local_copy(&copy_path, session, commit, kept == 0);
+                    let _ = LocalCopy::of(session, commit, kept == 0).store(&copy_path);
                     return Ok(SaveOutcome::Saved {
                         commit,
                         previous: tip,
@@ -593,27 +597,16 @@ impl<'a> SessionHistory<'a> {
         Ok((whole, added))
     }
 
-    /// Remembers what the local copy of `session` holds, saved as or loaded from `commit`. Only
-    /// lets later saves tell a local removal from a message that arrived by merge: losing it
-    /// means keeping more, never less.
-    fn record_local_copy(
-        &self,
-        path: &std::path::Path,
-        session: &Session,
-        commit: ObjectId,
-        holds_all: bool,
-    ) {
-        let _ = LocalCopy::of(session, commit, holds_all).store(path);
-    }
-
     /// Remembers that the agent's local copy of `session` (of `agent`) now holds save `commit`,
     /// as after a load.
     pub fn loaded_into_agent(&self, agent: &str, session: &Session, commit: ObjectId) {
         if crate::store::layout::is_safe_component(agent)
             && crate::store::layout::is_safe_component(&session.id)
         {
+            // Only lets later saves tell a local removal from a message that arrived by merge:
+            // losing it means keeping more, never less.
             let path = self.local_copy_path(agent, &session.id);
-            self.record_local_copy(&path, session, commit, true);
+            let _ = LocalCopy::of(session, commit, true).store(&path);
         }
     }
 
