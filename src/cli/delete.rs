@@ -298,10 +298,12 @@ fn resolve(store: &Store, ids: &[String], remote: Option<&str>) -> Result<Vec<Ta
 
 /// The sessions refs `remote` has (`refs/sessions/<agent>/<id>`).
 fn remote_session_refs(store: &Store, remote: &str) -> Result<Vec<String>, CliError> {
-    Ok(git_cli::remote_refs(&store.common_dir(), remote, LOCAL_PREFIX)?
-        .into_iter()
-        .map(|r| r.name)
-        .collect())
+    Ok(
+        git_cli::remote_refs(&store.common_dir(), remote, LOCAL_PREFIX)?
+            .into_iter()
+            .map(|r| r.name)
+            .collect(),
+    )
 }
 
 /// Removes `refs/remotes/<remote>/sessions/...` of a session the remote deleted.
