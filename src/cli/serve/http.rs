@@ -115,9 +115,16 @@ fn split_url(url: &str) -> (String, Vec<(String, String)>) {
     (path, query)
 }
 
-/// Encodes `text` as one path segment or query value of a link.
+/// What a link leaves as it is: letters, digits and RFC 3986's other unreserved characters.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Encodes `text` as one path segment, fragment or query value of a link.
 pub fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -137,5 +144,6 @@ mod tests {
         );
         assert_eq!(split_url("/").0, "/");
         assert_eq!(encode("a b/<c>"), "a%20b%2F%3Cc%3E");
+        assert_eq!(encode("ses_a-1.b~"), "ses_a-1.b~", "ids stay readable");
     }
 }

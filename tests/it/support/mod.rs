@@ -8,6 +8,7 @@
 
 #![allow(dead_code)] // Not every test module uses every helper.
 
+pub mod browser;
 pub mod fake_anthropic;
 pub mod fake_model;
 pub mod fake_responses;
