@@ -1,5 +1,6 @@
 //! The command line: `git session <command>`. One file per command, one dispatch here.
 
+mod browser;
 mod context;
 mod delete;
 pub mod error;

@@ -1,6 +1,7 @@
-//! `git session serve`: the pages in headless Chromium (the list, a search, a session with its
-//! saves and a tool call's output; screenshots under `target/serve-screenshots/`), and what the
-//! server refuses: any method but GET and HEAD, another host name, a non-loopback address.
+//! The browser views: `git session serve`'s pages in headless Chromium (the list, a search, a
+//! session with its saves and a tool call's output; screenshots under `target/serve-screenshots/`),
+//! what the server refuses (any method but GET and HEAD, another host name, a non-loopback
+//! address), and `show --format html --open` handing a kept temp file to the platform's opener.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -298,4 +299,82 @@ fn serve_refuses_a_non_loopback_address_and_says_what_to_do_with_a_busy_port() {
         taken.hint_lines()[0].contains("--port 0"),
         "the hint names a way out: {taken}"
     );
+}
+
+/// Runs `show TOOLCALL --open` (and `extra`) with `bin` as the whole PATH and TMPDIR below the
+/// test's root; returns the run and that TMPDIR.
+#[cfg(target_os = "linux")]
+fn show_open(repo: &Repo<'_>, bin: &Path, extra: &[&str]) -> (crate::support::Run, PathBuf) {
+    let tmp = repo.env.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut args = vec!["show", TOOLCALL.id, "--open"];
+    args.extend_from_slice(extra);
+    let run = crate::support::Run::from(
+        format!("git-session {}", args.join(" ")),
+        repo.env
+            .git_session_command(&repo.dir)
+            .args(&args)
+            .env("PATH", bin)
+            .env("TMPDIR", &tmp)
+            .env("RECORD", repo.env.path("opened"))
+            .output(),
+    );
+    (run, tmp)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn show_open_writes_the_page_to_a_kept_temp_file_and_hands_it_to_the_opener() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let repo = repo_with_sessions(&env);
+    let page = repo
+        .git_session(&["show", TOOLCALL.id, "--format", "html"])
+        .success()
+        .stdout;
+    let bin = env.path("fakebin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let opener = bin.join("xdg-open");
+    std::fs::write(&opener, "#!/bin/sh\nprintf '%s' \"$1\" > \"$RECORD\"\n").unwrap();
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let (opened, tmp) = show_open(&repo, &bin, &["--format", "html"]);
+    let opened = opened.success();
+    assert_eq!(opened.stdout, "", "the page goes to the file, not stdout");
+    let handed = std::fs::read_to_string(env.path("opened")).expect("the opener ran");
+    let file = PathBuf::from(&handed);
+    assert!(
+        file.starts_with(&tmp) && handed.ends_with(".html"),
+        "{handed}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        page,
+        "the file is the page"
+    );
+    assert_eq!(
+        opened.stderr,
+        format!("Opened {handed} in the browser (the file stays; delete it when done).\n")
+    );
+
+    // An opener that fails, and none at all: the page is still written, and the error says
+    // which file to open by hand.
+    std::fs::write(&opener, "#!/bin/sh\nexit 3\n").unwrap();
+    let (failed, _) = show_open(&repo, &bin, &[]);
+    failed
+        .failure()
+        .single_error(&["xdg-open could not open the page"]);
+    let (none, _) = show_open(&repo, &env.path("empty-bin"), &[]);
+    let none = none.failure();
+    none.single_error(&["there is no xdg-open to open the page with"]);
+    let hint = none.hint_lines()[0]
+        .strip_prefix("hint: open ")
+        .and_then(|h| h.strip_suffix(" in a browser by hand"))
+        .unwrap_or_else(|| panic!("the hint names the file: {none}"))
+        .to_owned();
+    assert_eq!(std::fs::read_to_string(&hint).unwrap(), page, "{none}");
+
+    let md = repo.git_session(&["show", TOOLCALL.id, "--format", "md", "--open"]);
+    assert_eq!(md.code, Some(2), "{md}");
+    md.single_error(&["--open shows the HTML page"]);
 }

@@ -425,7 +425,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(command: String, output: std::io::Result<Output>) -> Self {
+    pub fn from(command: String, output: std::io::Result<Output>) -> Self {
         let output = output.unwrap_or_else(|e| panic!("cannot run {command}: {e}"));
         Run {
             command,
