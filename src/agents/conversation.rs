@@ -116,7 +116,7 @@ impl SessionView {
     /// Adds `block` from record `record` to the last turn when it has `role`, else to a new turn.
     pub fn push(&mut self, role: Role, record: &str, time: Option<i64>, block: Block) {
         match self.turns.last_mut() {
-            Some(turn) if turn.role == role && matches!(role, Role::User | Role::Assistant) => {
+            Some(turn) if turn.role == role && role != Role::Compacted => {
                 if !turn_has_anchor(turn, record) {
                     turn.blocks.push(Block::Anchor(record.to_owned()));
                 }
