@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use super::render_util::{self, diff_md, escape_html as esc, fenced};
+use super::render_util::{self, diff_md, escape_html as esc, escape_tags, fenced};
 
 /// Tool output longer than this many characters is cut in the view.
 pub const MAX_OUTPUT_CHARS: usize = 2000;
@@ -221,8 +221,9 @@ fn turn_md(t: &Turn, time: &dyn Fn(i64) -> String, out: &mut String) {
     }
     for block in &t.blocks {
         match block {
+            // A `<` outside code is written `\<`, so a tag in the conversation shows as text.
             Block::Text(text) => {
-                out.push_str(text.trim_end());
+                out.push_str(&escape_tags(text.trim_end()));
                 out.push_str("\n\n");
             }
             Block::Tool(call) => {
@@ -461,6 +462,10 @@ mod tests {
         c.sessions[0].output("nope", Output::new("l6", "```\nfenced\n```"), None);
         let md = markdown(&c, &|s| format!("T{s}"));
         assert!(md.contains("### User · T0\n"), "{md}");
+        assert!(
+            md.contains("\\<script>alert('x')\\</script>"),
+            "a tag shows as text: {md}"
+        );
         assert!(md.contains("**Tool call** `Bash`\n\n```json\n"), "{md}");
         assert!(
             md.contains("**Tool output**\n\n```\none <b>two</b>\n```\n"),

@@ -1,6 +1,6 @@
 //! What the agents' readable views share: the HTML page shell (its Content-Security-Policy and
-//! style sheet) and HTML escaping, line diffs of file edits, Markdown code fences, and words and
-//! sizes for people.
+//! style sheet) and HTML escaping, line diffs of file edits, Markdown code fences and tag escaping,
+//! and words and sizes for people.
 //!
 //! Every function here depends on its input only, so a session renders to the same bytes on every
 //! machine and in every run; none of them knows an agent's format. `git session serve` builds its
@@ -163,6 +163,64 @@ pub fn fenced(lang: &str, text: &str, out: &mut String) {
     let _ = writeln!(out, "\n{fence}\n");
 }
 
+/// Markdown text with `<` escaped outside code spans and fenced blocks, so that a tag in the
+/// conversation (`<task id=..>`, `<path>`) shows as text instead of vanishing as raw HTML.
+/// Markdown's own escape (`\<`), not HTML's: code keeps its `<`, and `&` stays as written.
+pub fn escape_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut fence: Option<String> = None;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let marker: String = trimmed
+            .chars()
+            .take_while(|&c| c == '`' || c == '~')
+            .collect();
+        let uniform = marker.chars().all(|c| marker.starts_with(c));
+        if let Some(open) = &fence {
+            // A fence closes with a run of the same character, at least as long, alone on its line.
+            if uniform
+                && marker.len() >= open.len()
+                && marker[..1] == open[..1]
+                && trimmed.trim_end() == marker
+            {
+                fence = None;
+            }
+            out.push_str(line);
+            continue;
+        }
+        if marker.len() >= 3 && uniform {
+            fence = Some(marker);
+            out.push_str(line);
+            continue;
+        }
+        // Outside fences: keep code spans (a backtick run up to the same run), escape `<`.
+        let mut rest = line;
+        while let Some(i) = rest.find(['`', '<']) {
+            out.push_str(&rest[..i]);
+            rest = &rest[i..];
+            if rest.starts_with('<') {
+                out.push_str("\\<");
+                rest = &rest[1..];
+                continue;
+            }
+            let run = rest.len() - rest.trim_start_matches('`').len();
+            let ticks = &rest[..run];
+            match rest[run..].find(ticks) {
+                Some(end) => {
+                    out.push_str(&rest[..run + end + run]);
+                    rest = &rest[run + end + run..];
+                }
+                None => {
+                    out.push_str(ticks);
+                    rest = &rest[run..];
+                }
+            }
+        }
+        out.push_str(rest);
+    }
+    out
+}
+
 /// Returns the length of the longest run of `c` in `text`.
 pub fn longest_run(text: &str, c: char) -> usize {
     let (mut best, mut run) = (0, 0);
@@ -269,6 +327,16 @@ mod tests {
             "@@\n line 9997\n line 9998\n line 9999\n-line 10000\n+changed\n line 10001\n \
              line 10002\n line 10003\n@@\n"
         );
+    }
+
+    #[test]
+    fn tags_in_text_are_escaped_outside_code() {
+        assert_eq!(escape_tags("a <b> `<c>` d"), "a \\<b> `<c>` d");
+        assert_eq!(
+            escape_tags("x\n```\n<y>\n```\n<z>"),
+            "x\n```\n<y>\n```\n\\<z>"
+        );
+        assert_eq!(escape_tags("no tags"), "no tags");
     }
 
     #[test]
