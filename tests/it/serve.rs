@@ -66,8 +66,13 @@ impl Server {
 
     /// A request with `method` for `/`, addressed to `host`.
     fn request(&self, method: &str, host: &str) -> String {
+        self.request_path(method, host, "/")
+    }
+
+    /// A request with `method` for `path`, addressed to `host`.
+    fn request_path(&self, method: &str, host: &str, path: &str) -> String {
         self.raw(&format!(
-            "{method} / HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         ))
     }
 
@@ -246,6 +251,24 @@ fn serve_answers_get_and_head_on_loopback_only_and_stops_on_ctrl_c() {
         "a request for another host name (DNS rebinding) is refused: {rebound}"
     );
     assert_eq!(repo.refs(), refs_before, "nothing was written");
+
+    // An older save by its commit, and pages that do not exist.
+    let first = repo.git(&["rev-parse", &format!("{}~1", TOOLCALL.ref_name())]);
+    let older = server.request_path(
+        "GET",
+        &host,
+        &format!("/session/{}?at={}", TOOLCALL.id, first.trim()),
+    );
+    assert!(older.starts_with("HTTP/1.1 200"), "{older}");
+    assert!(older.contains("<strong>showing the save of"), "{older}");
+    assert!(
+        !older.contains("PLANTED-serve-output"),
+        "the first save has no tool output yet: {older}"
+    );
+    for missing in ["/session/ses_nothing", "/nothing", "/session/"] {
+        let answer = server.request_path("GET", &host, missing);
+        assert!(answer.starts_with("HTTP/1.1 404"), "{missing}: {answer}");
+    }
 
     // The listening socket is bound to 127.0.0.1 and nothing else (Linux lists it in
     // /proc/net/tcp as 0100007F:<port hex>, state 0A; a wildcard bind would be 00000000).

@@ -146,7 +146,12 @@ impl<'a> Site<'a> {
     }
 
     fn search(&self, words: &str, case: bool, regex: bool) -> Result<Reply, (u16, CliError)> {
-        let pattern = matcher(words, !case, !regex).map_err(|e| (400, e))?;
+        let pattern = matcher(words, !case, !regex).map_err(|e| {
+            (
+                400,
+                e.hint("untick “regular expression” to search for the text as it is"),
+            )
+        })?;
         let mut skipped = Vec::new();
         let sessions =
             searched_sessions(self.store, None, &mut |line| skipped.push(line)).map_err(server)?;
