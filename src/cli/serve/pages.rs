@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use super::http::{encode, error_page};
 use crate::agents::render_util::{escape_html as esc, html_page, html_page_body};
-use crate::agents::{Agent, View};
+use crate::agents::{TextField, View};
 use crate::cli::list::unique_sessions;
 use crate::cli::search::{matcher, searched_sessions, session_hits};
 use crate::cli::{context, show, ui, CliError};
@@ -261,8 +261,14 @@ impl<'a> Site<'a> {
             ));
         }
         let _ = writeln!(body, "<p class=\"facts\">{}</p>", facts.join(" · "));
+        let fields = agent.text_fields(&session);
         saves_table(
-            &saved, &saves, listed, &added, &shown, agent, &session, &mut body,
+            &saved,
+            &saves,
+            &added,
+            &shown,
+            &first_texts(&fields),
+            &mut body,
         );
         commits_section(&linked_commits(self.store, &saved), &mut body);
         match html_page_body(&page) {
@@ -276,29 +282,32 @@ impl<'a> Site<'a> {
     }
 }
 
-/// The table of a session's saves, newest first: each links to its view and says what it added.
-#[allow(clippy::too_many_arguments)]
-fn saves_table(
-    saved: &SavedSession,
-    saves: &[SaveRecord],
-    listed: &[SaveRecord],
-    added: &[Added],
-    shown: &SaveRecord,
-    agent: &dyn Agent,
-    session: &crate::session::Session,
-    body: &mut String,
-) {
-    // The first text of each message in the session shown, for a preview of what a save added.
-    let mut first_text: HashMap<(&str, &str), &str> = HashMap::new();
-    let fields = agent.text_fields(session);
-    for f in &fields {
-        let slot = first_text
+/// The first text of each message, by `(session id, message id)` (empty for a message without
+/// one), for a preview of what a save added.
+fn first_texts(fields: &[TextField]) -> HashMap<(&str, &str), &str> {
+    let mut out: HashMap<(&str, &str), &str> = HashMap::new();
+    for f in fields {
+        let slot = out
             .entry((f.session.as_str(), f.message.as_str()))
             .or_insert("");
         if slot.is_empty() && f.field == "text" {
             *slot = &f.text;
         }
     }
+    out
+}
+
+/// The table of a session's saves, newest first (as many as `added` describes): each links to
+/// its view and says what it added, with a preview from `first_text`.
+fn saves_table(
+    saved: &SavedSession,
+    saves: &[SaveRecord],
+    added: &[Added],
+    shown: &SaveRecord,
+    first_text: &HashMap<(&str, &str), &str>,
+    body: &mut String,
+) {
+    let listed = &saves[..added.len()];
     let _ = writeln!(
         body,
         "<details id=\"saves\"{}><summary>{}, newest first</summary>",
