@@ -4,7 +4,8 @@
 
 use super::codec;
 use super::merge::{merge, MergeRules};
-use super::trailers::{SaveTrailers, FORMAT};
+use super::portable::{self, MachinePaths};
+use super::trailers::{SaveTrailers, FORMAT, PORTABLE_FORMAT};
 use super::{Result, SessionError};
 use crate::store::layout::RefName;
 use crate::store::{LockMode, ObjectId, RefUpdate, Store, StoreError};
@@ -139,7 +140,11 @@ fn write_merge(
                 supported: FORMAT,
             });
         }
-        let session = codec::decode(store, &local.id, commit.tree, &tip.to_string())?;
+        let mut session = codec::decode(store, &local.id, commit.tree, &tip.to_string())?;
+        if trailers.format < PORTABLE_FORMAT {
+            // The earlier format stored the text as it was: its stored form only escapes.
+            portable::contract(&mut session, &MachinePaths::none());
+        }
         Ok((trailers, session))
     };
     let (our_trailers, our_session) = read(ours)?;
@@ -147,10 +152,10 @@ fn write_merge(
     let merged = merge(&our_session, &their_session, rules);
     let encoded = codec::encode(store, &merged.session, split_threshold)?;
     // Describe the merge by the side whose session info was kept.
-    let newer = if merged.session.info == their_session.info {
-        &their_trailers
+    let (newer, other) = if merged.session.info == their_session.info {
+        (&their_trailers, &our_trailers)
     } else {
-        &our_trailers
+        (&our_trailers, &their_trailers)
     };
     let trailers = SaveTrailers {
         session: local.id.clone(),
@@ -163,6 +168,8 @@ fn write_merge(
         saves: store.count_reachable(&[ours, theirs])? + 1,
         bytes: encoded.json_bytes,
         format: FORMAT,
+        // Both sides are in the stored form: either side's roots expand it consistently.
+        paths: newer.paths.or(&other.paths),
     };
     let mut body = format!(
         "Merged save {} (here) and {} (from {source}).",
