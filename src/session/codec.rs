@@ -762,7 +762,8 @@ mod tests {
             "ids are remembered by fingerprint"
         );
         assert_eq!(first.strings, 5, "each long output stored once, not twice");
-        let (second, _) = encode_cached(&store, &session(8), 1024, Some(&cache), None, None).unwrap();
+        let (second, _) =
+            encode_cached(&store, &session(8), 1024, Some(&cache), None, None).unwrap();
         assert_eq!(
             second.reused, 5,
             "the five unchanged messages come from the cache"

@@ -115,18 +115,19 @@ impl MachinePaths {
         xxhash_rust::xxh3::xxh3_128(text.as_bytes())
     }
 
-    /// Every spelling of every root: (placeholder name, text).
-    fn spellings(&self) -> Vec<(String, String)> {
+    /// Every spelling of every root: (root name, spelling suffix, text); the suffix is empty
+    /// for the plain path, and a spelling equal to the plain path is left out.
+    fn spellings(&self) -> Vec<(String, &'static str, String)> {
         let mut out = Vec::new();
         for (name, path) in &self.entries {
             let plain = path.clone();
             let json = json_escaped(path);
             let url = percent_encoding::utf8_percent_encode(path, URL_PATH).to_string();
             let uri = percent_encoding::utf8_percent_encode(path, URI_STRICT).to_string();
-            out.push((name.clone(), plain.clone()));
+            out.push((name.clone(), "", plain.clone()));
             for (suffix, text) in [("json", json), ("url", url), ("uri", uri)] {
                 if text != plain {
-                    out.push((format!("{name}/{suffix}"), text));
+                    out.push((name.clone(), suffix, text));
                 }
             }
         }
@@ -143,8 +144,11 @@ fn json_escaped(s: &str) -> String {
 pub struct Contractor {
     id: u128,
     ac: AhoCorasick,
-    /// The placeholder of each pattern; `None` for the introducer (escaped, no boundaries).
-    tokens: Vec<Option<String>>,
+    /// The root and spelling of each pattern; `None` for the introducer (escaped, with no
+    /// boundaries).
+    tokens: Vec<Option<(String, &'static str)>>,
+    /// The roots whose URL spelling differs from their plain path.
+    encoded: Vec<String>,
 }
 
 impl Contractor {
@@ -152,20 +156,27 @@ impl Contractor {
     pub fn new(paths: &MachinePaths) -> Self {
         let mut patterns = vec![INTRODUCER.to_owned()];
         let mut tokens = vec![None];
-        for (name, text) in paths.spellings() {
+        for (name, suffix, text) in paths.spellings() {
             if !patterns.contains(&text) {
                 patterns.push(text);
-                tokens.push(Some(format!("{INTRODUCER}{name}}}")));
+                tokens.push(Some((name, suffix)));
             }
         }
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .expect("plain string patterns");
+        let encoded = paths
+            .spellings()
+            .into_iter()
+            .filter(|(_, suffix, _)| *suffix == "url")
+            .map(|(name, _, _)| name)
+            .collect();
         Contractor {
             id: paths.id(),
             ac,
             tokens,
+            encoded,
         }
     }
 
@@ -194,8 +205,21 @@ impl Contractor {
             }
             let token = match &self.tokens[pattern] {
                 None => format!("{INTRODUCER}{LITERAL}}}"),
-                Some(token) if starts_component(s, start) && ends_component(s, end) => {
-                    token.clone()
+                Some((name, suffix)) if starts_component(s, start) && ends_component(s, end) => {
+                    // In a file URL, a path that percent-encoding leaves alone is also its URL
+                    // spelling: the same URL on a machine whose path needs encoding is then the
+                    // same placeholder (and this one expands back to exactly this text).
+                    let suffix = match *suffix {
+                        "" if s[..start].ends_with("file://") && !self.encoded.contains(name) => {
+                            "url"
+                        }
+                        other => other,
+                    };
+                    if suffix.is_empty() {
+                        format!("{INTRODUCER}{name}}}")
+                    } else {
+                        format!("{INTRODUCER}{name}/{suffix}}}")
+                    }
                 }
                 Some(_) => continue,
             };
@@ -243,7 +267,14 @@ pub struct Expander {
 impl Expander {
     /// For the roots in `paths`.
     pub fn new(paths: &MachinePaths) -> Self {
-        let mut values: HashMap<String, String> = paths.spellings().into_iter().collect();
+        let mut values: HashMap<String, String> = paths
+            .spellings()
+            .into_iter()
+            .map(|(name, suffix, text)| match suffix {
+                "" => (name, text),
+                _ => (format!("{name}/{suffix}"), text),
+            })
+            .collect();
         // A root whose spelling equals its plain text has no entry of its own for that spelling.
         for (name, path) in paths.entries() {
             for suffix in ["json", "url", "uri"] {
@@ -381,14 +412,23 @@ mod tests {
             not /home/alice/work/my project2 nor /home/alicex nor /x/home/alice, but /home/alice.";
         let c = Contractor::new(&a());
         let stored = c.contract_str(text).unwrap();
-        assert!(stored.contains("/x/home/alice,"), "only on a component: {stored}");
+        assert!(
+            stored.contains("/x/home/alice,"),
+            "only on a component: {stored}"
+        );
         assert!(stored.contains("{git-session:checkout}/src"), "{stored}");
         assert!(stored.contains("{git-session:home}/.bashrc"), "{stored}");
-        assert!(stored.contains("file://{git-session:checkout/url}/a.rs"), "{stored}");
+        assert!(
+            stored.contains("file://{git-session:checkout/url}/a.rs"),
+            "{stored}"
+        );
         assert!(stored.contains("projects/{git-session:slug}/x"), "{stored}");
         assert_eq!(Expander::new(&a()).expand_str(&stored).unwrap(), text);
         let there = Expander::new(&b()).expand_str(&stored).unwrap();
-        assert!(there.starts_with("cd /srv/bob/co/src && cat /srv/bob/.bashrc;"), "{there}");
+        assert!(
+            there.starts_with("cd /srv/bob/co/src && cat /srv/bob/.bashrc;"),
+            "{there}"
+        );
         assert!(there.contains("file:///srv/bob/co/a.rs"), "{there}");
         assert!(there.contains("projects/-srv-bob-co/x.jsonl"), "{there}");
     }
@@ -407,12 +447,33 @@ mod tests {
                 .unwrap_or(text.to_owned());
             for paths in [a(), b()] {
                 assert_eq!(
-                    Expander::new(&paths).expand_str(&stored).unwrap_or(stored.clone()),
+                    Expander::new(&paths)
+                        .expand_str(&stored)
+                        .unwrap_or(stored.clone()),
                     text.replace("/home/alice", paths.get("home").unwrap_or("/home/alice")),
                     "{text} stored as {stored}"
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_file_url_is_one_placeholder_whether_or_not_the_path_needs_encoding() {
+        let at_a = Contractor::new(&a())
+            .contract_str("see file:///home/alice/work/my%20project/x.rs")
+            .unwrap();
+        let at_b = Contractor::new(&b())
+            .contract_str("see file:///srv/bob/co/x.rs")
+            .unwrap();
+        assert_eq!(at_a, at_b);
+        assert_eq!(at_a, "see file://{git-session:checkout/url}/x.rs");
+        let raw = "file:///home/alice/work/my project/x.rs";
+        let stored = Contractor::new(&a()).contract_str(raw).unwrap();
+        assert_eq!(
+            Expander::new(&a()).expand_str(&stored).unwrap(),
+            raw,
+            "a URL written without encoding comes back as written"
+        );
     }
 
     #[test]
