@@ -817,6 +817,39 @@ mod tests {
     }
 
     #[test]
+    fn contraction_goes_through_the_save_cache_and_a_cache_of_other_roots_is_ignored() {
+        use crate::session::portable::{self, MachinePaths};
+        let (_dir, store) = repo();
+        let at = |root: &str| {
+            let mut s = session(4);
+            for m in &mut s.messages {
+                let text = serde_json::to_string(&m.body.value())
+                    .unwrap()
+                    .replace("line of a file", &format!("{root}/src/a.rs"));
+                let source = std::sync::Arc::new(text);
+                m.body = Body::raw(&source, &source);
+            }
+            (s, MachinePaths::none().with("checkout", root))
+        };
+        let (a, paths_a) = at("/home/a/project");
+        let (b, paths_b) = at("/srv/b/co");
+        let contract_a = Contractor::new(&paths_a);
+        let contract_b = Contractor::new(&paths_b);
+        let (on_a, cache) = encode_cached(&store, &a, 1024, None, None, Some(&contract_a)).unwrap();
+        let (on_b, _) =
+            encode_cached(&store, &b, 1024, Some(&cache), None, Some(&contract_b)).unwrap();
+        assert_eq!(on_b.reused, 0, "a cache made with other roots is ignored");
+        assert_eq!(on_a.tree, on_b.tree, "one stored form on both machines");
+        let (again, _) =
+            encode_cached(&store, &a, 1024, Some(&cache), None, Some(&contract_a)).unwrap();
+        assert_eq!((again.reused, again.tree), (4, on_a.tree));
+        let mut back = decode(&store, "ses_1", on_a.tree, "test").unwrap();
+        assert_ne!(back, a, "stored with placeholders");
+        portable::expand(&mut back, &paths_b);
+        assert_eq!(back, b, "expanded for the other machine");
+    }
+
+    #[test]
     fn a_damaged_cache_file_is_ignored() {
         let (dir, store) = repo();
         let (_, cache) = encode_cached(&store, &session(3), 1024, None, None, None).unwrap();
