@@ -258,6 +258,9 @@ fn a_codex_session_loaded_on_another_checkout_saves_back_unchanged() {
     );
 }
 
+/// A token redaction finds (in a text next to a path).
+const SECRET: &str = "ghp_Zq8nR3vT6yW1bC4eH7kM0pS2uX5aD9fG3jL6";
+
 /// The OpenCode example export as OpenCode on a machine with this checkout and HOME exports it,
 /// with a text naming the checkout as a `file://` URL and a text that holds a placeholder
 /// literally.
@@ -275,7 +278,8 @@ fn opencode_export(checkout: &str, home: &str) -> Value {
         .find(|p| p["type"] == "text")
         .expect("a text part");
     part["text"] = json!(format!(
-        "open {url}/made.txt; the store writes {{git-session:checkout}} for {checkout}"
+        "open {url}/made.txt; the store writes {{git-session:checkout}} for {checkout}; \
+         cat {checkout}/.env printed GITHUB_TOKEN={SECRET}"
     ));
     export
 }
@@ -298,7 +302,18 @@ fn an_opencode_session_exported_on_another_checkout_is_the_same_save() {
     let shown = claude::run_as(&m.b, &m.home_b, &["show", TOOLCALL.id])
         .success()
         .json();
-    assert_eq!(shown, export_a, "show on B prints A's export exactly");
+    assert!(
+        !stored_anywhere(&m.b, &tip, SECRET) && !stored_anywhere(&m.b, &tip, &checkout_a),
+        "redacted and contracted before anything was written"
+    );
+    let expected = serde_json::to_string(&export_a)
+        .unwrap()
+        .replace(SECRET, "[REDACTED:github-pat]");
+    assert_eq!(
+        serde_json::to_string(&shown).unwrap(),
+        expected,
+        "show on B prints A's export (redacted)"
+    );
 
     // What OpenCode on B exports after `load`: the same session at B's paths.
     let file_b = env.path("b.json");
