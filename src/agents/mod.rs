@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::session::codec::SaveCache;
+use crate::session::portable::MachinePaths;
 use crate::session::{Session, SessionKind};
 
 pub use error::AgentError;
@@ -207,6 +208,13 @@ pub trait Agent: SessionKind {
     /// The session rendered as `view`; `time` formats epoch seconds for readable views.
     fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8>;
 
+    /// This machine's roots that sessions of this agent name: a save stores them as placeholders
+    /// and a load expands them (see [`crate::session::portable`]). Default: the checkout root
+    /// and the home directory ([`machine_paths`]); an agent adds the folders of its own.
+    fn machine_paths(&self, checkout: &Checkout) -> MachinePaths {
+        machine_paths(checkout)
+    }
+
     /// Puts a saved session back into the agent on this machine, exactly (a local copy is
     /// backed up first, then replaced; one that is already identical is left alone) or with
     /// `fork` as a new session beside it; paths of the saver's checkout are re-homed to this one.
@@ -216,6 +224,25 @@ pub trait Agent: SessionKind {
         session: Session,
         fork: bool,
     ) -> Result<Restored, AgentError>;
+}
+
+/// The roots every agent's sessions name: the checkout root (`checkout`) and `$HOME` (`home`,
+/// and `home-real` with symlinks resolved when that differs).
+pub fn machine_paths(checkout: &Checkout) -> MachinePaths {
+    let mut paths = MachinePaths::none();
+    if let Some(root) = &checkout.root {
+        paths = paths.with("checkout", &root.to_string_lossy());
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        let home = PathBuf::from(home);
+        paths = paths.with("home", &home.to_string_lossy());
+        if let Ok(real) = std::fs::canonicalize(&home) {
+            if real != home {
+                paths = paths.with("home-real", &real.to_string_lossy());
+            }
+        }
+    }
+    paths
 }
 
 /// A seed for new ids (a fork's) from the clock, the process and the hasher's random keys.

@@ -14,6 +14,7 @@ pub mod keep;
 pub mod kind;
 pub mod merge;
 pub mod model;
+pub mod portable;
 pub mod prune;
 pub mod redact;
 pub mod repair;

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bad_input;
+mod checkout_paths;
 mod claude;
 mod codex;
 mod deletion;

@@ -14,6 +14,7 @@ use crate::agents::{
 };
 use crate::session::codec::SaveCache;
 use crate::session::merge::MergeRules;
+use crate::session::portable::MachinePaths;
 use crate::session::{Session, SessionKind};
 
 /// Claude Code, through its transcript files.
@@ -150,6 +151,23 @@ impl Agent for ClaudeAgent {
             View::Markdown => render::markdown(session, time).into_bytes(),
             View::Html => render::html(session, time).into_bytes(),
         }
+    }
+
+    /// Besides the checkout and home: the config folder (`claude-config`) and the checkout's
+    /// project folder name under it (`claude-project`, a slug of its path), which transcripts
+    /// name in paths (the memory folder, a compacted transcript's own file).
+    fn machine_paths(&self, checkout: &Checkout) -> MachinePaths {
+        let mut paths = crate::agents::machine_paths(checkout);
+        if let Some(config) = source::config_dir() {
+            paths = paths.with("claude-config", &config.to_string_lossy());
+            if let Some(root) = &checkout.root {
+                let project = source::project_dir(&config, root);
+                if let Some(name) = project.file_name() {
+                    paths = paths.with("claude-project", &name.to_string_lossy());
+                }
+            }
+        }
+        paths
     }
 
     fn restore(

@@ -14,6 +14,7 @@ use crate::agents::{
 };
 use crate::session::codec::SaveCache;
 use crate::session::merge::MergeRules;
+use crate::session::portable::MachinePaths;
 use crate::session::{Session, SessionKind};
 
 /// Codex CLI, through its rollout files.
@@ -171,6 +172,15 @@ impl Agent for CodexAgent {
             View::Native => rollout::render(session).into_bytes(),
             View::Markdown => render::markdown(session, time).into_bytes(),
             View::Html => render::html(session, time).into_bytes(),
+        }
+    }
+
+    /// Besides the checkout and home: `$CODEX_HOME` (`codex-home`), where rollouts live.
+    fn machine_paths(&self, checkout: &Checkout) -> MachinePaths {
+        let paths = crate::agents::machine_paths(checkout);
+        match source::codex_home() {
+            Some(home) => paths.with("codex-home", &home.to_string_lossy()),
+            None => paths,
         }
     }
 
