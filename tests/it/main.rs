@@ -15,6 +15,7 @@ mod e2e_codex;
 mod e2e_hooks;
 mod e2e_opencode;
 mod gc_safety;
+mod http;
 mod ids;
 mod install;
 mod json;
