@@ -763,8 +763,8 @@ fn attach_remote_lines(pushed: &mut [PushedRef], stderr: &[u8]) {
         .filter(|l| !l.is_empty());
     let said = match (lines.next(), lines.count()) {
         (None, _) => String::new(),
-        (Some(first), 0) => first.to_owned(),
-        (Some(first), more) => format!("{first} (and {more} more line(s))"),
+        (Some(first), 0) => shorten(first),
+        (Some(first), more) => format!("{} (and {more} more line(s))", shorten(first)),
     };
     let said = without_credentials(&said).into_owned();
     for p in pushed
@@ -772,6 +772,17 @@ fn attach_remote_lines(pushed: &mut [PushedRef], stderr: &[u8]) {
         .filter(|p| p.status == PushStatus::Refused)
     {
         p.remote_said = said.clone();
+    }
+}
+
+/// How many characters of a remote's line a refusal quotes.
+const REMOTE_LINE_CHARS: usize = 200;
+
+/// `line` cut to [`REMOTE_LINE_CHARS`] characters (a host's banner can be long).
+fn shorten(line: &str) -> String {
+    match line.char_indices().nth(REMOTE_LINE_CHARS) {
+        Some((end, _)) => format!("{}...", &line[..end]),
+        None => line.to_owned(),
     }
 }
 
