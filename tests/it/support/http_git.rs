@@ -52,7 +52,9 @@ pub struct Traffic {
 /// The lighttpd binary, when one is installed.
 pub fn lighttpd() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("GIT_SESSION_LIGHTTPD") {
-        return Some(PathBuf::from(path));
+        // Named explicitly: that one, or none (no fallback to another install).
+        let path = PathBuf::from(path);
+        return path.is_file().then_some(path);
     }
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
@@ -70,7 +72,7 @@ pub fn lighttpd() -> Option<PathBuf> {
 pub fn server_or_skip(test: &str) -> Option<HttpGitServer> {
     if lighttpd().is_none() {
         if std::env::var("GIT_SESSION_REQUIRE_E2E").as_deref() == Ok("1") {
-            panic!("{test}: lighttpd is not installed (not on PATH, GIT_SESSION_LIGHTTPD unset) and GIT_SESSION_REQUIRE_E2E=1");
+            panic!("{test}: lighttpd is not installed (GIT_SESSION_LIGHTTPD, else lighttpd on PATH, else /usr/sbin/lighttpd) and GIT_SESSION_REQUIRE_E2E=1");
         }
         eprintln!(
             "\n*** SKIPPED: lighttpd not installed: {test} did not run (apt-get install lighttpd, or set GIT_SESSION_LIGHTTPD; GIT_SESSION_REQUIRE_E2E=1 makes this a failure) ***\n"

@@ -3,8 +3,9 @@
 //!
 //! Every process a test spawns (git and git-session) starts from an empty environment plus
 //! `PATH`, a temporary `HOME`, a global git config written here, `GIT_CONFIG_NOSYSTEM=1`,
-//! `LC_ALL=C`, `TZ=UTC`, `GIT_TERMINAL_PROMPT=0` and `GIT_CEILING_DIRECTORIES` set to the temporary root, so neither the
-//! developer's git config nor a repository around the temp dir can change a result.
+//! `LC_ALL=C`, `TZ=UTC`, `GIT_TERMINAL_PROMPT=0` (git never asks on the terminal) and
+//! `GIT_CEILING_DIRECTORIES` set to the temporary root, so neither the developer's git config nor
+//! a repository around the temp dir can change a result.
 
 #![allow(dead_code)] // Not every test module uses every helper.
 
