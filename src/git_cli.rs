@@ -761,12 +761,13 @@ fn attach_remote_lines(pushed: &mut [PushedRef], stderr: &[u8]) {
         .filter_map(|l| l.strip_prefix("remote:"))
         .map(str::trim)
         .filter(|l| !l.is_empty());
+    // Credentials out first: a cut could leave a URL's user and token without its `@`.
+    let first = |line: &str| shorten(&without_credentials(line));
     let said = match (lines.next(), lines.count()) {
         (None, _) => String::new(),
-        (Some(first), 0) => shorten(first),
-        (Some(first), more) => format!("{} (and {more} more line(s))", shorten(first)),
+        (Some(line), 0) => first(line),
+        (Some(line), more) => format!("{} (and {more} more line(s))", first(line)),
     };
-    let said = without_credentials(&said).into_owned();
     for p in pushed
         .iter_mut()
         .filter(|p| p.status == PushStatus::Refused)
@@ -840,6 +841,23 @@ mod tests {
             assert_eq!(failed(detail).cause(), cause, "{detail}");
         }
         assert_eq!(GitError::NotFound.cause(), None);
+    }
+
+    #[test]
+    fn a_refused_ref_carries_the_remotes_first_line_without_credentials() {
+        let mut pushed = parse_push_porcelain(
+            "!\trefs/sessions/a/x:refs/sessions/a/x\t[remote rejected] (pre-receive hook declined)\n",
+        );
+        let stderr = format!(
+            "remote: custom refs are not accepted at https://u:tok@host/x\nremote: second\nremote: {}\nerror: failed to push some refs\n",
+            "y".repeat(300)
+        );
+        attach_remote_lines(&mut pushed, stderr.as_bytes());
+        assert_eq!(
+            pushed[0].remote_said,
+            "custom refs are not accepted at https://host/x (and 2 more line(s))"
+        );
+        assert_eq!(shorten(&"y".repeat(300)).len(), REMOTE_LINE_CHARS + 3);
     }
 
     #[test]
