@@ -53,10 +53,12 @@ pub enum GitError {
     /// git ran and failed.
     #[error("git {command} failed: {detail}")]
     Failed {
-        /// The subcommand, such as `push origin`.
+        /// The subcommand, such as `push origin` (a URL in it without its user and password).
         command: String,
-        /// The last lines git printed.
+        /// The last lines git printed (URLs without user and password).
         detail: String,
+        /// The remote (name, or URL without user and password) git was talking to, if any.
+        remote: Option<String>,
     },
 }
 
@@ -70,6 +72,15 @@ pub enum Cause {
     DiskFull,
     /// Another `git gc` holds `gc.pid`.
     GcRunning,
+    /// The remote asked for credentials and got none that it accepted (`Authentication failed`,
+    /// or none at all: `could not read Username`).
+    Authentication,
+    /// The remote answered but will not let this user in (HTTP 403).
+    Forbidden,
+    /// Nothing answered at the remote's address (name not resolved, connection refused, timeout).
+    Unreachable,
+    /// The remote answered but has no repository at that URL (HTTP 404, no such path).
+    NoRepository,
 }
 
 impl GitError {
@@ -79,7 +90,32 @@ impl GitError {
             return None;
         };
         let has = |needles: &[&str]| needles.iter().any(|n| detail.contains(n));
-        if has(&["No space left on device", "Disk quota exceeded"]) {
+        if has(&[
+            "Authentication failed",
+            "could not read Username",
+            "could not read Password",
+            "The requested URL returned error: 401",
+            "Permission denied (publickey",
+        ]) {
+            Some(Cause::Authentication)
+        } else if has(&["The requested URL returned error: 403"]) {
+            Some(Cause::Forbidden)
+        } else if has(&[
+            "Could not resolve host",
+            "Could not resolve hostname",
+            "Failed to connect",
+            "Connection refused",
+            "Connection timed out",
+            "Network is unreachable",
+        ]) {
+            Some(Cause::Unreachable)
+        } else if has(&[
+            "does not appear to be a git repository",
+            "Repository not found",
+            "The requested URL returned error: 404",
+        ]) {
+            Some(Cause::NoRepository)
+        } else if has(&["No space left on device", "Disk quota exceeded"]) {
             Some(Cause::DiskFull)
         } else if has(&["gc is already running"]) {
             Some(Cause::GcRunning)
@@ -98,6 +134,24 @@ impl GitError {
             None
         }
     }
+
+    /// The remote git was talking to (a name, or a URL without user and password), if any.
+    pub fn remote(&self) -> Option<&str> {
+        match self {
+            GitError::Failed { remote, .. } => remote.as_deref(),
+            GitError::NotFound => None,
+        }
+    }
+}
+
+/// `text` with the user and password taken out of every URL in it
+/// (`https://user:token@host/x` becomes `https://host/x`), as git does in its own messages: a
+/// remote given as a URL may carry a token, and nothing git-session prints may repeat it.
+pub fn without_credentials(text: &str) -> std::borrow::Cow<'_, str> {
+    static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@").expect("a valid regex")
+    });
+    USERINFO.replace_all(text, "$1")
 }
 
 /// Set in the environment of every push this module runs; `git session hook pre-push` does
@@ -130,6 +184,9 @@ pub struct PushedRef {
     pub status: PushStatus,
     /// git's summary, such as `[remote rejected] (pre-receive hook declined)`.
     pub summary: String,
+    /// For a refused ref: the first line the remote printed during the push (its `remote:`
+    /// lines, such as a hook's reason); empty when it printed none.
+    pub remote_said: String,
 }
 
 /// Every fetch keeps what arrives as a pack: git then holds a `.keep` file on it until the
@@ -150,9 +207,10 @@ pub fn fetch_sessions(git_dir: &Path, remote: &str, progress: bool) -> Result<()
     cmd.args(["fetch", "--no-tags", "--prune", "--no-write-fetch-head"]);
     cmd.arg(if progress { "--progress" } else { "--quiet" });
     cmd.args([remote, refspec.as_str()]);
-    let output = run(cmd, progress, &format!("fetch {remote}"))?;
+    let what = format!("fetch {}", without_credentials(remote));
+    let output = run(cmd, progress, &what)?;
     if !output.status.success() {
-        return Err(failed(&format!("fetch {remote}"), &output));
+        return Err(failed_with(&what, remote, &output));
     }
     Ok(())
 }
@@ -196,9 +254,10 @@ fn fetch_refspecs(
     cmd.arg(if progress { "--progress" } else { "--quiet" });
     cmd.arg(remote);
     cmd.args(refspecs);
-    let output = run(cmd, progress, &format!("fetch {remote}"))?;
+    let what = format!("fetch {}", without_credentials(remote));
+    let output = run(cmd, progress, &what)?;
     if !output.status.success() {
-        return Err(failed(&format!("fetch {remote}"), &output));
+        return Err(failed_with(&what, remote, &output));
     }
     Ok(())
 }
@@ -223,12 +282,14 @@ pub fn push(
     }
     cmd.arg(remote);
     cmd.args(refspecs);
-    let output = run(cmd, progress, &format!("push {remote}"))?;
+    let what = format!("push {}", without_credentials(remote));
+    let output = run(cmd, progress, &what)?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let pushed = parse_push_porcelain(&stdout);
+    let mut pushed = parse_push_porcelain(&stdout);
     if pushed.is_empty() && !output.status.success() {
-        return Err(failed(&format!("push {remote}"), &output));
+        return Err(failed_with(&what, remote, &output));
     }
+    attach_remote_lines(&mut pushed, &output.stderr);
     Ok(pushed)
 }
 
@@ -246,14 +307,16 @@ pub fn push_atomic(
     cmd.env(HOOK_GUARD_ENV, "1");
     cmd.arg(remote);
     cmd.args(refspecs);
-    let output = run(cmd, false, &format!("push --atomic {remote}"))?;
-    let pushed = parse_push_porcelain(&String::from_utf8_lossy(&output.stdout));
+    let what = format!("push --atomic {}", without_credentials(remote));
+    let output = run(cmd, false, &what)?;
+    let mut pushed = parse_push_porcelain(&String::from_utf8_lossy(&output.stdout));
     if pushed.is_empty() && !output.status.success() {
         if String::from_utf8_lossy(&output.stderr).contains("does not support --atomic") {
             return push(git_dir, remote, refspecs, false);
         }
-        return Err(failed(&format!("push --atomic {remote}"), &output));
+        return Err(failed_with(&what, remote, &output));
     }
+    attach_remote_lines(&mut pushed, &output.stderr);
     Ok(pushed)
 }
 
@@ -265,13 +328,13 @@ pub fn remote_ref_value(
     remote: &str,
     name: &str,
 ) -> Result<Option<String>, GitError> {
-    let what = format!("ls-remote {remote}");
+    let what = format!("ls-remote {}", without_credentials(remote));
     let mut cmd = git(git_dir);
     cmd.env("GIT_TERMINAL_PROMPT", "0");
     cmd.args(["ls-remote", "--refs", remote, name]);
     let output = run(cmd, false, &what)?;
     if !output.status.success() {
-        return Err(failed(&what, &output));
+        return Err(failed_with(&what, remote, &output));
     }
     // The pattern matches any ref ending in `name`; only the exact one counts.
     Ok(String::from_utf8_lossy(&output.stdout)
@@ -329,9 +392,10 @@ pub struct RemoteRef {
 pub fn remote_refs(git_dir: &Path, remote: &str, prefix: &str) -> Result<Vec<RemoteRef>, GitError> {
     let mut cmd = git(git_dir);
     cmd.args(["ls-remote", "--refs", remote, &format!("{prefix}*")]);
-    let output = run(cmd, false, &format!("ls-remote {remote}"))?;
+    let what = format!("ls-remote {}", without_credentials(remote));
+    let output = run(cmd, false, &what)?;
     if !output.status.success() {
-        return Err(failed(&format!("ls-remote {remote}"), &output));
+        return Err(failed_with(&what, remote, &output));
     }
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -394,12 +458,14 @@ pub fn object_sizes(git_dir: &Path, ids: &[String]) -> Result<Vec<ObjectSizes>, 
         return Err(GitError::Failed {
             command: what.to_owned(),
             detail,
+            remote: None,
         });
     }
     if !status.success() || out.len() != ids.len() {
         return Err(GitError::Failed {
             command: what.to_owned(),
             detail: format!("answered {} of {} objects", out.len(), ids.len()),
+            remote: None,
         });
     }
     Ok(out)
@@ -566,6 +632,7 @@ fn spawn_error(e: std::io::Error, what: &str) -> GitError {
         _ => GitError::Failed {
             command: what.to_owned(),
             detail: e.to_string(),
+            remote: None,
         },
     }
 }
@@ -598,6 +665,7 @@ fn parse_push_porcelain(stdout: &str) -> Vec<PushedRef> {
             remote_ref,
             status,
             summary: summary.to_owned(),
+            remote_said: String::new(),
         });
     }
     out
@@ -621,6 +689,7 @@ fn run(mut cmd: Command, progress: bool, what: &str) -> Result<std::process::Out
         _ => GitError::Failed {
             command: what.to_owned(),
             detail: e.to_string(),
+            remote: None,
         },
     })
 }
@@ -660,7 +729,61 @@ fn failed(command: &str, output: &std::process::Output) -> GitError {
     };
     GitError::Failed {
         command: command.to_owned(),
-        detail,
+        detail: without_credentials(&detail).into_owned(),
+        remote: None,
+    }
+}
+
+/// [`failed`] for a command that talked to `remote` (kept without user and password).
+fn failed_with(command: &str, remote: &str, output: &std::process::Output) -> GitError {
+    match failed(command, output) {
+        GitError::Failed {
+            command, detail, ..
+        } => GitError::Failed {
+            command,
+            detail,
+            remote: Some(without_credentials(remote).into_owned()),
+        },
+        other => other,
+    }
+}
+
+/// Gives each refused ref the first line the remote printed (`remote: ...` on git's stderr; a
+/// hook usually says why first, and often once per ref), so that a refusal can say why in the
+/// host's own words.
+fn attach_remote_lines(pushed: &mut [PushedRef], stderr: &[u8]) {
+    if !pushed.iter().any(|p| p.status == PushStatus::Refused) {
+        return;
+    }
+    let stderr = String::from_utf8_lossy(stderr);
+    let mut lines = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("remote:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    // Credentials out first: a cut could leave a URL's user and token without its `@`.
+    let first = |line: &str| shorten(&without_credentials(line));
+    let said = match (lines.next(), lines.count()) {
+        (None, _) => String::new(),
+        (Some(line), 0) => first(line),
+        (Some(line), more) => format!("{} (and {more} more line(s))", first(line)),
+    };
+    for p in pushed
+        .iter_mut()
+        .filter(|p| p.status == PushStatus::Refused)
+    {
+        p.remote_said = said.clone();
+    }
+}
+
+/// How many characters of a remote's line a refusal quotes.
+const REMOTE_LINE_CHARS: usize = 200;
+
+/// `line` cut to [`REMOTE_LINE_CHARS`] characters (a host's banner can be long).
+fn shorten(line: &str) -> String {
+    match line.char_indices().nth(REMOTE_LINE_CHARS) {
+        Some((end, _)) => format!("{}...", &line[..end]),
+        None => line.to_owned(),
     }
 }
 
@@ -673,6 +796,7 @@ mod tests {
         let failed = |detail: &str| GitError::Failed {
             command: "gc".into(),
             detail: detail.into(),
+            remote: None,
         };
         let cases = [
             (
@@ -691,12 +815,62 @@ mod tests {
                 "fatal: gc is already running on machine 'host' pid 12 (use --force if not)",
                 Some(Cause::GcRunning),
             ),
-            ("fatal: 'origin' does not appear to be a git repository", None),
+            (
+                "fatal: Authentication failed for 'http://127.0.0.1:8080/git/team.git/'",
+                Some(Cause::Authentication),
+            ),
+            (
+                "fatal: could not read Username for 'https://example.com': terminal prompts disabled",
+                Some(Cause::Authentication),
+            ),
+            (
+                "fatal: unable to access 'https://example.com/x.git/': The requested URL returned error: 403",
+                Some(Cause::Forbidden),
+            ),
+            (
+                "fatal: unable to access 'http://127.0.0.1:1/x.git/': Failed to connect to 127.0.0.1 port 1 after 0 ms: Couldn't connect to server",
+                Some(Cause::Unreachable),
+            ),
+            (
+                "fatal: 'origin' does not appear to be a git repository",
+                Some(Cause::NoRepository),
+            ),
+            ("error: some other failure", None),
         ];
         for (detail, cause) in cases {
             assert_eq!(failed(detail).cause(), cause, "{detail}");
         }
         assert_eq!(GitError::NotFound.cause(), None);
+    }
+
+    #[test]
+    fn a_refused_ref_carries_the_remotes_first_line_without_credentials() {
+        let mut pushed = parse_push_porcelain(
+            "!\trefs/sessions/a/x:refs/sessions/a/x\t[remote rejected] (pre-receive hook declined)\n",
+        );
+        let stderr = format!(
+            "remote: custom refs are not accepted at https://u:tok@host/x\nremote: second\nremote: {}\nerror: failed to push some refs\n",
+            "y".repeat(300)
+        );
+        attach_remote_lines(&mut pushed, stderr.as_bytes());
+        assert_eq!(
+            pushed[0].remote_said,
+            "custom refs are not accepted at https://host/x (and 2 more line(s))"
+        );
+        assert_eq!(shorten(&"y".repeat(300)).len(), REMOTE_LINE_CHARS + 3);
+    }
+
+    #[test]
+    fn urls_lose_their_user_and_password() {
+        assert_eq!(
+            without_credentials("push https://alice:tok3n@example.com/x.git and http://u@h:1/y"),
+            "push https://example.com/x.git and http://h:1/y"
+        );
+        assert_eq!(
+            without_credentials("git@github.com:o/r.git"),
+            "git@github.com:o/r.git"
+        );
+        assert_eq!(without_credentials("origin"), "origin");
     }
 
     #[test]

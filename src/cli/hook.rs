@@ -58,14 +58,17 @@ fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
         );
         return;
     };
+    // A URL may carry a user and a token (`git push https://user:token@host/x`); git hands
+    // it to the hook as it is. Every line printed names the remote without them.
+    let shown = git_cli::without_credentials(&remote).into_owned();
     let store = match Store::discover(dir) {
         Ok(store) => store,
-        Err(e) => return warn(None, &remote, &e.to_string()),
+        Err(e) => return warn(None, &shown, &e.to_string()),
     };
     match super::remote::allows(&store, &remote) {
         Ok(true) => {}
-        Ok(false) => return ui::status(&skipped_remote_line(&store, &remote)),
-        Err(e) => return warn(Some(&store), &remote, &e.to_string()),
+        Ok(false) => return ui::status(&skipped_remote_line(&store, &shown)),
+        Err(e) => return warn(Some(&store), &shown, &e.to_string()),
     }
     let share::Pushed {
         refs: pushed,
@@ -73,41 +76,32 @@ fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
         ..
     } = match share::push(&store, &remote, &[], &[], false) {
         Ok(pushed) => pushed,
-        Err(e) => return warn(Some(&store), &remote, &e.message),
+        Err(e) => return warn(Some(&store), &shown, &e.message),
     };
     for s in &skipped {
-        ui::status(&format!("git-session: {}", share::skipped_line(s, &remote)));
+        ui::status(&format!("git-session: {}", share::skipped_line(s, &shown)));
+    }
+    if let Some(refused) = share::refusal(&shown, &pushed) {
+        // Syncing would be refused again: say what the host refused and how to stop sending.
+        return ui::status(&format!(
+            "warning: git-session: {}; your push goes on and nothing was lost locally; {}",
+            refused.line,
+            refused.hint(&shown)
+        ));
     }
     let count =
         |wanted: &[PushStatus]| pushed.iter().filter(|p| wanted.contains(&p.status)).count();
     let sent = count(&[PushStatus::Created, PushStatus::Updated]);
     let behind = count(&[PushStatus::Behind]);
-    let refused = count(&[PushStatus::Refused]);
-    if behind + refused > 0 {
-        let mut why = Vec::new();
-        if behind > 0 {
-            why.push(format!("{behind} have newer saves there"));
-        }
-        if refused > 0 {
-            let summary = pushed
-                .iter()
-                .find(|p| p.status == PushStatus::Refused)
-                .map(|p| p.summary.clone())
-                .unwrap_or_default();
-            why.push(format!("{refused} refused {summary}"));
-        }
+    if behind > 0 {
         let what = format!(
-            "{} of {} session(s) not pushed: {}",
-            behind + refused,
-            pushed.len(),
-            why.join("; ")
+            "{behind} of {} session(s) not pushed: {behind} have newer saves there",
+            pushed.len()
         );
-        return warn(Some(&store), &remote, &what);
+        return warn(Some(&store), &shown, &what);
     }
     if sent > 0 {
-        ui::status(&format!(
-            "git-session: pushed {sent} session(s) to {remote}"
-        ));
+        ui::status(&format!("git-session: pushed {sent} session(s) to {shown}"));
     }
 }
 

@@ -362,8 +362,8 @@ fn a_remote_that_refuses_sessions_refs_does_not_fail_the_users_push() {
         .collect();
     assert_eq!(warnings.len(), 1, "one warning line:\n{pushed}");
     assert!(
-        warnings[0].contains("git session sync origin") && warnings[0].contains("refused"),
-        "it says what happened and how to sync: {}",
+        warnings[0].contains("refused") && warnings[0].contains("git session remote remove origin"),
+        "it says what happened and how to stop sending there (syncing would be refused again): {}",
         warnings[0]
     );
 }

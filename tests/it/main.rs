@@ -16,6 +16,7 @@ mod e2e_codex;
 mod e2e_hooks;
 mod e2e_opencode;
 mod gc_safety;
+mod http;
 mod ids;
 mod install;
 mod json;
