@@ -11,6 +11,7 @@ pub mod file_sessions;
 pub mod hook_payload;
 mod input;
 pub mod lines;
+pub mod patch_text;
 pub mod registry;
 pub mod render_util;
 mod text;
@@ -21,6 +22,8 @@ use serde_json::Value;
 
 use crate::session::codec::SaveCache;
 use crate::session::{Session, SessionKind};
+
+pub use crate::session::links::{FileEdit, Turn};
 
 pub use error::AgentError;
 pub use input::{parse_json, InputError};
@@ -205,6 +208,54 @@ pub trait Agent: SessionKind {
 
     /// The session rendered as `view`; `time` formats epoch seconds for readable views.
     fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8>;
+
+    /// The file edits and writes the session's own tool calls made (not its children's), in
+    /// conversation order: the path, the text replaced and the text written, the message.
+    /// Default: none (commits are then linked to this agent's sessions by nothing).
+    fn file_edits(&self, session: &Session) -> Vec<FileEdit> {
+        let _ = session;
+        Vec::new()
+    }
+
+    /// The user prompts and assistant answers of the session (not its children), in order, for
+    /// `why`. Default: none.
+    fn turns(&self, session: &Session) -> Vec<Turn> {
+        let _ = session;
+        Vec::new()
+    }
+
+    /// This checkout's sessions with their edits, for the commit hook: each root session's id
+    /// and the edits of it and its children. Default: every session read with
+    /// [`Agent::read_local`] and its [`Agent::file_edits`]; an agent with a cheaper way to
+    /// find the edits says so.
+    fn checkout_edits(&self, checkout: &Checkout) -> Result<Vec<(String, Vec<FileEdit>)>, AgentError> {
+        let read = self.read_local(checkout, &Pick::All, &mut |_| {})?;
+        let parents: std::collections::HashMap<String, Option<String>> = read
+            .sessions
+            .iter()
+            .map(|s| (s.id.clone(), self.parent_id(s)))
+            .collect();
+        let root_of = |id: &str| {
+            let mut id = id.to_owned();
+            for _ in 0..64 {
+                match parents.get(&id) {
+                    Some(Some(parent)) if parents.contains_key(parent) => id = parent.clone(),
+                    _ => break,
+                }
+            }
+            id
+        };
+        let mut out: Vec<(String, Vec<FileEdit>)> = Vec::new();
+        for session in &read.sessions {
+            let root = root_of(&session.id);
+            let edits: Vec<FileEdit> = session.walk().iter().flat_map(|s| self.file_edits(s)).collect();
+            match out.iter_mut().find(|(id, _)| *id == root) {
+                Some((_, all)) => all.extend(edits),
+                None => out.push((root, edits)),
+            }
+        }
+        Ok(out)
+    }
 
     /// Puts a saved session back into the agent on this machine, exactly (a local copy is
     /// backed up first, then replaced; one that is already identical is left alone) or with

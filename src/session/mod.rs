@@ -10,6 +10,7 @@ pub mod codec;
 pub mod history;
 pub mod integrate;
 pub mod keep;
+pub mod links;
 pub mod kind;
 pub mod merge;
 pub mod model;
