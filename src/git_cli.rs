@@ -618,8 +618,15 @@ pub struct DiffFile {
 /// uses (a hook inherits `GIT_INDEX_FILE`, such as `git commit -a`'s temporary index).
 pub fn staged_changes(dir: &Path) -> Result<Vec<DiffFile>, GitError> {
     let mut cmd = git_here(dir);
-    cmd.args(["-c", "core.quotePath=false", "diff", "--cached", "--no-color", "--no-ext-diff"])
-        .args(["--no-renames", "--no-textconv", "-U0"]);
+    cmd.args([
+        "-c",
+        "core.quotePath=false",
+        "diff",
+        "--cached",
+        "--no-color",
+        "--no-ext-diff",
+    ])
+    .args(["--no-renames", "--no-textconv", "-U0"]);
     let output = run(cmd, false, "diff --cached")?;
     if !output.status.success() {
         return Err(failed("diff --cached", &output));
@@ -630,8 +637,21 @@ pub fn staged_changes(dir: &Path) -> Result<Vec<DiffFile>, GitError> {
 /// The changes `commit` made to its first parent (`git show -U0`).
 pub fn commit_changes(dir: &Path, commit: &str) -> Result<Vec<DiffFile>, GitError> {
     let mut cmd = git_here(dir);
-    cmd.args(["-c", "core.quotePath=false", "show", "--format=", "--no-color", "--no-ext-diff"])
-        .args(["--no-renames", "--no-textconv", "--diff-merges=first-parent", "-U0", commit]);
+    cmd.args([
+        "-c",
+        "core.quotePath=false",
+        "show",
+        "--format=",
+        "--no-color",
+        "--no-ext-diff",
+    ])
+    .args([
+        "--no-renames",
+        "--no-textconv",
+        "--diff-merges=first-parent",
+        "-U0",
+        commit,
+    ]);
     let what = format!("show {commit}");
     let output = run(cmd, false, &what)?;
     if !output.status.success() {
@@ -715,7 +735,8 @@ pub fn blame(dir: &Path, file: &Path, only: Option<usize>) -> Result<Vec<BlameLi
     for line in text.lines() {
         if let Some(content) = line.strip_prefix('\t') {
             if let Some((commit, n)) = current.take() {
-                let (author_time, author, summary) = known.get(&commit).cloned().unwrap_or_default();
+                let (author_time, author, summary) =
+                    known.get(&commit).cloned().unwrap_or_default();
                 out.push(BlameLine {
                     commit,
                     line: n,
@@ -766,9 +787,13 @@ pub fn commits(dir: &Path, revs: &[String]) -> Result<Vec<CommitSummary>, GitErr
         return Ok(Vec::new());
     }
     let mut cmd = git_here(dir);
-    cmd.args(["log", "--no-walk=unsorted", "--format=%H%x00%at%x00%s%x00%B%x01"])
-        .args(revs)
-        .arg("--");
+    cmd.args([
+        "log",
+        "--no-walk=unsorted",
+        "--format=%H%x00%at%x00%s%x00%B%x01",
+    ])
+    .args(revs)
+    .arg("--");
     read_commits(cmd, "log --no-walk")
 }
 
@@ -778,7 +803,10 @@ pub fn commits_matching(dir: &Path, pattern: &str) -> Result<Vec<CommitSummary>,
     let mut cmd = git_here(dir);
     cmd.args(["log", "--format=%H%x00%at%x00%s%x00%B%x01", "-E"])
         .arg(format!("--grep={pattern}"))
-        .args(["--exclude=refs/remotes/*/sessions/*", "--exclude=refs/remotes/*/session-deletions/*"])
+        .args([
+            "--exclude=refs/remotes/*/sessions/*",
+            "--exclude=refs/remotes/*/session-deletions/*",
+        ])
         .args(["--remotes", "--branches", "--tags", "HEAD", "--"]);
     read_commits(cmd, "log --grep")
 }
@@ -826,7 +854,12 @@ pub fn rev_parse_commit(dir: &Path, rev: &str) -> Result<Option<String>, GitErro
 /// does, each only when the message lacks it (`--if-exists addIfDifferent`).
 pub fn add_trailers(dir: &Path, file: &Path, trailers: &[String]) -> Result<(), GitError> {
     let mut cmd = git_here(dir);
-    cmd.args(["interpret-trailers", "--in-place", "--if-exists", "addIfDifferent"]);
+    cmd.args([
+        "interpret-trailers",
+        "--in-place",
+        "--if-exists",
+        "addIfDifferent",
+    ]);
     for t in trailers {
         cmd.arg("--trailer").arg(t);
     }

@@ -228,7 +228,10 @@ pub trait Agent: SessionKind {
     /// and the edits of it and its children. Default: every session read with
     /// [`Agent::read_local`] and its [`Agent::file_edits`]; an agent with a cheaper way to
     /// find the edits says so.
-    fn checkout_edits(&self, checkout: &Checkout) -> Result<Vec<(String, Vec<FileEdit>)>, AgentError> {
+    fn checkout_edits(
+        &self,
+        checkout: &Checkout,
+    ) -> Result<Vec<(String, Vec<FileEdit>)>, AgentError> {
         let read = self.read_local(checkout, &Pick::All, &mut |_| {})?;
         let parents: std::collections::HashMap<String, Option<String>> = read
             .sessions
@@ -248,7 +251,11 @@ pub trait Agent: SessionKind {
         let mut out: Vec<(String, Vec<FileEdit>)> = Vec::new();
         for session in &read.sessions {
             let root = root_of(&session.id);
-            let edits: Vec<FileEdit> = session.walk().iter().flat_map(|s| self.file_edits(s)).collect();
+            let edits: Vec<FileEdit> = session
+                .walk()
+                .iter()
+                .flat_map(|s| self.file_edits(s))
+                .collect();
             match out.iter_mut().find(|(id, _)| *id == root) {
                 Some((_, all)) => all.extend(edits),
                 None => out.push((root, edits)),

@@ -19,13 +19,9 @@ pub fn apply_patch(text: &str) -> Vec<PatchedFile> {
     let mut out: Vec<PatchedFile> = Vec::new();
     let mut current: Option<PatchedFile> = None;
     for line in text.lines() {
-        let header = [
-            "*** Add File: ",
-            "*** Update File: ",
-            "*** Delete File: ",
-        ]
-        .iter()
-        .find_map(|h| line.strip_prefix(h));
+        let header = ["*** Add File: ", "*** Update File: ", "*** Delete File: "]
+            .iter()
+            .find_map(|h| line.strip_prefix(h));
         if let Some(path) = header {
             out.extend(current.take());
             current = Some(PatchedFile {
@@ -122,9 +118,16 @@ mod tests {
         let files = unified(diff);
         assert_eq!(files.len(), 2);
         assert_eq!(
-            (files[0].path.as_str(), files[0].old.as_str(), files[0].new.as_str()),
+            (
+                files[0].path.as_str(),
+                files[0].old.as_str(),
+                files[0].new.as_str()
+            ),
             ("/r/a.rs", "    1\n", "    2\n")
         );
-        assert_eq!((files[1].path.as_str(), files[1].new.as_str()), ("b.rs", "new\n"));
+        assert_eq!(
+            (files[1].path.as_str(), files[1].new.as_str()),
+            ("b.rs", "new\n")
+        );
     }
 }

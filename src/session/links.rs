@@ -329,9 +329,15 @@ mod tests {
             added: added.iter().map(|s| s.to_string()).collect(),
             removes: false,
         };
-        assert!(touching(&edits, &[change("src/a.rs", &["  let answer = 42;"])]));
+        assert!(touching(
+            &edits,
+            &[change("src/a.rs", &["  let answer = 42;"])]
+        ));
         assert!(!touching(&edits, &[change("src/a.rs", &["other"])]));
-        assert!(!touching(&edits, &[change("src/b.rs", &["let answer = 42;"])]));
+        assert!(!touching(
+            &edits,
+            &[change("src/b.rs", &["let answer = 42;"])]
+        ));
         assert!(touching(&edits, &[change("src/a.rs", &[])]), "a deletion");
     }
 
@@ -342,13 +348,35 @@ mod tests {
             id: id.into(),
         };
         let mut writers = Writers::default();
-        writers.add(&link("s1"), "s1", &[edit("/r/a", "", "same line\n", "m1", 10)], "a");
-        writers.add(&link("s2"), "s2", &[edit("/r/a", "", "same line\n", "m2", 20)], "a");
-        assert_eq!(writers.writer_of("same line", None, None).unwrap().message, "m2");
-        assert_eq!(writers.writer_of("same line", None, Some(15)).unwrap().message, "m1");
+        writers.add(
+            &link("s1"),
+            "s1",
+            &[edit("/r/a", "", "same line\n", "m1", 10)],
+            "a",
+        );
+        writers.add(
+            &link("s2"),
+            "s2",
+            &[edit("/r/a", "", "same line\n", "m2", 20)],
+            "a",
+        );
+        assert_eq!(
+            writers.writer_of("same line", None, None).unwrap().message,
+            "m2"
+        );
+        assert_eq!(
+            writers
+                .writer_of("same line", None, Some(15))
+                .unwrap()
+                .message,
+            "m1"
+        );
         let only = [link("s1")];
         assert_eq!(
-            writers.writer_of(" same line ", Some(&only), None).unwrap().message,
+            writers
+                .writer_of(" same line ", Some(&only), None)
+                .unwrap()
+                .message,
             "m1"
         );
         assert!(writers.writer_of("other", None, None).is_none());

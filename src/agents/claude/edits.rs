@@ -51,7 +51,8 @@ pub fn file_edits(session: &Session) -> Vec<FileEdit> {
                 continue;
             }
             let input = block.get("input").unwrap_or(&Value::Null);
-            let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            let text =
+                |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
             let path = text(input, "file_path");
             let mut push = |old: String, new: String| {
                 if !path.is_empty() {
@@ -68,7 +69,12 @@ pub fn file_edits(session: &Session) -> Vec<FileEdit> {
                 Some("Write") => push(String::new(), text(input, "content")),
                 Some("Edit") => push(text(input, "old_string"), text(input, "new_string")),
                 Some("MultiEdit") => {
-                    for e in input.get("edits").and_then(Value::as_array).into_iter().flatten() {
+                    for e in input
+                        .get("edits")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
                         push(text(e, "old_string"), text(e, "new_string"));
                     }
                 }
@@ -156,12 +162,18 @@ mod tests {
             ]}}),
         ]);
         let edits = file_edits(&s);
-        let seen: Vec<(&str, &str)> = edits.iter().map(|e| (e.path.as_str(), e.new.as_str())).collect();
+        let seen: Vec<(&str, &str)> = edits
+            .iter()
+            .map(|e| (e.path.as_str(), e.new.as_str()))
+            .collect();
         assert_eq!(seen, [("/r/a.py", "x = 1\n"), ("/r/b.py", "b")]);
         assert_eq!(edits[0].message, "l000001-s");
         assert_eq!(edits[0].time_ms, Some(1_795_318_290_000));
         let turns = turns(&s);
         assert_eq!(turns.len(), 1);
-        assert_eq!((turns[0].role.as_str(), turns[0].text.as_str()), ("user", "make it"));
+        assert_eq!(
+            (turns[0].role.as_str(), turns[0].text.as_str()),
+            ("user", "make it")
+        );
     }
 }

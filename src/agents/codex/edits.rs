@@ -15,9 +15,10 @@ fn patch_of(payload: &Value) -> Option<String> {
     let kind = payload.get("type").and_then(Value::as_str)?;
     let name = payload.get("name").and_then(Value::as_str).unwrap_or("");
     match kind {
-        "custom_tool_call" if name == "apply_patch" => {
-            payload.get("input").and_then(Value::as_str).map(str::to_owned)
-        }
+        "custom_tool_call" if name == "apply_patch" => payload
+            .get("input")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         "function_call" => {
             let args: Value = serde_json::from_str(payload.get("arguments")?.as_str()?).ok()?;
             if name == "apply_patch" {
@@ -151,7 +152,10 @@ mod tests {
             .collect();
         assert_eq!(
             seen,
-            [("/home/a/app/hello.txt", "", "hello\n"), ("/abs/x.rs", "a\n", "b\n")]
+            [
+                ("/home/a/app/hello.txt", "", "hello\n"),
+                ("/abs/x.rs", "a\n", "b\n")
+            ]
         );
         assert_eq!(edits[0].message, "l000002-x");
         assert_eq!(turns(&session)[0].text, "add hello");

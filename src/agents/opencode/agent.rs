@@ -7,8 +7,8 @@ use super::cli::{OpenCode, OpenCodeError, BINARY_ENV};
 use super::source::{self, Which};
 use super::{edits, export, load, merge, render, render_html, render_md, text, AGENT};
 use crate::agents::{
-    Agent, AgentError, Checkout, FileEdit, InputError, Pick, Progress, Read, Restored, Source, TextField,
-    Turn, View,
+    Agent, AgentError, Checkout, FileEdit, InputError, Pick, Progress, Read, Restored, Source,
+    TextField, Turn, View,
 };
 use crate::session::codec::SaveCache;
 use crate::session::merge::MergeRules;

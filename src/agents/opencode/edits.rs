@@ -39,7 +39,8 @@ fn part_edits(message_id: &str, part: &Value, out: &mut Vec<FileEdit>) {
     let Some(state) = part.get("state") else {
         return;
     };
-    if !EDIT_TOOLS.contains(&tool) || state.get("status").and_then(Value::as_str) != Some("completed")
+    if !EDIT_TOOLS.contains(&tool)
+        || state.get("status").and_then(Value::as_str) != Some("completed")
     {
         return;
     }
@@ -62,14 +63,23 @@ fn part_edits(message_id: &str, part: &Value, out: &mut Vec<FileEdit>) {
     };
     let file = str_at(input, "filePath").unwrap_or_default();
     match tool {
-        "write" => push(file, String::new(), str_at(input, "content").unwrap_or_default()),
+        "write" => push(
+            file,
+            String::new(),
+            str_at(input, "content").unwrap_or_default(),
+        ),
         "edit" => push(
             file,
             str_at(input, "oldString").unwrap_or_default(),
             str_at(input, "newString").unwrap_or_default(),
         ),
         "multiedit" => {
-            for e in input.get("edits").and_then(Value::as_array).into_iter().flatten() {
+            for e in input
+                .get("edits")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 push(
                     str_at(e, "filePath").unwrap_or_else(|| file.clone()),
                     str_at(e, "oldString").unwrap_or_default(),
@@ -161,7 +171,10 @@ fn stamp(db: &Path) -> Option<String> {
     let main = of(db)?;
     let mut wal = db.as_os_str().to_owned();
     wal.push("-wal");
-    Some(format!("{main}/{}", of(Path::new(&wal)).unwrap_or_default()))
+    Some(format!(
+        "{main}/{}",
+        of(Path::new(&wal)).unwrap_or_default()
+    ))
 }
 
 /// The remembered result of the last query.
@@ -281,7 +294,10 @@ mod tests {
     fn the_edits_query_keeps_to_this_checkout_and_quotes_it() {
         let sql = edits_sql("/w/it's");
         assert!(sql.contains("directory = '/w/it''s'"), "{sql}");
-        assert!(sql.contains("substr(directory, 1, 9) = '/w/it''s/'"), "{sql}");
+        assert!(
+            sql.contains("substr(directory, 1, 8) = '/w/it''s/'"),
+            "{sql}"
+        );
         assert!(sql.contains("'apply_patch'"), "{sql}");
     }
 }
