@@ -8,30 +8,26 @@
 //! `git config session.commitTrailer false` leaves the message alone (the sessions are still
 //! saved, and `blame` then links by content).
 //!
-//! It never fails the commit and never makes it wait long: everything runs on a thread the
-//! hook waits for at most `session.commitTimeout` seconds (default 10); whatever goes wrong is
-//! one `git-session:` line on stderr and exit code 0. It does nothing during a rebase,
+//! It never fails the commit and never makes it wait long: finding the sessions runs on a thread
+//! the hook waits for at most `session.commitTimeout` seconds (default 10); each save is a
+//! `git-session save --session <id> --reason commit` process of its own, waited for within the
+//! same budget and otherwise left to finish in the background (a save is all or nothing, so one
+//! still running when the commit ends is safe). Whatever goes wrong is one `git-session:` line
+//! on stderr and exit code 0. It does nothing during a rebase,
 //! cherry-pick or revert (the picked message keeps its trailers) and for merge commits.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use super::{context, settings, ui, CliError};
-use crate::agents::{registry, Pick};
+use super::{context, ui, CliError};
+use crate::agents::registry;
 use crate::git_cli;
 use crate::session::links::{touching, FileChange, SessionLink, TRAILER_KEY};
-use crate::session::save_set;
 use crate::store::Store;
 
 /// How long the hook waits by default, in seconds.
 const DEFAULT_TIMEOUT_SECS: u64 = 10;
-
-/// What the hook did, for its status lines.
-#[derive(Debug, Default)]
-struct Linked {
-    links: Vec<SessionLink>,
-    problems: Vec<String>,
-}
 
 /// Runs the hook; never fails.
 pub(crate) fn run(dir: &Path, file: PathBuf, source: Option<String>) {
@@ -67,41 +63,110 @@ pub(crate) fn run(dir: &Path, file: PathBuf, source: Option<String>) {
             )
         });
     drop(store);
+    let started = Instant::now();
+    let budget = Duration::from_secs(timeout);
     let dir = dir.to_path_buf();
     let (tx, rx) = std::sync::mpsc::channel();
+    let at = dir.clone();
     // The store is opened again on the thread (it is not `Send`).
     std::thread::spawn(move || {
-        let linked = Store::discover(&dir)
+        let linked = Store::discover(&at)
             .map_err(CliError::from)
-            .and_then(|store| link(&store, &dir, &file, trailer));
+            .and_then(|store| link(&store, &at, &file, trailer));
         let _ = tx.send(linked);
     });
-    match rx.recv_timeout(Duration::from_secs(timeout)) {
-        Ok(Ok(linked)) => {
-            for p in &linked.problems {
-                ui::status(&format!("git-session: {p}"));
-            }
-            if !linked.links.is_empty() {
-                let names: Vec<String> = linked.links.iter().map(ToString::to_string).collect();
-                ui::status(&format!(
-                    "git-session: this commit comes from session {} (saved)",
-                    names.join(", ")
-                ));
+    let links = match rx.recv_timeout(budget) {
+        Ok(Ok(links)) => links,
+        Ok(Err(e)) => return ui::status(&format!("git-session: commit not linked: {}", e.message)),
+        Err(_) => {
+            return ui::status(&format!(
+                "git-session: commit not linked: looking for the sessions behind it took over {timeout} s (git config session.commitTimeout)"
+            ))
+        }
+    };
+    if links.is_empty() {
+        return;
+    }
+    let names: Vec<String> = links.iter().map(ToString::to_string).collect();
+    let mut saves: Vec<(String, Option<Child>)> = links
+        .iter()
+        .map(|l| (l.to_string(), spawn_save(&dir, l)))
+        .collect();
+    let mut failed = Vec::new();
+    let mut running = Vec::new();
+    for (name, child) in &mut saves {
+        let Some(child) = child else {
+            failed.push(name.clone());
+            continue;
+        };
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => break,
+                Ok(Some(_)) | Err(_) => {
+                    failed.push(name.clone());
+                    break;
+                }
+                Ok(None) if started.elapsed() >= budget => {
+                    running.push(name.clone());
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             }
         }
-        Ok(Err(e)) => ui::status(&format!("git-session: commit not linked: {}", e.message)),
-        Err(_) => ui::status(&format!(
-            "git-session: commit not linked: looking for the sessions behind it took over {timeout} s (git config session.commitTimeout)"
-        )),
     }
+    let mut line = format!(
+        "git-session: this commit comes from session {}",
+        names.join(", ")
+    );
+    if !running.is_empty() {
+        line.push_str(&format!(
+            "; still saving {} in the background",
+            running.join(", ")
+        ));
+    }
+    if !failed.is_empty() {
+        line.push_str(&format!(
+            "; not saved: {} (save by hand: git session save --agent <agent> --session <id>)",
+            failed.join(", ")
+        ));
+    }
+    ui::status(&line);
 }
 
-/// Finds the sessions whose edits touch the staged changes, saves them and adds the trailers.
-fn link(store: &Store, dir: &Path, file: &Path, trailer: bool) -> Result<Linked, CliError> {
-    let mut linked = Linked::default();
+/// Starts `git-session save --agent <agent> --session <id> --reason commit` for `link`, on its
+/// own (no stdin, no output): it may outlive the hook.
+fn spawn_save(dir: &Path, link: &SessionLink) -> Option<Child> {
+    let exe = std::env::current_exe().ok()?;
+    Command::new(exe)
+        .current_dir(dir)
+        .args([
+            "save",
+            "--quiet",
+            "--reason",
+            "commit",
+            "--agent",
+            &link.agent,
+            "--session",
+            &link.id,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
+/// Finds the sessions whose edits touch the staged changes and adds their trailers.
+fn link(
+    store: &Store,
+    dir: &Path,
+    file: &Path,
+    trailer: bool,
+) -> Result<Vec<SessionLink>, CliError> {
+    let mut links = Vec::new();
     let checkout = context::checkout(store);
     let Some(root) = checkout.root.clone() else {
-        return Ok(linked);
+        return Ok(links);
     };
     let changes: Vec<FileChange> = git_cli::staged_changes(&root)?
         .into_iter()
@@ -112,49 +177,28 @@ fn link(store: &Store, dir: &Path, file: &Path, trailer: bool) -> Result<Linked,
         })
         .collect();
     if changes.is_empty() {
-        return Ok(linked);
+        return Ok(links);
     }
-    let mut settings = None;
     for agent in registry::all() {
         // An agent that is not installed, or has no sessions here, has nothing to link.
         let Ok(sessions) = agent.checkout_edits(&checkout) else {
             continue;
         };
         for (id, edits) in sessions {
-            if !touching(&edits, &changes) {
-                continue;
+            if touching(&edits, &changes) {
+                links.push(SessionLink {
+                    agent: agent.name().to_owned(),
+                    id,
+                });
             }
-            let link = SessionLink {
-                agent: agent.name().to_owned(),
-                id: id.clone(),
-            };
-            let saved = (|| -> Result<(), CliError> {
-                let read = agent.read_local(&checkout, &Pick::Id(id.clone()), &mut |_| {})?;
-                if settings.is_none() {
-                    settings = Some(settings::for_save(store, false)?);
-                }
-                let settings = settings.as_ref().expect("read above");
-                save_set::save_all(store, *agent, read.sessions, "commit", false, settings)?;
-                Ok(())
-            })();
-            if let Err(e) = saved {
-                linked
-                    .problems
-                    .push(format!("session {link} not saved: {}", e.message));
-            }
-            linked.links.push(link);
         }
     }
-    if !linked.links.is_empty() {
-        context::gc_auto(store);
-    }
-    if trailer && !linked.links.is_empty() {
-        let trailers: Vec<String> = linked
-            .links
+    if trailer && !links.is_empty() {
+        let trailers: Vec<String> = links
             .iter()
             .map(|l| format!("{TRAILER_KEY}: {l}"))
             .collect();
         git_cli::add_trailers(dir, file, &trailers)?;
     }
-    Ok(linked)
+    Ok(links)
 }
