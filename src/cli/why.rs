@@ -104,7 +104,7 @@ pub(crate) fn run(store: &Store, args: WhyArgs) -> Result<(), CliError> {
             let Some(a) = attribute(&linker, &path, blamed)?.into_iter().next() else {
                 return Err(CliError::user(format!("{file} has no line {n}")));
             };
-            let commit = git_cli::commits(&linker.root, &[a.blame.commit.clone()])?
+            let commit = git_cli::commits(&linker.root, std::slice::from_ref(&a.blame.commit))?
                 .into_iter()
                 .next();
             let sessions = match &a.writer {

@@ -297,11 +297,11 @@ mod tests {
 
     #[test]
     fn trailers_name_sessions_only_in_the_last_paragraph() {
-        let message = "Fix it\n\nSession: opencode/ses_x in the body\n\nSigned-off-by: A <a@b>\nSession: opencode/ses_1\nsession: claude/0b5e-1\nSession: not a link\n";
+        let message = "Fix it\n\nSession: agent-a/ses_x in the body\n\nSigned-off-by: A <a@b>\nSession: agent-a/ses_1\nsession: agent-b/0b5e-1\nSession: not a link\n";
         let links = trailer_links(message);
         assert_eq!(
             links.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            ["opencode/ses_1", "claude/0b5e-1"]
+            ["agent-a/ses_1", "agent-b/0b5e-1"]
         );
     }
 
@@ -344,7 +344,7 @@ mod tests {
     #[test]
     fn the_writer_of_a_line_is_the_latest_edit_before_the_commit() {
         let link = |id: &str| SessionLink {
-            agent: "opencode".into(),
+            agent: "agent-a".into(),
             id: id.into(),
         };
         let mut writers = Writers::default();

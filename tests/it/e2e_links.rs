@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::e2e_opencode::{require_opencode, OPENCODE_ENV};
 use crate::install::path_with_git_session;
+use crate::links::{blame, Blamed};
 use crate::support::fake_anthropic::FakeAnthropic;
 use crate::support::fake_model::FakeModel;
 use crate::support::{write_json, Repo, Run, TestEnv};
@@ -39,26 +40,6 @@ fn run(env: &TestEnv, program: &Path, dir: &Path, args: &[&str], extra: &[(&str,
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
-}
-
-/// `blame --json`: (text, session, message, how) per line.
-fn blame(
-    repo: &Repo<'_>,
-    file: &str,
-) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
-    let doc = repo
-        .git_session(&["blame", file, "--json"])
-        .success()
-        .json();
-    doc["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            let s = |k: &str| l[k].as_str().map(str::to_owned);
-            (s("text").unwrap(), s("session"), s("message"), s("how"))
-        })
-        .collect()
 }
 
 /// Commits what the session left (plus a line by hand) on branch `feature` with the hook, then
@@ -96,8 +77,7 @@ fn commit_and_follow(repo: &Repo<'_>, link: &str, prompt_words: &str, agent_env:
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
     let lines = blame(repo, "greet.py");
-    let by_line = |lines: &[(String, Option<String>, Option<String>, Option<String>)],
-                   text: &str| {
+    let by_line = |lines: &[Blamed], text: &str| {
         lines
             .iter()
             .find(|l| l.0 == text)

@@ -96,11 +96,11 @@ fn commit(repo: &Repo<'_>, message: &str) -> Run {
     git_with_git_session(repo, &["commit", "-q", "-m", message]).success()
 }
 
+/// One line of `blame --json`: text, session, message, how.
+pub(crate) type Blamed = (String, Option<String>, Option<String>, Option<String>);
+
 /// `blame --json` of `file`: (text, session, message, how) per line.
-fn blame(
-    repo: &Repo<'_>,
-    file: &str,
-) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
+pub(crate) fn blame(repo: &Repo<'_>, file: &str) -> Vec<Blamed> {
     let doc = repo
         .git_session(&["blame", file, "--json"])
         .success()
