@@ -104,7 +104,7 @@ pub enum Command {
     Blame(blame::BlameArgs),
     /// The sessions behind a commit or a line, and the turns that led to it.
     Why(why::WhyArgs),
-    /// Install the OpenCode plugin and commands, the pre-push hook and the fetch refspec.
+    /// Install the OpenCode plugin and commands, the git hooks and the fetch refspec.
     Install(install::InstallArgs),
     /// Remove what `install` installed, restoring every file and config line exactly.
     Uninstall(uninstall::UninstallArgs),
