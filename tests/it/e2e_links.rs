@@ -184,6 +184,8 @@ fn e2e_opencode_a_commit_is_linked_to_the_session_that_wrote_it() {
     repo.git(&["commit", "-q", "-m", "OpenCode config"]);
     repo.git_session(&["install", "--agent", "opencode"])
         .success();
+    // No timing in tests: a loaded machine may take longer than 10 s to start OpenCode.
+    repo.git(&["config", "session.commitTimeout", "300"]);
     repo.git(&["checkout", "-q", "-b", "feature"]);
 
     let root = std::fs::canonicalize(&repo.dir).unwrap();
@@ -204,6 +206,11 @@ fn e2e_opencode_a_commit_is_linked_to_the_session_that_wrote_it() {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .find_map(|e| e["sessionID"].as_str().map(str::to_owned))
         .unwrap_or_else(|| panic!("opencode run printed no session id:\n{ran}"));
+    let written = std::fs::read_to_string(repo.dir.join("greet.py")).unwrap_or_default();
+    assert!(
+        written.contains(NEW.trim()),
+        "the session wrote and edited greet.py:\n{written}\n{ran}"
+    );
     commit_and_follow(
         &repo,
         &format!("opencode/{id}"),
@@ -224,6 +231,7 @@ fn e2e_claude_a_commit_is_linked_to_the_session_that_wrote_it() {
     let repo = env.repo_with_commit("project");
     repo.git_session(&["install", "--agent", "claude"])
         .success();
+    repo.git(&["config", "session.commitTimeout", "300"]);
     repo.git(&["add", ".claude"]);
     repo.git(&["commit", "-q", "-m", "Claude Code hooks"]);
     repo.git(&["checkout", "-q", "-b", "feature"]);
@@ -262,6 +270,11 @@ fn e2e_claude_a_commit_is_linked_to_the_session_that_wrote_it() {
         &agent_env,
     );
     assert_eq!(ran.code, Some(0), "claude failed: {ran}");
+    let written = std::fs::read_to_string(repo.dir.join("greet.py")).unwrap_or_default();
+    assert!(
+        written.contains(NEW.trim()),
+        "the session wrote and edited greet.py:\n{written}\n{ran}"
+    );
     commit_and_follow(
         &repo,
         &format!("claude/{id}"),

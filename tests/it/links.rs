@@ -123,6 +123,8 @@ fn a_commit_of_a_sessions_edits_is_linked_and_blame_and_why_find_the_session_aft
     let repo = env.repo_with_commit("work");
     repo.git_session(&["install", "--agent", "claude"])
         .success();
+    // No timing in tests: the hook may take as long as a loaded machine needs.
+    repo.git(&["config", "session.commitTimeout", "300"]);
     let hook = std::fs::read_to_string(repo.git_dir.join("hooks/prepare-commit-msg")).unwrap();
     assert!(
         hook.contains("git-session hook prepare-commit-msg"),
@@ -268,6 +270,7 @@ fn with_commit_trailer_off_the_session_is_saved_and_blame_links_by_content() {
     let repo = env.repo_with_commit("work");
     repo.git_session(&["install", "--agent", "claude"])
         .success();
+    repo.git(&["config", "session.commitTimeout", "300"]);
     repo.git(&["config", "session.commitTrailer", "false"]);
     place_transcript(&repo);
     repo.git(&["add", "greet.py"]);
@@ -319,6 +322,7 @@ fn a_husky_repository_keeps_its_own_commit_hooks_and_uninstall_restores_every_by
     let installed = repo
         .git_session(&["install", "--agent", "claude"])
         .success();
+    repo.git(&["config", "session.commitTimeout", "300"]);
     let chained = std::fs::read_to_string(repo.dir.join(".husky/prepare-commit-msg")).unwrap();
     assert!(
         chained.starts_with(prepare) && chained.contains("git-session hook prepare-commit-msg"),
