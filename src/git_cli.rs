@@ -671,6 +671,282 @@ fn parse_push_porcelain(stdout: &str) -> Vec<PushedRef> {
     out
 }
 
+/// One file of a diff: its path (in the repository) and the lines added.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiffFile {
+    /// The path, relative to the repository root.
+    pub path: String,
+    /// The lines added.
+    pub added: Vec<String>,
+    /// Whether lines (or the file) were removed.
+    pub removes: bool,
+}
+
+/// The staged changes of the worktree at `dir` (`git diff --cached -U0`), against the index git
+/// uses (a hook inherits `GIT_INDEX_FILE`, such as `git commit -a`'s temporary index).
+pub fn staged_changes(dir: &Path) -> Result<Vec<DiffFile>, GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args([
+        "-c",
+        "core.quotePath=false",
+        "diff",
+        "--cached",
+        "--no-color",
+        "--no-ext-diff",
+    ])
+    .args(["--no-renames", "--no-textconv", "-U0"]);
+    let output = run(cmd, false, "diff --cached")?;
+    if !output.status.success() {
+        return Err(failed("diff --cached", &output));
+    }
+    Ok(parse_diff(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// The changes `commit` made to its first parent (`git show -U0`).
+pub fn commit_changes(dir: &Path, commit: &str) -> Result<Vec<DiffFile>, GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args([
+        "-c",
+        "core.quotePath=false",
+        "show",
+        "--format=",
+        "--no-color",
+        "--no-ext-diff",
+    ])
+    .args([
+        "--no-renames",
+        "--no-textconv",
+        "--diff-merges=first-parent",
+        "-U0",
+        commit,
+    ]);
+    let what = format!("show {commit}");
+    let output = run(cmd, false, &what)?;
+    if !output.status.success() {
+        return Err(failed(&what, &output));
+    }
+    Ok(parse_diff(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// Reads a `-U0` patch: each file's new path and added lines.
+fn parse_diff(text: &str) -> Vec<DiffFile> {
+    let mut out: Vec<DiffFile> = Vec::new();
+    let mut in_hunk = false;
+    for line in text.lines() {
+        if line.starts_with("diff --git ") {
+            out.push(DiffFile::default());
+            in_hunk = false;
+            continue;
+        }
+        let Some(file) = out.last_mut() else {
+            continue;
+        };
+        if !in_hunk {
+            if let Some(path) = line.strip_prefix("+++ b/") {
+                file.path = path.to_owned();
+            } else if let Some(path) = line.strip_prefix("--- a/") {
+                if file.path.is_empty() {
+                    file.path = path.to_owned();
+                }
+            } else if line.starts_with("deleted file") {
+                file.removes = true;
+            }
+        }
+        if line.starts_with("@@") {
+            in_hunk = true;
+        } else if in_hunk {
+            if let Some(added) = line.strip_prefix('+') {
+                file.added.push(added.to_owned());
+            } else if line.starts_with('-') {
+                file.removes = true;
+            }
+        }
+    }
+    out.retain(|f| !f.path.is_empty());
+    out
+}
+
+/// One line of `git blame --porcelain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlameLine {
+    /// The commit that last changed it (all zeros: not committed yet).
+    pub commit: String,
+    /// Its number in the file now (1-based).
+    pub line: usize,
+    /// Its text.
+    pub text: String,
+    /// The commit's author time, seconds since the epoch.
+    pub author_time: i64,
+    /// The commit's author.
+    pub author: String,
+    /// The commit's subject.
+    pub summary: String,
+}
+
+/// `git blame --porcelain` of `file` in the worktree at `dir` (only line `only` when given).
+pub fn blame(dir: &Path, file: &Path, only: Option<usize>) -> Result<Vec<BlameLine>, GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args(["blame", "--porcelain"]);
+    if let Some(n) = only {
+        cmd.arg(format!("-L{n},{n}"));
+    }
+    cmd.arg("--").arg(file);
+    let what = format!("blame {}", file.display());
+    let output = run(cmd, false, &what)?;
+    if !output.status.success() {
+        return Err(failed(&what, &output));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut known: std::collections::HashMap<String, (i64, String, String)> = Default::default();
+    let mut out = Vec::new();
+    let mut current: Option<(String, usize)> = None;
+    for line in text.lines() {
+        if let Some(content) = line.strip_prefix('\t') {
+            if let Some((commit, n)) = current.take() {
+                let (author_time, author, summary) =
+                    known.get(&commit).cloned().unwrap_or_default();
+                out.push(BlameLine {
+                    commit,
+                    line: n,
+                    text: content.to_owned(),
+                    author_time,
+                    author,
+                    summary,
+                });
+            }
+            continue;
+        }
+        let mut words = line.split(' ');
+        let first = words.next().unwrap_or("");
+        if first.len() >= 40 && first.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let n = words.nth(1).and_then(|w| w.parse().ok()).unwrap_or(0);
+            known.entry(first.to_owned()).or_default();
+            current = Some((first.to_owned(), n));
+        } else if let Some((commit, _)) = &current {
+            let entry = known.entry(commit.clone()).or_default();
+            let rest = line.split_once(' ').map_or("", |(_, r)| r);
+            match first {
+                "author-time" => entry.0 = rest.parse().unwrap_or(0),
+                "author" => entry.1 = rest.to_owned(),
+                "summary" => entry.2 = rest.to_owned(),
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A commit as `why` and `log` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitSummary {
+    /// The full id.
+    pub id: String,
+    /// Author time, seconds since the epoch.
+    pub author_time: i64,
+    /// The subject line.
+    pub subject: String,
+    /// The whole message.
+    pub message: String,
+}
+
+/// The commits `revs` (ids or anything `git log --no-walk` takes), as given.
+pub fn commits(dir: &Path, revs: &[String]) -> Result<Vec<CommitSummary>, GitError> {
+    if revs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cmd = git_here(dir);
+    cmd.args([
+        "log",
+        "--no-walk=unsorted",
+        "--format=%H%x00%at%x00%s%x00%B%x01",
+    ])
+    .args(revs)
+    .arg("--");
+    read_commits(cmd, "log --no-walk")
+}
+
+/// The commits on branches, tags, remote branches (not sessions refs) and HEAD whose message
+/// has a line matching the extended regular expression `pattern`, newest first.
+pub fn commits_matching(dir: &Path, pattern: &str) -> Result<Vec<CommitSummary>, GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args(["log", "--format=%H%x00%at%x00%s%x00%B%x01", "-E"])
+        .arg(format!("--grep={pattern}"))
+        .args([
+            "--exclude=refs/remotes/*/sessions/*",
+            "--exclude=refs/remotes/*/session-deletions/*",
+        ])
+        .args(["--remotes", "--branches", "--tags", "HEAD", "--"]);
+    read_commits(cmd, "log --grep")
+}
+
+fn read_commits(cmd: Command, what: &str) -> Result<Vec<CommitSummary>, GitError> {
+    let output = run(cmd, false, what)?;
+    if !output.status.success() {
+        // A repository without commits has no HEAD: nothing matches.
+        if String::from_utf8_lossy(&output.stderr).contains("HEAD") {
+            return Ok(Vec::new());
+        }
+        return Err(failed(what, &output));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .split('\u{1}')
+        .filter_map(|record| {
+            let mut fields = record.trim_start_matches('\n').splitn(4, '\0');
+            let id = fields.next()?.to_owned();
+            if id.is_empty() {
+                return None;
+            }
+            Some(CommitSummary {
+                id,
+                author_time: fields.next()?.parse().unwrap_or(0),
+                subject: fields.next()?.to_owned(),
+                message: fields.next().unwrap_or("").to_owned(),
+            })
+        })
+        .collect())
+}
+
+/// The commit `rev` names, as a full id, or `None` when it names none.
+pub fn rev_parse_commit(dir: &Path, rev: &str) -> Result<Option<String>, GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+        .arg(format!("{rev}^{{commit}}"));
+    let output = run(cmd, false, "rev-parse")?;
+    Ok(output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned()))
+}
+
+/// Adds `trailers` (`Key: value`) to the commit message in `file` as `git interpret-trailers`
+/// does, each only when the message lacks it (`--if-exists addIfDifferent`).
+pub fn add_trailers(dir: &Path, file: &Path, trailers: &[String]) -> Result<(), GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args([
+        "interpret-trailers",
+        "--in-place",
+        "--if-exists",
+        "addIfDifferent",
+    ]);
+    for t in trailers {
+        cmd.arg("--trailer").arg(t);
+    }
+    cmd.arg(file);
+    let output = run(cmd, false, "interpret-trailers")?;
+    if !output.status.success() {
+        return Err(failed("interpret-trailers", &output));
+    }
+    Ok(())
+}
+
+/// `git` run in the worktree `dir`, with the environment it was given (inside a hook: git's own
+/// `GIT_DIR` and `GIT_INDEX_FILE`).
+fn git_here(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir).stdin(Stdio::null());
+    cmd
+}
+
 fn git(git_dir: &Path) -> Command {
     let mut cmd = Command::new("git");
     cmd.arg("--git-dir").arg(git_dir).stdin(Stdio::null());
@@ -790,6 +1066,18 @@ fn shorten(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zero_context_diff_gives_each_file_its_added_lines() {
+        let diff = "diff --git a/a.txt b/a.txt\nindex 1..2 100644\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1,2 @@\n-old\n+new\n+++ plus\ndiff --git a/gone.txt b/gone.txt\ndeleted file mode 100644\n--- a/gone.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n";
+        let files = parse_diff(diff);
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].path, "a.txt");
+        assert_eq!(files[0].added, ["new", "++ plus"]);
+        assert!(files[0].removes);
+        assert_eq!(files[1].path, "gone.txt");
+        assert!(files[1].added.is_empty() && files[1].removes);
+    }
 
     #[test]
     fn failures_are_recognised_by_what_git_printed() {

@@ -39,11 +39,22 @@ pub enum Hook {
         /// The remote's URL.
         url: Option<String>,
     },
+    /// Link the commit being made to the sessions that wrote its staged changes (the
+    /// prepare-commit-msg hook's arguments).
+    PrepareCommitMsg {
+        /// The file holding the commit message.
+        file: std::path::PathBuf,
+        /// Where the message comes from (`message`, `template`, `merge`, `squash`, `commit`).
+        source: Option<String>,
+        /// The commit, for `commit`.
+        commit: Option<String>,
+    },
 }
 
 pub(crate) fn run(dir: &Path, args: HookArgs) -> Result<(), CliError> {
     match args.hook {
         Hook::PrePush { remote, url } => pre_push(dir, remote, url),
+        Hook::PrepareCommitMsg { file, source, .. } => super::commit_hook::run(dir, file, source),
     }
     Ok(())
 }

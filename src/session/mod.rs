@@ -12,6 +12,7 @@ pub mod history;
 pub mod integrate;
 pub mod keep;
 pub mod kind;
+pub mod links;
 pub mod merge;
 pub mod model;
 pub mod portable;

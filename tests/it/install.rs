@@ -172,8 +172,8 @@ fn install_chains_a_husky_hook_runs_twice_as_a_no_op_and_uninstall_restores_ever
     );
     assert_eq!(
         repo.git(&["status", "--porcelain"]),
-        " M .husky/pre-push\n",
-        "the OpenCode files are ignored (info/exclude), the tracked hook shows as changed"
+        " M .husky/pre-push\n?? .husky/prepare-commit-msg\n",
+        "the OpenCode files are ignored (info/exclude), the tracked hook shows as changed, the new commit hook as new"
     );
     let after = snapshot(&repo);
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::source::{self, HookPayload, SourceError};
-use super::{load, merge, render, text, transcript, AGENT};
+use super::{edits, load, merge, render, text, transcript, AGENT};
 use crate::agents::file_sessions;
 use crate::agents::{
     Agent, AgentError, Checkout, HookRead, InputError, Pick, Progress, Read, Restored, Source,
@@ -139,6 +139,14 @@ impl Agent for ClaudeAgent {
 
     fn part_count(&self, message: &Value) -> u64 {
         text::part_count(message)
+    }
+
+    fn file_edits(&self, session: &Session) -> Vec<crate::agents::FileEdit> {
+        edits::file_edits(session)
+    }
+
+    fn turns(&self, session: &Session) -> Vec<crate::agents::Turn> {
+        edits::turns(session)
     }
 
     fn updated_ms(&self, _session: &Session) -> Option<i64> {
