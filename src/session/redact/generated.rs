@@ -207,6 +207,18 @@ fn near_misses(r: &mut Rng) -> Vec<(&'static str, String)> {
         ),
         ("repeated", format!("sntryu_{}", "a".repeat(64))),
         (
+            "repeated-assigned",
+            format!("API_KEY=\"glc_{}=\"", "1".repeat(40)),
+        ),
+        (
+            "truncated",
+            "export OP_SERVICE_ACCOUNT_TOKEN=ops_eyJzaWduSW5BZGRyZXNz...".to_owned(),
+        ),
+        (
+            "versioned",
+            "notes = \"Maven - io.jsonwebtoken:jjwt-jackson-0.11.2\"".to_owned(),
+        ),
+        (
             "compound-word",
             "minisat-master-keying:x64-uwp=fail".to_owned(),
         ),

@@ -781,13 +781,7 @@ fn check_plain(text: &str, _: &Groups, secret: Range<usize>) -> Option<Range<usi
 /// sentence) is not part of it.
 fn check_token(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
     let secret = trim_span(text, secret, b"-.");
-    // `sntryu_aaaa...`, `glc_1111...=`: the part after the prefix is one character repeated.
-    let value = slice(text, &secret);
-    let tail = value
-        .split_once(['_', '-'])
-        .map_or(value.get(4..).unwrap_or(""), |(_, t)| t)
-        .trim_end_matches('=');
-    if tail.len() >= 8 && tail.bytes().all(|b| b == tail.as_bytes()[0]) {
+    if has_repeated_tail(slice(text, &secret)) {
         return None;
     }
     check_plain(text, groups, secret)
@@ -1263,6 +1257,38 @@ fn value_spells_key(key: &str, value: &str) -> bool {
     !v.is_empty() && (k.ends_with(&v) || (v.len() >= 8 && k.contains(&v)))
 }
 
+/// True when a value ending at `end` goes on with `..` or `…`: cut short for display
+/// (`TOKEN=ops_eyJzaWdu...`), no usable secret.
+fn cut_short(text: &str, end: usize) -> bool {
+    let rest = text.get(end..).unwrap_or("");
+    rest.starts_with("..") || rest.starts_with('\u{2026}')
+}
+
+/// True for a package or artifact name with its version (`jjwt-jackson-0.11.2`).
+fn is_versioned_name(value: &str) -> bool {
+    let Some((name, version)) = value.rsplit_once('-') else {
+        return false;
+    };
+    let dotted = version.split('.').count() >= 2
+        && version
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    dotted
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_')
+}
+
+/// True when the part after a token's prefix (`sntryu_`, `glc_`, `AIza`) is one character
+/// repeated (`glc_1111...=`): an example, not a token.
+fn has_repeated_tail(value: &str) -> bool {
+    let tail = value
+        .split_once(['_', '-'])
+        .map_or(value.get(4..).unwrap_or(""), |(_, t)| t)
+        .trim_end_matches('=');
+    tail.len() >= 8 && tail.bytes().all(|b| b == tail.as_bytes()[0])
+}
+
 /// Extensions of source and data files, whose names are no keys.
 const FILE_EXTENSIONS: &[&str] = &[
     "rs", "py", "go", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java", "kt", "rb", "php", "c", "h",
@@ -1384,6 +1410,9 @@ fn check_assignment(text: &str, groups: &Groups, secret: Range<usize>) -> Option
     {
         return None;
     }
+    if cut_short(text, secret.end) {
+        return None;
+    }
     let spaced = secret.start > 0 && matches!(b[secret.start - 1], b' ' | b'\t');
     assigned_value_is_secret(key, slice(text, &secret), bare, colon, spaced).then_some(secret)
 }
@@ -1492,6 +1521,8 @@ pub fn assigned_value_is_secret(
         || value.contains("://")
         || value.eq_ignore_ascii_case(key.trim_start_matches('-'))
         || value_spells_key(key, value)
+        || is_versioned_name(value)
+        || has_repeated_tail(value)
         || value.bytes().any(|b| b.is_ascii_whitespace())
         || (value.len() <= 6 && value.bytes().all(|b| b.is_ascii_digit()))
     {
@@ -1572,7 +1603,7 @@ fn check_entropy(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Ra
         return None;
     }
     let secret = trim_span(text, secret, b".-");
-    looks_random(slice(text, &secret)).then_some(secret)
+    (looks_random(slice(text, &secret)) && !cut_short(text, secret.end)).then_some(secret)
 }
 
 #[cfg(test)]
