@@ -302,3 +302,68 @@ fn damaged_codex_rollouts_never_panic_move_no_ref_on_refusal_and_show_back_as_re
         24,
     );
 }
+
+/// The parsers alone, in process: many more cases than the runs through the binary. Whatever
+/// they accept renders back (as `show` does) without a panic: the export JSON-equal to what was
+/// parsed, every transcript line a line of the file, in order.
+mod in_process {
+    use super::*;
+    use git_session::agents::claude::transcript;
+    use git_session::agents::codex::rollout;
+    use git_session::agents::opencode::export;
+
+    fn example(agent: &str, name: &str) -> Vec<u8> {
+        std::fs::read(fixtures_dir().join(agent).join(name)).expect("read the example")
+    }
+
+    fn lines_in_order(rendered: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
+        let text = String::from_utf8_lossy(bytes);
+        let read: Vec<Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .collect();
+        let mut from = 0;
+        for line in rendered.lines().filter(|l| !l.trim().is_empty()) {
+            let value: Value = serde_json::from_str(line)
+                .map_err(|e| TestCaseError::fail(format!("not JSON ({e}): {line}")))?;
+            match read[from..].iter().position(|r| *r == value) {
+                Some(i) => from += i + 1,
+                None => return Err(TestCaseError::fail(format!("not read: {line}"))),
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 256, failure_persistence: None, ..Config::default() })]
+
+        #[test]
+        fn opencode_export(which in 0usize..3, damage in damage()) {
+            let name = ["example-export-toolcall.json", "example-export-compacted.json",
+                "example-export-task-parent.json"][which];
+            let bytes = apply(&example("opencode", name), &damage, false);
+            if let Ok(session) = export::parse(bytes.clone(), name) {
+                let read: Value = serde_json::from_slice(&bytes).expect("accepted means JSON");
+                prop_assert_eq!(export::to_value(&session), read);
+            }
+        }
+
+        #[test]
+        fn claude_transcript(which in 0usize..2, damage in damage()) {
+            let name = ["parent-excerpt.jsonl", "example-hooks.jsonl"][which];
+            let bytes = apply(&example("claude", name), &damage, true);
+            if let Ok(parsed) = transcript::parse(bytes.clone(), "id", name) {
+                lines_in_order(&transcript::render(&parsed.session), &bytes)?;
+            }
+        }
+
+        #[test]
+        fn codex_rollout(which in 0usize..2, damage in damage()) {
+            let name = ["rollout-subagent.jsonl", "rollout-with-compaction.jsonl"][which];
+            let bytes = apply(&example("codex", name), &damage, true);
+            if let Ok(parsed) = rollout::parse(bytes.clone(), name) {
+                lines_in_order(&rollout::render(&parsed.session), &bytes)?;
+            }
+        }
+    }
+}

@@ -110,7 +110,13 @@ pub fn is_placeholder(s: &str) -> bool {
     ) {
         return true;
     }
-    if t.contains("REDACTED") || t.contains("${") || t.contains("{{") {
+    // An encrypted value (SOPS `ENC[AES256_GCM,...]`, Jasypt `ENC(...)`) is safe to share.
+    if t.contains("REDACTED")
+        || t.contains("${")
+        || t.contains("{{")
+        || t.starts_with("ENC[")
+        || t.starts_with("ENC(")
+    {
         return true;
     }
     // One symbol repeated: ****, xxxx, ...., ----, 0000.

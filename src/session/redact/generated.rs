@@ -231,6 +231,8 @@ fn near_misses(r: &mut Rng) -> Vec<(&'static str, String)> {
             "Authorization: required for every call".to_owned(),
         ),
         ("type-annotation", "var token string".to_owned()),
+        ("sops", format!("db-password: ENC[AES256_GCM,data:{}==,iv:{}=,tag:{}==,type:str]", r.s(B62, 6), r.s(B62, 43), r.s(B62, 22))),
+        ("configmap-after-secret", "kind: Secret\nmetadata:\n  name: s\n---\nkind: ConfigMap\ndata:\n  decodingStrategy: None\n".to_owned()),
         (
             "property",
             "System.setProperty(\"http.proxyHost\", \"proxy.internal\");".to_owned(),

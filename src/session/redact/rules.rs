@@ -884,7 +884,12 @@ fn check_kubernetes_secret_data(
 ) -> Option<Range<usize>> {
     let key = groups.key.as_ref()?;
     let value = slice(text, &secret);
-    if !value.len().is_multiple_of(4) || !is_kubernetes_secret(text) {
+    // The YAML document holding the value (between `---` lines) is a Secret.
+    let doc_start = text[..key.start].rfind("\n---").map_or(0, |i| i + 4);
+    let doc_end = text[key.start..]
+        .find("\n---")
+        .map_or(text.len(), |i| key.start + i);
+    if !value.len().is_multiple_of(4) || !is_kubernetes_secret(&text[doc_start..doc_end]) {
         return None;
     }
     let b = text.as_bytes();
