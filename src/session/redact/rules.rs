@@ -138,7 +138,7 @@ macro_rules! end {
 /// A key's closing quote, the separator, and the value's opening quote.
 macro_rules! assign {
     () => {
-        r#"\\{0,3}["'`]?[ \t]{0,5}(?::=|=>|=|:)[ \t]{0,5}\\{0,3}["'`]?"#
+        r#"\\{0,3}["'`]?[ \t]{0,5}(?::::=|::=|:=|\?=|\.=|=>|=|:)[ \t]{0,5}\\{0,3}["'`]?"#
     };
 }
 
@@ -657,7 +657,7 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "bundler-credentials",
         keywords: &["bundle_"],
-        pattern: r#"(?i-u)\bBUNDLE_[A-Z0-9_]{1,100}__[A-Z0-9_]{1,100}["']?[ \t]*[:=][ \t]*["']?[^:\s"']{1,100}:(?P<secret>[^\s"';&]{3,200})"#,
+        pattern: r#"(?i-u)\bBUNDLE_[A-Z0-9_]{1,100}__[A-Z0-9_]{1,100}["']?[ \t]*[:=][ \t]*["']?(?P<secret>[^:\s"']{1,100}:[^\s"';&]{3,200})"#,
         check: check_plain,
         generic: false,
     },
