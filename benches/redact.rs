@@ -11,7 +11,9 @@
 //!   save runs it, on values parsed beforehand;
 //! * `save without / with redaction`: `SessionHistory::save` into a fresh repository, each,
 //!   so the redaction's share of a save shows;
-//! * a keyword-dense worst case: text made of near misses, where every rule runs everywhere.
+//! * a keyword-dense worst case: text made of near misses, where every rule runs everywhere;
+//! * recall and false-positive rate on the generated cases (`redact::generated`: every token family
+//!   in every syntax, and near misses), with their throughput.
 //!
 //! ```text
 //! cargo bench --bench redact
@@ -34,6 +36,7 @@ use std::time::{Duration, Instant};
 use git_session::agents::opencode::export;
 use git_session::session::codec::Redact;
 use git_session::session::portable::MachinePaths;
+use git_session::session::redact::generated as redact_cases;
 use git_session::session::redact::Redactor;
 use git_session::session::{SaveMeta, SessionHistory};
 use git_session::store::Store;
@@ -282,6 +285,22 @@ fn main() {
         worst.as_secs_f64(),
         mb_per_s(hostile.len(), worst),
         hostile.len() as f64 / 1e6
+    );
+    // Recall and false positives on the generated cases (every token family in every syntax,
+    // near misses), with the time they take.
+    let cases = redact_cases::cases(SEED);
+    let case_bytes: usize = cases.iter().map(|c| c.text.len()).sum();
+    let (case_time, score) = best_of(3, || redact_cases::score(&redactor, &cases));
+    println!(
+        "  generated cases                 {:>8.3} s  {:>7.0} MB/s  recall {}/{} ({:.1} %), near misses altered {}/{} ({:.1} %)",
+        case_time.as_secs_f64(),
+        mb_per_s(case_bytes, case_time),
+        score.removed,
+        score.secrets,
+        100.0 * score.removed as f64 / score.secrets as f64,
+        score.altered,
+        score.clean,
+        100.0 * score.altered as f64 / score.clean as f64
     );
     let mut rules: Vec<(&String, &usize)> = found.iter().collect();
     rules.sort_by(|a, b| b.1.cmp(a.1));

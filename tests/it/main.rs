@@ -24,6 +24,7 @@ mod json;
 mod layers;
 mod lifecycle;
 mod links;
+mod parser_props;
 mod portable;
 mod redaction;
 mod repos;

@@ -110,7 +110,13 @@ pub fn is_placeholder(s: &str) -> bool {
     ) {
         return true;
     }
-    if t.contains("REDACTED") || t.contains("${") || t.contains("{{") {
+    // An encrypted value (SOPS `ENC[AES256_GCM,...]`, Jasypt `ENC(...)`) is safe to share.
+    if t.contains("REDACTED")
+        || t.contains("${")
+        || t.contains("{{")
+        || t.starts_with("ENC[")
+        || t.starts_with("ENC(")
+    {
         return true;
     }
     // One symbol repeated: ****, xxxx, ...., ----, 0000.
@@ -175,7 +181,27 @@ pub fn is_placeholder(s: &str) -> bool {
         "insert_",
         "xxxxxx",
     ];
-    PARTS.iter().any(|p| lower.contains(p))
+    PARTS.iter().any(|p| lower.contains(p)) || is_made_up(&lower)
+}
+
+/// True for a value typed by hand rather than generated: a run of the alphabet ten long
+/// (`abcdefghij...`, `ABCDEF...`), or a mask of `#` (`xoxp-...-####`).
+fn is_made_up(lower: &str) -> bool {
+    if lower.contains("####") {
+        return true;
+    }
+    let mut run = 1;
+    for w in lower.as_bytes().windows(2) {
+        run = if w[0].is_ascii_lowercase() && w[1] == w[0] + 1 {
+            run + 1
+        } else {
+            1
+        };
+        if run >= 10 {
+            return true;
+        }
+    }
+    false
 }
 
 /// True for one word of an identifier: lowercase (`init`, `u64`, `nl80211`), uppercase

@@ -21,6 +21,7 @@
 
 pub mod config;
 pub mod entropy;
+pub mod generated;
 pub mod rules;
 
 use std::collections::{BTreeMap, HashMap};

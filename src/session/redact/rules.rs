@@ -25,7 +25,7 @@ use super::entropy::{
 
 /// Bump when a check function changes what it accepts: the save cache of every repository is
 /// then invalidated (patterns and keywords are hashed into the rules id already).
-pub const REVISION: u32 = 3;
+pub const REVISION: u32 = 4;
 
 /// The named groups of a match that the checks look at, as byte ranges of the whole text.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -42,6 +42,8 @@ pub struct Groups {
     pub bare: bool,
     /// `close`: the name in an XML element's closing tag.
     pub close: Option<Range<usize>>,
+    /// `scheme` took part (`Bearer ` in an `Authorization` header).
+    pub scheme: bool,
 }
 
 impl Groups {
@@ -58,6 +60,7 @@ impl Groups {
             after: caps.name("after").is_some(),
             bare: caps.name("secret3").is_some(),
             close: at("close"),
+            scheme: caps.name("scheme").is_some(),
         }
     }
 }
@@ -135,7 +138,7 @@ macro_rules! end {
 /// A key's closing quote, the separator, and the value's opening quote.
 macro_rules! assign {
     () => {
-        r#"\\{0,3}["'`]?[ \t]{0,5}(?::=|=>|=|:)[ \t]{0,5}\\{0,3}["'`]?"#
+        r#"\\{0,3}["'`]?[ \t]{0,5}(?::::=|::=|:=|\?=|\.=|=>|=|:)[ \t]{0,5}\\{0,3}["'`]?"#
     };
 }
 
@@ -256,7 +259,7 @@ pub const BUILTIN: &[Spec] = &[
         ],
         r"(?-u)\b(?P<secret>gl(?:pat|ptt|rt|dt|ft|soat|cbt|imt|agent|oas|wt|ffct)-[0-9A-Za-z_\-.]{20,300})",
     ),
-    token(
+    random(
         "gitlab-runner-registration-token",
         &["GR1348941"],
         concat!(r"(?-u)\b(?P<secret>GR1348941[0-9A-Za-z_\-]{20})", end!()),
@@ -288,7 +291,17 @@ pub const BUILTIN: &[Spec] = &[
         keywords: &[
             "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xoxe.",
         ],
-        pattern: r"(?-u)\b(?P<secret>xox(?:[abposre]|e\.xox[bp])-[0-9A-Za-z\-]{20,250})",
+        // Bot `xoxb-<10-13 digits>-<10-13 digits>-...`, user `xox[pe]-` with three numbers,
+        // legacy `xox[os]-` and `xox[ar]-`, configuration `xoxe.xox[bp]-1-` and refresh
+        // `xoxe-1-` tokens: each with its own shape, so `xoxb-12345-abcd234` is none.
+        pattern: concat!(
+            r"(?-u)\b(?P<secret>xoxb-[0-9]{10,13}-[0-9]{10,13}[0-9A-Za-z\-]*",
+            r"|xox[pe](?:-[0-9]{10,13}){3}-[0-9A-Za-z\-]{28,34}",
+            r"|xox[os]-[0-9]+-[0-9]+-[0-9]+-[0-9A-Fa-f]+",
+            r"|xox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}",
+            r"|xoxe\.xox[bp]-[0-9]-[0-9A-Za-z]{163,166}",
+            r"|xoxe-[0-9]-[0-9A-Za-z]{146})"
+        ),
         check: check_random_token,
         generic: false,
     },
@@ -388,7 +401,13 @@ pub const BUILTIN: &[Spec] = &[
     token(
         "anthropic-api-key",
         &["sk-ant-"],
-        r"(?-u)\bsk-ant-(?:api|admin|oat|sid)[0-9]{2}-[0-9A-Za-z_\-]{32,300}",
+        // `sk-ant-api03-` and `sk-ant-admin01-` keys are 93 characters and `AA`; other kinds
+        // (`oat`, `sid`) are of no fixed length.
+        concat!(
+            r"(?-u)\b(?P<secret>sk-ant-(?:api03|admin01)-[0-9A-Za-z_\-]{93}AA",
+            r"|sk-ant-(?:oat|sid)[0-9]{2}-[0-9A-Za-z_\-]{32,300})",
+            end!()
+        ),
     ),
     token(
         "openrouter-api-key",
@@ -400,7 +419,13 @@ pub const BUILTIN: &[Spec] = &[
         &["sk-proj-", "sk-svcacct-", "sk-admin-", "T3BlbkFJ"],
         r"(?-u)\bsk-(?:proj|svcacct|admin)-[0-9A-Za-z_\-]{20,300}|\bsk-[0-9A-Za-z]{20}T3BlbkFJ[0-9A-Za-z]{20}\b",
     ),
-    random("sk-api-key", &["sk-"], r"(?-u)\bsk-[0-9A-Za-z_\-]{32,200}"),
+    Spec {
+        id: "sk-api-key",
+        keywords: &["sk-"],
+        pattern: r"(?-u)\bsk-[0-9A-Za-z_\-]{32,200}",
+        check: check_sk_key,
+        generic: false,
+    },
     token("groq-api-key", &["gsk_"], r"(?-u)\bgsk_[0-9A-Za-z]{52}\b"),
     random(
         "huggingface-token",
@@ -482,7 +507,10 @@ pub const BUILTIN: &[Spec] = &[
     token(
         "sentry-token",
         &["sntrys_", "sntryu_"],
-        r"(?-u)\bsntry[su]_[0-9A-Za-z+/=_\-]{40,400}",
+        concat!(
+            r"(?-u)\b(?P<secret>sntrys_[0-9A-Za-z+/=_\-]{40,400}|sntryu_[0-9a-f]{64})",
+            end!()
+        ),
     ),
     token(
         "planetscale-token",
@@ -493,7 +521,7 @@ pub const BUILTIN: &[Spec] = &[
     token("pulumi-token", &["pul-"], r"(?-u)\bpul-[0-9a-f]{40}\b"),
     token(
         "flyio-token",
-        &["fm1_", "fm2_"],
+        &["fm1_", "fm2_", "fm1a_", "fm1r_", "fm2a_", "fm2r_"],
         r"(?-u)\bfm[12][ar]?_[0-9A-Za-z+/=_\-]{50,1000}",
     ),
     token(
@@ -509,7 +537,7 @@ pub const BUILTIN: &[Spec] = &[
         check: check_token,
         generic: false,
     },
-    token(
+    random(
         "sourcegraph-token",
         &["sgp_"],
         r"(?-u)\bsgp_(?:[0-9a-fA-F]{16}_|local_)?[0-9a-fA-F]{40}\b",
@@ -524,6 +552,48 @@ pub const BUILTIN: &[Spec] = &[
         &["sha256~"],
         concat!(r"(?-u)\b(?P<secret>sha256~[0-9A-Za-z_\-]{43})", end!()),
     ),
+    token(
+        "onepassword-secret-key",
+        &["A3-"],
+        r"(?-u)\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b",
+    ),
+    random(
+        "facebook-access-token",
+        &["EAAM", "EAAC", "facebook"],
+        r"(?-u)\b(?:EAA[MC][0-9A-Za-z]{100,400}|[0-9]{15,16}(?:\||%7[Cc])[0-9A-Za-z_\-]{27})\b",
+    ),
+    token(
+        "intra42-client-secret",
+        &["s-s4t2ud-", "s-s4t2af-"],
+        r"(?-u)\bs-s4t2(?:ud|af)-[0-9a-f]{64}\b",
+    ),
+    random(
+        "adobe-client-secret",
+        &["p8e-"],
+        r"(?-u)\bp8e-[0-9A-Za-z]{32}\b",
+    ),
+    // Services whose keys have no prefix: the service's name in the key says what it is.
+    Spec {
+        id: "named-service-key",
+        keywords: &[
+            "sonar",
+            "sumo",
+            "cloudflare",
+            "heroku",
+            "hubspot",
+            "snyk",
+            "messagebird",
+        ],
+        pattern: concat!(
+            r"(?i-u)(?P<key>(?:sonar|sumo(?:logic)?[_.\-]|cloudflare|heroku|hubspot|snyk|messagebird)[a-z0-9_.\-]{0,40})",
+            assign!(),
+            r"(?P<secret>v1\.0-[0-9a-f]{24}-[0-9a-f]{146}|(?:sq[pua]_)?[0-9a-z]{40}|[0-9a-f]{37}",
+            r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|su[0-9a-z]{12})",
+            end!()
+        ),
+        check: check_service_key,
+        generic: false,
+    },
     // Credential files an agent prints with `cat`.
     Spec {
         id: "base64-private-key",
@@ -554,8 +624,8 @@ pub const BUILTIN: &[Spec] = &[
     },
     Spec {
         id: "kubernetes-secret-data",
-        keywords: &["kind: secret"],
-        pattern: r"(?m-u)^(?P<indent>[ \t]{1,16})(?P<key>[A-Za-z0-9._\-]{1,253}):[ \t]+(?P<secret>[A-Za-z0-9+/]{4,}={0,2})[ \t]*\r?$",
+        keywords: &["kind: secret", "kind: 'secret", "kind: \"secret"],
+        pattern: r#"(?m-u)^(?P<indent>[ \t]{1,16})(?P<key>[A-Za-z0-9._\-]{1,253}):[ \t]+(?:[|>][+\-]?[ \t]*\r?\n[ \t]+)?["']?(?P<secret>[A-Za-z0-9+/]{4,}={0,2})["']?[ \t]*\r?$"#,
         check: check_kubernetes_secret_data,
         generic: false,
     },
@@ -573,7 +643,7 @@ pub const BUILTIN: &[Spec] = &[
             "credential>",
             "credentials>",
         ],
-        pattern: r"(?i-u)<(?P<key>[a-z_][a-z0-9_.:\-]{0,80})(?:[ \t\r\n][^<>]{0,300})?>[ \t\r\n]*(?P<secret>[^<>\s]{1,1024})[ \t\r\n]*</(?P<close>[a-z_][a-z0-9_.:\-]{0,80})>",
+        pattern: r"(?i-u)<(?P<key>[a-z0-9_][a-z0-9_.:\-]{0,80})(?:[ \t\r\n][^<>]{0,300})?>[ \t\r\n]*(?P<secret>[^<>\s]{1,1024})[ \t\r\n]*</(?P<close>[a-z_][a-z0-9_.:\-]{0,80})>",
         check: check_xml_element,
         generic: false,
     },
@@ -582,6 +652,13 @@ pub const BUILTIN: &[Spec] = &[
         keywords: &["value="],
         pattern: r#"(?i-u)\b(?:key|name)[ \t]*=[ \t]*(?:"(?P<key>[^"<>\r\n]{1,100})"|'(?P<key2>[^'<>\r\n]{1,100})')[ \t\r\n]+value[ \t]*=[ \t]*(?:"(?P<secret>[^"\r\n]{1,1024})"|'(?P<secret2>[^'\r\n]{1,1024})')"#,
         check: check_quoted_assignment,
+        generic: false,
+    },
+    Spec {
+        id: "bundler-credentials",
+        keywords: &["bundle_"],
+        pattern: r#"(?i-u)\bBUNDLE_[A-Z0-9_]{1,100}__[A-Z0-9_]{1,100}["']?[ \t]*[:=][ \t]*["']?(?P<secret>[^:\s"']{1,100}:[^\s"';&]{3,200})"#,
+        check: check_plain,
         generic: false,
     },
     // Credentials in URLs, connection strings and command lines.
@@ -609,15 +686,15 @@ pub const BUILTIN: &[Spec] = &[
     Spec {
         id: "curl-basic-auth",
         keywords: &["curl"],
-        pattern: r#"(?-u)\bcurl\b[^\r\n]{0,300}?[ \t](?:-u|--user)[ \t=]+["']?[^: \t\r\n"']{1,100}:(?P<secret>[^ \t\r\n"'\\]{3,200})"#,
-        check: check_plain,
+        pattern: r#"(?-u)\bcurl\b(?:[^\r\n]|\\\r?\n){0,300}?[ \t](?:-u|--user)[ \t=]+["']?(?P<key>[^: \t\r\n"']{0,100}):["']?(?P<secret>[^ \t\r\n"'\\]{3,200})"#,
+        check: check_curl_user,
         generic: true,
     },
     Spec {
         id: "authorization-header",
         keywords: &["authorization"],
-        pattern: r#"(?i-u)authorization\\{0,3}["'`]?[ \t]*[:=][ \t]*\\{0,3}["'`]?(?:bearer|basic|token|digest|negotiate|apikey|api-key|sso-key|ssws|key|bot)[ \t]+(?P<secret>[0-9a-z._~+/=\-:]{8,4096})"#,
-        check: check_plain,
+        pattern: r#"(?i-u)authorization\\{0,3}["'`]?[ \t]*[:=][ \t]*\\{0,3}["'`]?(?P<scheme>(?:bearer|basic|token|digest|negotiate|apikey|api-key|api-token|sso-key|ssws|key|bot)[ \t]+)?(?P<secret>[0-9a-z._~+/=\-:]{8,4096})"#,
+        check: check_authorization,
         generic: true,
     },
     Spec {
@@ -654,7 +731,7 @@ pub const BUILTIN: &[Spec] = &[
             "auth",
             "key",
         ],
-        pattern: r#"(?i-u)(?P<key>[a-z0-9_.\-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|credentials?|creds|auth|api[_.\-]?key|access[_.\-]?key|private[_.\-]?key|account[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|session[_.\-]?key|app[_.\-]?key|license[_.\-]?key)[a-z0-9_.\-]*)\\{0,3}["'`]?(?:[ \t]*:?[ \t]*(?:string|str|&str|\[\]byte))?[ \t]{0,8}(?P<sep>:::=|::=|:=|\?=|\.=|=>|=|:)[ \t]{0,8}(?:\\{0,3}"(?P<secret>[^"\\\r\n]{1,1024})\\{0,3}"|\\{0,3}'(?P<secret2>[^'\\\r\n]{1,1024})\\{0,3}'|`(?P<secret4>[^`\r\n]{1,1024})`|(?P<secret3>[^ \t\r\n"'`,;&<>(){}\[\]\\]{1,1024}))"#,
+        pattern: r#"(?i-u)(?P<key>[a-z0-9_.\-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|credentials?|creds|auth|api[_.\-]?key|access[_.\-]?key|private[_.\-]?key|account[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|session[_.\-]?key|app[_.\-]?key|license[_.\-]?key)[a-z0-9_.\-]*)\\{0,3}["'`]?(?:[ \t]*:?[ \t]*(?:string|str|&str|\[\]byte))?[ \t]{0,8}(?P<sep>:::=|::=|:=|\?=|\.=|=>|=|:)[ \t]{0,8}(?:\\{0,3}"(?P<secret>(?:[^"\\\r\n]|\\[^"'\\\r\n]){1,1024})\\{0,3}"|\\{0,3}'(?P<secret2>(?:[^'\\\r\n]|\\[^"'\\\r\n]){1,1024})\\{0,3}'|`(?P<secret4>[^`\r\n]{1,1024})`|(?P<secret3>[^ \t\r\n"'`,;&<>(){}\[\]\\]{1,1024}))"#,
         check: check_assignment,
         generic: true,
     },
@@ -704,6 +781,9 @@ fn check_plain(text: &str, _: &Groups, secret: Range<usize>) -> Option<Range<usi
 /// sentence) is not part of it.
 fn check_token(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
     let secret = trim_span(text, secret, b"-.");
+    if has_repeated_tail(slice(text, &secret)) {
+        return None;
+    }
     check_plain(text, groups, secret)
 }
 
@@ -804,7 +884,12 @@ fn check_kubernetes_secret_data(
 ) -> Option<Range<usize>> {
     let key = groups.key.as_ref()?;
     let value = slice(text, &secret);
-    if !value.len().is_multiple_of(4) || !text.contains("kind: Secret") {
+    // The YAML document holding the value (between `---` lines) is a Secret.
+    let doc_start = text[..key.start].rfind("\n---").map_or(0, |i| i + 4);
+    let doc_end = text[key.start..]
+        .find("\n---")
+        .map_or(text.len(), |i| key.start + i);
+    if !value.len().is_multiple_of(4) || !is_kubernetes_secret(&text[doc_start..doc_end]) {
         return None;
     }
     let b = text.as_bytes();
@@ -833,6 +918,69 @@ fn check_kubernetes_secret_data(
         end = prev_start;
     }
     None
+}
+
+/// True when `text` holds a line `kind: Secret` (any case, the value possibly quoted).
+fn is_kubernetes_secret(text: &str) -> bool {
+    text.lines().any(|line| {
+        line.trim()
+            .strip_prefix("kind:")
+            .map(|v| v.trim().trim_matches(['"', '\'']))
+            .is_some_and(|v| v.eq_ignore_ascii_case("secret"))
+    })
+}
+
+/// `curl -u user:password`: not an example (`-u <user:password>`, `-u test:test`, the password
+/// the user's name again).
+fn check_curl_user(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
+    let user = groups.key.as_ref().map_or("", |k| slice(text, k));
+    let password = slice(text, &secret);
+    if user.starts_with('<') || password.ends_with('>') || user == password {
+        return None;
+    }
+    check_plain(text, groups, secret)
+}
+
+/// `Authorization: <scheme> <credentials>`; without a scheme, the value must look made by a
+/// machine (`Authorization: required` is prose).
+fn check_authorization(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
+    if !groups.scheme && !machine_made(slice(text, &secret)) {
+        return None;
+    }
+    check_plain(text, groups, secret)
+}
+
+/// A value of 16 characters or more mixing letters and digits with the entropy of a generated
+/// one: hex, UUIDs and random tokens alike.
+fn machine_made(value: &str) -> bool {
+    value.len() >= 16
+        && value.bytes().any(|b| b.is_ascii_digit())
+        && value.bytes().any(|b| b.is_ascii_alphabetic())
+        && shannon(value) >= 3.0
+}
+
+/// A value assigned to a key naming a service (`SONAR_LOGIN`, `SUMO_ACCESS_ID`, `HEROKU_KEY`):
+/// a value of the service's shape that looks made by a machine, not a path or a name.
+fn check_service_key(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
+    let key = groups.key.as_ref().map_or("", |k| slice(text, k));
+    let value = slice(text, &secret);
+    let words = key_words(key);
+    if words
+        .iter()
+        .any(|w| NOT_SECRET.contains(&w.as_str()) || w == "url" || w == "host")
+    {
+        return None;
+    }
+    let random = machine_made(value) || (value.len() == 14 && shannon(value) >= 3.0);
+    (random && !is_placeholder(value)).then_some(secret)
+}
+
+/// A bare `sk-...` key; an Anthropic key (`sk-ant-`) of the wrong shape is no key at all.
+fn check_sk_key(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
+    if slice(text, &secret).starts_with("sk-ant-") {
+        return None;
+    }
+    check_random_token(text, groups, secret)
 }
 
 /// A quoted value whose key is given apart from it (`<add key="Password" value="..."/>`).
@@ -1085,6 +1233,67 @@ const DESCRIBING: &[&str] = &[
     "struct",
 ];
 
+/// Words that make a key name something public or no credential at all, wherever they stand:
+/// a publishable key, an anti-forgery token of a web form, a database's primary or foreign key,
+/// a keyboard event.
+const NOT_SECRET: &[&str] = &[
+    "public",
+    "publishable",
+    "csrf",
+    "xsrf",
+    "authenticity",
+    "primary",
+    "foreign",
+    "event",
+    "down",
+    "up",
+    "press",
+];
+
+/// True when `value` spells `key` again (`KeyMeshing = "id-Gost-KeyMeshing"`): a name, no secret.
+fn value_spells_key(key: &str, value: &str) -> bool {
+    let letters = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let (k, v) = (letters(key), letters(value));
+    !v.is_empty() && (k.ends_with(&v) || (v.len() >= 8 && k.contains(&v)))
+}
+
+/// True when a value ending at `end` goes on with `..` or `…`: cut short for display
+/// (`TOKEN=ops_eyJzaWdu...`), no usable secret.
+fn cut_short(text: &str, end: usize) -> bool {
+    let rest = text.get(end..).unwrap_or("");
+    rest.starts_with("..") || rest.starts_with('\u{2026}')
+}
+
+/// True for a package or artifact name with its version (`jjwt-jackson-0.11.2`).
+fn is_versioned_name(value: &str) -> bool {
+    let Some((name, version)) = value.rsplit_once('-') else {
+        return false;
+    };
+    let dotted = version.split('.').count() >= 2
+        && version
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    dotted
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_')
+}
+
+/// True when the part after a token's prefix (`sntryu_`, `glc_`, `AIza`) is one character
+/// repeated (`glc_1111...=`): an example, not a token.
+fn has_repeated_tail(value: &str) -> bool {
+    let tail = value
+        .split_once(['_', '-'])
+        .map_or(value.get(4..).unwrap_or(""), |(_, t)| t)
+        .trim_end_matches('=');
+    tail.len() >= 8 && tail.bytes().all(|b| b == tail.as_bytes()[0])
+}
+
 /// Extensions of source and data files, whose names are no keys.
 const FILE_EXTENSIONS: &[&str] = &[
     "rs", "py", "go", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java", "kt", "rb", "php", "c", "h",
@@ -1159,7 +1368,8 @@ pub fn key_names_secret(key: &str) -> bool {
     else {
         return false;
     };
-    if DESCRIBING.contains(&last.as_str()) {
+    if DESCRIBING.contains(&last.as_str()) || words.iter().any(|w| NOT_SECRET.contains(&w.as_str()))
+    {
         return false;
     }
     if words.iter().any(|w| is_strong_word(w)) {
@@ -1169,8 +1379,12 @@ pub fn key_names_secret(key: &str) -> bool {
             .iter()
             .any(|w| is_strong_word(w) && (!WEAK.contains(&w.as_str()) || w == last));
     }
-    let joined: String = words.concat();
-    COMPOUND.iter().any(|c| joined.contains(c))
+    // Whole words only: `master_key` and `masterKey`, not `master-keying`.
+    (2..=3).any(|n| {
+        words
+            .windows(n)
+            .any(|w| COMPOUND.contains(&w.concat().as_str()))
+    })
 }
 
 /// A value assigned to a key that names a secret (`API_KEY=...`, `"password": "..."`, or a JSON
@@ -1199,6 +1413,9 @@ fn check_assignment(text: &str, groups: &Groups, secret: Range<usize>) -> Option
         && (matches!(b.get(secret.end), Some(b'(' | b'<' | b'?'))
             || b.get(secret.end.wrapping_sub(1)) == Some(&b'!'))
     {
+        return None;
+    }
+    if cut_short(text, secret.end) {
         return None;
     }
     let spaced = secret.start > 0 && matches!(b[secret.start - 1], b' ' | b'\t');
@@ -1308,6 +1525,9 @@ pub fn assigned_value_is_secret(
         || is_labelled_hash(value)
         || value.contains("://")
         || value.eq_ignore_ascii_case(key.trim_start_matches('-'))
+        || value_spells_key(key, value)
+        || is_versioned_name(value)
+        || has_repeated_tail(value)
         || value.bytes().any(|b| b.is_ascii_whitespace())
         || (value.len() <= 6 && value.bytes().all(|b| b.is_ascii_digit()))
     {
@@ -1327,7 +1547,7 @@ pub fn assigned_value_is_secret(
             return false;
         }
         // `colon2_token: Colon2,`, `password: String`: a type or a variant after a colon.
-        if colon && super::entropy::is_word(value) {
+        if colon && super::entropy::is_word(value) && !machine_made(value) {
             return false;
         }
         // `let secret = compiled;`: an identifier after a spaced `=` is code, where an env file
@@ -1346,12 +1566,8 @@ pub fn assigned_value_is_secret(
         }
         // `pass` alone is a weak key: `the redaction pass: built-in rules`.
         let words = key_words(key);
-        if colon
-            && words
-                .iter()
-                .filter(|w| is_strong_word(w))
-                .all(|w| w == "pass")
-        {
+        let strong: Vec<&String> = words.iter().filter(|w| is_strong_word(w)).collect();
+        if colon && !strong.is_empty() && strong.iter().all(|w| *w == "pass") {
             return false;
         }
     }
@@ -1363,11 +1579,22 @@ pub fn assigned_value_is_secret(
 
 /// A long random-looking value right after a secret-ish word.
 fn check_entropy(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Range<usize>> {
-    let key = groups.key.clone().map_or("", |k| slice(text, &k));
+    // The whole key the keyword ends (`csrf-token`, `foreignKey`), not just the keyword on.
+    let key = groups.key.clone().map_or("", |k| {
+        let b = text.as_bytes();
+        let mut start = k.start;
+        while start > 0 && (b[start - 1].is_ascii_alphanumeric() || b"_.-".contains(&b[start - 1]))
+        {
+            start -= 1;
+        }
+        slice(text, &(start..k.end))
+    });
     let words = key_words(key);
     if words
         .last()
         .is_some_and(|w| DESCRIBING.contains(&w.as_str()))
+        || words.iter().any(|w| NOT_SECRET.contains(&w.as_str()))
+        || value_spells_key(key, slice(text, &secret))
     {
         return None;
     }
@@ -1381,7 +1608,7 @@ fn check_entropy(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Ra
         return None;
     }
     let secret = trim_span(text, secret, b".-");
-    looks_random(slice(text, &secret)).then_some(secret)
+    (looks_random(slice(text, &secret)) && !cut_short(text, secret.end)).then_some(secret)
 }
 
 #[cfg(test)]
