@@ -21,6 +21,7 @@ pub mod scan;
 pub mod scrub;
 pub mod settings;
 pub mod simkey;
+pub mod stamp;
 pub mod stats;
 pub mod tombstone;
 pub mod trailers;
