@@ -9,6 +9,7 @@
 #![allow(dead_code)] // Not every test module uses every helper.
 
 pub mod fake_anthropic;
+pub mod fake_gemini;
 pub mod fake_model;
 pub mod fake_responses;
 pub mod gen;
