@@ -191,13 +191,87 @@ impl Serialize for Json {
     }
 }
 
-/// Parses a settings file: a JSON object.
+/// Parses a settings file: a JSON object. Comments (`//`, `/* */`, which Gemini CLI accepts and
+/// keeps) are read as whitespace.
 pub(crate) fn parse(text: &str) -> Result<Json, String> {
+    let stripped;
+    let text = match serde_json::from_str::<Json>(text) {
+        Ok(_) => text,
+        Err(_) => {
+            stripped = strip_comments(text);
+            &stripped
+        }
+    };
     match serde_json::from_str::<Json>(text) {
         Ok(value @ Json::Object(_)) => Ok(value),
         Ok(_) => Err("it is not a JSON object".to_owned()),
         Err(e) => Err(format!("it is not valid JSON ({e})")),
     }
+}
+
+/// `text` with every comment outside strings turned into spaces (newlines kept), so byte
+/// positions stay where they were.
+fn strip_comments(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let (mut i, mut in_string) = (0, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            if b == b'\\' {
+                i += 1;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
+            while i < bytes.len() && bytes[i] != b'\n' {
+                out[i] = b' ';
+                i += 1;
+            }
+            continue;
+        } else if b == b'/' && bytes.get(i + 1) == Some(&b'*') {
+            let end = text[i + 2..]
+                .find("*/")
+                .map_or(bytes.len(), |e| i + 2 + e + 2);
+            for o in out.iter_mut().take(end).skip(i) {
+                if *o != b'\n' {
+                    *o = b' ';
+                }
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+}
+
+/// The new contents of a settings file with comments (`original`) that had no `hooks`, with
+/// git-session's `hooks` (the last key of `settings`) written before the closing brace, so every
+/// comment stays. `None` when that does not give `settings` back.
+fn insert_hooks(original: &str, settings: &Json) -> Option<String> {
+    let hooks = settings.get("hooks")?;
+    let stripped = strip_comments(original);
+    let close = stripped.rfind('}')?;
+    let before = stripped[..close].trim_end();
+    let comma = if before.ends_with('{') { "" } else { "," };
+    let at = before.len();
+    let rendered = render(hooks, Some(original));
+    let indent: String = original
+        .split('\n')
+        .nth(1)
+        .map(|l| l.chars().take_while(|c| *c == ' ' || *c == '\t').collect())
+        .filter(|i: &String| !i.is_empty())
+        .unwrap_or_else(|| "  ".to_owned());
+    let body = rendered.trim_end().replace('\n', &format!("\n{indent}"));
+    let text = format!(
+        "{}{comma}\n{indent}\"hooks\": {body}{}",
+        &original[..at],
+        &original[at..]
+    );
+    (parse(&text).ok()? == *settings).then_some(text)
 }
 
 /// Writes `value` pretty-printed with the indentation `like` uses (two spaces for a new file or a
@@ -411,7 +485,22 @@ pub(crate) fn plan_of(
             },
         );
     }
-    let contents = render(&settings, original.as_deref());
+    let mut contents = render(&settings, original.as_deref());
+    if let Some(text) = original.as_deref() {
+        if strip_comments(text) != text {
+            match parse(text).ok().filter(|o| o.get("hooks").is_none()) {
+                Some(_) => {
+                    if let Some(kept) = insert_hooks(text, &settings) {
+                        contents = kept;
+                    }
+                }
+                None => plan.notes.push(format!(
+                    "{} has comments; adding to its \"hooks\" rewrites it without them (uninstall puts the file back as it was)",
+                    path.display()
+                )),
+            }
+        }
+    }
     plan.push(
         which,
         Action::MergeSettings {
@@ -546,6 +635,15 @@ mod tests {
     fn a_file_that_is_not_an_object_or_has_odd_hooks_is_refused() {
         assert!(parse("[]").is_err());
         assert!(parse("{").is_err());
+        let commented = "{\n  // mine\n  \"ui\": {\"theme\": \"x\"} /* end */\n}";
+        let mut settings = parse(commented).unwrap();
+        add_hook(&mut settings, "SessionEnd", &CLAUDE).unwrap();
+        let kept = insert_hooks(commented, &settings).unwrap();
+        assert!(
+            kept.contains("// mine") && kept.contains("/* end */"),
+            "{kept}"
+        );
+        assert_eq!(parse(&kept).unwrap(), settings);
         let mut odd = parse(r#"{"hooks": []}"#).unwrap();
         assert!(add_hook(&mut odd, "PreCompact", &CLAUDE).is_err());
         let mut odd = parse(r#"{"hooks": {"PreCompact": {}}}"#).unwrap();
