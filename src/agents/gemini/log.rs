@@ -109,7 +109,8 @@ fn is_set_id(id: &str) -> bool {
 /// The latest occurrence of a message id: where it is, and its value.
 struct Target {
     reference: String,
-    value: Value,
+    /// The value, or where its text is in the file (parsed only when a set repeats it).
+    value: Result<Value, (usize, usize)>,
 }
 
 fn str_of(v: &Option<Value>) -> Option<&str> {
@@ -195,7 +196,7 @@ pub fn parse(bytes: Vec<u8>, file: &str, parent: Option<&str>) -> Result<Parsed,
             if let Ok(Value::Object(mut set_value)) = serde_json::from_str::<Value>(set.get()) {
                 if let Some(Value::Array(elements)) = set_value.get_mut("messages") {
                     let id = set_id(number, trimmed);
-                    let changed = with_patches(&id, elements, &mut seen);
+                    let changed = with_patches(&text, &id, elements, &mut seen);
                     let body = if changed {
                         let mut record: Value = serde_json::from_str(trimmed)
                             .unwrap_or_else(|_| Value::Object(Map::new()));
@@ -219,15 +220,14 @@ pub fn parse(bytes: Vec<u8>, file: &str, parent: Option<&str>) -> Result<Parsed,
         let time = str_of(&head.timestamp).or(str_of(&head.start_time));
         let line_id = line_id(number, time);
         if let Some(mid) = str_of(&head.id) {
-            if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
-                seen.insert(
-                    mid.to_owned(),
-                    Target {
-                        reference: line_id.clone(),
-                        value,
-                    },
-                );
-            }
+            let start = trimmed.as_ptr() as usize - text.as_ptr() as usize;
+            seen.insert(
+                mid.to_owned(),
+                Target {
+                    reference: line_id.clone(),
+                    value: Err((start, start + trimmed.len())),
+                },
+            );
         }
         messages.push(Message {
             id: line_id,
@@ -275,7 +275,12 @@ pub fn parse(bytes: Vec<u8>, file: &str, parent: Option<&str>) -> Result<Parsed,
 /// Replaces each element of a set (line `id`) that has an earlier occurrence of its message id
 /// by a patch of that occurrence: `{"\u0000ref": <where>, <keys that differ>..., "\u0000del":
 /// [<keys it lacks>]}`, when that is smaller. Returns whether anything was replaced.
-fn with_patches(id: &str, elements: &mut [Value], seen: &mut HashMap<String, Target>) -> bool {
+fn with_patches(
+    file: &str,
+    id: &str,
+    elements: &mut [Value],
+    seen: &mut HashMap<String, Target>,
+) -> bool {
     let mut changed = false;
     // Elements become targets after the line: a patch always names an earlier line.
     let mut noted = Vec::new();
@@ -292,9 +297,16 @@ fn with_patches(id: &str, elements: &mut [Value], seen: &mut HashMap<String, Tar
             continue;
         };
         let original = element.clone();
+        if let Some(target) = seen.get_mut(&mid) {
+            if let Err((start, end)) = target.value {
+                target.value =
+                    Ok(serde_json::from_str(file.get(start..end).unwrap_or(""))
+                        .unwrap_or(Value::Null));
+            }
+        }
         if let Some(Target {
             reference,
-            value: Value::Object(before),
+            value: Ok(Value::Object(before)),
         }) = seen.get(&mid)
         {
             let mut patch = Map::new();
@@ -317,7 +329,7 @@ fn with_patches(id: &str, elements: &mut [Value], seen: &mut HashMap<String, Tar
             mid,
             Target {
                 reference: format!("{id}#{i}"),
-                value: original,
+                value: Ok(original),
             },
         ));
     }
@@ -388,8 +400,14 @@ impl<'s> Resolver<'s> {
         if !is_set_id(&m.id) {
             return m.body.value().into_owned();
         }
-        if let Some(v) = self.resolved.get(&m.id) {
-            return v.clone();
+        self.resolve(m);
+        self.resolved.get(&m.id).cloned().unwrap_or(Value::Null)
+    }
+
+    /// Resolves the set line `m` once, into `resolved`.
+    fn resolve(&mut self, m: &Message) {
+        if self.resolved.contains_key(&m.id) {
+            return;
         }
         let line = line_of(&m.id).unwrap_or(0);
         let mut v = m.body.value().into_owned();
@@ -418,8 +436,7 @@ impl<'s> Resolver<'s> {
                 *item = Value::Object(base);
             }
         }
-        self.resolved.insert(m.id.clone(), v.clone());
-        v
+        self.resolved.insert(m.id.clone(), v);
     }
 
     /// The record or set element `reference` names, when the session holds it before `line`.
@@ -432,9 +449,15 @@ impl<'s> Resolver<'s> {
             return None;
         }
         let m = *self.by_id.get(id)?;
-        let v = self.value(m);
+        if is_set_id(id) {
+            self.resolve(m);
+        } else if !self.resolved.contains_key(id) {
+            self.resolved
+                .insert(id.to_owned(), m.body.value().into_owned());
+        }
+        let v = self.resolved.get(id)?;
         match index {
-            None => Some(v),
+            None => Some(v.clone()),
             Some(n) => v.pointer("/$set/messages")?.get(n).cloned(),
         }
     }
@@ -477,17 +500,43 @@ pub fn title(session: &Session) -> String {
 }
 
 fn title_of(session: &Session) -> String {
-    let state = super::state::replay(&records(session));
-    let chosen = state
-        .meta
-        .get("summary")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+    // Gemini's own summary (the last `$set` naming one), else the first prompt of a message
+    // record; only the lines that may hold them are parsed.
+    let raw = |m: &Message| -> Option<Value> {
+        match &m.body {
+            Body::Raw {
+                source, start, end, ..
+            } => {
+                let text = &source[*start..*end];
+                (text.contains("\"summary\"") || text.contains("\"user\""))
+                    .then(|| serde_json::from_str(text).ok())
+                    .flatten()
+            }
+            Body::Parsed(v) => Some(v.clone()),
+        }
+    };
+    let summary = session
+        .messages
+        .iter()
+        .rev()
+        .filter(|m| !is_set_id(&m.id))
+        .find_map(|m| {
+            raw(m)?
+                .get("$set")?
+                .get("summary")?
+                .as_str()
+                .map(str::to_owned)
+        });
+    let chosen = summary
         .or_else(|| {
-            state
-                .all_messages()
-                .find(|m| super::state::is_prompt(m))
-                .map(super::state::content_text)
+            session
+                .messages
+                .iter()
+                .filter(|m| !is_set_id(&m.id))
+                .find_map(|m| {
+                    let v = raw(m)?;
+                    super::state::is_prompt(&v).then(|| super::state::content_text(&v))
+                })
         })
         .unwrap_or_default();
     let first = chosen.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
