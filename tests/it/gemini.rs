@@ -66,11 +66,27 @@ fn the_hook_saves_a_session_once_and_an_unchanged_one_is_not_read_again() {
     let again = hook(&repo, &path, "PreCompress").success();
     assert_eq!(again.stderr, "", "the unchanged session was not read again");
     assert_eq!(repo.rev_parse(&format!("refs/sessions/gemini/{ID}")), saved);
+    // A resume in a later minute left a stray (header and context only) with the same short id,
+    // which Gemini's cleanup would take for garbage, deleting the real session with it: the
+    // hook removes it, and only it.
+    let stray = chats.join("session-2026-11-30T12-07-6203f4cf.jsonl");
+    let two: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&stray, format!("{}\n", two.join("\n"))).unwrap();
+    let other = chats.join("session-2026-11-30T12-08-0badc0de.jsonl");
+    std::fs::write(&other, format!("{}\n", two.join("\n"))).unwrap();
     // A new line: saved, and show gives the whole file back.
     let more = format!("{text}{{\"$set\":{{\"lastUpdated\":\"2026-11-30T12:00:00.000Z\"}}}}\n");
     std::fs::write(&path, &more).unwrap();
     hook(&repo, &path, "SessionEnd").success();
     assert_ne!(repo.rev_parse(&format!("refs/sessions/gemini/{ID}")), saved);
+    assert!(
+        !stray.exists() && path.exists(),
+        "the stray went, the session stayed"
+    );
+    assert!(
+        other.exists(),
+        "another session's file is not ours to remove"
+    );
     let shown = repo.git_session(&["show", ID]).success().stdout;
     assert_eq!(json_lines(&shown), json_lines(&more));
     let reasons = repo.git(&[
