@@ -5,6 +5,7 @@
 pub mod claude;
 pub mod codex;
 pub mod conversation;
+pub mod gemini;
 pub mod opencode;
 
 mod error;
@@ -152,6 +153,16 @@ pub struct Restored {
     pub continue_with: String,
 }
 
+/// A cheap stamp of what a hook payload names (sizes and times of the session's files, no
+/// contents): equal stamps mean the files did not change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookStamp {
+    /// The session the payload names.
+    pub session: String,
+    /// The stamp.
+    pub stamp: String,
+}
+
 /// One agent: how its sessions are found, read, searched, shown and restored on this machine.
 pub trait Agent: SessionKind {
     /// The agent's name as people write it (`OpenCode`, `Claude Code`).
@@ -197,6 +208,15 @@ pub trait Agent: SessionKind {
             self.display_name(),
             self.name()
         )))
+    }
+
+    /// A stamp of the files a hook payload names, without reading them, for agents whose hook
+    /// fires often (Gemini's before every model request): a hook whose stamp equals the one
+    /// recorded at the session's last save from a hook skips the read and the save. Default:
+    /// `None` (every hook reads).
+    fn hook_stamp(&self, checkout: &Checkout, payload: &[u8]) -> Option<HookStamp> {
+        let _ = (checkout, payload);
+        None
     }
 
     /// Every searchable text of a session and its children, in conversation order.

@@ -7,10 +7,12 @@ use clap::ValueEnum;
 use super::Agent;
 
 /// Every agent, in the order `--agent` lists them; the first is the default for `save`. Codex
-/// comes before Claude Code: both write `.jsonl`, and Codex claims only its own rollouts.
+/// and Gemini CLI come before Claude Code: all three write `.jsonl`, and Codex and Gemini claim only
+/// their own files.
 static AGENTS: &[&dyn Agent] = &[
     &super::opencode::OpenCodeAgent,
     &super::codex::CodexAgent,
+    &super::gemini::GeminiAgent,
     &super::claude::ClaudeAgent,
 ];
 

@@ -9,6 +9,7 @@ use clap::Args;
 use super::{context, report, settings, ui, CliError};
 use crate::agents::{registry, AgentArg, InputError, Pick, Source};
 use crate::session::save_set::{self, SaveReport};
+use crate::session::stamp;
 use crate::session::SessionHistory;
 use crate::store::Store;
 
@@ -124,6 +125,13 @@ pub(crate) fn run_hook(dir: &Path, args: SaveArgs) {
         let payload = read_stdin_bounded()?;
         let store = super::open(dir)?;
         let checkout = context::checkout(&store);
+        // A hook that fires before every model request: unchanged files are not read again.
+        let stamp = agent.hook_stamp(&checkout, &payload);
+        if let Some(s) = &stamp {
+            if stamp::is_current(&store, agent.name(), &s.session, &s.stamp) {
+                return Ok(Vec::new());
+            }
+        }
         let hook = agent.read_hook(&checkout, &payload)?;
         for w in &hook.read.warnings {
             ui::status(&format!("warning: {w}"));
@@ -144,6 +152,11 @@ pub(crate) fn run_hook(dir: &Path, args: SaveArgs) {
             &settings,
             &paths,
         )?;
+        if let Some(s) = &stamp {
+            if let Some(r) = reports.iter().find(|r| r.session == s.session) {
+                stamp::record(&store, agent.name(), &s.session, &s.stamp, &r.outcome);
+            }
+        }
         context::gc_auto(&store);
         Ok(reports)
     })();

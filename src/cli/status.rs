@@ -43,6 +43,10 @@ struct StatusDocument<'a> {
     codex_project: Option<Vec<ComponentJson<'a>>>,
     /// Codex's hooks in `$CODEX_HOME` and their trust entries.
     codex_global: Option<Vec<ComponentJson<'a>>>,
+    /// Gemini CLI's hooks in the project's `.gemini/settings.json`.
+    gemini_project: Option<ComponentJson<'a>>,
+    /// Gemini CLI's hooks in `~/.gemini/settings.json`.
+    gemini_global: Option<ComponentJson<'a>>,
     /// Where `git-session` is on PATH.
     binary: Option<String>,
     /// `GIT_SESSION_BIN`, when set.
@@ -90,6 +94,8 @@ pub(crate) fn run(dir: &Path, args: StatusArgs) -> Result<(), CliError> {
             claude_global: status.claude_global.as_ref().map(ComponentJson::new),
             codex_project: status.codex_project.as_deref().map(ComponentJson::list),
             codex_global: status.codex_global.as_deref().map(ComponentJson::list),
+            gemini_project: status.gemini_project.as_ref().map(ComponentJson::new),
+            gemini_global: status.gemini_global.as_ref().map(ComponentJson::new),
             binary: binary.as_ref().map(|p| p.display().to_string()),
             plugin_binary: plugin_binary
                 .as_ref()
@@ -130,6 +136,20 @@ pub(crate) fn run(dir: &Path, args: StatusArgs) -> Result<(), CliError> {
     line(
         "Claude global",
         match &status.claude_global {
+            Some(c) => claude_summary(c),
+            None => "(no config directory: HOME unset)".to_owned(),
+        },
+    );
+    line(
+        "Gemini project",
+        match &status.gemini_project {
+            Some(c) => claude_summary(c),
+            None => "(not in a worktree)".to_owned(),
+        },
+    );
+    line(
+        "Gemini global",
+        match &status.gemini_global {
             Some(c) => claude_summary(c),
             None => "(no config directory: HOME unset)".to_owned(),
         },

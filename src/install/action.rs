@@ -116,6 +116,8 @@ pub enum Action {
         original: Option<String>,
         /// The events hooks are added for.
         events: Vec<String>,
+        /// Whose hooks.
+        spec: &'static claude::Spec,
     },
     /// Put a Claude Code settings file back as it was before install.
     RestoreSettings {
@@ -207,6 +209,7 @@ pub fn describe(action: &Action, dry: bool) -> String {
             path,
             original,
             events,
+            spec,
             ..
         } => (
             if original.is_some() {
@@ -215,11 +218,13 @@ pub fn describe(action: &Action, dry: bool) -> String {
                 "write"
             },
             format!(
-                "{} (Claude Code {}: '{}', timeout {} s)",
+                "{} ({} {}: '{}', timeout {} {})",
                 path.display(),
+                spec.name.trim_end_matches(" hooks"),
                 events.join(", "),
-                claude::HOOK_COMMAND,
-                claude::HOOK_TIMEOUT
+                spec.command,
+                spec.timeout,
+                spec.unit
             ),
         ),
         Action::EditCodexFile {
@@ -255,7 +260,15 @@ pub fn describe(action: &Action, dry: bool) -> String {
             (None, _) => ("remove", path.display().to_string()),
             (Some(_), true) => (
                 "remove",
-                format!("git-session's Claude Code hooks from {}", path.display()),
+                format!(
+                    "git-session's {} hooks from {}",
+                    if path.parent().is_some_and(|d| d.ends_with(".gemini")) {
+                        "Gemini CLI"
+                    } else {
+                        "Claude Code"
+                    },
+                    path.display()
+                ),
             ),
             (Some(_), false) => ("restore", path.display().to_string()),
         },

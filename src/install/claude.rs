@@ -28,6 +28,37 @@ pub const HOOK_TIMEOUT: u64 = 10;
 /// The events git-session saves on.
 pub const EVENTS: [&str; 2] = ["PreCompact", "SessionEnd"];
 
+/// The hooks of an agent whose `settings.json` has Claude Code's `hooks` shape (Claude Code,
+/// Gemini CLI): `{"hooks": {"<event>": [{"hooks": [{"type": "command", "command", "timeout"}]}]}}`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Spec {
+    /// The component's name in plans and status (`Claude Code hooks`).
+    pub name: &'static str,
+    /// The command of git-session's entries.
+    pub command: &'static str,
+    /// The events git-session saves on.
+    pub events: &'static [&'static str],
+    /// The `timeout` value.
+    pub timeout: u64,
+    /// Its unit, for people (`s`, `ms`).
+    pub unit: &'static str,
+    /// Whether each group gets an empty `matcher`.
+    pub matcher: bool,
+}
+
+/// Claude Code's hooks.
+pub static CLAUDE: Spec = Spec {
+    name: "Claude Code hooks",
+    command: HOOK_COMMAND,
+    events: &EVENTS,
+    timeout: HOOK_TIMEOUT,
+    unit: "s",
+    matcher: true,
+};
+
+/// Every command git-session's settings hooks have (a file holds one agent's).
+const COMMANDS: [&str; 2] = [HOOK_COMMAND, super::gemini::HOOK_COMMAND];
+
 /// The user's Claude Code config directory: `$CLAUDE_CONFIG_DIR`, else `~/.claude`.
 pub fn global_config_dir() -> Option<PathBuf> {
     non_empty_env("CLAUDE_CONFIG_DIR")
@@ -160,13 +191,87 @@ impl Serialize for Json {
     }
 }
 
-/// Parses a settings file: a JSON object.
+/// Parses a settings file: a JSON object. Comments (`//`, `/* */`, which Gemini CLI accepts and
+/// keeps) are read as whitespace.
 pub(crate) fn parse(text: &str) -> Result<Json, String> {
+    let stripped;
+    let text = match serde_json::from_str::<Json>(text) {
+        Ok(_) => text,
+        Err(_) => {
+            stripped = strip_comments(text);
+            &stripped
+        }
+    };
     match serde_json::from_str::<Json>(text) {
         Ok(value @ Json::Object(_)) => Ok(value),
         Ok(_) => Err("it is not a JSON object".to_owned()),
         Err(e) => Err(format!("it is not valid JSON ({e})")),
     }
+}
+
+/// `text` with every comment outside strings turned into spaces (newlines kept), so byte
+/// positions stay where they were.
+fn strip_comments(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let (mut i, mut in_string) = (0, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            if b == b'\\' {
+                i += 1;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
+            while i < bytes.len() && bytes[i] != b'\n' {
+                out[i] = b' ';
+                i += 1;
+            }
+            continue;
+        } else if b == b'/' && bytes.get(i + 1) == Some(&b'*') {
+            let end = text[i + 2..]
+                .find("*/")
+                .map_or(bytes.len(), |e| i + 2 + e + 2);
+            for o in out.iter_mut().take(end).skip(i) {
+                if *o != b'\n' {
+                    *o = b' ';
+                }
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+}
+
+/// The new contents of a settings file with comments (`original`) that had no `hooks`, with
+/// git-session's `hooks` (the last key of `settings`) written before the closing brace, so every
+/// comment stays. `None` when that does not give `settings` back.
+fn insert_hooks(original: &str, settings: &Json) -> Option<String> {
+    let hooks = settings.get("hooks")?;
+    let stripped = strip_comments(original);
+    let close = stripped.rfind('}')?;
+    let before = stripped[..close].trim_end();
+    let comma = if before.ends_with('{') { "" } else { "," };
+    let at = before.len();
+    let rendered = render(hooks, Some(original));
+    let indent: String = original
+        .split('\n')
+        .nth(1)
+        .map(|l| l.chars().take_while(|c| *c == ' ' || *c == '\t').collect())
+        .filter(|i: &String| !i.is_empty())
+        .unwrap_or_else(|| "  ".to_owned());
+    let body = rendered.trim_end().replace('\n', &format!("\n{indent}"));
+    let text = format!(
+        "{}{comma}\n{indent}\"hooks\": {body}{}",
+        &original[..at],
+        &original[at..]
+    );
+    (parse(&text).ok()? == *settings).then_some(text)
 }
 
 /// Writes `value` pretty-printed with the indentation `like` uses (two spaces for a new file or a
@@ -195,11 +300,15 @@ pub(crate) fn render(value: &Json, like: Option<&str>) -> String {
 }
 
 fn is_ours(hook: &Json) -> bool {
-    matches!(hook.get("command"), Some(Json::String(c)) if c.trim() == HOOK_COMMAND)
+    matches!(hook.get("command"), Some(Json::String(c)) if COMMANDS.contains(&c.trim()))
 }
 
 /// Whether `settings` has git-session's hook for `event`.
 pub(crate) fn has_hook(settings: &Json, event: &str) -> bool {
+    has_hook_of(settings, event)
+}
+
+fn has_hook_of(settings: &Json, event: &str) -> bool {
     let Some(Json::Array(groups)) = settings.get("hooks").and_then(|h| h.get(event)) else {
         return false;
     };
@@ -210,7 +319,7 @@ pub(crate) fn has_hook(settings: &Json, event: &str) -> bool {
 
 /// Appends git-session's hook for `event` to `settings` (a new matcher group at the end of the
 /// event's array).
-fn add_hook(settings: &mut Json, event: &str) -> Result<(), String> {
+fn add_hook(settings: &mut Json, event: &str, spec: &Spec) -> Result<(), String> {
     let hooks = settings
         .entry("hooks", Json::Object(Vec::new()))
         .filter(|h| matches!(h, Json::Object(_)))
@@ -220,13 +329,15 @@ fn add_hook(settings: &mut Json, event: &str) -> Result<(), String> {
     };
     let hook = Json::Object(vec![
         ("type".into(), Json::String("command".into())),
-        ("command".into(), Json::String(HOOK_COMMAND.into())),
-        ("timeout".into(), Json::Number(HOOK_TIMEOUT.into())),
+        ("command".into(), Json::String(spec.command.into())),
+        ("timeout".into(), Json::Number(spec.timeout.into())),
     ]);
-    groups.push(Json::Object(vec![
-        ("matcher".into(), Json::String(String::new())),
-        ("hooks".into(), Json::Array(vec![hook])),
-    ]));
+    let mut group = Vec::new();
+    if spec.matcher {
+        group.push(("matcher".into(), Json::String(String::new())));
+    }
+    group.push(("hooks".into(), Json::Array(vec![hook])));
+    groups.push(Json::Object(group));
     Ok(())
 }
 
@@ -291,17 +402,24 @@ fn inspect(path: &Path) -> Result<Found> {
 
 /// The state of git-session's hooks in the settings file of the config directory `dir`.
 pub fn component(dir: &Path) -> Component {
+    component_of(dir, &CLAUDE)
+}
+
+/// The state of `spec`'s hooks in the settings file of the config directory `dir`.
+pub fn component_of(dir: &Path, spec: &Spec) -> Component {
     let path = settings_path(dir);
     let (state, detail) = match inspect(&path) {
         Ok(Found::Missing) => (State::Missing, None),
         Ok(Found::Parsed { settings, .. }) => {
-            let present: Vec<&str> = EVENTS
-                .into_iter()
+            let present: Vec<&str> = spec
+                .events
+                .iter()
+                .copied()
                 .filter(|e| has_hook(&settings, e))
                 .collect();
             match present.len() {
                 0 => (State::Missing, None),
-                n if n == EVENTS.len() => (State::Installed, Some(EVENTS.join(", "))),
+                n if n == spec.events.len() => (State::Installed, Some(spec.events.join(", "))),
                 _ => (
                     State::Outdated,
                     Some(format!("only {}", present.join(", "))),
@@ -312,7 +430,7 @@ pub fn component(dir: &Path) -> Component {
         Err(e) => (State::InTheWay, Some(e.to_string())),
     };
     Component {
-        name: "Claude Code hooks",
+        name: spec.name,
         target: path.display().to_string(),
         state,
         detail,
@@ -321,27 +439,39 @@ pub fn component(dir: &Path) -> Component {
 
 /// Plans git-session's hooks in the settings file of the Claude Code config directory `dir`.
 pub(crate) fn plan(dir: &Path, which: Which, plan: &mut Plan) -> Result<()> {
+    plan_of(dir, which, plan, &CLAUDE)
+}
+
+/// Plans `spec`'s hooks in the settings file of the config directory `dir`.
+pub(crate) fn plan_of(
+    dir: &Path,
+    which: Which,
+    plan: &mut Plan,
+    spec: &'static Spec,
+) -> Result<()> {
     let path = settings_path(dir);
     let (original, mut settings) = match inspect(&path)? {
         Found::Missing => (None, Json::Object(Vec::new())),
         Found::Parsed { text, settings } => (Some(text), settings),
         Found::Invalid(reason) => return Err(InstallError::Settings { path, reason }),
     };
-    let missing: Vec<&str> = EVENTS
-        .into_iter()
+    let missing: Vec<&str> = spec
+        .events
+        .iter()
+        .copied()
         .filter(|e| !has_hook(&settings, e))
         .collect();
     let state = match missing.len() {
         0 => State::Installed,
-        n if n == EVENTS.len() => State::Missing,
+        n if n == spec.events.len() => State::Missing,
         _ => State::Outdated,
     };
-    plan.component("Claude Code hooks", path.display().to_string(), state);
+    plan.component(spec.name, path.display().to_string(), state);
     if missing.is_empty() {
         return Ok(());
     }
     for event in &missing {
-        add_hook(&mut settings, event).map_err(|reason| InstallError::Settings {
+        add_hook(&mut settings, event, spec).map_err(|reason| InstallError::Settings {
             path: path.clone(),
             reason,
         })?;
@@ -355,7 +485,22 @@ pub(crate) fn plan(dir: &Path, which: Which, plan: &mut Plan) -> Result<()> {
             },
         );
     }
-    let contents = render(&settings, original.as_deref());
+    let mut contents = render(&settings, original.as_deref());
+    if let Some(text) = original.as_deref() {
+        if strip_comments(text) != text {
+            match parse(text).ok().filter(|o| o.get("hooks").is_none()) {
+                Some(_) => {
+                    if let Some(kept) = insert_hooks(text, &settings) {
+                        contents = kept;
+                    }
+                }
+                None => plan.notes.push(format!(
+                    "{} has comments; adding to its \"hooks\" rewrites it without them (uninstall puts the file back as it was)",
+                    path.display()
+                )),
+            }
+        }
+    }
     plan.push(
         which,
         Action::MergeSettings {
@@ -363,6 +508,7 @@ pub(crate) fn plan(dir: &Path, which: Which, plan: &mut Plan) -> Result<()> {
             contents,
             original,
             events: missing.into_iter().map(str::to_owned).collect(),
+            spec,
         },
     );
     Ok(())
@@ -418,7 +564,7 @@ pub(crate) fn undo(
             ));
         }
         Found::Invalid(reason) => plan.notes.push(format!(
-            "{} changed since git-session wrote it and {reason}; remove the '{HOOK_COMMAND}' hooks by hand",
+            "{} changed since git-session wrote it and {reason}; remove git-session's hooks ('git-session save ... --hook-stdin') by hand",
             path.display()
         )),
         Found::Missing => {}
@@ -465,7 +611,7 @@ mod tests {
         let mut settings = parse(USER).unwrap();
         let original = settings.clone();
         for event in EVENTS {
-            add_hook(&mut settings, event).unwrap();
+            add_hook(&mut settings, event, &CLAUDE).unwrap();
         }
         let text = render(&settings, Some(USER));
         assert!(text.starts_with("{\n    \"permissions\""), "{text}");
@@ -480,7 +626,7 @@ mod tests {
         assert!(remove_hooks(&mut removed));
         assert_eq!(removed, original);
         let mut empty = parse("{}").unwrap();
-        add_hook(&mut empty, "SessionEnd").unwrap();
+        add_hook(&mut empty, "SessionEnd", &CLAUDE).unwrap();
         assert!(remove_hooks(&mut empty));
         assert_eq!(empty, Json::Object(Vec::new()));
     }
@@ -489,9 +635,18 @@ mod tests {
     fn a_file_that_is_not_an_object_or_has_odd_hooks_is_refused() {
         assert!(parse("[]").is_err());
         assert!(parse("{").is_err());
+        let commented = "{\n  // mine\n  \"ui\": {\"theme\": \"x\"} /* end */\n}";
+        let mut settings = parse(commented).unwrap();
+        add_hook(&mut settings, "SessionEnd", &CLAUDE).unwrap();
+        let kept = insert_hooks(commented, &settings).unwrap();
+        assert!(
+            kept.contains("// mine") && kept.contains("/* end */"),
+            "{kept}"
+        );
+        assert_eq!(parse(&kept).unwrap(), settings);
         let mut odd = parse(r#"{"hooks": []}"#).unwrap();
-        assert!(add_hook(&mut odd, "PreCompact").is_err());
+        assert!(add_hook(&mut odd, "PreCompact", &CLAUDE).is_err());
         let mut odd = parse(r#"{"hooks": {"PreCompact": {}}}"#).unwrap();
-        assert!(add_hook(&mut odd, "PreCompact").is_err());
+        assert!(add_hook(&mut odd, "PreCompact", &CLAUDE).is_err());
     }
 }

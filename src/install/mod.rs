@@ -27,6 +27,7 @@
 pub mod assets;
 pub mod claude;
 pub mod codex;
+pub mod gemini;
 pub mod git_hooks;
 pub mod opencode;
 

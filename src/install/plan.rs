@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use super::action::{Action, Change};
 use super::error::{InstallError, Result};
 use super::manifest::{Manifests, Which};
-use super::{claude, codex, git_hooks, opencode, Context, Scope};
+use super::{claude, codex, gemini, git_hooks, opencode, Context, Scope};
 
 /// How far one part of the installation is there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +92,8 @@ pub enum Agent {
     /// Codex CLI: `PreCompact` and `SessionEnd` hooks in its `hooks.json`, trusted in its
     /// `config.toml`.
     Codex,
+    /// Gemini CLI: `PreCompress` and `SessionEnd` hooks in its settings.
+    Gemini,
 }
 
 impl Agent {
@@ -102,6 +104,7 @@ impl Agent {
             crate::agents::opencode::AGENT => Some(Agent::OpenCode),
             crate::agents::claude::AGENT => Some(Agent::Claude),
             crate::agents::codex::AGENT => Some(Agent::Codex),
+            crate::agents::gemini::AGENT => Some(Agent::Gemini),
             _ => None,
         }
     }
@@ -131,11 +134,23 @@ pub fn codex_dir(ctx: &Context, scope: Scope) -> Option<PathBuf> {
     }
 }
 
+/// The Gemini CLI folder of `scope`: the project's `.gemini/` or the user's `~/.gemini`.
+pub fn gemini_dir(ctx: &Context, scope: Scope) -> Option<PathBuf> {
+    match scope {
+        Scope::Project => ctx
+            .repo
+            .as_ref()
+            .and_then(|r| r.worktree.as_ref())
+            .map(|root| root.join(".gemini")),
+        Scope::Global => gemini::global_dir(),
+    }
+}
+
 /// The agents an install is for: those in `only`, else OpenCode, and Claude Code and Codex when
 /// their config directory of `scope` exists.
 pub fn agents(ctx: &Context, scope: Scope, only: &[Agent]) -> Vec<Agent> {
     if !only.is_empty() {
-        return [Agent::OpenCode, Agent::Claude, Agent::Codex]
+        return [Agent::OpenCode, Agent::Claude, Agent::Codex, Agent::Gemini]
             .into_iter()
             .filter(|a| only.contains(a))
             .collect();
@@ -146,6 +161,9 @@ pub fn agents(ctx: &Context, scope: Scope, only: &[Agent]) -> Vec<Agent> {
     }
     if codex_dir(ctx, scope).is_some_and(|d| d.is_dir()) {
         agents.push(Agent::Codex);
+    }
+    if gemini_dir(ctx, scope).is_some_and(|d| d.is_dir()) {
+        agents.push(Agent::Gemini);
     }
     agents
 }
@@ -189,6 +207,18 @@ pub fn plan_install(
         let dir = codex_dir(ctx, scope).ok_or(InstallError::NoConfigDir)?;
         let home = codex::home().ok_or(InstallError::NoConfigDir)?;
         codex::plan(&dir, &home, project.as_deref(), which, &mut plan)?;
+    }
+    if agents.contains(&Agent::Gemini) {
+        let which = match scope {
+            Scope::Project => Which::Repo,
+            Scope::Global => Which::Global,
+        };
+        let dir = match scope {
+            Scope::Project if ctx.repo.is_none() => return Err(InstallError::NoWorktree),
+            Scope::Project => gemini_dir(ctx, scope).ok_or(InstallError::NoWorktree)?,
+            Scope::Global => gemini_dir(ctx, scope).ok_or(InstallError::NoConfigDir)?,
+        };
+        claude::plan_of(&dir, which, &mut plan, &gemini::GEMINI)?;
     }
     if let Some(repo) = &ctx.repo {
         git_hooks::plan(repo, &manifests.repo, &mut plan)?;

@@ -4,8 +4,8 @@
 use super::error::Result;
 use super::git_hooks;
 use super::manifest::{Manifests, Which};
-use super::plan::{claude_dir, codex_dir, Component, Plan, State};
-use super::{claude, codex, opencode, Context, Scope};
+use super::plan::{claude_dir, codex_dir, gemini_dir, Component, Plan, State};
+use super::{claude, codex, gemini, opencode, Context, Scope};
 
 /// What is installed where, for `git session status`.
 #[derive(Debug, Clone)]
@@ -25,6 +25,10 @@ pub struct Status {
     pub codex_project: Option<Vec<Component>>,
     /// Codex's hooks in `$CODEX_HOME/hooks.json` and their trust (`None` when HOME is unset).
     pub codex_global: Option<Vec<Component>>,
+    /// Gemini CLI's hooks in the project's `.gemini/settings.json` (`None` outside a worktree).
+    pub gemini_project: Option<Component>,
+    /// Gemini CLI's hooks in `~/.gemini/settings.json` (`None` when HOME is unset).
+    pub gemini_global: Option<Component>,
 }
 
 /// Looks at what is installed, changing nothing.
@@ -71,6 +75,10 @@ pub fn status(ctx: &Context, manifests: &Manifests) -> Result<Status> {
         claude_global: claude_dir(ctx, Scope::Global).map(|d| claude::component(&d)),
         codex_project: codex_components(ctx, Scope::Project),
         codex_global: codex_components(ctx, Scope::Global),
+        gemini_project: gemini_dir(ctx, Scope::Project)
+            .map(|d| claude::component_of(&d, &gemini::GEMINI)),
+        gemini_global: gemini_dir(ctx, Scope::Global)
+            .map(|d| claude::component_of(&d, &gemini::GEMINI)),
     })
 }
 

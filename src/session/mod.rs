@@ -24,6 +24,7 @@ pub mod scan;
 pub mod scrub;
 pub mod settings;
 pub mod simkey;
+pub mod stamp;
 pub mod stats;
 pub mod tombstone;
 pub mod trailers;

@@ -11,6 +11,7 @@
 
 pub mod browser;
 pub mod fake_anthropic;
+pub mod fake_gemini;
 pub mod fake_model;
 pub mod fake_responses;
 pub mod gen;
