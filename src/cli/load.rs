@@ -22,12 +22,15 @@ const LISTED: usize = 20;
   git session load ses_dfef               # newest save; replaces a local copy exactly
   git session load ses_dfef --at ~1       # the save before it
   git session load ses_dfef --fork        # a copy under new ids, the local session untouched
-  git fetch origin 'refs/sessions/*:refs/remotes/origin/sessions/*' && git session load ses_dfef
+
+A session that 'git session list' shows as not fetched (a teammate's, known from its summary) is
+fetched first, alone, from the remote that has it; one line says so.
 
 Paths that pointed into the saver's checkout are rewritten to this checkout. The last line
 says how to continue the session in its agent ('opencode -s <id>', 'claude --resume <id>').")]
 pub struct LoadArgs {
-    /// Session id or unique prefix: a local save, or one fetched from a remote. A child
+    /// Session id or unique prefix: a local save, one fetched from a remote, or one a remote's
+    /// summary lists (fetched now, alone). A child
     /// session's id loads its root session with all children. Without it, the saved sessions
     /// are listed (and in a terminal, one can be picked).
     pub id: Option<String>,
@@ -74,7 +77,7 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
             None => return Ok(()),
         },
     };
-    let resolved = history.resolve(&id)?;
+    let resolved = super::on_demand::resolve(store, &id)?;
     let agent = context::agent_for(&resolved.saved.name.namespace)?;
     let save = history.find_save(&resolved.saved, args.at.as_deref())?;
     let session = history.read(&resolved.saved, &save)?;

@@ -11,6 +11,7 @@ mod install;
 mod list;
 mod load;
 mod log;
+mod on_demand;
 mod prune;
 mod pull;
 mod push;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::support::{fixtures_dir, Repo, Run, TestEnv};
 
-const ID: &str = "6b927b1f-9cdd-4002-848b-30b3c6c958e5";
+pub(crate) const ID: &str = "6b927b1f-9cdd-4002-848b-30b3c6c958e5";
 const AGENT_FILE: &str = "agent-ab5a20e34f81e5b07";
 
 /// The slug of a short path (no hash needed below 200 characters).
@@ -23,7 +23,7 @@ fn real(path: &Path) -> PathBuf {
 }
 
 /// Runs git-session in `repo` with `home` as HOME.
-fn run_as(repo: &Repo<'_>, home: &Path, args: &[&str]) -> Run {
+pub(crate) fn run_as(repo: &Repo<'_>, home: &Path, args: &[&str]) -> Run {
     let out = repo
         .env
         .git_session_command(&repo.dir)
@@ -41,7 +41,7 @@ fn run_as(repo: &Repo<'_>, home: &Path, args: &[&str]) -> Run {
 
 /// Writes the real example transcript (with its subagent) as Claude Code would have in `repo`
 /// for a user whose HOME is `home`: the example's paths moved to this checkout and HOME.
-fn place_example(repo: &Repo<'_>, home: &Path) -> PathBuf {
+pub(crate) fn place_example(repo: &Repo<'_>, home: &Path) -> PathBuf {
     let checkout = real(&repo.dir);
     let home = real(home);
     let dir = home.join(".claude/projects").join(slug(&checkout));

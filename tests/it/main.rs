@@ -28,3 +28,4 @@ mod scrub;
 mod share;
 mod storage;
 mod support;
+mod team;
