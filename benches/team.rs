@@ -21,7 +21,7 @@
 //! saved.
 //!
 //! ```text
-//! cargo bench --bench team                                       # 200 sessions of ~1 MB, 20 clones
+//! cargo bench --bench team                                       # 100 sessions of ~1 MB, 20 clones
 //! GIT_SESSION_BENCH_TEAM_SESSIONS=2000 cargo bench --bench team  # the issue's full size
 //! GIT_SESSION_BENCH_TEAM_KB=256 cargo bench --bench team         # smaller sessions
 //! GIT_SESSION_BENCH_KEEP=1 cargo bench --bench team              # keep the temp dir
@@ -39,16 +39,103 @@ use serde_json::{json, Value};
 const BIN: &str = env!("CARGO_BIN_EXE_git-session");
 const CLONES: usize = 20;
 const WORDS: &[&str] = &[
-    "the", "parser", "returns", "an", "error", "when", "input", "is", "empty", "so", "we", "add",
-    "a", "check", "before", "calling", "decode", "and", "test", "it", "with", "cargo", "build",
-    "failed", "because", "lifetime", "of", "borrowed", "value", "does", "not", "live", "long",
-    "enough", "move", "clone", "into", "closure", "spawn", "thread", "channel", "receiver",
-    "sender", "mutex", "lock", "poisoned", "unwrap", "expect", "result", "option", "match",
-    "arm", "pattern", "struct", "field", "private", "public", "module", "crate", "feature",
-    "flag", "dependency", "version", "semver", "breaking", "change", "commit", "branch", "merge",
-    "rebase", "conflict", "resolve", "push", "fetch", "remote", "origin", "session", "agent",
-    "model", "token", "context", "window", "compaction", "summary", "message", "part", "tool",
-    "call", "output", "stdout", "stderr", "exit", "status", "code", "zero", "panic", "backtrace",
+    "the",
+    "parser",
+    "returns",
+    "an",
+    "error",
+    "when",
+    "input",
+    "is",
+    "empty",
+    "so",
+    "we",
+    "add",
+    "a",
+    "check",
+    "before",
+    "calling",
+    "decode",
+    "and",
+    "test",
+    "it",
+    "with",
+    "cargo",
+    "build",
+    "failed",
+    "because",
+    "lifetime",
+    "of",
+    "borrowed",
+    "value",
+    "does",
+    "not",
+    "live",
+    "long",
+    "enough",
+    "move",
+    "clone",
+    "into",
+    "closure",
+    "spawn",
+    "thread",
+    "channel",
+    "receiver",
+    "sender",
+    "mutex",
+    "lock",
+    "poisoned",
+    "unwrap",
+    "expect",
+    "result",
+    "option",
+    "match",
+    "arm",
+    "pattern",
+    "struct",
+    "field",
+    "private",
+    "public",
+    "module",
+    "crate",
+    "feature",
+    "flag",
+    "dependency",
+    "version",
+    "semver",
+    "breaking",
+    "change",
+    "commit",
+    "branch",
+    "merge",
+    "rebase",
+    "conflict",
+    "resolve",
+    "push",
+    "fetch",
+    "remote",
+    "origin",
+    "session",
+    "agent",
+    "model",
+    "token",
+    "context",
+    "window",
+    "compaction",
+    "summary",
+    "message",
+    "part",
+    "tool",
+    "call",
+    "output",
+    "stdout",
+    "stderr",
+    "exit",
+    "status",
+    "code",
+    "zero",
+    "panic",
+    "backtrace",
 ];
 
 struct Config {
@@ -60,13 +147,16 @@ struct Config {
 impl Config {
     fn from_env() -> Self {
         let number = |name: &str, default: usize| {
-            std::env::var(name).ok().filter(|v| !v.is_empty()).map_or(default, |v| {
-                v.parse()
-                    .unwrap_or_else(|_| panic!("{name}: {v:?} is not a number"))
-            })
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map_or(default, |v| {
+                    v.parse()
+                        .unwrap_or_else(|_| panic!("{name}: {v:?} is not a number"))
+                })
         };
         Config {
-            sessions: number("GIT_SESSION_BENCH_TEAM_SESSIONS", 200).max(CLONES),
+            sessions: number("GIT_SESSION_BENCH_TEAM_SESSIONS", 100).max(CLONES),
             kb: number("GIT_SESSION_BENCH_TEAM_KB", 1024).max(8),
             keep: std::env::var("GIT_SESSION_BENCH_KEEP").is_ok_and(|v| !v.is_empty() && v != "0"),
         }
@@ -155,7 +245,11 @@ impl Env {
         let wrapper = self.root.join("upload-pack-counted");
         self.git(
             &dir,
-            &["config", "remote.origin.uploadpack", &wrapper.to_string_lossy()],
+            &[
+                "config",
+                "remote.origin.uploadpack",
+                &wrapper.to_string_lossy(),
+            ],
         );
         dir
     }
@@ -164,7 +258,10 @@ impl Env {
 /// An OpenCode export of about `kb` KiB: the toolcall example under a new id, with user messages
 /// of words drawn for this session alone.
 fn session(template: &str, index: usize, kb: usize) -> (String, String) {
-    let id = format!("ses_team{index:05}{:08x}", index.wrapping_mul(2_654_435_761));
+    let id = format!(
+        "ses_team{index:05}{:08x}",
+        index.wrapping_mul(2_654_435_761)
+    );
     let text = template.replace("ses_dfeff592effeKbpix6urO22sp9", &id);
     let mut export: Value = serde_json::from_str(&text).expect("the toolcall example is JSON");
     export["info"]["title"] = json!(format!("Team session {index}: fix the parser"));
@@ -306,7 +403,10 @@ fn main() {
     let listed = Instant::now();
     let list = env.git_session(&new, &["list"]);
     let list_time = listed.elapsed();
-    let not_fetched = list.lines().filter(|l| l.ends_with("(not fetched)")).count();
+    let not_fetched = list
+        .lines()
+        .filter(|l| l.ends_with("(not fetched)"))
+        .count();
     assert_eq!(not_fetched, ids.len(), "list shows every session");
 
     // One session on demand, next to its own pack.
@@ -329,7 +429,10 @@ fn main() {
         child.wait_with_output().unwrap().stdout.len() as u64
     };
     let shown = env.git_session(&new, &["show", id, "--format", "md"]);
-    assert!(shown.contains("Team session"), "the fetched session shows back");
+    assert!(
+        shown.contains("Team session"),
+        "the fetched session shows back"
+    );
 
     let ratio = new_bytes as f64 / old_bytes as f64;
     let one_ratio = one_bytes as f64 / own_pack as f64;

@@ -72,7 +72,7 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
     let history = SessionHistory::new(store);
     let id = match &args.id {
         Some(id) => id.clone(),
-        None => match pick(&history, args.json)? {
+        None => match pick(store, &history, args.json)? {
             Some(id) => id,
             None => return Ok(()),
         },
@@ -190,14 +190,32 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
 
 /// Without an id: lists the saved sessions, newest first, and in a terminal asks which to load.
 /// Returns the id picked, or `None` when only the list was shown.
-fn pick(history: &SessionHistory<'_>, json: bool) -> Result<Option<String>, CliError> {
+fn pick(
+    store: &Store,
+    history: &SessionHistory<'_>,
+    json: bool,
+) -> Result<Option<String>, CliError> {
     let sessions = unique_sessions(history.sessions()?);
     if json {
         return Err(CliError::usage("load --json needs a session id")
             .hint("list them with 'git session list --json', then: git session load <id> --json"));
     }
+    // Sessions only a remote's summary lists: counted, not listed (load one by its id).
+    let listed = crate::session::summary::list_fetched(store)?
+        .iter()
+        .filter(|s| !sessions.iter().any(|h| h.name.id == s.id))
+        .map(|s| s.id.clone())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if listed > 0 {
+        ui::status(&format!(
+            "{listed} more session(s) on remotes are not fetched: 'git session list' shows them, 'git session load <id>' fetches and loads one"
+        ));
+    }
     if sessions.is_empty() {
-        ui::status("No saved sessions yet. Save one with: git session save");
+        if listed == 0 {
+            ui::status("No saved sessions yet. Save one with: git session save");
+        }
         return Ok(None);
     }
     let shown = &sessions[..sessions.len().min(LISTED)];

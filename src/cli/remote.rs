@@ -272,6 +272,11 @@ pub(crate) fn run(store: &Store, args: RemoteArgs) -> Result<(), CliError> {
             ));
         }
         RemoteAction::List => {
+            if let Some(sessions) = sessions_remote(store)? {
+                ui::status(&format!(
+                    "Sessions go to {sessions} only ({SESSIONS_REMOTE_KEY}); the keys below are not read."
+                ));
+            }
             let remotes = store.remote_names();
             if remotes.is_empty() {
                 ui::status("This repository has no remote.");

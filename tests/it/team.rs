@@ -198,6 +198,15 @@ fn a_plain_fetch_brings_summaries_only_and_show_fetches_one_session_with_its_chi
     assert_eq!(entry(&listed, TASK_PARENT.id)["fetched"], true);
     assert_eq!(entry(&listed, TOOLCALL.id)["fetched"], false);
 
+    // load without an id says how many are only listed.
+    let picked = b.git_session(&["load"]).success();
+    assert!(
+        picked
+            .stderr
+            .contains("2 more session(s) on remotes are not fetched"),
+        "{picked}"
+    );
+
     // search --session by a prefix fetches that one too.
     let found = b
         .git_session(&["search", "-F", "the", "--session", &COMPACTED.id[..14]])
@@ -349,6 +358,11 @@ fn a_sessions_remote_gets_the_sessions_and_the_codes_remote_never_does() {
     assert_eq!(
         a.git(&["config", "remote.sessions.url"]).trim(),
         sessions_url
+    );
+    let remotes = a.git_session(&["remote", "list"]).success();
+    assert!(
+        remotes.stderr.contains("Sessions go to sessions only"),
+        "{remotes}"
     );
     a.save(&[&TOOLCALL.path()]);
 
