@@ -275,7 +275,11 @@ fn session(template: &str, index: usize, kb: usize) -> (String, String) {
         let mut words = String::with_capacity(4200);
         while words.len() < 4000 {
             words.push_str(WORDS[(rng.next() % WORDS.len() as u64) as usize]);
-            words.push(if rng.next() % 12 == 0 { '\n' } else { ' ' });
+            words.push(if rng.next().is_multiple_of(12) {
+                '\n'
+            } else {
+                ' '
+            });
         }
         let message_id = format!("msg_zzteam{index}_{n:05}");
         size += words.len() + 400;
