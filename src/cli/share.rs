@@ -440,7 +440,8 @@ const PUSH_ROUNDS: usize = 3;
 /// Pushes each group of refspecs all or nothing (a session ref goes only with its summary), in
 /// one `git push --atomic` for all of them. When the remote refuses some (a session with newer
 /// saves there), the push is tried again without those groups, so the others still go; what the
-/// remote said about each ref is returned, the refused groups' own answers included. Shows no
+/// remote said about each ref is returned, the refused groups' own answers included. A remote
+/// that refuses only a session's summary gets the session without it. Shows no
 /// progress (git's atomic push reports through `--porcelain` only).
 fn push_groups(
     git_dir: &std::path::Path,
@@ -468,10 +469,26 @@ fn push_groups(
             settled.extend(results);
             return Ok(settled);
         }
-        let (out, kept): (Vec<Vec<String>>, Vec<Vec<String>>) = groups.into_iter().partition(|g| {
-            g.iter()
-                .any(|spec| failed.iter().any(|p| p.remote_ref == dst(spec)))
-        });
+        let refused = |spec: &String| failed.iter().any(|p| p.remote_ref == dst(spec));
+        // A remote that takes sessions refs but refuses summaries (a hook that allows only
+        // refs/sessions/*) still gets the sessions, without their summaries.
+        let adjusted: Vec<Vec<String>> = groups
+            .into_iter()
+            .map(|g| {
+                let mut refused_here = g.iter().filter(|spec| refused(spec)).peekable();
+                let only_summary = refused_here.peek().is_some()
+                    && refused_here.all(|spec| dst(spec).starts_with(SUMMARY_PREFIX));
+                if only_summary {
+                    g.into_iter()
+                        .filter(|spec| !dst(spec).starts_with(SUMMARY_PREFIX))
+                        .collect()
+                } else {
+                    g
+                }
+            })
+            .collect();
+        let (out, kept): (Vec<Vec<String>>, Vec<Vec<String>>) =
+            adjusted.into_iter().partition(|g| g.iter().any(refused));
         for group in &out {
             for spec in group {
                 if let Some(p) = results.iter().find(|p| p.remote_ref == dst(spec)) {

@@ -435,3 +435,31 @@ fn save_grown(repo: &Repo<'_>) {
     write_json(&path, &crate::support::gen::grow(&TOOLCALL.json(), "a", 1));
     repo.save(&[&path]);
 }
+
+#[test]
+fn a_remote_that_refuses_summaries_still_gets_the_sessions() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let remote = env.bare_repo("remote.git");
+    let hook = remote.dir.join("hooks/update");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\ncase \"$1\" in refs/session-index/*) echo \"no summaries here\" >&2; exit 1;; esac\nexit 0\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let a = env.repo_with_commit("a");
+    a.git(&["remote", "add", "origin", &remote.dir.display().to_string()]);
+    a.save(&[&TOOLCALL.path()]);
+    a.save(&[&COMPACTED.path()]);
+    let pushed = a.git_session(&["push"]).success();
+    for id in [TOOLCALL.id, COMPACTED.id] {
+        let name = format!("refs/sessions/opencode/{id}");
+        assert_eq!(remote.rev_parse(&name), a.rev_parse(&name), "{pushed}");
+    }
+    assert_eq!(
+        remote.git(&["for-each-ref", "refs/session-index/"]),
+        "",
+        "the hook kept the summaries out"
+    );
+}
