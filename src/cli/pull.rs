@@ -10,6 +10,8 @@ use super::share::{
     PulledJson,
 };
 use super::{ui, CliError};
+use crate::session::summary;
+use crate::store::layout::Origin;
 use crate::store::Store;
 
 /// Arguments of `git session pull`.
@@ -84,7 +86,17 @@ pub(crate) fn run(store: &Store, args: PullArgs) -> Result<(), CliError> {
     for d in &report.deletions {
         ui::status(&deletion_line(d));
     }
-    if report.sessions.is_empty() && report.deletions.is_empty() {
+    let origin = Origin::Remote(remote.clone());
+    let listed = summary::list_fetched(store)?
+        .into_iter()
+        .filter(|s| s.origin == origin)
+        .filter(|s| !report.sessions.iter().any(|p| p.name.id == s.id))
+        .count();
+    if listed > 0 {
+        ui::status(&format!(
+            "{remote} has {listed} more session(s), listed and not fetched: 'git session list' shows them, 'git session load <id>' fetches one, 'git session pull --all' all of them."
+        ));
+    } else if report.sessions.is_empty() && report.deletions.is_empty() {
         ui::status(&format!("{remote} has no saved sessions."));
     }
     Ok(())

@@ -220,7 +220,13 @@ fn a_plain_fetch_brings_summaries_only_and_show_fetches_one_session_with_its_chi
     assert_eq!(present(&b, &own_toolcall), Vec::<String>::new());
 
     // A pull brings the newer saves of the sessions this clone has, not the others.
-    b.git_session(&["pull"]).success();
+    let pulled = b.git_session(&["pull"]).success();
+    assert!(
+        pulled
+            .stderr
+            .contains("origin has 1 more session(s), listed and not fetched"),
+        "{pulled}"
+    );
     assert_eq!(present(&b, &own_toolcall), Vec::<String>::new());
     assert!(b
         .rev_parse(&format!("refs/sessions/opencode/{}", TASK_PARENT.id))
