@@ -194,8 +194,8 @@ pub(crate) fn pull(
 }
 
 /// What a pull fetches from `remote` in one `git fetch`: every summary and deletion record, and
-/// the sessions refs of the sessions this clone has (saved here, or fetched before), or of every
-/// session with `all`. A fetched copy of a session the remote no longer has is removed, as
+/// the sessions refs of the sessions this clone has (saved here, fetched before, or deleted
+/// here), or of every session with `all`. A fetched copy of a session the remote no longer has is removed, as
 /// `git fetch --prune` would.
 fn fetch_for_pull(store: &Store, remote: &str, progress: bool, all: bool) -> Result<(), CliError> {
     let git_dir = store.common_dir();
@@ -210,12 +210,15 @@ fn fetch_for_pull(store: &Store, remote: &str, progress: bool, all: bool) -> Res
     }
     let tracking = Origin::Remote(remote.to_owned());
     let key = |n: &RefName| (n.namespace.clone(), n.id.clone());
-    let here: HashSet<(String, String)> = SessionHistory::new(store)
+    let mut here: HashSet<(String, String)> = SessionHistory::new(store)
         .sessions()?
         .iter()
         .filter(|s| s.name.origin == Origin::Local || s.name.origin == tracking)
         .map(|s| key(&s.name))
         .collect();
+    // A session this clone deleted: when the remote has it again (undeleted there), the pull
+    // sees so and drops this clone's record.
+    here.extend(records_by_session(store, &Origin::Local)?.keys().map(&key));
     let mut there = HashSet::new();
     for r in git_cli::remote_refs(&git_dir, remote, LOCAL_PREFIX)? {
         let Some(name) = RefName::parse(&r.name) else {

@@ -309,7 +309,7 @@ fn a_save_after_the_deletion_stays_local_until_push_undelete_shares_it_again() {
     );
 
     // Alice's next pull brings it back, and her list no longer shows it as deleted.
-    let pulled = a.git_session(&["pull", "--all"]).success();
+    let pulled = a.git_session(&["pull"]).success();
     assert_eq!(a.rev_parse(&TOOLCALL.ref_name()), tip, "{pulled}");
     let list = a.git_session(&["list"]).success();
     assert!(list.stdout.contains(TOOLCALL.id), "{list}");
