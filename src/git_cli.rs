@@ -195,62 +195,50 @@ pub struct PushedRef {
 /// unpacked into loose objects that nothing reaches until the refs move.
 const UNPACK_LIMIT: &str = "fetch.unpackLimit=1";
 
-/// Fetches every sessions ref of `remote` into `refs/remotes/<remote>/sessions/*`, pruning
-/// tracking refs of sessions deleted there. Progress goes to the terminal when `progress` is set.
-///
-/// What arrives is kept as a pack git holds until the tracking refs reach it (see
-/// `UNPACK_LIMIT`).
-pub fn fetch_sessions(git_dir: &Path, remote: &str, progress: bool) -> Result<(), GitError> {
-    let refspec = format!("+refs/sessions/*:refs/remotes/{remote}/sessions/*");
-    let mut cmd = git(git_dir);
-    cmd.args(["-c", UNPACK_LIMIT]);
-    cmd.args(["fetch", "--no-tags", "--prune", "--no-write-fetch-head"]);
-    cmd.arg(if progress { "--progress" } else { "--quiet" });
-    cmd.args([remote, refspec.as_str()]);
-    let what = format!("fetch {}", without_credentials(remote));
-    let output = run(cmd, progress, &what)?;
-    if !output.status.success() {
-        return Err(failed_with(&what, remote, &output));
-    }
-    Ok(())
-}
-
-/// Fetches `remote`'s sessions and its deletion records in one fetch: `refs/sessions/*` into
-/// `refs/remotes/<remote>/sessions/*` and `refs/session-deletions/*` into
-/// `refs/remotes/<remote>/session-deletions/*`, pruning tracking refs of what the remote no
-/// longer has. Progress goes to the terminal when `progress` is set.
-pub fn fetch_sessions_and_deletions(
-    git_dir: &Path,
-    remote: &str,
-    progress: bool,
-) -> Result<(), GitError> {
-    let refspecs = [
-        format!("+refs/sessions/*:refs/remotes/{remote}/sessions/*"),
-        deletions_refspec(remote),
-    ];
-    fetch_refspecs(git_dir, remote, &refspecs, progress)
-}
-
 /// Fetches only `remote`'s deletion records (`refs/session-deletions/*`, small commits with an
 /// empty tree) into `refs/remotes/<remote>/session-deletions/*`, pruning those it removed.
 /// What a push asks before it sends sessions refs; never shows progress.
 pub fn fetch_deletions(git_dir: &Path, remote: &str) -> Result<(), GitError> {
-    fetch_refspecs(git_dir, remote, &[deletions_refspec(remote)], false)
+    fetch(git_dir, remote, &[deletions_refspec(remote)], true, false)
 }
 
-fn deletions_refspec(remote: &str) -> String {
+/// The refspec that fetches `remote`'s deletion records into
+/// `refs/remotes/<remote>/session-deletions/*`.
+pub fn deletions_refspec(remote: &str) -> String {
     format!("+refs/session-deletions/*:refs/remotes/{remote}/session-deletions/*")
 }
 
-fn fetch_refspecs(
+/// The refspec that fetches `remote`'s session summaries (see `session::summary`) into
+/// `refs/remotes/<remote>/session-index/*`: what `list` needs of every shared session, without
+/// the sessions.
+pub fn summaries_refspec(remote: &str) -> String {
+    format!("+refs/session-index/*:refs/remotes/{remote}/session-index/*")
+}
+
+/// The refspec that fetches every session of `remote` into `refs/remotes/<remote>/sessions/*`
+/// (what installs before summaries added to `remote.<name>.fetch`).
+pub fn sessions_refspec(remote: &str) -> String {
+    format!("+refs/sessions/*:refs/remotes/{remote}/sessions/*")
+}
+
+/// Fetches `refspecs` from `remote` (a remote's name or a URL) with a plain `git fetch`, so it
+/// works over every transport git has (file://, ssh, smart HTTP) and asks the server for nothing
+/// special. With `prune`, tracking refs matched by a wildcard refspec whose source the remote no
+/// longer has are removed. What arrives is kept as a pack (see `UNPACK_LIMIT`).
+pub fn fetch(
     git_dir: &Path,
     remote: &str,
     refspecs: &[String],
+    prune: bool,
     progress: bool,
 ) -> Result<(), GitError> {
     let mut cmd = git(git_dir);
+    cmd.env("GIT_TERMINAL_PROMPT", "0");
     cmd.args(["-c", UNPACK_LIMIT]);
-    cmd.args(["fetch", "--no-tags", "--prune", "--no-write-fetch-head"]);
+    cmd.args(["fetch", "--no-tags", "--no-write-fetch-head"]);
+    if prune {
+        cmd.arg("--prune");
+    }
     cmd.arg(if progress { "--progress" } else { "--quiet" });
     cmd.arg(remote);
     cmd.args(refspecs);

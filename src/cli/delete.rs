@@ -6,16 +6,17 @@
 //! and their pulls delete their copies. Without `--remote` only the local ref goes and no record
 //! is written: a copy the remote still has comes back with the next pull.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use clap::Args;
 
 use super::share::choose_remote;
 use super::{ui, CliError};
 use crate::git_cli::{self, PushStatus, PushedRef};
+use crate::session::summary;
 use crate::session::tombstone::{self, Record};
 use crate::session::{prune, SavedSession, SessionError, SessionHistory};
-use crate::store::layout::{is_safe_component, Origin, RefName, LOCAL_PREFIX};
+use crate::store::layout::{is_safe_component, Origin, RefName, LOCAL_PREFIX, SUMMARY_PREFIX};
 use crate::store::{ObjectId, RefUpdate, Store};
 
 /// Arguments of `git session delete`.
@@ -132,6 +133,10 @@ fn delete_on_remote(
             .into_iter()
             .map(|r| (r.name, ObjectId::from_hex(r.id.as_bytes()).ok()))
             .collect();
+    let summaries_there: HashSet<String> = git_cli::remote_refs(&git_dir, remote, SUMMARY_PREFIX)?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     let sessions = SessionHistory::new(store).sessions()?;
     let tracking = Origin::Remote(remote.to_owned());
     let mut specs = Vec::new();
@@ -160,6 +165,11 @@ fn delete_on_remote(
         )?;
         if there.contains_key(&full) {
             specs.push(format!(":{full}"));
+        }
+        // The summary goes with the session, so teammates' lists drop it too.
+        let summary_ref = summary::ref_name(&Origin::Local, namespace, id);
+        if summaries_there.contains(&summary_ref) {
+            specs.push(format!(":{summary_ref}"));
         }
         specs.push(format!(
             "{record}:{}",
@@ -306,20 +316,25 @@ fn remote_session_refs(store: &Store, remote: &str) -> Result<Vec<String>, CliEr
     )
 }
 
-/// Removes `refs/remotes/<remote>/sessions/...` of a session the remote deleted.
+/// Removes `refs/remotes/<remote>/sessions/...` of a session the remote deleted, and its
+/// fetched summary.
 fn delete_tracking_copy(store: &Store, remote: &str, name: &RefName) -> Result<(), CliError> {
+    let origin = Origin::Remote(remote.to_owned());
     let tracking = RefName {
-        origin: Origin::Remote(remote.to_owned()),
+        origin: origin.clone(),
         ..name.clone()
     }
     .full();
-    if let Some(value) = store.find_ref(&tracking)? {
-        store.update_ref(&RefUpdate {
-            name: &tracking,
-            expected: Some(value),
-            new: None,
-            log_message: "git-session delete --remote",
-        })?;
+    let summary = summary::ref_name(&origin, &name.namespace, &name.id);
+    for full in [tracking, summary] {
+        if let Some(value) = store.find_ref(&full)? {
+            store.update_ref(&RefUpdate {
+                name: &full,
+                expected: Some(value),
+                new: None,
+                log_message: "git-session delete --remote",
+            })?;
+        }
     }
     Ok(())
 }

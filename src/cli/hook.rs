@@ -1,5 +1,8 @@
 //! `git session hook pre-push <remote> <url>` (hidden): what the installed pre-push hook runs.
 //!
+//! With `session.remote` set, it pushes the sessions there instead of to the remote being pushed
+//! to, whichever that is (see [`super::remote`]).
+//!
 //! It pushes nothing to a remote not enabled for sessions (see [`super::remote`]; to a URL, when
 //! no enabled remote has it): one line says so, and how to enable it.
 //!
@@ -76,16 +79,26 @@ fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
         Ok(store) => store,
         Err(e) => return warn(None, &shown, &e.to_string()),
     };
-    match super::remote::allows(&store, &remote) {
-        Ok(true) => {}
-        Ok(false) => return ui::status(&skipped_remote_line(&store, &shown)),
+    // With session.remote set, sessions go there whichever remote the code goes to, and never
+    // to the code's remote.
+    let remote = match super::remote::sessions_remote(&store) {
+        Ok(Some(sessions)) => sessions,
+        Ok(None) => {
+            match super::remote::allows(&store, &remote) {
+                Ok(true) => {}
+                Ok(false) => return ui::status(&skipped_remote_line(&store, &shown)),
+                Err(e) => return warn(Some(&store), &shown, &e.to_string()),
+            }
+            remote
+        }
         Err(e) => return warn(Some(&store), &shown, &e.to_string()),
-    }
+    };
+    let shown = git_cli::without_credentials(&remote).into_owned();
     let share::Pushed {
         refs: pushed,
         skipped,
         ..
-    } = match share::push(&store, &remote, &[], &[], false) {
+    } = match share::push(&store, &remote, &[], &[]) {
         Ok(pushed) => pushed,
         Err(e) => return warn(Some(&store), &shown, &e.message),
     };

@@ -9,7 +9,9 @@ use clap::Args;
 
 use super::{ui, CliError};
 use crate::agents::AgentArg;
-use crate::install::{self, Agent, Context, InstallError, Manifests, RepoContext, Scope};
+use crate::install::{
+    self, Agent, Context, InstallError, Manifests, RepoContext, Scope, SessionsRemote,
+};
 use crate::store::{Store, StoreError};
 
 /// Arguments of `git session install`.
@@ -28,7 +30,12 @@ use crate::store::{Store, StoreError};
                                          'Session: <agent>/<id>' trailer per session (off with
                                          git config session.commitTrailer false); never fails
                                          or blocks a commit
-  remote.<name>.fetch                    +refs/sessions/*:refs/remotes/<name>/sessions/*
+  remote.<name>.fetch                    +refs/session-index/*:refs/remotes/<name>/session-index/*
+                                         +refs/session-deletions/*:refs/remotes/<name>/session-deletions/*
+                                         a plain 'git fetch' brings a summary of each session
+                                         (what 'list' shows), not the sessions: 'load', 'show'
+                                         and 'search --session' fetch one when needed; an older
+                                         install's +refs/sessions/* refspec is replaced
   remote.<name>.sessions                 true: sessions are pushed to the remotes present now;
                                          a remote added later gets none until
                                          'git session remote add <name>'
@@ -42,7 +49,9 @@ Examples:
   git session install              # into this project (.opencode/ and this repository)
   git session install --global     # the OpenCode files into ~/.config/opencode instead (and
                                    # the Claude Code hooks into ~/.claude/settings.json)
-  git session install --agent claude   # only Claude Code's hooks (and the git side)")]
+  git session install --agent claude   # only Claude Code's hooks (and the git side)
+  git session install --sessions-remote git@host:team/sessions.git
+                                   # sessions in a repository of their own (session.remote)")]
 pub struct InstallArgs {
     /// Put the OpenCode plugin and commands into OpenCode's global config directory
     /// (`$XDG_CONFIG_HOME/opencode` or `~/.config/opencode`) instead of this project's
@@ -56,10 +65,23 @@ pub struct InstallArgs {
     /// Print what would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Keep sessions in a repository of their own at URL (a private one next to a public code
+    /// repository): adds it as the remote 'sessions' (unless a remote has that URL) and sets
+    /// session.remote, so push, pull, load and the pre-push hook use it and never the code's
+    /// remote.
+    #[arg(long, value_name = "URL")]
+    pub sessions_remote: Option<String>,
 }
 
 pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
-    let ctx = context(dir, args.global)?;
+    let mut ctx = context(dir, args.global)?;
+    if let Some(url) = &args.sessions_remote {
+        let repo = ctx.repo.as_mut().ok_or_else(|| {
+            CliError::usage("--sessions-remote needs a repository")
+                .hint("run it inside the project's repository")
+        })?;
+        repo.sessions_remote = Some(sessions_remote(dir, repo, url)?);
+    }
     let manifests = Manifests::load(&ctx)?;
     let scope = if args.global {
         Scope::Global
@@ -133,6 +155,60 @@ pub(crate) fn context(dir: &Path, outside_ok: bool) -> Result<Context, CliError>
     }
 }
 
+/// The remote `--sessions-remote URL` names: the remote that has this URL, else a new one named
+/// `sessions` (`sessions-2`, ... when taken). `session.remote` already set to another is an error.
+fn sessions_remote(dir: &Path, repo: &RepoContext, url: &str) -> Result<SessionsRemote, CliError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(CliError::usage("--sessions-remote needs a URL")
+            .hint("git session install --sessions-remote <url of the sessions repository>"));
+    }
+    let store = Store::discover(dir)?;
+    let has_url = |remote: &str| {
+        store
+            .config_strings(&format!("remote.{remote}.url"))
+            .iter()
+            .any(|u| u == url)
+    };
+    let existing = repo.remotes.iter().find(|r| has_url(r)).cloned();
+    let set = store.config_string(super::remote::SESSIONS_REMOTE_KEY);
+    if let Some(set) = set.map(|s| s.trim().to_owned()) {
+        let same = set == url || existing.as_deref() == Some(set.as_str());
+        if !same {
+            return Err(CliError::user(format!(
+                "{} is already {set}; sessions go there",
+                super::remote::SESSIONS_REMOTE_KEY
+            ))
+            .hint(format!(
+                "to move them: git config --unset {}, then run this again",
+                super::remote::SESSIONS_REMOTE_KEY
+            )));
+        }
+        let name = existing.unwrap_or(set);
+        return Ok(SessionsRemote {
+            name,
+            add_url: None,
+            set_key: false,
+        });
+    }
+    if let Some(name) = existing {
+        return Ok(SessionsRemote {
+            name,
+            add_url: None,
+            set_key: true,
+        });
+    }
+    let name = std::iter::once("sessions".to_owned())
+        .chain((2..).map(|n| format!("sessions-{n}")))
+        .find(|n| !repo.remotes.contains(n))
+        .expect("a free name");
+    Ok(SessionsRemote {
+        name,
+        add_url: Some(url.to_owned()),
+        set_key: true,
+    })
+}
+
 /// Says which remotes sessions will be pushed to (see [`super::remote`]).
 fn print_remotes(dir: &Path, ctx: &Context) {
     if ctx.repo.is_none() {
@@ -141,6 +217,12 @@ fn print_remotes(dir: &Path, ctx: &Context) {
     let Ok(store) = Store::discover(dir) else {
         return;
     };
+    if let Ok(Some(sessions)) = super::remote::sessions_remote(&store) {
+        ui::status(&format!(
+            "Sessions will be pushed to {sessions} only (session.remote), whichever remote the code goes to."
+        ));
+        return;
+    }
     match super::remote::enabled_remotes(&store) {
         Ok(remotes) if remotes.is_empty() => ui::status(
             "Sessions will be pushed to no remote yet; enable one with: git session remote add <name>",

@@ -1,6 +1,10 @@
 //! `git session list`: one line per saved session, newest save first, then the sessions deleted
 //! with `delete --remote` (here or by teammates): who deleted which, and when.
 //!
+//! Sessions that only a remote's summary lists (a plain `git fetch` brings summaries, not
+//! sessions) follow the others, marked `<remote> (not fetched)` in the FROM column (`"fetched":
+//! false` in `--json`); `load`, `show` and `search --session` fetch one when named.
+//!
 //! stdout holds one line per session only (so `git session list | wc -l` counts sessions); a copy
 //! that a remote has a deletion record for is marked in its FROM column. The deletions follow on
 //! stderr, one line each; `--json` has them as `deletions`.
@@ -12,9 +16,10 @@ use serde::Serialize;
 
 use super::share::{deleted_by, DeletionJson};
 use super::{ui, CliError};
+use crate::session::summary::{self, Summary};
 use crate::session::tombstone::{self, Tombstone};
 use crate::session::{SavedSession, SessionHistory};
-use crate::store::layout::Origin;
+use crate::store::layout::{Origin, RefName};
 use crate::store::Store;
 
 /// Arguments of `git session list`.
@@ -52,22 +57,56 @@ struct SessionJson<'a> {
     agent_version: Option<&'a str>,
     #[serde(rename = "ref")]
     ref_name: String,
-    /// `null` for a local save, else the remote it was fetched from.
+    /// `null` for a local save, else the remote it was fetched from (or is listed on).
     remote: Option<&'a str>,
     commit: String,
+    /// Whether this clone has the session's saves; `false` for one only a remote's summary
+    /// lists (`git session load <id>` fetches it).
+    fetched: bool,
+    /// Who made the newest save (known for sessions listed from a summary; else `null`).
+    saved_by: Option<&'a str>,
 }
 
 pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
     let sessions = unique_sessions(SessionHistory::new(store).sessions()?);
     let deletions = tombstone::list(store)?;
+    let listed = not_fetched(store, &sessions, &deletions)?;
     if args.json {
+        let mut entries: Vec<SessionJson> = sessions.iter().map(SessionJson::new).collect();
+        entries.extend(listed.iter().map(SessionJson::listed));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.last_save_unix));
         ui::out_json(&ListDocument {
             version: 1,
-            sessions: sessions.iter().map(SessionJson::new).collect(),
+            sessions: entries,
             deletions: deletions.iter().map(DeletionJson::new).collect(),
         });
         return Ok(());
     }
+    let mut sessions: Vec<Row> = sessions
+        .iter()
+        .map(|s| Row {
+            id: &s.name.id,
+            agent: &s.name.namespace,
+            title: &s.trailers.title,
+            messages: s.trailers.messages,
+            saves: s.trailers.saves,
+            seconds: s.seconds,
+            bytes: s.trailers.bytes,
+            from: origin_label(s, &deletions),
+        })
+        .chain(listed.iter().map(|s| Row {
+            id: &s.id,
+            agent: &s.namespace,
+            title: &s.trailers.title,
+            messages: s.trailers.messages,
+            saves: s.trailers.saves,
+            seconds: s.seconds,
+            bytes: s.trailers.bytes,
+            from: format!("{} (not fetched)", remote_of(&s.origin)),
+        }))
+        .collect();
+    // Newest save first, whether fetched or not (the sort is stable).
+    sessions.sort_by_key(|s| std::cmp::Reverse(s.seconds));
     if sessions.is_empty() {
         if deletions.is_empty() {
             ui::status("No saved sessions yet. Save one with: git session save --from FILE");
@@ -77,7 +116,7 @@ pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
     }
     let id_width = sessions
         .iter()
-        .map(|s| s.name.id.len())
+        .map(|s| s.id.len())
         .max()
         .unwrap_or(2)
         .max(2);
@@ -97,19 +136,60 @@ pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
     for s in &sessions {
         text.push_str(&format!(
             "{}  {:<8}  {}  {:>5}  {:>5}  {:<16}  {:>9}  {}\n",
-            ui::fit(&s.name.id, id_width),
-            s.name.namespace,
-            ui::fit(&s.trailers.title, 32),
-            s.trailers.messages,
-            s.trailers.saves,
+            ui::fit(s.id, id_width),
+            s.agent,
+            ui::fit(s.title, 32),
+            s.messages,
+            s.saves,
             ui::local_time(s.seconds),
-            ui::size(s.trailers.bytes),
-            origin_label(s, &deletions),
+            ui::size(s.bytes),
+            s.from,
         ));
     }
     ui::out(&text);
     deletion_lines(&deletions);
     Ok(())
+}
+
+/// One line of the table.
+struct Row<'a> {
+    id: &'a str,
+    agent: &'a str,
+    title: &'a str,
+    messages: usize,
+    saves: u64,
+    seconds: i64,
+    bytes: u64,
+    from: String,
+}
+
+/// The sessions only a remote's summary lists: no copy here (saved or fetched), and no deletion
+/// record for them. One per session, from the remote with the newest save.
+fn not_fetched(
+    store: &Store,
+    sessions: &[SavedSession],
+    deletions: &[Tombstone],
+) -> Result<Vec<Summary>, CliError> {
+    let mut seen: HashSet<(String, String)> = sessions
+        .iter()
+        .map(|s| (s.name.namespace.clone(), s.name.id.clone()))
+        .collect();
+    seen.extend(
+        deletions
+            .iter()
+            .map(|t| (t.namespace.clone(), t.id.clone())),
+    );
+    Ok(summary::list_fetched(store)?
+        .into_iter()
+        .filter(|s| seen.insert((s.namespace.clone(), s.id.clone())))
+        .collect())
+}
+
+fn remote_of(origin: &Origin) -> &str {
+    match origin {
+        Origin::Local => "local",
+        Origin::Remote(remote) => remote,
+    }
 }
 
 /// One stderr line per deleted session, newest deletion first: the newest record of each (a
@@ -198,6 +278,37 @@ impl<'a> SessionJson<'a> {
                 Origin::Remote(r) => Some(r),
             },
             commit: s.tip.to_string(),
+            fetched: true,
+            saved_by: None,
+        }
+    }
+
+    fn listed(s: &'a Summary) -> Self {
+        SessionJson {
+            id: &s.id,
+            agent: &s.namespace,
+            title: &s.trailers.title,
+            messages: s.trailers.messages,
+            children: s.trailers.children,
+            saves: s.trailers.saves,
+            bytes: s.trailers.bytes,
+            last_save: ui::utc_rfc3339(s.seconds),
+            last_save_unix: s.seconds,
+            last_reason: &s.trailers.reason,
+            agent_version: s.trailers.agent_version.as_deref(),
+            ref_name: RefName {
+                origin: s.origin.clone(),
+                namespace: s.namespace.clone(),
+                id: s.id.clone(),
+            }
+            .full(),
+            remote: match &s.origin {
+                Origin::Local => None,
+                Origin::Remote(r) => Some(r),
+            },
+            commit: s.tip.to_string(),
+            fetched: false,
+            saved_by: Some(&s.by),
         }
     }
 }

@@ -22,12 +22,15 @@ const LISTED: usize = 20;
   git session load ses_dfef               # newest save; replaces a local copy exactly
   git session load ses_dfef --at ~1       # the save before it
   git session load ses_dfef --fork        # a copy under new ids, the local session untouched
-  git fetch origin 'refs/sessions/*:refs/remotes/origin/sessions/*' && git session load ses_dfef
+
+A session that 'git session list' shows as not fetched (a teammate's, known from its summary) is
+fetched first, alone, from the remote that has it; one line says so.
 
 Paths that pointed into the saver's checkout are rewritten to this checkout. The last line
 says how to continue the session in its agent ('opencode -s <id>', 'claude --resume <id>').")]
 pub struct LoadArgs {
-    /// Session id or unique prefix: a local save, or one fetched from a remote. A child
+    /// Session id or unique prefix: a local save, one fetched from a remote, or one a remote's
+    /// summary lists (fetched now, alone). A child
     /// session's id loads its root session with all children. Without it, the saved sessions
     /// are listed (and in a terminal, one can be picked).
     pub id: Option<String>,
@@ -69,12 +72,12 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
     let history = SessionHistory::new(store);
     let id = match &args.id {
         Some(id) => id.clone(),
-        None => match pick(&history, args.json)? {
+        None => match pick(store, &history, args.json)? {
             Some(id) => id,
             None => return Ok(()),
         },
     };
-    let resolved = history.resolve(&id)?;
+    let resolved = super::on_demand::resolve(store, &id)?;
     let agent = context::agent_for(&resolved.saved.name.namespace)?;
     let save = history.find_save(&resolved.saved, args.at.as_deref())?;
     let checkout = context::checkout(store);
@@ -199,14 +202,32 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
 
 /// Without an id: lists the saved sessions, newest first, and in a terminal asks which to load.
 /// Returns the id picked, or `None` when only the list was shown.
-fn pick(history: &SessionHistory<'_>, json: bool) -> Result<Option<String>, CliError> {
+fn pick(
+    store: &Store,
+    history: &SessionHistory<'_>,
+    json: bool,
+) -> Result<Option<String>, CliError> {
     let sessions = unique_sessions(history.sessions()?);
     if json {
         return Err(CliError::usage("load --json needs a session id")
             .hint("list them with 'git session list --json', then: git session load <id> --json"));
     }
+    // Sessions only a remote's summary lists: counted, not listed (load one by its id).
+    let listed = crate::session::summary::list_fetched(store)?
+        .iter()
+        .filter(|s| !sessions.iter().any(|h| h.name.id == s.id))
+        .map(|s| s.id.clone())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if listed > 0 {
+        ui::status(&format!(
+            "{listed} more session(s) on remotes are not fetched: 'git session list' shows them, 'git session load <id>' fetches and loads one"
+        ));
+    }
     if sessions.is_empty() {
-        ui::status("No saved sessions yet. Save one with: git session save");
+        if listed == 0 {
+            ui::status("No saved sessions yet. Save one with: git session save");
+        }
         return Ok(None);
     }
     let shown = &sessions[..sessions.len().min(LISTED)];

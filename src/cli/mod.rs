@@ -15,6 +15,7 @@ mod links;
 mod list;
 mod load;
 mod log;
+mod on_demand;
 mod prune;
 mod pull;
 mod push;

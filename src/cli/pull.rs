@@ -1,5 +1,6 @@
-//! `git session pull [<remote>]`: fetch teammates' saves and integrate them, and learn of
-//! sessions deleted there.
+//! `git session pull [<remote>]`: fetch the summaries of every session the remote has (what
+//! `list` shows), teammates' newer saves of the sessions this clone has (of every session with
+//! `--all`), integrate them, and learn of sessions deleted there.
 
 use clap::Args;
 use serde::Serialize;
@@ -9,6 +10,8 @@ use super::share::{
     PulledJson,
 };
 use super::{ui, CliError};
+use crate::session::summary;
+use crate::store::layout::Origin;
 use crate::store::Store;
 
 /// Arguments of `git session pull`.
@@ -16,6 +19,11 @@ use crate::store::Store;
 #[command(after_long_help = "Examples:
   git session pull                      # from origin (or the only remote)
   git session pull --keep-deleted       # keep local copies of sessions deleted on the remote
+  git session pull --all                # fetch and adopt every session, not only yours
+
+Without --all, a pull brings a summary of each session on the remote ('git session list' shows
+them as not fetched) and the newer saves of the sessions this clone has; 'git session load ID'
+fetches one more when it is needed.
 
 A session deleted on the remote ('git session delete ID --remote R') is deleted here too; its
 newest save stays on refs/session-backups/<agent>/<id>/<time>, and the line that reports it
@@ -28,6 +36,9 @@ pub struct PullArgs {
     /// Keep local copies of sessions deleted on the remote (and adopt ones it still has).
     #[arg(long)]
     pub keep_deleted: bool,
+    /// Fetch and adopt every session the remote has, not only the ones this clone has.
+    #[arg(long)]
+    pub all: bool,
     /// Print a JSON report on stdout.
     #[arg(long)]
     pub json: bool,
@@ -48,7 +59,14 @@ struct PullDocument<'a> {
 
 pub(crate) fn run(store: &Store, args: PullArgs) -> Result<(), CliError> {
     let remote = choose_remote(store, args.remote.as_deref())?;
-    let report = pull(store, &remote, show_progress(args.json), args.keep_deleted)?;
+    let remote = super::remote::reading_name(store, remote)?;
+    let report = pull(
+        store,
+        &remote,
+        show_progress(args.json),
+        args.keep_deleted,
+        args.all,
+    )?;
     if args.json {
         ui::out_json(&PullDocument {
             version: 1,
@@ -68,7 +86,17 @@ pub(crate) fn run(store: &Store, args: PullArgs) -> Result<(), CliError> {
     for d in &report.deletions {
         ui::status(&deletion_line(d));
     }
-    if report.sessions.is_empty() && report.deletions.is_empty() {
+    let origin = Origin::Remote(remote.clone());
+    let listed = summary::list_fetched(store)?
+        .into_iter()
+        .filter(|s| s.origin == origin)
+        .filter(|s| !report.sessions.iter().any(|p| p.name.id == s.id))
+        .count();
+    if listed > 0 {
+        ui::status(&format!(
+            "{remote} has {listed} more session(s), listed and not fetched: 'git session list' shows them, 'git session load <id>' fetches one, 'git session pull --all' all of them."
+        ));
+    } else if report.sessions.is_empty() && report.deletions.is_empty() {
         ui::status(&format!("{remote} has no saved sessions."));
     }
     Ok(())

@@ -6,8 +6,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::share::{
-    choose_remote, local_refs, push, pushed_line, refusal, show_progress, skipped_line,
-    undeleted_line, PushedJson, SkippedJson, UndeletedJson,
+    choose_remote, local_refs, push, pushed_line, refusal, skipped_line, undeleted_line,
+    PushedJson, SkippedJson, UndeletedJson,
 };
 use super::{ui, CliError};
 use crate::git_cli::PushStatus;
@@ -69,7 +69,7 @@ pub(crate) fn run(store: &Store, args: PushArgs) -> Result<(), CliError> {
     } else {
         names
     };
-    let pushed = push(store, &remote, &names, &undelete, show_progress(args.json))?;
+    let pushed = push(store, &remote, &names, &undelete)?;
     if args.json {
         ui::out_json(&PushDocument {
             version: 1,

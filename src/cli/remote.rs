@@ -7,6 +7,10 @@
 //! opt-in. `remove` sets the key to `false` rather than unsetting it, so the fallback below can
 //! never turn it back on.
 //!
+//! `session.remote` (a remote's name or a URL; `install --sessions-remote URL` sets it) overrides
+//! all of this: sessions go to that remote only, the pre-push hook sends them there whichever
+//! remote the code goes to, and `push`/`pull`/`sync`/`load` use it by default.
+//!
 //! Repositories set up by an older git-session have no key at all. While no remote has one,
 //! `origin` (else the only remote) counts as enabled, as it was the remote sessions went to; the
 //! first send under that rule writes its key (`true`) and prints a note once, so a remote added
@@ -144,6 +148,47 @@ fn allows_named(store: &Store, remote: &str) -> Result<bool, GitError> {
     }
 }
 
+/// The git config key that names where sessions go and come from instead of the code's remote.
+pub(crate) const SESSIONS_REMOTE_KEY: &str = "session.remote";
+
+/// Where sessions go and come from when `session.remote` is set: the remote it names, or the
+/// remote whose URL it is, else the URL itself. `None` when it is not set.
+pub(crate) fn sessions_remote(store: &Store) -> Result<Option<String>, GitError> {
+    let git_dir = store.common_dir();
+    let Some(value) = git_cli::config_get(&git_dir, SESSIONS_REMOTE_KEY, false)? else {
+        return Ok(None);
+    };
+    let value = value.trim().to_owned();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let remotes = store.remote_names();
+    if remotes.contains(&value) {
+        return Ok(Some(value));
+    }
+    for remote in &remotes {
+        if git_cli::config_get_all(&git_dir, &format!("remote.{remote}.url"))?.contains(&value) {
+            return Ok(Some(remote.clone()));
+        }
+    }
+    Ok(Some(value))
+}
+
+/// `remote` as a remote's name, which reading needs (fetched copies live under
+/// `refs/remotes/<name>/`): a URL (from `session.remote`) that no remote has is an error that
+/// says how to name it.
+pub(crate) fn reading_name(store: &Store, remote: String) -> Result<String, CliError> {
+    if store.remote_names().contains(&remote) {
+        return Ok(remote);
+    }
+    Err(CliError::user(format!(
+        "{SESSIONS_REMOTE_KEY} is {remote}, which no remote has; sessions are read from a named remote"
+    ))
+    .hint(format!(
+        "name it: git session install --sessions-remote {remote} (adds the remote 'sessions'), or git remote add <name> {remote}"
+    )))
+}
+
 /// The error of `push`/`sync` (`command`) to a remote that is not enabled.
 pub(crate) fn not_enabled(command: &str, remote: &str) -> CliError {
     CliError::user(format!(
@@ -155,13 +200,25 @@ pub(crate) fn not_enabled(command: &str, remote: &str) -> CliError {
 }
 
 /// Checks that sessions may be sent to the remote named `remote` (`push`/`sync`), unless
-/// `remote_ok`.
+/// `remote_ok`. With `session.remote` set, only that remote may.
 pub(crate) fn check_send(
     store: &Store,
     command: &str,
     remote: &str,
     remote_ok: bool,
 ) -> Result<(), CliError> {
+    let configured = sessions_remote(store).map_err(CliError::user)?;
+    if let Some(sessions) = configured {
+        if sessions == remote || remote_ok {
+            return Ok(());
+        }
+        return Err(CliError::user(format!(
+            "sessions go to {sessions} ({SESSIONS_REMOTE_KEY}), not to {remote}; nothing was sent"
+        ))
+        .hint(format!(
+            "send them there with 'git session {command}', or to {remote} this once with 'git session {command} {remote} --remote-ok'"
+        )));
+    }
     let allowed = remote_ok
         || allows(store, remote).map_err(|e| {
             CliError::user(e).hint(
@@ -215,6 +272,11 @@ pub(crate) fn run(store: &Store, args: RemoteArgs) -> Result<(), CliError> {
             ));
         }
         RemoteAction::List => {
+            if let Some(sessions) = sessions_remote(store)? {
+                ui::status(&format!(
+                    "Sessions go to {sessions} only ({SESSIONS_REMOTE_KEY}); the keys below are not read."
+                ));
+            }
             let remotes = store.remote_names();
             if remotes.is_empty() {
                 ui::status("This repository has no remote.");

@@ -7,7 +7,7 @@
 //! (its tip kept on a backup ref), unless told to keep it or the copy was saved after the
 //! deletion, and does not adopt a session the remote has a record for.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -16,9 +16,11 @@ use crate::agents::registry;
 use crate::git_cli::{self, Cause, GitError, PushStatus, PushedRef};
 use crate::session::integrate::{integrate, Integration};
 use crate::session::tombstone::{self, Removed, Tombstone};
-use crate::session::SessionHistory;
-use crate::store::layout::{Origin, RefName, DELETIONS_PREFIX};
-use crate::store::Store;
+use crate::session::{summary, SessionHistory};
+use crate::store::layout::{
+    Origin, RefName, DELETIONS_PREFIX, LOCAL_PREFIX, REMOTES_PREFIX, SUMMARY_PREFIX,
+};
+use crate::store::{RefUpdate, Store};
 
 impl From<GitError> for CliError {
     fn from(e: GitError) -> Self {
@@ -56,8 +58,14 @@ impl From<GitError> for CliError {
     }
 }
 
-/// Picks the remote: the one named, else `origin`, else the only remote.
+/// Picks the remote: the one named, else `session.remote` (a name, or a URL no remote has),
+/// else `origin`, else the only remote.
 pub(crate) fn choose_remote(store: &Store, named: Option<&str>) -> Result<String, CliError> {
+    if named.is_none() {
+        if let Some(sessions) = super::remote::sessions_remote(store)? {
+            return Ok(sessions);
+        }
+    }
     let remotes = store.remote_names();
     if let Some(name) = named {
         if remotes.iter().any(|r| r == name) {
@@ -126,15 +134,17 @@ pub(crate) struct PullReport {
     pub undeleted: Vec<RefName>,
 }
 
-/// Fetches the remote's sessions and deletion records, applies the records to the local copies
-/// (unless `keep_deleted`), and integrates each remote session into its local ref.
+/// Fetches the remote's summaries and deletion records, and the newest saves of the sessions
+/// this clone has (every session with `all`), applies the records to the local copies (unless
+/// `keep_deleted`), and integrates each fetched session into its local ref.
 pub(crate) fn pull(
     store: &Store,
     remote: &str,
     progress: bool,
     keep_deleted: bool,
+    all: bool,
 ) -> Result<PullReport, CliError> {
-    git_cli::fetch_sessions_and_deletions(&store.common_dir(), remote, progress)?;
+    fetch_for_pull(store, remote, progress, all)?;
     let records = records_by_session(store, &Origin::Remote(remote.to_owned()))?;
     let own_records = records_by_session(store, &Origin::Local)?;
     let history = SessionHistory::new(store);
@@ -207,6 +217,63 @@ pub(crate) fn pull(
     Ok(report)
 }
 
+/// What a pull fetches from `remote` in one `git fetch`: every summary and deletion record, and
+/// the sessions refs of the sessions this clone has (saved here, fetched before, or deleted
+/// here), or of every session with `all`. A fetched copy of a session the remote no longer has is removed, as
+/// `git fetch --prune` would.
+fn fetch_for_pull(store: &Store, remote: &str, progress: bool, all: bool) -> Result<(), CliError> {
+    let git_dir = store.common_dir();
+    let mut specs = vec![
+        git_cli::summaries_refspec(remote),
+        git_cli::deletions_refspec(remote),
+    ];
+    if all {
+        specs.push(git_cli::sessions_refspec(remote));
+        git_cli::fetch(&git_dir, remote, &specs, true, progress)?;
+        return Ok(());
+    }
+    let tracking = Origin::Remote(remote.to_owned());
+    let key = |n: &RefName| (n.namespace.clone(), n.id.clone());
+    let mut here: HashSet<(String, String)> = SessionHistory::new(store)
+        .sessions()?
+        .iter()
+        .filter(|s| s.name.origin == Origin::Local || s.name.origin == tracking)
+        .map(|s| key(&s.name))
+        .collect();
+    // A session this clone deleted: when the remote has it again (undeleted there), the pull
+    // sees so and drops this clone's record.
+    here.extend(records_by_session(store, &Origin::Local)?.keys().map(&key));
+    let mut there = HashSet::new();
+    for r in git_cli::remote_refs(&git_dir, remote, LOCAL_PREFIX)? {
+        let Some(name) = RefName::parse(&r.name) else {
+            continue;
+        };
+        if here.contains(&key(&name)) {
+            let copy = RefName {
+                origin: tracking.clone(),
+                ..name.clone()
+            };
+            specs.push(format!("+{}:{}", r.name, copy.full()));
+        }
+        there.insert(key(&name));
+    }
+    git_cli::fetch(&git_dir, remote, &specs, true, progress)?;
+    for (full, value) in store.list_refs(&format!("{REMOTES_PREFIX}{remote}/sessions/"))? {
+        let Some(name) = RefName::parse(&full) else {
+            continue;
+        };
+        if name.origin == tracking && !there.contains(&key(&name)) {
+            store.update_ref(&RefUpdate {
+                name: &full,
+                expected: Some(value),
+                new: None,
+                log_message: "git-session pull: gone from the remote",
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// The deletion records at `origin` (this clone's, or those fetched from a remote), by the local
 /// sessions ref they delete.
 fn records_by_session(
@@ -254,13 +321,13 @@ pub(crate) struct Pushed {
 /// Pushes local sessions refs (all, or those named) to `remote`, without force, except those
 /// deleted there or by this clone; the `undelete` ones are pushed whatever their deletion, and
 /// their deletion records removed there and here. Asks the remote for its deletion records first,
-/// so a record made since the last fetch counts.
+/// so a record made since the last fetch counts. Each session goes with its summary (see
+/// [`summary`]) in one atomic push, so the remote's summary always describes its session ref.
 pub(crate) fn push(
     store: &Store,
     remote: &str,
     names: &[RefName],
     undelete: &[RefName],
-    progress: bool,
 ) -> Result<Pushed, CliError> {
     let mut candidates: Vec<RefName> = if names.is_empty() {
         SessionHistory::new(store)
@@ -297,19 +364,26 @@ pub(crate) fn push(
         }
     }
     let mut own = records_by_session(store, &Origin::Local)?;
-    let mut specs = Vec::new();
+    // One group of refspecs per session: its ref, its summary, and (undeleting) its record.
+    let mut groups: Vec<Vec<String>> = Vec::new();
     let mut skipped = Vec::new();
     let mut undeleting = Vec::new();
     for name in candidates {
         let full = name.full();
         let spec = format!("{full}:{full}");
-        if specs.contains(&spec) {
+        if groups.iter().any(|g| g[0] == spec) {
             continue;
+        }
+        let mut group = vec![spec];
+        if let Some(tip) = store.find_ref(&full)? {
+            let summary_commit = summary::write(store, tip)?;
+            let summary_ref = summary::ref_name(&Origin::Local, &name.namespace, &name.id);
+            group.push(format!("+{summary_commit}:{summary_ref}"));
         }
         if undelete.contains(&name) {
             if theirs.contains_key(&name) {
                 let record = tombstone::ref_name(&Origin::Local, &name.namespace, &name.id);
-                specs.push(format!(":{record}"));
+                group.push(format!(":{record}"));
             }
             undeleting.push(name.clone());
         } else if let Some(record) = theirs.get(&name) {
@@ -327,16 +401,20 @@ pub(crate) fn push(
             });
             continue;
         }
-        specs.push(spec);
+        groups.push(group);
     }
-    if specs.is_empty() {
+    if groups.is_empty() {
         return Ok(Pushed {
             refs: Vec::new(),
             skipped,
             undeleted: Vec::new(),
         });
     }
-    let results = git_cli::push(&git_dir, remote, &specs, progress)?;
+    let results = push_groups(&git_dir, remote, groups)?;
+    let results: Vec<PushedRef> = results
+        .into_iter()
+        .filter(|p| !p.remote_ref.starts_with(SUMMARY_PREFIX))
+        .collect();
     let (record_results, refs): (Vec<PushedRef>, Vec<PushedRef>) = results
         .into_iter()
         .partition(|p| p.remote_ref.starts_with(DELETIONS_PREFIX));
@@ -381,6 +459,76 @@ pub(crate) fn push(
         skipped,
         undeleted,
     })
+}
+
+/// How many times a push is tried again without the sessions the remote refused.
+const PUSH_ROUNDS: usize = 3;
+
+/// Pushes each group of refspecs all or nothing (a session ref goes only with its summary), in
+/// one `git push --atomic` for all of them. When the remote refuses some (a session with newer
+/// saves there), the push is tried again without those groups, so the others still go; what the
+/// remote said about each ref is returned, the refused groups' own answers included. A remote
+/// that refuses only a session's summary gets the session without it. Shows no
+/// progress (git's atomic push reports through `--porcelain` only).
+fn push_groups(
+    git_dir: &std::path::Path,
+    remote: &str,
+    mut groups: Vec<Vec<String>>,
+) -> Result<Vec<PushedRef>, CliError> {
+    let dst = |spec: &str| spec.rsplit(':').next().unwrap_or(spec).to_owned();
+    let mut settled: Vec<PushedRef> = Vec::new();
+    for round in 1..=PUSH_ROUNDS {
+        let specs: Vec<String> = groups.concat();
+        let results = git_cli::push_atomic(git_dir, remote, &specs)?;
+        // A ref refused only because another was says "atomic push failed" (git, before sending)
+        // or "atomic push failure" (the remote).
+        let refused_for_itself = |p: &PushedRef| {
+            matches!(p.status, PushStatus::Behind | PushStatus::Refused)
+                && !p.summary.contains("atomic push fail")
+        };
+        let failed: Vec<&PushedRef> = results.iter().filter(|p| refused_for_itself(p)).collect();
+        let rolled_back = results
+            .iter()
+            .any(|p| p.summary.contains("atomic push fail"));
+        if failed.is_empty() || !rolled_back || round == PUSH_ROUNDS {
+            // Taken whole, or refused without a rollback (a remote that cannot push atomically
+            // answered for each ref), or out of rounds: these are the answers.
+            settled.extend(results);
+            return Ok(settled);
+        }
+        let refused = |spec: &String| failed.iter().any(|p| p.remote_ref == dst(spec));
+        // A remote that takes sessions refs but refuses summaries (a hook that allows only
+        // refs/sessions/*) still gets the sessions, without their summaries.
+        let adjusted: Vec<Vec<String>> = groups
+            .into_iter()
+            .map(|g| {
+                let mut refused_here = g.iter().filter(|spec| refused(spec)).peekable();
+                let only_summary = refused_here.peek().is_some()
+                    && refused_here.all(|spec| dst(spec).starts_with(SUMMARY_PREFIX));
+                if only_summary {
+                    g.into_iter()
+                        .filter(|spec| !dst(spec).starts_with(SUMMARY_PREFIX))
+                        .collect()
+                } else {
+                    g
+                }
+            })
+            .collect();
+        let (out, kept): (Vec<Vec<String>>, Vec<Vec<String>>) =
+            adjusted.into_iter().partition(|g| g.iter().any(refused));
+        for group in &out {
+            for spec in group {
+                if let Some(p) = results.iter().find(|p| p.remote_ref == dst(spec)) {
+                    settled.push(p.clone());
+                }
+            }
+        }
+        if kept.is_empty() {
+            return Ok(settled);
+        }
+        groups = kept;
+    }
+    Ok(settled)
 }
 
 /// Who deleted a session and when, for one line: `deleted on origin by A <a@x> at 2026-11-22

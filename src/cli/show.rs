@@ -29,7 +29,8 @@ pub enum ShowFormat {
   git session show ses_dfef --format html > session.html   # one page for a browser
   git session show ses_dfef --format html --open  # the page in your browser (a temp file)")]
 pub struct ShowArgs {
-    /// Session id or unique prefix (a child session's id works too).
+    /// Session id or unique prefix (a child session's id works too). A session only listed (not
+    /// fetched) is fetched first, alone.
     pub id: String,
     /// Which save: a commit id prefix from `git session log`, or `~N` for N saves back.
     #[arg(long, value_name = "SAVE")]
@@ -113,14 +114,15 @@ fn open_page(id: &str, page: &[u8]) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Reads the session (or child session) named by `id` at save `at` (newest when `None`).
+/// Reads the session (or child session) named by `id` at save `at` (newest when `None`),
+/// fetching it first when only a remote's summary lists it.
 pub(crate) fn load(
     store: &Store,
     id: &str,
     at: Option<&str>,
 ) -> Result<(&'static dyn Agent, Session), CliError> {
     let history = SessionHistory::new(store);
-    let resolved = history.resolve(id)?;
+    let resolved = super::on_demand::resolve(store, id)?;
     let agent = context::agent_for(&resolved.saved.name.namespace)?;
     let save = history.find_save(&resolved.saved, at)?;
     let root = history.read(&resolved.saved, &save)?;

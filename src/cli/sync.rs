@@ -60,6 +60,7 @@ struct SyncDocument<'a> {
 pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
     let remote = choose_remote(store, args.remote.as_deref())?;
     super::remote::check_send(store, "sync", &remote, args.remote_ok)?;
+    let remote = super::remote::reading_name(store, remote)?;
     let progress = show_progress(args.json);
     let mut pulled_all = Vec::new();
     let mut deletions: Vec<DeletionSeen> = Vec::new();
@@ -69,8 +70,8 @@ pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
     let mut rounds = 0;
     for round in 1..=MAX_ROUNDS {
         rounds = round;
-        let pulled = pull(store, &remote, progress, args.keep_deleted)?;
-        let pushed = push(store, &remote, &[], &[], progress)?;
+        let pulled = pull(store, &remote, progress, args.keep_deleted, false)?;
+        let pushed = push(store, &remote, &[], &[])?;
         pulled_all.extend(pulled.sessions);
         // A later round sees the same records again; report each session once.
         for d in pulled.deletions {

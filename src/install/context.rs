@@ -26,6 +26,19 @@ pub struct RepoContext {
     pub worktree: Option<PathBuf>,
     /// The remotes.
     pub remotes: Vec<String>,
+    /// The remote sessions go to instead of the code's (`session.remote`), when set.
+    pub sessions_remote: Option<SessionsRemote>,
+}
+
+/// Where sessions go when they have a repository of their own (`session.remote`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionsRemote {
+    /// The remote's name.
+    pub name: String,
+    /// Its URL, when the install adds the remote (`remote.<name>.url`).
+    pub add_url: Option<String>,
+    /// Whether the install sets `session.remote` to `name`.
+    pub set_key: bool,
 }
 
 impl RepoContext {
@@ -36,10 +49,32 @@ impl RepoContext {
         let worktree = store
             .workdir()
             .map(|dir| std::fs::canonicalize(&dir).unwrap_or(dir));
+        let remotes = store.remote_names();
+        let sessions_remote = store
+            .config_string("session.remote")
+            .map(|v| v.trim().to_owned())
+            .and_then(|value| {
+                let name = if remotes.contains(&value) {
+                    Some(value)
+                } else {
+                    remotes.iter().find_map(|r| {
+                        store
+                            .config_strings(&format!("remote.{r}.url"))
+                            .contains(&value)
+                            .then(|| r.clone())
+                    })
+                }?;
+                Some(SessionsRemote {
+                    name,
+                    add_url: None,
+                    set_key: false,
+                })
+            });
         RepoContext {
             common_dir,
             worktree,
-            remotes: store.remote_names(),
+            remotes,
+            sessions_remote,
         }
     }
 

@@ -1,6 +1,8 @@
 //! The git side of an install: the `pre-push` and `prepare-commit-msg` hooks (each chained the
-//! same way, see [`GitHook`]) in the hooks directory git actually uses, and
-//! the fetch refspec that brings teammates' sessions with every `git fetch`, and the
+//! same way, see [`GitHook`]) in the hooks directory git actually uses, the fetch refspecs that
+//! bring a summary of each of teammates' sessions (and their deletion records) with every
+//! `git fetch` (an older install's refspec that fetched every session is replaced),
+//! `session.remote` and its remote for `install --sessions-remote`, and the
 //! `remote.<name>.sessions` key that enables sending sessions to each remote present.
 //!
 //! The hooks directory is `core.hooksPath` when set (husky and lefthook set it; a relative value
@@ -83,9 +85,13 @@ pub fn hooks_dir(repo: &RepoContext) -> Result<HooksDir> {
     })
 }
 
-/// The refspec that fetches `remote`'s sessions into `refs/remotes/<remote>/sessions/*`.
-pub fn fetch_refspec(remote: &str) -> String {
-    format!("+refs/sessions/*:refs/remotes/{remote}/sessions/*")
+/// The refspecs a plain `git fetch` of `remote` gets: its session summaries and deletion records
+/// (what `list` needs), not the sessions (`load` fetches one when needed).
+pub fn fetch_refspecs(remote: &str) -> [String; 2] {
+    [
+        git_cli::summaries_refspec(remote),
+        git_cli::deletions_refspec(remote),
+    ]
 }
 
 /// One git hook git-session chains itself to.
@@ -406,26 +412,89 @@ fn note_tracked(repo: &RepoContext, hooks: &HooksDir, plan: &mut Plan, kind: &Gi
 }
 
 fn plan_refspecs(repo: &RepoContext, plan: &mut Plan) -> Result<()> {
-    if repo.remotes.is_empty() {
+    if repo.remotes.is_empty() && repo.sessions_remote.is_none() {
         plan.notes.push(
             "this repository has no remote yet; run 'git session install' again after 'git remote add' to fetch sessions with 'git fetch'"
                 .to_owned(),
         );
     }
+    let mut remotes = repo.remotes.clone();
+    if let Some(sessions) = &repo.sessions_remote {
+        if let Some(url) = &sessions.add_url {
+            plan.push(
+                Which::Repo,
+                Action::AddConfig {
+                    key: format!("remote.{}.url", sessions.name),
+                    value: url.clone(),
+                },
+            );
+            remotes.push(sessions.name.clone());
+        }
+        if sessions.set_key {
+            plan.push(
+                Which::Repo,
+                Action::AddConfig {
+                    key: "session.remote".to_owned(),
+                    value: sessions.name.clone(),
+                },
+            );
+        }
+    }
     // Once any remote has the sessions key, sending is configured: a remote added since gets
     // none until the user enables it, also when install runs again.
     let mut first = true;
-    for remote in &repo.remotes {
+    for remote in &remotes {
         if !git_cli::config_get_all(&repo.common_dir, &sessions_key(remote))?.is_empty() {
             first = false;
         }
     }
-    for remote in &repo.remotes {
+    for remote in &remotes {
         let key = format!("remote.{remote}.fetch");
-        let value = fetch_refspec(remote);
-        let present = git_cli::config_get_all(&repo.common_dir, &key)?.contains(&value);
-        if !present {
-            plan.push(Which::Repo, Action::AddConfig { key, value });
+        let values = git_cli::config_get_all(&repo.common_dir, &key)?;
+        // An older install fetched every session with every 'git fetch': that refspec goes.
+        let old = git_cli::sessions_refspec(remote);
+        let migrating = values.contains(&old);
+        if migrating {
+            plan.push(
+                Which::Repo,
+                Action::RemoveConfig {
+                    key: key.clone(),
+                    value: old.clone(),
+                },
+            );
+        }
+        // With session.remote set, sessions come from that remote only.
+        let sessions_here = repo
+            .sessions_remote
+            .as_ref()
+            .is_none_or(|s| &s.name == remote);
+        if migrating {
+            plan.notes.push(if sessions_here {
+                format!(
+                    "a plain 'git fetch {remote}' now brings a summary of each session ('git session list' shows them), not every session ({old} replaced); 'git session load <id>' fetches one when needed, 'git session pull --all' fetches them all"
+                )
+            } else {
+                format!(
+                    "'git fetch {remote}' no longer fetches sessions ({old} removed): they are on {} (session.remote)",
+                    repo.sessions_remote.as_ref().map_or("", |s| s.name.as_str())
+                )
+            });
+        }
+        if !sessions_here {
+            continue;
+        }
+        let mut present = !migrating;
+        for value in fetch_refspecs(remote) {
+            if !values.contains(&value) {
+                present = false;
+                plan.push(
+                    Which::Repo,
+                    Action::AddConfig {
+                        key: key.clone(),
+                        value,
+                    },
+                );
+            }
         }
         plan.component(
             "fetch refspec",
@@ -436,7 +505,10 @@ fn plan_refspecs(repo: &RepoContext, plan: &mut Plan) -> Result<()> {
                 State::Missing
             },
         );
-        plan_sessions_key(repo, remote, first, plan)?;
+        if repo.sessions_remote.is_none() {
+            // With session.remote set, the keys are not read: sessions go there only.
+            plan_sessions_key(repo, remote, first, plan)?;
+        }
     }
     Ok(())
 }

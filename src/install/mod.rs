@@ -43,7 +43,7 @@ mod undo;
 
 pub use action::{describe, Action, Change};
 pub use apply::{apply, apply_uninstall};
-pub use context::{state_home, Context, RepoContext, Scope};
+pub use context::{state_home, Context, RepoContext, Scope, SessionsRemote};
 pub use error::{InstallError, Result};
 pub use manifest::{hash, Item, Manifest, Manifests, Which};
 pub use plan::{agents, claude_dir, codex_dir, plan_install, Agent, Component, Plan, State};

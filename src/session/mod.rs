@@ -26,10 +26,11 @@ pub mod settings;
 pub mod simkey;
 pub mod stamp;
 pub mod stats;
+pub mod summary;
 pub mod tombstone;
 pub mod trailers;
 
-pub use history::{SaveMeta, SaveOutcome, SavedSession, SessionHistory};
+pub use history::{Resolved, SaveMeta, SaveOutcome, SavedSession, SessionHistory};
 pub use kind::SessionKind;
 pub use model::{Message, Session};
 pub use settings::Settings;

@@ -4,7 +4,8 @@
 //! model); what a fetch brought from a remote lives at `refs/remotes/<remote>/sessions/<namespace>/<id>`.
 //! The namespace is opaque here (the agent layer passes its name); nothing is ever written under
 //! `refs/heads/`. A deleted entity's record lives at `refs/session-deletions/<namespace>/<id>`
-//! (fetched copies: `refs/remotes/<remote>/session-deletions/<namespace>/<id>`).
+//! (fetched copies: `refs/remotes/<remote>/session-deletions/<namespace>/<id>`), and its summary
+//! at `refs/session-index/<namespace>/<id>` (fetched: `refs/remotes/<remote>/session-index/...`).
 
 /// Prefix of every local sessions ref.
 pub const LOCAL_PREFIX: &str = "refs/sessions/";
@@ -20,6 +21,16 @@ pub const DELETIONS_PREFIX: &str = "refs/session-deletions/";
 /// The folder below `refs/remotes/<remote>/` that holds deletion records fetched from that
 /// remote: `refs/remotes/<remote>/session-deletions/<namespace>/<id>`.
 pub const DELETIONS_TRACKING_DIR: &str = "session-deletions";
+
+/// Prefix of the session summaries a push writes, one ref per session:
+/// `refs/session-index/<namespace>/<id>`, a small commit that describes the session's newest
+/// save without reaching it, so a fetch of these refs brings a list of sessions, not their
+/// contents.
+pub const SUMMARY_PREFIX: &str = "refs/session-index/";
+
+/// The folder below `refs/remotes/<remote>/` that holds summaries fetched from that remote:
+/// `refs/remotes/<remote>/session-index/<namespace>/<id>`.
+pub const SUMMARY_TRACKING_DIR: &str = "session-index";
 
 /// Where a ref lives: in this repository's own saves, or fetched from a remote.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

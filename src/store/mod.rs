@@ -21,7 +21,7 @@ pub use check::Completeness;
 pub use lock::{LockMode, MaintenanceGuard};
 pub use objects::{CommitInfo, EntryKind, TreeEntry};
 pub use refs::RefUpdate;
-pub use repo::Store;
+pub use repo::{Identity, Store};
 
 use std::path::PathBuf;
 

@@ -126,7 +126,18 @@ impl Store {
         parents: &[ObjectId],
         message: &str,
     ) -> Result<ObjectId> {
-        let who = self.committer();
+        self.write_commit_as(tree, parents, message, &self.committer())
+    }
+
+    /// Writes a commit like [`Self::write_commit`], with `who` as author and committer: the same
+    /// inputs always give the same commit id.
+    pub fn write_commit_as(
+        &self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        message: &str,
+        who: &super::Identity,
+    ) -> Result<ObjectId> {
         let time = gix::date::Time {
             seconds: who.seconds,
             offset: who.offset,

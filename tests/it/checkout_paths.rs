@@ -101,7 +101,7 @@ fn a_claude_session_loaded_on_another_checkout_saves_back_unchanged_and_merges_c
     let original_text = text(&original);
     run_a(&["save", "--agent", "claude"]).success();
     run_a(&["push"]).success();
-    run_b(&["pull"]).success();
+    run_b(&["pull", "--all"]).success();
     let name = format!("refs/sessions/claude/{}", claude::ID);
     let tip = m.b.rev_parse(&name).expect("B adopted A's save");
     let (checkout_a, home_a) = (lossy(&m.a.dir), lossy(&m.home_a));
@@ -227,7 +227,7 @@ fn a_codex_session_loaded_on_another_checkout_saves_back_unchanged() {
     let (main, _child) = codex::place_examples(&m.a, &m.home_a);
     codex::run_as(&m.a, &m.home_a, &["save", "--agent", "codex"]).success();
     codex::run_as(&m.a, &m.home_a, &["push"]).success();
-    codex::run_as(&m.b, &m.home_b, &["pull"]).success();
+    codex::run_as(&m.b, &m.home_b, &["pull", "--all"]).success();
     let name = codex::codex_ref(codex::ID);
     let tip = m.b.rev_parse(&name).expect("B adopted A's save");
     for path in [lossy(&m.a.dir), lossy(&m.home_a)] {
@@ -296,7 +296,7 @@ fn an_opencode_session_exported_on_another_checkout_is_the_same_save() {
     let from_a = file_a.display().to_string();
     claude::run_as(&m.a, &m.home_a, &["save", "--from", &from_a]).success();
     claude::run_as(&m.a, &m.home_a, &["push"]).success();
-    claude::run_as(&m.b, &m.home_b, &["pull"]).success();
+    claude::run_as(&m.b, &m.home_b, &["pull", "--all"]).success();
     let name = TOOLCALL.ref_name();
     let tip = m.b.rev_parse(&name).expect("B adopted A's save");
     let shown = claude::run_as(&m.b, &m.home_b, &["show", TOOLCALL.id])

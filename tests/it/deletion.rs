@@ -24,7 +24,7 @@ fn both_have_it_then_alice_deletes_it_on_the_remote(env: &TestEnv) -> Deleted<'_
     a.git(&["config", "user.email", "alice@example.com"]);
     a.save(&[&TOOLCALL.path()]);
     a.git_session(&["push"]).success();
-    b.git_session(&["pull"]).success();
+    b.git_session(&["pull", "--all"]).success();
     assert!(
         b.rev_parse(&TOOLCALL.ref_name()).is_some(),
         "b has the session before the deletion"
@@ -338,10 +338,10 @@ fn delete_without_remote_records_nothing_and_the_next_pull_brings_it_back() {
         "",
         "nor on the remote"
     );
-    let pulled = a.git_session(&["pull"]).success();
+    let pulled = a.git_session(&["pull", "--all"]).success();
     assert!(
         a.rev_parse(&TOOLCALL.ref_name()).is_some(),
-        "a local delete is undone by the next pull, as before:\n{pulled}"
+        "a local delete is undone by the next pull --all:\n{pulled}"
     );
 }
 

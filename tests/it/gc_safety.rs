@@ -379,7 +379,7 @@ fn a_pull_keeps_what_it_fetches_in_a_pack_no_gc_may_prune_before_the_refs_move()
     }
     a.save(&[&TOOLCALL.path()]);
     a.git_session(&["push"]).success();
-    b.git_session(&["pull"]).success();
+    b.git_session(&["pull", "--all"]).success();
     let tip = b.rev_parse(&TOOLCALL.ref_name()).expect("adopted");
     assert!(
         !loose_path(&b, &tip).exists(),

@@ -114,7 +114,7 @@ fn push_pull_sync_and_delete_work_over_smart_http_with_basic_auth() {
         "the server holds the save"
     );
 
-    let pulled = b.git_session(&["pull", "--json"]).success().json();
+    let pulled = b.git_session(&["pull", "--all", "--json"]).success().json();
     assert_eq!(pulled["sessions"][0]["result"], "adopted", "{pulled}");
     assert_eq!(
         b.show(TOOLCALL.id, None),
@@ -442,7 +442,7 @@ fn a_thousand_sessions_push_and_fetch_over_http_complete_and_fsck_clean() {
     assert_eq!(on_server.lines().count(), MANY);
     assert_eq!(on_server, here, "the server holds exactly a's saves");
 
-    let pulled = b.git_session(&["pull", "--json"]).success().json();
+    let pulled = b.git_session(&["pull", "--all", "--json"]).success().json();
     let adopted = pulled["sessions"]
         .as_array()
         .expect("sessions")

@@ -168,7 +168,7 @@ fn install_chains_a_husky_hook_runs_twice_as_a_no_op_and_uninstall_restores_ever
     }
     assert_eq!(
         repo.git(&["config", "--get-all", "remote.origin.fetch"]),
-        "+refs/heads/*:refs/remotes/origin/*\n+refs/sessions/*:refs/remotes/origin/sessions/*\n"
+        "+refs/heads/*:refs/remotes/origin/*\n+refs/session-index/*:refs/remotes/origin/session-index/*\n+refs/session-deletions/*:refs/remotes/origin/session-deletions/*\n"
     );
     assert_eq!(
         repo.git(&["status", "--porcelain"]),
@@ -250,10 +250,19 @@ fn install_chains_a_husky_hook_runs_twice_as_a_no_op_and_uninstall_restores_ever
     );
     mate.git_session(&["install"]).success();
     mate.git(&["fetch", "--quiet"]);
+    // A plain fetch brings the session's summary (naming its newest save), not the session.
+    let summary = format!("refs/remotes/origin/session-index/opencode/{}", TOOLCALL.id);
+    let tip = mate.git(&[
+        "log",
+        "-1",
+        "--format=%(trailers:key=Tip,valueonly)",
+        &summary,
+    ]);
     assert_eq!(
-        mate.rev_parse(&tracking),
+        Some(tip.trim().to_owned()),
         repo.rev_parse(&TOOLCALL.ref_name())
     );
+    assert_eq!(mate.rev_parse(&tracking), None);
 
     let dry = repo.git_session(&["uninstall", "--dry-run"]).success();
     assert!(

@@ -36,3 +36,4 @@ mod serve;
 mod share;
 mod storage;
 mod support;
+mod team;

@@ -43,7 +43,7 @@ fn diverge_and_sync(first_is_a: bool) -> String {
     let base = TOOLCALL.json();
     save_json(&a, "base.json", &base);
     a.git_session(&["push"]).success();
-    b.git_session(&["pull"]).success();
+    b.git_session(&["pull", "--all"]).success();
 
     save_json(&a, "a.json", &gen::grow(&base, "a", 2));
     save_json(&b, "b.json", &gen::grow(&base, "b", 3));
@@ -111,7 +111,7 @@ fn pull_adopts_new_sessions_and_fast_forwards_known_ones() {
     let (_remote, a, b) = remote_and_two_clones(&env);
     save_json(&a, "one.json", &TOOLCALL.json());
     a.git_session(&["push"]).success();
-    let pulled = b.git_session(&["pull", "--json"]).success().json();
+    let pulled = b.git_session(&["pull", "--all", "--json"]).success().json();
     assert_eq!(pulled["sessions"][0]["result"], "adopted", "{pulled}");
     assert_eq!(
         b.rev_parse(&TOOLCALL.ref_name()),
@@ -143,7 +143,7 @@ fn a_part_that_differs_keeps_the_newer_version_and_the_merge_lists_it() {
     let base = TOOLCALL.json();
     save_json(&a, "base.json", &base);
     a.git_session(&["push"]).success();
-    b.git_session(&["pull"]).success();
+    b.git_session(&["pull", "--all"]).success();
 
     // A tool call still running on a, completed on b (the same message and part ids).
     let with_tool = |status: &str, output: &str, end: Option<i64>| {
@@ -208,7 +208,7 @@ fn push_never_overwrites_newer_saves_on_the_remote() {
     let base = TOOLCALL.json();
     save_json(&a, "base.json", &base);
     a.git_session(&["push"]).success();
-    b.git_session(&["pull"]).success();
+    b.git_session(&["pull", "--all"]).success();
     save_json(&a, "a.json", &gen::grow(&base, "a", 1));
     save_json(&b, "b.json", &gen::grow(&base, "b", 1));
     b.git_session(&["push"]).success();
@@ -406,7 +406,7 @@ fn a_save_after_a_sync_keeps_the_teammates_merged_messages() {
     let base = TOOLCALL.json();
     save_json(&a, "base.json", &base);
     a.git_session(&["push"]).success();
-    b.git_session(&["pull"]).success();
+    b.git_session(&["pull", "--all"]).success();
     // B continues the session (its agent has A's messages, as after a load) and shares it.
     save_json(&b, "b.json", &gen::grow(&base, "b", 2));
     b.git_session(&["push"]).success();
