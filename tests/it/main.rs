@@ -20,6 +20,7 @@ mod install;
 mod json;
 mod layers;
 mod lifecycle;
+mod opencode2;
 mod portable;
 mod redaction;
 mod repos;

@@ -370,7 +370,7 @@ fn local_tree(opencode: &OpenCode, id: &str) -> Result<Session> {
 
 /// Whether the local copy `local` holds exactly `saved` (and its children), apart from the two
 /// fields OpenCode's import writes itself (`info.projectID`, `info.time.updated`).
-fn same_as_local(local: &Session, saved: &Session) -> bool {
+pub(crate) fn same_as_local(local: &Session, saved: &Session) -> bool {
     let comparable = |s: &Session| {
         let mut v = export::to_value(s);
         if let Some(info) = v.get_mut("info").and_then(Value::as_object_mut) {

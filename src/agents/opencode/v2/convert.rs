@@ -877,7 +877,11 @@ mod tests {
             .flat_map(|m| m["parts"].as_array().unwrap())
             .collect();
         let tools: Vec<&str> = parts.iter().filter_map(|p| p["tool"].as_str()).collect();
-        assert_eq!(tools, ["read", "bash", "apply_patch", "bash"], "{tools:?}");
+        assert_eq!(
+            tools,
+            ["read", "bash", "apply_patch", "task", "bash"],
+            "{tools:?}"
+        );
         let read = parts.iter().find(|p| p["tool"] == "read").unwrap();
         assert_eq!(
             read["state"]["input"]["filePath"],

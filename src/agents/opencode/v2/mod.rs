@@ -3,5 +3,8 @@
 //! OpenCode 1: sessions share the ref namespace and id space.
 
 pub mod convert;
+pub mod load;
 pub mod patch;
 pub mod schema;
+pub mod session;
+pub mod source;
