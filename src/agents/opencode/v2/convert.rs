@@ -879,7 +879,7 @@ mod tests {
         let tools: Vec<&str> = parts.iter().filter_map(|p| p["tool"].as_str()).collect();
         assert_eq!(
             tools,
-            ["read", "bash", "apply_patch", "task", "bash"],
+            ["read", "bash", "task", "apply_patch", "bash"],
             "{tools:?}"
         );
         let read = parts.iter().find(|p| p["tool"] == "read").unwrap();
