@@ -207,6 +207,21 @@ pub trait Agent: SessionKind {
     /// The session rendered as `view`; `time` formats epoch seconds for readable views.
     fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8>;
 
+    /// The session in one version of the agent's own format (`export --opencode 2`), converted
+    /// when it was saved in another. Agents with one format refuse.
+    fn render_native_version(
+        &self,
+        session: &Session,
+        version: &str,
+    ) -> Result<Vec<u8>, AgentError> {
+        let _ = (session, version);
+        Err(AgentError::new(format!(
+            "{} sessions have one file format",
+            self.display_name()
+        ))
+        .hint("leave out the format version"))
+    }
+
     /// Puts a saved session back into the agent on this machine, exactly (a local copy is
     /// backed up first, then replaced; one that is already identical is left alone) or with
     /// `fork` as a new session beside it; paths of the saver's checkout are re-homed to this one.

@@ -191,3 +191,70 @@ fn a_v2_import_answering_session_already_exists_is_not_reported_as_success() {
     run.single_error(&["Session already exists"]);
     assert_eq!(std::fs::read_to_string(&local).unwrap(), "{ not json");
 }
+
+#[test]
+fn export_writes_either_opencode_format_and_the_v1_one_converts_back_exactly() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    let v2 = v2_fixture("example-v2-export.json");
+    repo.save(&[&v2]);
+    let as_v1 = repo
+        .git_session(&[
+            "export",
+            PARENT,
+            "--format",
+            "json",
+            "--opencode",
+            "1",
+            "-o",
+            "-",
+        ])
+        .success()
+        .json();
+    assert!(as_v1["messages"][0]["info"]["role"].is_string(), "{as_v1}");
+    let as_v2 = repo
+        .git_session(&[
+            "export",
+            PARENT,
+            "--format",
+            "json",
+            "--opencode",
+            "2",
+            "-o",
+            "-",
+        ])
+        .success()
+        .json();
+    assert_eq!(as_v2, read_json(&v2));
+    // The v1 export saved elsewhere (as a 1.x user would) comes back as the same v2 export.
+    let other = env.repo_with_commit("other");
+    let file = env.path("as-v1.json");
+    std::fs::write(&file, as_v1.to_string()).unwrap();
+    other.save(&[&file]);
+    let back = other
+        .git_session(&[
+            "export",
+            PARENT,
+            "--format",
+            "json",
+            "--opencode",
+            "2",
+            "-o",
+            "-",
+        ])
+        .success()
+        .json();
+    assert_eq!(back, read_json(&v2));
+    repo.git_session(&[
+        "export",
+        PARENT,
+        "--format",
+        "json",
+        "--opencode",
+        "3",
+        "-o",
+        "-",
+    ])
+    .failure()
+    .single_error(&["formats 1 and 2"]);
+}

@@ -138,6 +138,28 @@ impl Agent for OpenCodeAgent {
         }
     }
 
+    fn render_native_version(
+        &self,
+        session: &Session,
+        version: &str,
+    ) -> Result<Vec<u8>, AgentError> {
+        let format = match version {
+            "1" => Format::V1,
+            "2" => Format::V2,
+            other => {
+                return Err(AgentError::new(format!(
+                    "OpenCode has export formats 1 and 2, not {other:?}"
+                ))
+                .hint("pass --opencode 1 (OpenCode 1.x) or --opencode 2 (OpenCode 2)"))
+            }
+        };
+        let converted = v2::session::convert_tree(session, format);
+        let mut text = serde_json::to_string_pretty(&export::to_value(&converted))
+            .expect("a JSON value always serialises");
+        text.push('\n');
+        Ok(text.into_bytes())
+    }
+
     fn restore(
         &self,
         checkout: &Checkout,
