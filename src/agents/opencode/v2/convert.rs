@@ -16,11 +16,12 @@
 //! What has no counterpart (v1 part ids, step-start/step-finish/patch parts, snapshots, titles
 //! of tool calls, `slug`, `version`, `permission`, `summary`, v1 `tokens.total`; v2 `metadata`,
 //! `native` provider state, the `agent-switched`/`model-switched`/`location-switched`/`idle`
-//! messages, ...) is kept as a [`patch`] under `metadata["git-session"]` of the converted
-//! message or session (`"opencode1"` in a v2 document, `"opencode2"` in a v1 one), so
-//! converting back gives the original, JSON-equal. v2 messages without any v1 counterpart are
-//! kept whole in the v1 session's `info.metadata["git-session"].opencode2.messages` with
-//! their position.
+//! messages, ...) is kept as a [`patch`] under `metadata["git-session"]`, so converting back
+//! gives the original, JSON-equal. In a v2 document it is `"opencode1"` in the metadata of each
+//! converted message and of the session. In a v1 document everything is in the session's
+//! `info.metadata["git-session"].opencode2` (`info`, `patches` by message id, and whole
+//! `messages` without any v1 counterpart with their position), because OpenCode 1.18.33's import
+//! keeps a session's `metadata` but drops unknown keys of messages (seen with the real one).
 
 use serde_json::{json, Map, Value};
 
@@ -87,7 +88,15 @@ pub fn to_v2(doc: &Value) -> Value {
         };
         let group: Vec<Value> = messages1[i..i + take].to_vec();
         i += take;
-        out.push(group_to_v2(group, &info1));
+        let id = group
+            .first()
+            .map(|m| str_at(m, "/info/id"))
+            .unwrap_or_default();
+        let kept = back
+            .as_ref()
+            .and_then(|b| b.pointer(&format!("/patches/{id}")))
+            .cloned();
+        out.push(group_to_v2(group, &info1, kept, back.is_some()));
     }
     for orphan in orphans {
         let at = orphan
@@ -117,6 +126,7 @@ pub fn to_v1(doc: &Value) -> Value {
     let ctx = Ctx::of(&info1);
     let mut out = Vec::new();
     let mut orphans = Vec::new();
+    let mut patches = Map::new();
     let mut last_user: Option<String> = None;
     let messages2 = doc
         .get("messages")
@@ -142,11 +152,7 @@ pub fn to_v1(doc: &Value) -> Value {
             None => {
                 let again = group_to_v2_plain(&group, &info1);
                 if let Some(p) = patch::diff(&again, &message) {
-                    let mut first = group.remove(0);
-                    if let Some(info) = first.get_mut("info") {
-                        put_meta(info, FROM_V2, p);
-                    }
-                    group.insert(0, first);
+                    patches.insert(str_at(&message, "/id"), p);
                 }
             }
         }
@@ -166,6 +172,9 @@ pub fn to_v1(doc: &Value) -> Value {
     }
     if !orphans.is_empty() {
         kept.insert("messages".into(), Value::Array(orphans));
+    }
+    if !patches.is_empty() {
+        kept.insert("patches".into(), Value::Object(patches));
     }
     if !kept.is_empty() {
         put_meta(&mut info1, FROM_V2, Value::Object(kept));
@@ -222,16 +231,13 @@ fn parts(m: &Value) -> Vec<Value> {
 
 /// One v1 message (or a compaction request with its summary) as one v2 message, with what v2
 /// cannot hold kept in its metadata.
-fn group_to_v2(mut group: Vec<Value>, info1: &Value) -> Value {
-    let back = group.first_mut().and_then(|first| {
-        let info = first.get_mut("info")?;
-        let (stripped, back) = take_meta(info.take(), FROM_V2);
-        *info = stripped;
-        back
-    });
+/// `kept`: what the v2 original had beyond the mapped fields, when the session came from v2
+/// (`from_v2`); then nothing of v1's is kept.
+fn group_to_v2(group: Vec<Value>, info1: &Value, kept: Option<Value>, from_v2: bool) -> Value {
     let mut m2 = group_to_v2_plain(&group, info1);
-    match back {
+    match kept {
         Some(p) => patch::apply(&mut m2, &p),
+        None if from_v2 => {}
         None => {
             let ctx = Ctx::of(info1);
             let parent = group
