@@ -258,3 +258,48 @@ fn export_writes_either_opencode_format_and_the_v1_one_converts_back_exactly() {
     .failure()
     .single_error(&["formats 1 and 2"]);
 }
+
+#[test]
+fn the_installed_plugin_loads_in_both_shapes_and_its_v2_hook_saves_before_compaction() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("work");
+    git_session(&repo, &env, &["install", "--agent", "opencode"]).success();
+    let v1 = repo.dir.join(".opencode/plugin/git-session.js");
+    let v2 = repo.dir.join(".opencode/plugins/git-session.js");
+    assert_eq!(std::fs::read(&v1).unwrap(), std::fs::read(&v2).unwrap());
+    seeded(&env, &repo);
+    // OpenCode 2's loader wants a default export {id, setup}; its compaction hook is awaited.
+    let script = format!(
+        r#"
+        const mod = await import({plugin:?})
+        const p = mod.default
+        if (typeof p.id !== "string" || typeof p.server !== "function" || typeof p.setup !== "function")
+          throw new Error("not {{id, server, setup}}: " + Object.keys(p))
+        let hook
+        await p.setup({{ directory: {dir:?}, session: {{ hook: async (name, fn) => {{ if (name === "compaction") hook = fn }} }} }})
+        const event = {{ sessionID: {id:?}, messages: [] }}
+        await hook(event)
+        if ("result" in event) throw new Error("the hook set result")
+        await hook({{ sessionID: "ses_missing" }}) // a failing save never throws
+        console.log("hooked")
+        "#,
+        plugin = v2.display().to_string(),
+        dir = repo.dir.display().to_string(),
+        id = PARENT,
+    );
+    let run = Run::from(
+        "node plugin".into(),
+        env.command("node")
+            .current_dir(&repo.dir)
+            .env("GIT_SESSION_BIN", env!("CARGO_BIN_EXE_git-session"))
+            .env("GIT_SESSION_OPENCODE", standin())
+            .env("OPENCODE2_STANDIN_DATA", data(&env))
+            .env("GIT_SESSION_SAVE_TIMEOUT", "20000")
+            .args(["--input-type=module", "-e", &script])
+            .output(),
+    )
+    .success();
+    assert!(run.stdout.contains("hooked"), "{run}");
+    assert_eq!(repo.show(PARENT, None), exported(&env, &repo, PARENT));
+    assert_eq!(repo.show(CHILD, None), exported(&env, &repo, CHILD));
+}
