@@ -120,6 +120,18 @@ pub fn fork(session: &mut Session, seed: u64) -> HashMap<String, String> {
     let mut message_ids = Vec::new();
     let mut part_ids = Vec::new();
     for s in session.walk() {
+        // OpenCode 2 messages without a v1 counterpart, kept in the info (see v2::convert).
+        if let Some(kept) = s
+            .info
+            .pointer("/info/metadata/git-session/opencode2/messages")
+            .and_then(Value::as_array)
+        {
+            message_ids.extend(
+                kept.iter()
+                    .filter_map(|k| k.pointer("/message/id").and_then(Value::as_str))
+                    .map(str::to_owned),
+            );
+        }
         for message in &s.messages {
             message_ids.push(message.id.clone());
             let value = message.body.value();

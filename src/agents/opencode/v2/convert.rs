@@ -94,7 +94,13 @@ pub fn to_v2(doc: &Value) -> Value {
             .unwrap_or_default();
         let kept = back
             .as_ref()
-            .and_then(|b| b.pointer(&format!("/patches/{id}")))
+            .and_then(|b| b.get("patches"))
+            .and_then(Value::as_array)
+            .and_then(|list| {
+                list.iter()
+                    .find(|p| p.get("id").and_then(Value::as_str) == Some(&id))
+            })
+            .and_then(|p| p.get("patch"))
             .cloned();
         out.push(group_to_v2(group, &info1, kept, back.is_some()));
     }
@@ -126,7 +132,8 @@ pub fn to_v1(doc: &Value) -> Value {
     let ctx = Ctx::of(&info1);
     let mut out = Vec::new();
     let mut orphans = Vec::new();
-    let mut patches = Map::new();
+    // A list rather than a map by id: a fork rewrites ids where they are values.
+    let mut patches = Vec::new();
     let mut last_user: Option<String> = None;
     let messages2 = doc
         .get("messages")
@@ -152,7 +159,7 @@ pub fn to_v1(doc: &Value) -> Value {
             None => {
                 let again = group_to_v2_plain(&group, &info1);
                 if let Some(p) = patch::diff(&again, &message) {
-                    patches.insert(str_at(&message, "/id"), p);
+                    patches.push(json!({"id": str_at(&message, "/id"), "patch": p}));
                 }
             }
         }
@@ -174,7 +181,7 @@ pub fn to_v1(doc: &Value) -> Value {
         kept.insert("messages".into(), Value::Array(orphans));
     }
     if !patches.is_empty() {
-        kept.insert("patches".into(), Value::Object(patches));
+        kept.insert("patches".into(), Value::Array(patches));
     }
     if !kept.is_empty() {
         put_meta(&mut info1, FROM_V2, Value::Object(kept));

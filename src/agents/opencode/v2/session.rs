@@ -58,3 +58,32 @@ pub fn as_v1(session: &Session) -> Cow<'_, Session> {
         Cow::Borrowed(session)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forked_v2_session_keeps_what_v1_has_no_field_for_under_its_new_ids() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/opencode2/example-v2-export.json");
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let session = export::from_value(doc.clone(), "fixture").unwrap();
+        assert_eq!(format_of(&session), Format::V2);
+        let mut v1 = as_v1(&session).into_owned();
+        assert_eq!(format_of(&v1), Format::V1);
+        let map = crate::agents::opencode::load::fork(&mut v1, 7);
+        let forked = export::to_value(&convert_tree(&v1, Format::V2));
+        let old_id = doc["messages"][2]["id"].as_str().unwrap();
+        assert_eq!(forked["messages"][2]["id"], map[old_id].as_str());
+        assert_ne!(forked["info"]["id"], doc["info"]["id"]);
+        // The provider state of the reasoning block has no v1 field, and survives the fork.
+        assert_eq!(
+            forked["messages"][2]["content"][0]["native"],
+            doc["messages"][2]["content"][0]["native"]
+        );
+        assert_eq!(forked["messages"][0]["type"], "agent-switched");
+        let kept_id = doc["messages"][0]["id"].as_str().unwrap();
+        assert_eq!(forked["messages"][0]["id"], map[kept_id].as_str());
+    }
+}
