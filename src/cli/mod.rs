@@ -1,6 +1,8 @@
 //! The command line: `git session <command>`. One file per command, one dispatch here.
 
+mod blame;
 mod browser;
+mod commit_hook;
 mod context;
 mod delete;
 pub mod error;
@@ -9,6 +11,7 @@ mod gc;
 mod hook;
 mod import;
 mod install;
+mod links;
 mod list;
 mod load;
 mod log;
@@ -31,6 +34,7 @@ mod status;
 mod sync;
 pub mod ui;
 mod uninstall;
+mod why;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,7 +104,11 @@ pub enum Command {
     Gc(gc::GcArgs),
     /// Find sessions whose saves lack objects and mend them (intact saves kept, the rest backed up).
     Repair(repair::RepairArgs),
-    /// Install the OpenCode plugin and commands, the pre-push hook and the fetch refspec.
+    /// Like git blame: the session and message that wrote each line of a file.
+    Blame(blame::BlameArgs),
+    /// The sessions behind a commit or a line, and the turns that led to it.
+    Why(why::WhyArgs),
+    /// Install the OpenCode plugin and commands, the git hooks and the fetch refspec.
     Install(install::InstallArgs),
     /// Remove what `install` installed, restoring every file and config line exactly.
     Uninstall(uninstall::UninstallArgs),
@@ -160,6 +168,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Prune(args) => prune::run(&open(&dir)?, args),
         Command::Gc(args) => gc::run(&open(&dir)?, args),
         Command::Repair(args) => repair::run(&open(&dir)?, args),
+        Command::Blame(args) => blame::run(&open(&dir)?, args),
+        Command::Why(args) => why::run(&open(&dir)?, args),
         Command::Install(args) => install::run(&dir, args),
         Command::Uninstall(args) => uninstall::run(&dir, args),
         Command::Status(args) => status::run(&dir, args),

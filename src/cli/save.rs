@@ -100,7 +100,16 @@ pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
         ui::status(&format!("warning: {w}"));
     }
     let settings = settings::for_save(store, args.no_redact)?;
-    let reports = save_set::save_all(store, agent, read.sessions, &args.reason, false, &settings)?;
+    let paths = agent.machine_paths(&checkout);
+    let reports = save_set::save_all(
+        store,
+        agent,
+        read.sessions,
+        &args.reason,
+        false,
+        &settings,
+        &paths,
+    )?;
     context::gc_auto(store);
     report::print_reports(&reports, args.json, args.quiet);
     Ok(())
@@ -125,8 +134,16 @@ pub(crate) fn run_hook(dir: &Path, args: SaveArgs) {
             args.reason.clone()
         };
         let settings = settings::for_save(&store, args.no_redact)?;
-        let reports =
-            save_set::save_all(&store, agent, hook.read.sessions, &reason, false, &settings)?;
+        let paths = agent.machine_paths(&checkout);
+        let reports = save_set::save_all(
+            &store,
+            agent,
+            hook.read.sessions,
+            &reason,
+            false,
+            &settings,
+            &paths,
+        )?;
         context::gc_auto(&store);
         Ok(reports)
     })();

@@ -7,19 +7,23 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bad_input;
+mod checkout_paths;
 mod claude;
 mod codex;
 mod deletion;
 mod e2e_claude;
 mod e2e_codex;
 mod e2e_hooks;
+mod e2e_links;
 mod e2e_opencode;
 mod gc_safety;
+mod http;
 mod ids;
 mod install;
 mod json;
 mod layers;
 mod lifecycle;
+mod links;
 mod opencode2;
 mod portable;
 mod redaction;

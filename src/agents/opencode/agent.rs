@@ -5,10 +5,10 @@ use serde_json::Value;
 
 use super::cli::{OpenCode, OpenCodeError, BINARY_ENV};
 use super::source::{self, Which};
-use super::{export, load, merge, render, render_html, render_md, text, v2, AGENT};
+use super::{edits, export, load, merge, render, render_html, render_md, text, v2, AGENT};
 use crate::agents::{
-    Agent, AgentError, Checkout, InputError, Pick, Progress, Read, Restored, Source, TextField,
-    View,
+    Agent, AgentError, Checkout, FileEdit, InputError, Pick, Progress, Read, Restored, Source,
+    TextField, Turn, View,
 };
 use crate::session::codec::SaveCache;
 use crate::session::merge::MergeRules;
@@ -114,6 +114,34 @@ impl Agent for OpenCodeAgent {
                 .map_or(1, |c| c.len() as u64);
         }
         render::part_count(message)
+    }
+
+    fn file_edits(&self, session: &Session) -> Vec<FileEdit> {
+        edits::file_edits(&v2::session::as_v1(session))
+    }
+
+    fn turns(&self, session: &Session) -> Vec<Turn> {
+        edits::turns(&v2::session::as_v1(session))
+    }
+
+    fn checkout_edits(
+        &self,
+        checkout: &Checkout,
+    ) -> Result<Vec<(String, Vec<FileEdit>)>, AgentError> {
+        match edits::checkout_edits(checkout) {
+            // OpenCode 2 has no `db` command to read the edits with: no links from its sessions.
+            Err(_)
+                if checkout
+                    .root(self.display_name())
+                    .ok()
+                    .and_then(|root| OpenCode::from_env(root).ok())
+                    .and_then(|o| o.major_version().ok())
+                    .is_some_and(|major| major >= 2) =>
+            {
+                Ok(Vec::new())
+            }
+            other => other,
+        }
     }
 
     fn updated_ms(&self, session: &Session) -> Option<i64> {
