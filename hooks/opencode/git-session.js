@@ -1,6 +1,13 @@
 // git-session's OpenCode plugin: saves sessions into the project's git repository before OpenCode
 // compacts them (and, if configured, when a session is reverted or goes idle).
 //
+// One file for OpenCode 1 and OpenCode 2: its default export is `{id, server, setup}`.
+// OpenCode 1 (1.18.33 tested) runs `server`; OpenCode 2 runs `setup` (a plugin must default-export
+// `{id, setup}`: anomalyco/opencode packages/core/src/plugin/module.ts), which registers the
+// awaited `session.hook("compaction")` and saves through `git-session save --session <id>` (read
+// with `opencode session export`) before the compaction request. The OpenCode 2 half is written
+// from the 2.x source and not run against a real OpenCode 2.
+//
 // Installed by `git session install`; removed by `git session uninstall`. Plain ES module, no
 // dependencies. It never throws and never holds OpenCode up for long: a save that fails or takes
 // longer than GIT_SESSION_SAVE_TIMEOUT milliseconds (default 5000; the process is killed) writes
@@ -23,7 +30,7 @@ const DEFAULT_EVENTS = ["compaction", "revert"]
 const KNOWN_EVENTS = ["compaction", "revert", "idle"]
 const LOADED = Symbol.for("git-session.opencode-plugin")
 
-export const GitSession = async ({ client, directory, worktree }) => {
+const GitSession = async ({ client, directory, worktree }) => {
   // Installed both globally and in the project: one copy saves, the other stays quiet.
   if (globalThis[LOADED]) return {}
   globalThis[LOADED] = true
@@ -137,6 +144,60 @@ export const GitSession = async ({ client, directory, worktree }) => {
     },
   }
 }
+
+// OpenCode 2: the compaction hook is awaited before the compaction request (every message is
+// still there). It never sets `event.result` (that would replace the summary and skip the model)
+// and never throws (a thrown error fails the request): everything is caught, and the save is
+// bounded by GIT_SESSION_SAVE_TIMEOUT.
+async function setup(ctx) {
+  try {
+    const directory = ctx?.directory || ctx?.location?.directory || ctx?.app?.directory || process.cwd()
+    const bin = process.env.GIT_SESSION_BIN || "git-session"
+    const timeoutMs = positive(process.env.GIT_SESSION_SAVE_TIMEOUT) ?? 5000
+    if (!fs.existsSync(path.join(directory, ".git")) && !insideGit(directory)) return
+    let events
+    await ctx.session.hook("compaction", async (event) => {
+      try {
+        const id = event?.sessionID
+        if (!id) return
+        events ??= configuredEvents(directory, timeoutMs)
+        let on
+        try {
+          on = (await events).includes("compaction")
+        } catch {
+          on = DEFAULT_EVENTS.includes("compaction")
+        }
+        if (!on) return
+        const args = ["save", "--quiet", "--reason", "pre-compaction", "--session", id]
+        const problem = await run(bin, args, directory, timeoutMs)
+        if (problem) appendLog(`${id} pre-compaction: not saved: ${problem}`)
+      } catch (e) {
+        appendLog(`pre-compaction: not saved: ${e?.message ?? e}`)
+      }
+    })
+  } catch {}
+}
+
+function insideGit(dir) {
+  let d = dir
+  for (let i = 0; i < 64 && d; i++) {
+    if (fs.existsSync(path.join(d, ".git"))) return true
+    const up = path.dirname(d)
+    if (up === d) return false
+    d = up
+  }
+  return false
+}
+
+function appendLog(line) {
+  try {
+    const file = logFile()
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.appendFileSync(file, `${new Date().toISOString()} ${line}\n`)
+  } catch {}
+}
+
+export default { id: "git-session", server: GitSession, setup }
 
 function positive(text) {
   const n = Number(text)

@@ -231,6 +231,21 @@ pub trait Agent: SessionKind {
     /// The session rendered as `view`; `time` formats epoch seconds for readable views.
     fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8>;
 
+    /// The session in one version of the agent's own format (`export --opencode 2`), converted
+    /// when it was saved in another. Agents with one format refuse.
+    fn render_native_version(
+        &self,
+        session: &Session,
+        version: &str,
+    ) -> Result<Vec<u8>, AgentError> {
+        let _ = (session, version);
+        Err(AgentError::new(format!(
+            "{} sessions have one file format",
+            self.display_name()
+        ))
+        .hint("leave out the format version"))
+    }
+
     /// This machine's roots that sessions of this agent name: a save stores them as placeholders
     /// and a load expands them (see [`crate::session::portable`]). Default: the checkout root
     /// and the home directory ([`machine_paths`]); an agent adds the folders of its own.

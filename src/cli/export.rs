@@ -41,9 +41,18 @@ pub struct ExportArgs {
     /// Which save: a commit id prefix, or `~N` for N saves back.
     #[arg(long, value_name = "SAVE")]
     pub at: Option<String>,
+    /// With `--format json`: the version of the agent's own format to write, converting the
+    /// session when it was saved in another (OpenCode: `1` for 1.x, `2` for OpenCode 2).
+    #[arg(long = "opencode", value_name = "VERSION", requires = "format")]
+    pub format_version: Option<String>,
 }
 
 pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
+    if args.format_version.is_some() && matches!(args.format, ExportFormat::Bundle) {
+        return Err(CliError::user(
+            "a format version goes with '--format json': a bundle holds the saves as they are",
+        ));
+    }
     let (bytes, what) = match args.format {
         ExportFormat::Json => (json_export(store, &args)?, String::new()),
         ExportFormat::Bundle => history_bundle(store, &args)?,
@@ -75,7 +84,10 @@ fn json_export(store: &Store, args: &ExportArgs) -> Result<Vec<u8>, CliError> {
             ui::status(&format!("note: {line}"));
         }
     }
-    Ok(agent.render(&session, View::Native, &ui::local_time))
+    match &args.format_version {
+        Some(version) => Ok(agent.render_native_version(&session, version)?),
+        None => Ok(agent.render(&session, View::Native, &ui::local_time)),
+    }
 }
 
 /// A bundle of the saves of the session `args.id` names (for a child, of the session whose

@@ -5,6 +5,11 @@
 //! config directory: the global one (`$XDG_CONFIG_HOME/opencode`, else `~/.config/opencode`) and
 //! every `.opencode/` from the project directory up to the worktree root. The singular names are
 //! used unless only the plural one exists.
+//!
+//! OpenCode 2 reads plugins from `plugins/` only (`.opencode/plugins/`, `~/.config/opencode/
+//! plugins/`: anomalyco/opencode `packages/core/src/plugin/`), so the same plugin file also goes
+//! there when the singular folder is used; OpenCode 1 then finds two copies, of which one stays
+//! quiet (the plugin guards against loading twice).
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +31,9 @@ pub struct Files {
     pub command_dir: PathBuf,
     /// `<plugin_dir>/git-session.js`.
     pub plugin: PathBuf,
+    /// `plugins/git-session.js`, the copy OpenCode 2 reads (the same file as `plugin` when
+    /// `plugin_dir` is `plugins/`).
+    pub plugin_v2: PathBuf,
     /// `<command_dir>/session-save.md`.
     pub save: PathBuf,
     /// `<command_dir>/session-load.md`.
@@ -45,6 +53,7 @@ pub fn files(base: &Path) -> Files {
     let command_dir = pick("command", "commands");
     Files {
         plugin: plugin_dir.join("git-session.js"),
+        plugin_v2: base.join("plugins").join("git-session.js"),
         save: command_dir.join("session-save.md"),
         load: command_dir.join("session-load.md"),
         plugin_dir,
@@ -74,11 +83,14 @@ pub(crate) fn plan(
     plan: &mut Plan,
 ) -> Result<()> {
     let files = files(base);
-    let wanted = [
+    let mut wanted = vec![
         ("plugin", &files.plugin, assets::PLUGIN),
         ("save command", &files.save, assets::SAVE_COMMAND),
         ("load command", &files.load, assets::LOAD_COMMAND),
     ];
+    if files.plugin_v2 != files.plugin {
+        wanted.insert(1, ("OpenCode 2 plugin", &files.plugin_v2, assets::PLUGIN));
+    }
     let mut writes = Vec::new();
     for (name, path, contents) in wanted {
         let state = file_state(path, contents, manifest);
@@ -94,7 +106,15 @@ pub(crate) fn plan(
     }
     if !writes.is_empty() {
         let mut dirs = vec![(base.to_path_buf(), true)];
-        for dir in [&files.plugin_dir, &files.command_dir] {
+        let v2_dir = files.plugin_v2.parent().map(Path::to_path_buf);
+        for dir in [
+            Some(&files.plugin_dir),
+            v2_dir.as_ref(),
+            Some(&files.command_dir),
+        ]
+        .into_iter()
+        .flatten()
+        {
             if !dirs.iter().any(|(d, _)| d == dir) {
                 dirs.push((dir.clone(), false));
             }
@@ -127,7 +147,11 @@ pub fn exclude_block(root: &Path, files: &Files) -> String {
         "{} (OpenCode files of 'git session install'; 'git session uninstall' removes them)\n",
         assets::BLOCK_START
     );
-    for path in [&files.plugin, &files.save, &files.load] {
+    let mut paths = vec![&files.plugin, &files.save, &files.load];
+    if files.plugin_v2 != files.plugin {
+        paths.insert(1, &files.plugin_v2);
+    }
+    for path in paths {
         let relative = path.strip_prefix(root).unwrap_or(path);
         let relative: Vec<String> = relative
             .components()

@@ -645,3 +645,64 @@ fn e2e_a_missing_opencode_binary_is_one_clear_error_and_writes_nothing() {
     load.single_error(&["/nonexistent/opencode"]);
     assert_eq!(repo.refs(), refs_saved, "load writes no ref either");
 }
+
+/// An OpenCode 2 save loads into the real OpenCode 1.18.33 converted, and saved back from it
+/// converts to the same OpenCode 2 export: everything OpenCode 2 has and 1.x has not survives
+/// the trip in the session's metadata, which 1.18.33 keeps. Only the directory (re-homed to
+/// this checkout) and the project id (OpenCode's import sets it) differ.
+#[test]
+fn e2e_an_opencode2_save_goes_through_opencode_1_18_and_comes_back_the_same() {
+    let Some(opencode) = require_opencode(
+        "e2e_an_opencode2_save_goes_through_opencode_1_18_and_comes_back_the_same",
+    ) else {
+        return;
+    };
+    let m = Machine::new(&opencode);
+    let repo = m.env.repo_with_commit("work");
+    let v2_file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/opencode2/example-v2-export.json");
+    let original: Value = serde_json::from_slice(&std::fs::read(&v2_file).unwrap()).unwrap();
+    let id = original["info"]["id"].as_str().unwrap().to_owned();
+    repo.save(&[&v2_file]);
+    m.git_session(&repo.dir, &["load", &id]).success();
+
+    let local = m.export(&repo.dir, &id);
+    let transcript = transcript(&local).join("\n");
+    for expected in [
+        "read hello.txt and run the tests",
+        "The file says hello; tests pass.",
+    ] {
+        assert!(transcript.contains(expected), "{expected}:\n{transcript}");
+    }
+    let tools: Vec<&str> = local["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|msg| msg["parts"].as_array().unwrap())
+        .filter_map(|p| p["tool"].as_str())
+        .collect();
+    assert_eq!(tools, ["read", "bash", "task", "apply_patch", "bash"]);
+
+    m.git_session(&repo.dir, &["save", "--session", &id])
+        .success();
+    let back = m
+        .git_session(
+            &repo.dir,
+            &[
+                "export",
+                &id,
+                "--format",
+                "json",
+                "--opencode",
+                "2",
+                "-o",
+                "-",
+            ],
+        )
+        .success()
+        .json();
+    let mut expected = original.clone();
+    expected["info"]["location"]["directory"] = root_of(&repo).into();
+    expected["info"]["projectID"] = back["info"]["projectID"].clone();
+    assert_eq!(back, expected);
+}

@@ -26,6 +26,7 @@ mod json;
 mod layers;
 mod lifecycle;
 mod links;
+mod opencode2;
 mod parser_props;
 mod portable;
 mod redaction;

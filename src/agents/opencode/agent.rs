@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::cli::{OpenCode, OpenCodeError, BINARY_ENV};
 use super::source::{self, Which};
-use super::{edits, export, load, merge, render, render_html, render_md, text, AGENT};
+use super::{edits, export, load, merge, render, render_html, render_md, text, v2, AGENT};
 use crate::agents::{
     Agent, AgentError, Checkout, FileEdit, InputError, Pick, Progress, Read, Restored, Source,
     TextField, Turn, View,
@@ -13,6 +13,7 @@ use crate::agents::{
 use crate::session::codec::SaveCache;
 use crate::session::merge::MergeRules;
 use crate::session::{backup, Session, SessionKind};
+use v2::session::Format;
 
 /// OpenCode 1.x, through its CLI.
 pub struct OpenCodeAgent;
@@ -67,7 +68,11 @@ impl Agent for OpenCodeAgent {
                 total: p.total,
             })
         };
-        let read = source::read(&opencode, &which, &mut step)?;
+        let read = if opencode.major_version()? >= 2 {
+            v2::source::read(&opencode, &which, &mut step)?
+        } else {
+            source::read(&opencode, &which, &mut step)?
+        };
         let mut warnings = Vec::new();
         if let Some((_, dir)) = read.other_checkouts.first() {
             warnings.push(format!(
@@ -97,26 +102,46 @@ impl Agent for OpenCodeAgent {
     }
 
     fn text_fields(&self, session: &Session) -> Vec<TextField> {
-        text::fields(session)
+        text::fields(&v2::session::as_v1(session))
     }
 
     fn part_count(&self, message: &Value) -> u64 {
+        if message.get("info").is_none() && message.get("type").is_some() {
+            // An OpenCode 2 message: its content blocks, or itself.
+            return message
+                .get("content")
+                .and_then(Value::as_array)
+                .map_or(1, |c| c.len() as u64);
+        }
         render::part_count(message)
     }
 
     fn file_edits(&self, session: &Session) -> Vec<FileEdit> {
-        edits::file_edits(session)
+        edits::file_edits(&v2::session::as_v1(session))
     }
 
     fn turns(&self, session: &Session) -> Vec<Turn> {
-        edits::turns(session)
+        edits::turns(&v2::session::as_v1(session))
     }
 
     fn checkout_edits(
         &self,
         checkout: &Checkout,
     ) -> Result<Vec<(String, Vec<FileEdit>)>, AgentError> {
-        edits::checkout_edits(checkout)
+        match edits::checkout_edits(checkout) {
+            // OpenCode 2 has no `db` command to read the edits with: no links from its sessions.
+            Err(_)
+                if checkout
+                    .root(self.display_name())
+                    .ok()
+                    .and_then(|root| OpenCode::from_env(root).ok())
+                    .and_then(|o| o.major_version().ok())
+                    .is_some_and(|major| major >= 2) =>
+            {
+                Ok(Vec::new())
+            }
+            other => other,
+        }
     }
 
     fn updated_ms(&self, session: &Session) -> Option<i64> {
@@ -132,20 +157,54 @@ impl Agent for OpenCodeAgent {
                 text.push('\n');
                 text.into_bytes()
             }
-            View::Markdown => render_md::markdown(&render::view(session), &time_ms).into_bytes(),
-            View::Html => render_html::html(&render::view(session), &time_ms).into_bytes(),
+            View::Markdown => {
+                render_md::markdown(&render::view(&v2::session::as_v1(session)), &time_ms)
+                    .into_bytes()
+            }
+            View::Html => render_html::html(&render::view(&v2::session::as_v1(session)), &time_ms)
+                .into_bytes(),
         }
+    }
+
+    fn render_native_version(
+        &self,
+        session: &Session,
+        version: &str,
+    ) -> Result<Vec<u8>, AgentError> {
+        let format = match version {
+            "1" => Format::V1,
+            "2" => Format::V2,
+            other => {
+                return Err(AgentError::new(format!(
+                    "OpenCode has export formats 1 and 2, not {other:?}"
+                ))
+                .hint("pass --opencode 1 (OpenCode 1.x) or --opencode 2 (OpenCode 2)"))
+            }
+        };
+        let converted = v2::session::convert_tree(session, format);
+        let mut text = serde_json::to_string_pretty(&export::to_value(&converted))
+            .expect("a JSON value always serialises");
+        text.push('\n');
+        Ok(text.into_bytes())
     }
 
     fn restore(
         &self,
         checkout: &Checkout,
-        mut session: Session,
+        session: Session,
         fork: bool,
     ) -> Result<Restored, AgentError> {
         let root = checkout.root(self.display_name())?.to_path_buf();
         let opencode = OpenCode::from_env(&root)?;
         let root_text = root.to_string_lossy().into_owned();
+        // Re-homing and forking work on OpenCode 1's shape; a save is converted into the format
+        // of the OpenCode installed here (kept fields make the way back exact).
+        let target = if opencode.major_version()? >= 2 {
+            Format::V2
+        } else {
+            Format::V1
+        };
+        let mut session = v2::session::as_v1(&session).into_owned();
         let from = load::saved_root(&session);
         let rehomed = match &from {
             Some(from) => load::rehome(&mut session, from, &root_text),
@@ -155,12 +214,25 @@ impl Agent for OpenCodeAgent {
             load::fork(&mut session, crate::agents::random_seed());
         }
         let backup_dir = backup::dir(&checkout.state_dir, AGENT);
-        let restored = load::restore(&opencode, &session, fork, &backup_dir, &|s| {
-            load::import_dir(s, &root)
-        })?;
+        let written = v2::session::convert_tree(&session, target);
+        let restored = match target {
+            Format::V1 => load::restore(&opencode, &session, fork, &backup_dir, &|s| {
+                load::import_dir(s, &root)
+            })?,
+            Format::V2 => {
+                let dirs: std::collections::HashMap<String, std::path::PathBuf> = session
+                    .walk()
+                    .iter()
+                    .map(|s| (s.id.clone(), load::import_dir(s, &root)))
+                    .collect();
+                v2::load::restore(&opencode, &written, fork, &backup_dir, &|s| {
+                    dirs.get(&s.id).cloned().unwrap_or_else(|| root.clone())
+                })?
+            }
+        };
         Ok(Restored {
             continue_with: format!("opencode -s {}", session.id),
-            session,
+            session: written,
             file: None,
             identical: restored.identical,
             replaced: restored.replaced,
@@ -218,6 +290,9 @@ impl From<OpenCodeError> for AgentError {
             OpenCodeError::BadId { .. } => {
                 Some("pass an id as 'opencode session list' prints it".to_owned())
             }
+            OpenCodeError::AlreadyExists { id, .. } => Some(format!(
+                "delete it first ('opencode session delete {id}') or load a copy under new ids with --fork"
+            )),
             OpenCodeError::Io { .. } => None,
         };
         AgentError::with_hint(e, hint)

@@ -83,6 +83,17 @@ pub enum OpenCodeError {
         /// What was given.
         id: String,
     },
+    /// OpenCode 2's import found a session with this id and left it as it was (it says
+    /// `Session already exists` and still exits 0).
+    #[error(
+        "OpenCode kept its own copy of session {id}: '{command}' said \"Session already exists\""
+    )]
+    AlreadyExists {
+        /// The session.
+        id: String,
+        /// The command line.
+        command: String,
+    },
     /// The scratch files could not be written or read.
     #[error("{context}: {source}")]
     Io {
@@ -123,6 +134,7 @@ pub struct OpenCode {
     program: OsString,
     dir: PathBuf,
     scratch: Scratch,
+    major: std::sync::OnceLock<u32>,
 }
 
 impl OpenCode {
@@ -140,7 +152,97 @@ impl OpenCode {
             program: program.into(),
             dir: dir.to_path_buf(),
             scratch: Scratch::new()?,
+            major: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The major version of the installed OpenCode: what `opencode --version` prints, or, when
+    /// that is no version number, 2 if `opencode export` answers with its help and exit 0
+    /// (OpenCode 2 has no top-level `export`: `packages/cli/src/commands/commands.ts`).
+    pub fn major_version(&self) -> Result<u32> {
+        if let Some(major) = self.major.get() {
+            return Ok(*major);
+        }
+        let (_, stdout, _) = self.run_capturing(&["--version".to_owned()], &self.dir)?;
+        let text = String::from_utf8_lossy(&stdout);
+        let major = match parse_major(&text) {
+            Some(major) => major,
+            None => match self.run_capturing(&["export".to_owned()], &self.dir) {
+                Ok((_, out, err)) => {
+                    let said = format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&out),
+                        String::from_utf8_lossy(&err)
+                    )
+                    .to_lowercase();
+                    if said.contains("usage") || said.contains("commands") {
+                        2
+                    } else {
+                        1
+                    }
+                }
+                Err(OpenCodeError::Failed { .. }) => 1,
+                Err(e) => return Err(e),
+            },
+        };
+        Ok(*self.major.get_or_init(|| major))
+    }
+
+    /// `opencode session export <id>` (OpenCode 2), validated: the session without its
+    /// children, in OpenCode 2's export format.
+    pub fn session_export(&self, id: &str) -> Result<Session> {
+        check_id(id)?;
+        let args = ["session".to_owned(), "export".to_owned(), id.to_owned()];
+        let (command, stdout) = match self.run(&args, &self.dir) {
+            Err(OpenCodeError::Failed { detail, .. })
+                if detail.to_lowercase().contains("not found") =>
+            {
+                return Err(OpenCodeError::NoSuchSession { id: id.to_owned() })
+            }
+            other => other?,
+        };
+        let session = export::parse(stdout, &format!("'{command}'")).map_err(|source| {
+            OpenCodeError::Output {
+                command: command.clone(),
+                source,
+            }
+        })?;
+        if session.id != id {
+            return Err(OpenCodeError::Output {
+                command,
+                source: InputError::WrongShape {
+                    source_name: "its output".into(),
+                    agent: super::AGENT,
+                    problem: format!("it is session {}, not {id}", session.id),
+                },
+            });
+        }
+        Ok(session)
+    }
+
+    /// `opencode session import <file> --directory <cwd>` (OpenCode 2), run in `cwd`. An
+    /// answer of `Session already exists` (on stderr, with exit 0) is an error, not success.
+    pub fn session_import(&self, file: &Path, id: &str, cwd: &Path) -> Result<()> {
+        let args = [
+            "session".to_owned(),
+            "import".to_owned(),
+            file.display().to_string(),
+            "--directory".to_owned(),
+            cwd.display().to_string(),
+        ];
+        let (command, stdout, stderr) = self.run_capturing(&args, cwd)?;
+        let said = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        );
+        if said.contains("Session already exists") {
+            return Err(OpenCodeError::AlreadyExists {
+                id: id.to_owned(),
+                command,
+            });
+        }
+        Ok(())
     }
 
     /// The directory commands run in.
@@ -187,11 +289,14 @@ impl OpenCode {
                 if id.is_empty() {
                     return Err(wrong("an entry has no \"id\""));
                 }
+                // OpenCode 1 prints `projectId` and `directory`; OpenCode 2's `Session.Info` has
+                // `projectID` and `location.directory` (`packages/schema/src/session.ts`).
+                let or = |a: String, b: &str| if a.is_empty() { str_at(item, b) } else { a };
                 Ok(Listed {
                     id: id.to_owned(),
                     title: str_of(item, "title"),
-                    project_id: str_of(item, "projectId"),
-                    directory: str_of(item, "directory"),
+                    project_id: or(str_of(item, "projectId"), "/projectID"),
+                    directory: or(str_of(item, "directory"), "/location/directory"),
                 })
             })
             .collect()
@@ -274,6 +379,12 @@ impl OpenCode {
     /// Runs `opencode <args>` in `cwd` with stdin closed and stdout and stderr going to files.
     /// Returns the command line (for messages) and stdout.
     fn run(&self, args: &[String], cwd: &Path) -> Result<(String, Vec<u8>)> {
+        self.run_capturing(args, cwd)
+            .map(|(command, stdout, _)| (command, stdout))
+    }
+
+    /// Like [`Self::run`], also returning stderr.
+    fn run_capturing(&self, args: &[String], cwd: &Path) -> Result<(String, Vec<u8>, Vec<u8>)> {
         let program_name = Path::new(&self.program)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -316,8 +427,19 @@ impl OpenCode {
                 detail: last_line(&stderr),
             });
         }
-        Ok((command, stdout))
+        Ok((command, stdout, stderr))
     }
+}
+
+/// The major version in `opencode --version` output (`1.18.33`, `v2.0.1`), if it is one.
+fn parse_major(text: &str) -> Option<u32> {
+    let line = text.lines().map(str::trim).rfind(|l| !l.is_empty())?;
+    let line = line.strip_prefix('v').unwrap_or(line);
+    let digits: String = line.chars().take_while(char::is_ascii_digit).collect();
+    if digits.is_empty() || !line[digits.len()..].starts_with('.') {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// Refuses ids that are not plain OpenCode ids (letters, digits, `_`, `-`), which keeps them
@@ -333,6 +455,13 @@ pub fn check_id(id: &str) -> Result<()> {
     } else {
         Err(OpenCodeError::BadId { id: id.to_owned() })
     }
+}
+
+fn str_at(item: &Value, pointer: &str) -> String {
+    item.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn str_of(item: &Value, key: &str) -> String {

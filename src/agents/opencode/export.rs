@@ -4,6 +4,10 @@
 //! session keeps the whole document except `messages` as its info (so keys a newer OpenCode adds
 //! survive), and each message keeps its whole object. Children are never inside an export: they
 //! are separate exports whose `info.parentID` names the parent.
+//!
+//! OpenCode 2's export (`{"info": .., "messages": [{"type": .., "id": .., ..}]}`, see
+//! [`super::v2`]) is read the same way; the session then records its format under
+//! [`FORMAT_KEY`] in its info, which [`to_value`] leaves out, so it is given back as saved.
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -16,6 +20,17 @@ use crate::agents::{parse_json, InputError};
 use crate::session::codec::SaveCache;
 use crate::session::model::{self, Body};
 use crate::session::{Message, Session};
+
+/// The key in a session's info recording that it was saved from an OpenCode 2 export.
+pub const FORMAT_KEY: &str = "git-session:format";
+
+/// The value of [`FORMAT_KEY`] for an OpenCode 2 export.
+pub const FORMAT_V2: &str = "opencode2";
+
+/// Whether the session was saved from an OpenCode 2 export.
+pub fn is_v2(session: &Session) -> bool {
+    session.info.get(FORMAT_KEY).and_then(Value::as_str) == Some(FORMAT_V2)
+}
 
 /// Parses and validates an export document.
 ///
@@ -70,6 +85,12 @@ pub fn parse_remembering(
         }
         None => return Err(wrong("it has no \"info.id\"".into())),
     };
+    let v2 = match messages.first() {
+        Some(first) => serde_json::from_str::<V2Head>(first.get()).is_ok(),
+        None => rest
+            .get("info")
+            .is_some_and(|i| i.get("location").is_some() && i.get("directory").is_none()),
+    };
     let cache = cache_for(&id);
     let mut out = Vec::with_capacity(messages.len());
     for (index, raw) in messages.into_iter().enumerate() {
@@ -78,6 +99,21 @@ pub fn parse_remembering(
             // These exact bytes were read (and validated) by an earlier save.
             out.push(Message {
                 id: known.to_owned(),
+                body: Body::raw_with_fingerprint(&text, raw.get(), fingerprint),
+            });
+            continue;
+        }
+        if v2 {
+            let head: V2Head = serde_json::from_str(raw.get()).map_err(|e| {
+                wrong(format!(
+                    "message {index} is not an OpenCode 2 message with \"id\" and \"type\" ({e})"
+                ))
+            })?;
+            if head.id.is_empty() {
+                return Err(wrong(format!("message {index} has no \"id\"")));
+            }
+            out.push(Message {
+                id: head.id.into_owned(),
                 body: Body::raw_with_fingerprint(&text, raw.get(), fingerprint),
             });
             continue;
@@ -95,12 +131,26 @@ pub fn parse_remembering(
             body: Body::raw_with_fingerprint(&text, raw.get(), fingerprint),
         });
     }
+    let mut rest = rest;
+    if v2 {
+        rest.insert(FORMAT_KEY.into(), Value::String(FORMAT_V2.into()));
+    }
     Ok(Session {
         id,
         info: Value::Object(rest),
         messages: out,
         children: Vec::new(),
     })
+}
+
+/// What is read out of an OpenCode 2 message without parsing the rest: its id and tag.
+#[derive(Deserialize)]
+struct V2Head<'a> {
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+    #[serde(rename = "type")]
+    #[allow(dead_code)]
+    kind: std::borrow::Cow<'a, str>,
 }
 
 /// The export's top level: everything but `messages` parsed, the messages kept as text.
@@ -192,6 +242,33 @@ pub fn from_value(value: Value, source_name: &str) -> Result<Session, InputError
         None if doc.get("info").is_none() => return Err(wrong("it has no \"info\" object".into())),
         None => return Err(wrong("it has no \"info.id\"".into())),
     };
+    let v2 = super::v2::convert::is_v2(&serde_json::json!({
+        "info": doc.get("info").cloned().unwrap_or_default(),
+        "messages": messages.iter().take(1).cloned().collect::<Vec<_>>(),
+    }));
+    if v2 {
+        let mut out = Vec::with_capacity(messages.len());
+        for (index, message) in messages.into_iter().enumerate() {
+            let message_id = match message.get("id") {
+                Some(Value::String(mid)) if !mid.is_empty() => mid.clone(),
+                _ => return Err(wrong(format!("message {index} has no \"id\""))),
+            };
+            if !message.get("type").is_some_and(Value::is_string) {
+                return Err(wrong(format!("message {message_id} has no \"type\"")));
+            }
+            out.push(Message {
+                id: message_id,
+                body: message.into(),
+            });
+        }
+        doc.insert(FORMAT_KEY.into(), Value::String(FORMAT_V2.into()));
+        return Ok(Session {
+            id,
+            info: Value::Object(doc),
+            messages: out,
+            children: Vec::new(),
+        });
+    }
     let mut out = Vec::with_capacity(messages.len());
     for (index, message) in messages.into_iter().enumerate() {
         let message_id = match message.get("info").and_then(|i| i.get("id")) {
@@ -235,7 +312,7 @@ pub fn to_value(session: &Session) -> Value {
     );
     if let Some(info) = info {
         for (key, value) in info {
-            if key != "info" {
+            if key != "info" && key != FORMAT_KEY {
                 doc.insert(key.clone(), value.clone());
             }
         }

@@ -120,6 +120,18 @@ pub fn fork(session: &mut Session, seed: u64) -> HashMap<String, String> {
     let mut message_ids = Vec::new();
     let mut part_ids = Vec::new();
     for s in session.walk() {
+        // OpenCode 2 messages without a v1 counterpart, kept in the info (see v2::convert).
+        if let Some(kept) = s
+            .info
+            .pointer("/info/metadata/git-session/opencode2/messages")
+            .and_then(Value::as_array)
+        {
+            message_ids.extend(
+                kept.iter()
+                    .filter_map(|k| k.pointer("/message/id").and_then(Value::as_str))
+                    .map(str::to_owned),
+            );
+        }
         for message in &s.messages {
             message_ids.push(message.id.clone());
             let value = message.body.value();
@@ -370,7 +382,7 @@ fn local_tree(opencode: &OpenCode, id: &str) -> Result<Session> {
 
 /// Whether the local copy `local` holds exactly `saved` (and its children), apart from the two
 /// fields OpenCode's import writes itself (`info.projectID`, `info.time.updated`).
-fn same_as_local(local: &Session, saved: &Session) -> bool {
+pub(crate) fn same_as_local(local: &Session, saved: &Session) -> bool {
     let comparable = |s: &Session| {
         let mut v = export::to_value(s);
         if let Some(info) = v.get_mut("info").and_then(Value::as_object_mut) {

@@ -20,10 +20,11 @@ impl MergeRules for OpenCodeRules {
     }
 
     fn message_order(&self, message: &Message) -> i64 {
-        message
-            .body
-            .value()
+        // OpenCode 1 keeps the time in `info`, OpenCode 2 on the message itself.
+        let value = message.body.value();
+        value
             .pointer("/info/time/created")
+            .or_else(|| value.pointer("/time/created"))
             .and_then(Value::as_i64)
             .unwrap_or(i64::MAX)
     }
@@ -33,6 +34,22 @@ impl MergeRules for OpenCodeRules {
             conflicts.push(format!("message {id} differed; kept one version"));
             return max_canonical(a, b).clone();
         };
+        if !a_obj.contains_key("info") && a_obj.contains_key("type") {
+            // An OpenCode 2 message has no parts with ids: keep the later-finished version.
+            let done = |v: &Value| {
+                let t = |p: &str| v.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+                (t("/time/completed"), t("/time/created"))
+            };
+            let pick = match done(a).cmp(&done(b)) {
+                Ordering::Greater => a,
+                Ordering::Less => b,
+                Ordering::Equal => max_canonical(a, b),
+            };
+            conflicts.push(format!(
+                "message {id} differed; kept the later-finished version"
+            ));
+            return pick.clone();
+        }
         let mut out = serde_json::Map::new();
         // The message info: the later-finished version.
         let info_a = a_obj.get("info").unwrap_or(&Value::Null);

@@ -12,6 +12,7 @@ pub mod render_html;
 pub mod render_md;
 pub mod source;
 pub mod text;
+pub mod v2;
 
 pub use agent::OpenCodeAgent;
 

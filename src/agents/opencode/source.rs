@@ -129,7 +129,7 @@ pub struct Read {
 }
 
 /// Whether `directory` (as OpenCode recorded it) is `root` or below it.
-fn in_checkout(directory: &str, root: &Path) -> bool {
+pub(crate) fn in_checkout(directory: &str, root: &Path) -> bool {
     let dir = Path::new(directory);
     dir.starts_with(root) || std::fs::canonicalize(dir).is_ok_and(|real| real.starts_with(root))
 }
