@@ -1,9 +1,10 @@
 //! `git session list`: one line per saved session, newest save first, then the sessions deleted
 //! with `delete --remote` (here or by teammates): who deleted which, and when.
 //!
-//! stdout holds one line per session only (so `git session list | wc -l` counts sessions); a copy
-//! that a remote has a deletion record for is marked in its FROM column. The deletions follow on
-//! stderr, one line each; `--json` has them as `deletions`.
+//! stdout holds a header line, then one line per session; a copy that a remote has a deletion
+//! record for is marked in its FROM column. The deletions follow on stderr, one line each;
+//! `--json` has them as `deletions`, and the hidden `--ids` prints the ids alone (for shell
+//! completion).
 
 use std::collections::HashSet;
 
@@ -11,6 +12,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::share::{deleted_by, DeletionJson};
+use super::style::{styles, DisplayArgs, Palette};
 use super::{ui, CliError};
 use crate::session::tombstone::{self, Tombstone};
 use crate::session::{SavedSession, SessionHistory};
@@ -23,6 +25,11 @@ pub struct ListArgs {
     /// Print JSON (`{"version": 1, "sessions": [...], "deletions": [...]}`) for scripts.
     #[arg(long)]
     pub json: bool,
+    /// Print the session ids only, one a line (what shell completion offers).
+    #[arg(long, hide = true, conflicts_with = "json")]
+    pub ids: bool,
+    #[command(flatten)]
+    pub display: DisplayArgs,
 }
 
 /// The `--json` document of `list`: one entry per session, as the lines list them, and one per
@@ -59,6 +66,14 @@ struct SessionJson<'a> {
 
 pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
     let sessions = unique_sessions(SessionHistory::new(store).sessions()?);
+    if args.ids {
+        let ids: String = sessions
+            .iter()
+            .map(|s| format!("{}\n", s.name.id))
+            .collect();
+        ui::out(&ids);
+        return Ok(());
+    }
     let deletions = tombstone::list(store)?;
     if args.json {
         ui::out_json(&ListDocument {
@@ -70,11 +85,16 @@ pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
     }
     if sessions.is_empty() {
         if deletions.is_empty() {
-            ui::status("No saved sessions yet. Save one with: git session save --from FILE");
+            ui::status("No saved sessions yet. Save one with: git session save");
+            if !store.remote_names().is_empty() {
+                // A fresh clone has none until it fetches them.
+                ui::status("hint: sessions your teammates pushed come with: git session pull");
+            }
         }
         deletion_lines(&deletions);
         return Ok(());
     }
+    let palette = super::style::start(store, &args.display);
     let id_width = sessions
         .iter()
         .map(|s| s.name.id.len())
@@ -82,29 +102,29 @@ pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
         .unwrap_or(2)
         .max(2);
     let mut text = String::new();
-    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        text.push_str(&format!(
-            "{}  {:<8}  {}  {:>5}  {:>5}  {:<16}  {:>9}  FROM\n",
-            ui::fit("ID", id_width),
-            "AGENT",
-            ui::fit("TITLE", 32),
-            "MSGS",
-            "SAVES",
-            "LAST SAVE",
-            "SIZE"
-        ));
-    }
+    let header = format!(
+        "{}  {:<8}  {}  {:>5}  {:>5}  {:<16}  {:>9}  FROM",
+        ui::fit("ID", id_width),
+        "AGENT",
+        ui::fit("TITLE", 32),
+        "MSGS",
+        "SAVES",
+        "LAST SAVE",
+        "SIZE"
+    );
+    text.push_str(&palette.paint(styles::HEADER, &header));
+    text.push('\n');
     for s in &sessions {
         text.push_str(&format!(
-            "{}  {:<8}  {}  {:>5}  {:>5}  {:<16}  {:>9}  {}\n",
-            ui::fit(&s.name.id, id_width),
-            s.name.namespace,
+            "{}  {}  {}  {:>5}  {:>5}  {}  {:>9}  {}\n",
+            palette.paint(styles::ID, &ui::fit(&s.name.id, id_width)),
+            palette.paint(styles::AGENT, &format!("{:<8}", s.name.namespace)),
             ui::fit(&s.trailers.title, 32),
             s.trailers.messages,
             s.trailers.saves,
-            ui::local_time(s.seconds),
+            palette.paint(styles::TIME, &format!("{:<16}", ui::local_time(s.seconds))),
             ui::size(s.trailers.bytes),
-            origin_label(s, &deletions),
+            origin(palette, s, &deletions),
         ));
     }
     ui::out(&text);
@@ -156,6 +176,18 @@ pub(crate) fn unique_sessions(all: Vec<SavedSession>) -> Vec<SavedSession> {
         .filter(|s| s.name.origin == Origin::Local || !local.contains(&s.name.id))
         .filter(|s| seen.insert(s.name.id.clone()))
         .collect()
+}
+
+/// The FROM column, the deletion marked in red.
+fn origin(palette: Palette, s: &SavedSession, deletions: &[Tombstone]) -> String {
+    let label = origin_label(s, deletions);
+    match label.split_once(" (deleted") {
+        Some((from, rest)) => format!(
+            "{from} {}",
+            palette.paint(styles::DELETED, &format!("(deleted{rest}"))
+        ),
+        None => label,
+    }
 }
 
 /// Where the session comes from, and the remotes that have a deletion record for it.

@@ -11,6 +11,7 @@ mod install;
 mod list;
 mod load;
 mod log;
+mod pager;
 mod prune;
 mod pull;
 mod push;
@@ -26,6 +27,7 @@ mod share;
 mod show;
 mod stats;
 mod status;
+pub mod style;
 mod sync;
 pub mod ui;
 mod uninstall;
@@ -113,17 +115,32 @@ pub fn main() -> ExitCode {
     ui::init_local_offset();
     // Ctrl-C or SIGTERM removes gix's lock files, then ends the process as usual.
     let _ = gix::interrupt::init_handler_default(0);
-    let cli = Cli::parse();
-    match run(cli) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version print on stdout and succeed; a usage error exits as git's do.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(error::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let code = match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            ui::status(&format!("error: {}", err.message));
+            if !err.message.is_empty() {
+                ui::status(&format!("error: {}", err.message));
+            }
             if let Some(hint) = &err.hint {
                 ui::status(&format!("hint: {hint}"));
             }
             ExitCode::from(err.code)
         }
-    }
+    };
+    ui::finish_pager();
+    code
 }
 
 /// Runs a parsed command.

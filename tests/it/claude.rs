@@ -368,7 +368,7 @@ fn search_and_stats_read_claude_sessions_too() {
         json.stdout.contains("\"input.command\""),
         "a tool input is found, named by its field:\n{json}"
     );
-    let missing = run_as(&repo, &home, &["search", "no-such-text-anywhere"]).success();
+    let missing = run_as(&repo, &home, &["search", "no-such-text-anywhere"]).failure();
     assert_eq!(missing.stdout, "", "nothing printed for no match");
 
     let stats = run_as(&repo, &home, &["stats", "--json"]).success().json();

@@ -9,6 +9,7 @@
 mod bad_input;
 mod claude;
 mod codex;
+mod conventions;
 mod deletion;
 mod e2e_claude;
 mod e2e_codex;

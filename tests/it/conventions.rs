@@ -1,0 +1,271 @@
+//! What a git user expects of a git subcommand: `git -c` settings, git's exit codes, color and
+//! the pager as `git log` has them (under a pseudo-terminal made by util-linux's `script`).
+
+use std::process::Command;
+
+use crate::install::path_with_git_session;
+use crate::support::{Repo, Run, TestEnv, COMPACTED, TOOLCALL};
+
+/// Runs `git <args>` in `repo` with git-session on PATH, as a user types `git session ...`.
+pub(crate) fn git_cmd(repo: &Repo<'_>, args: &[&str]) -> Run {
+    let output = repo
+        .env
+        .command("git")
+        .current_dir(&repo.dir)
+        .env("PATH", path_with_git_session())
+        .args(args)
+        .output();
+    run_of(format!("git {}", args.join(" ")), output)
+}
+
+fn run_of(command: String, output: std::io::Result<std::process::Output>) -> Run {
+    let output = output.unwrap_or_else(|e| panic!("cannot run {command}: {e}"));
+    Run {
+        command,
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Whether util-linux's `script` is here; with `GIT_SESSION_REQUIRE_E2E=1` its absence fails.
+pub(crate) fn have_script() -> bool {
+    let found = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("GIT_SESSION_REQUIRE_E2E").is_none(),
+            "util-linux's script is needed for the pseudo-terminal tests"
+        );
+        println!("SKIPPED: script (util-linux) not installed");
+    }
+    found
+}
+
+/// Runs `command` on a pseudo-terminal (stdin, stdout and stderr all on it), as a user at a
+/// terminal would, and returns everything the terminal showed.
+pub(crate) fn in_pty(command: Command) -> Run {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let line: Vec<String> = std::iter::once(program)
+        .chain(command.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let line = line.join(" ");
+    // The command's environment was cleared (see TestEnv::command): script starts from it too.
+    let mut script = Command::new("script");
+    script
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env_clear();
+    for (key, value) in command.get_envs() {
+        if let Some(value) = value {
+            script.env(key, value);
+        }
+    }
+    script.env("TERM", "xterm");
+    if let Some(dir) = command.get_current_dir() {
+        script.current_dir(dir);
+    }
+    run_of(format!("script -c {line}"), script.output())
+}
+
+fn saved_repo(env: &TestEnv) -> Repo<'_> {
+    let repo = env.repo_with_commit("project");
+    repo.save(&[&COMPACTED.path()]);
+    repo
+}
+
+#[test]
+fn settings_given_with_git_dash_c_apply_as_git_config_does() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let from = COMPACTED.arg();
+    let saved = git_cmd(
+        &repo,
+        &[
+            "-c",
+            "session.redactRule=greeting=hello from [a-z]+",
+            "-c",
+            "user.name=Dash C User",
+            "session",
+            "save",
+            "--from",
+            &from,
+        ],
+    )
+    .success();
+    assert!(
+        saved.stderr.contains("Redacted 3 secrets: greeting 3"),
+        "{saved}"
+    );
+    let shown = repo.show(COMPACTED.id, None).to_string();
+    assert!(
+        shown.contains("[REDACTED:greeting]"),
+        "the -c rule redacted"
+    );
+    assert!(!shown.contains("hello from file"), "the -c rule redacted");
+    let log = repo
+        .git_session(&["log", COMPACTED.id, "--json"])
+        .success()
+        .json();
+    assert_eq!(log["saves"][0]["committer"], "Dash C User", "{log:#}");
+
+    let off = git_cmd(
+        &repo,
+        &[
+            "-c",
+            "session.redact=false",
+            "session",
+            "save",
+            "--from",
+            &TOOLCALL.arg(),
+        ],
+    )
+    .success();
+    assert!(
+        off.stderr.contains("warning: session.redact is false"),
+        "-c session.redact=false is read:\n{off}"
+    );
+    // Nothing of it stays in the repository's config.
+    assert_eq!(
+        repo.git_run(&["config", "session.redactRule"]).code,
+        Some(1)
+    );
+}
+
+#[test]
+fn exit_codes_follow_git() {
+    let env = TestEnv::new();
+    let repo = saved_repo(&env);
+    // Usage errors exit 129, as git's option parser does.
+    for args in [
+        &["list", "--bogus"][..],
+        &["log"],
+        &["prune", "--older-than", "30x"],
+        &["list", "--color=sometimes"],
+    ] {
+        let run = repo.git_session(args);
+        assert_eq!(run.code, Some(129), "{run}");
+        assert!(run.stderr.contains("error:"), "{run}");
+        assert!(run.stdout.is_empty(), "{run}");
+    }
+    // search: 0 with a match, 1 without (as git grep), and no error line then.
+    repo.git_session(&["search", "hello"]).success();
+    let none = repo.git_session(&["search", "no such words anywhere"]);
+    assert_eq!(none.code, Some(1), "{none}");
+    assert!(!none.stderr.contains("error:"), "{none}");
+    assert!(none.stderr.contains("No match"), "{none}");
+    assert!(none.stderr.contains("1 saved session."), "{none}");
+    // An error: 1, with a hint.
+    let missing = repo.git_session(&["log", "ses_nothing_like_it"]).failure();
+    assert!(!missing.hint_lines().is_empty(), "{missing}");
+    // --help and --version succeed.
+    let help = repo.git_session(&["list", "--help"]).success();
+    assert!(help.stdout.contains("--color"), "{help}");
+}
+
+#[test]
+fn color_follows_the_flag_git_config_and_no_color() {
+    let env = TestEnv::new();
+    let repo = saved_repo(&env);
+    let esc = "\u{1b}[";
+    // Into a pipe: plain by default, colored with --color=always or color.ui=always.
+    let plain = repo.git_session(&["list"]).success();
+    assert!(!plain.stdout.contains(esc), "{plain}");
+    let forced = repo.git_session(&["list", "--color=always"]).success();
+    assert!(
+        forced.stdout.contains(&format!("{esc}33m{}", COMPACTED.id)),
+        "{forced}"
+    );
+    let bare_flag = repo.git_session(&["search", "hello", "--color"]).success();
+    assert!(
+        bare_flag.stdout.contains(&format!("{esc}1m{esc}31mhello")),
+        "{bare_flag}"
+    );
+    repo.git(&["config", "color.ui", "always"]);
+    let by_config = repo.git_session(&["log", COMPACTED.id]).success();
+    assert!(
+        by_config.stdout.contains(esc),
+        "color.ui=always:\n{by_config}"
+    );
+    // color.session wins over color.ui, the flag over both.
+    repo.git(&["config", "color.session", "never"]);
+    let session_never = repo.git_session(&["log", COMPACTED.id]).success();
+    assert!(!session_never.stdout.contains(esc), "{session_never}");
+    let flag_wins = repo
+        .git_session(&["log", COMPACTED.id, "--color=always"])
+        .success();
+    assert!(flag_wins.stdout.contains(esc), "{flag_wins}");
+    repo.git(&["config", "--unset", "color.session"]);
+    repo.git(&["config", "--unset", "color.ui"]);
+
+    if !have_script() {
+        return;
+    }
+    // On a terminal: colored, unless NO_COLOR or --color=never.
+    let mut cmd = env.git_session_command(&repo.dir);
+    cmd.args(["list", "--no-pager"]);
+    let tty = in_pty(cmd);
+    assert!(
+        tty.stdout.contains(&format!("{esc}33m{}", COMPACTED.id)),
+        "{tty}"
+    );
+    let mut cmd = env.git_session_command(&repo.dir);
+    cmd.args(["list", "--no-pager"]).env("NO_COLOR", "1");
+    let no_color = in_pty(cmd);
+    assert!(no_color.stdout.contains(COMPACTED.id), "{no_color}");
+    assert!(!no_color.stdout.contains(esc), "NO_COLOR:\n{no_color}");
+    let mut cmd = env.git_session_command(&repo.dir);
+    cmd.args(["list", "--no-pager", "--color=never"]);
+    let never = in_pty(cmd);
+    assert!(!never.stdout.contains(esc), "--color=never:\n{never}");
+}
+
+#[test]
+fn the_pager_runs_for_a_terminal_only_and_as_git_configures_it() {
+    let env = TestEnv::new();
+    let repo = saved_repo(&env);
+    let pager = "sed 's/^/PAGED:/'";
+    // Into a pipe: never paged.
+    let mut cmd = env.git_session_command(&repo.dir);
+    let piped = cmd
+        .args(["log", COMPACTED.id])
+        .env("GIT_PAGER", pager)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains("PAGED:"));
+    if !have_script() {
+        return;
+    }
+    let paged = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut cmd = env.git_session_command(&repo.dir);
+        cmd.args(args);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        in_pty(cmd)
+    };
+    let run = paged(&["log", COMPACTED.id], &[("GIT_PAGER", pager)]);
+    assert!(
+        run.stdout.contains("PAGED:"),
+        "GIT_PAGER on a terminal:\n{run}"
+    );
+    assert!(
+        run.stdout.contains(COMPACTED.id) || run.stdout.contains("manual"),
+        "{run}"
+    );
+    // The pager gets LESS=FRX unless LESS is set, as git's does.
+    let run = paged(&["list"], &[("GIT_PAGER", "echo LESS=$LESS; cat")]);
+    assert!(run.stdout.contains("LESS=FRX"), "{run}");
+    let run = paged(&["list", "--no-pager"], &[("GIT_PAGER", pager)]);
+    assert!(!run.stdout.contains("PAGED:"), "--no-pager:\n{run}");
+    // core.pager, then pager.session=false.
+    repo.git(&["config", "core.pager", "sed 's/^/CORE:/'"]);
+    let run = paged(&["search", "hello"], &[]);
+    assert!(run.stdout.contains("CORE:"), "core.pager:\n{run}");
+    repo.git(&["config", "pager.session", "false"]);
+    let run = paged(&["search", "hello"], &[]);
+    assert!(!run.stdout.contains("CORE:"), "pager.session=false:\n{run}");
+    assert!(run.stdout.contains("hello"), "{run}");
+}
