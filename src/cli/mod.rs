@@ -1,5 +1,6 @@
 //! The command line: `git session <command>`. One file per command, one dispatch here.
 
+mod completions;
 mod context;
 mod delete;
 pub mod error;
@@ -11,6 +12,7 @@ mod install;
 mod list;
 mod load;
 mod log;
+mod manual;
 mod pager;
 mod prune;
 mod pull;
@@ -46,7 +48,22 @@ use crate::store::Store;
 /// Sessions are stored as deduplicated git objects on refs/sessions/<agent>/<id>, never in the
 /// working tree, the index, HEAD or any branch.
 #[derive(Debug, Parser)]
-#[command(name = "git-session", bin_name = "git session", version)]
+#[command(
+    name = "git-session",
+    bin_name = "git session",
+    version,
+    after_long_help = "Exit status, as git's: 0 success; 1 an error (an 'error:' line and a 'hint:'), and the
+negative answers: search found nothing, scan found secrets, repair --dry-run found damage;
+129 a usage error (an unknown option, a missing or bad value).
+
+Configuration is read as git reads it, 'git -c key=value' included: session.redact,
+session.redactRule, session.redactAllow, session.splitThreshold, session.lockTimeout,
+remote.<name>.sessions; color.session and color.ui (--color), core.pager, pager.session and
+the GIT_PAGER and PAGER variables (--no-pager), NO_COLOR.
+
+Each command has its page: man git-session-<command>, or git session help <command>.
+Shell completion: git session completions bash|zsh|fish."
+)]
 pub struct Cli {
     /// Run as if started in this directory.
     #[arg(short = 'C', global = true, value_name = "DIR")]
@@ -104,6 +121,10 @@ pub enum Command {
     Uninstall(uninstall::UninstallArgs),
     /// Show what is installed where, and whether the hooks can find git-session.
     Status(status::StatusArgs),
+    /// Print the manual page, or install the pages where `man` (and `git help session`) finds them.
+    Man(manual::ManArgs),
+    /// Print a shell completion script that plugs into git's (`git session <TAB>`).
+    Completions(completions::CompletionsArgs),
     /// Run by the installed git hooks.
     #[command(hide = true)]
     Hook(hook::HookArgs),
@@ -174,6 +195,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Uninstall(args) => uninstall::run(&dir, args),
         Command::Status(args) => status::run(&dir, args),
         Command::Hook(args) => hook::run(&dir, args),
+        Command::Man(args) => manual::run(args),
+        Command::Completions(args) => completions::run(args),
     }
 }
 

@@ -8,14 +8,22 @@ use crate::support::{Repo, Run, TestEnv, COMPACTED, TOOLCALL};
 
 /// Runs `git <args>` in `repo` with git-session on PATH, as a user types `git session ...`.
 pub(crate) fn git_cmd(repo: &Repo<'_>, args: &[&str]) -> Run {
-    let output = repo
-        .env
-        .command("git")
-        .current_dir(&repo.dir)
-        .env("PATH", path_with_git_session())
-        .args(args)
-        .output();
-    run_of(format!("git {}", args.join(" ")), output)
+    git_cmd_with_path(repo, &path_with_git_session(), args, &[])
+}
+
+/// Runs `git <args>` in `repo` with this `PATH` and these variables set.
+pub(crate) fn git_cmd_with_path(
+    repo: &Repo<'_>,
+    path: &std::ffi::OsStr,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Run {
+    let mut command = repo.env.command("git");
+    command.current_dir(&repo.dir).env("PATH", path).args(args);
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    run_of(format!("git {}", args.join(" ")), command.output())
 }
 
 fn run_of(command: String, output: std::io::Result<std::process::Output>) -> Run {

@@ -21,6 +21,7 @@ mod install;
 mod json;
 mod layers;
 mod lifecycle;
+mod manual;
 mod portable;
 mod redaction;
 mod repos;
