@@ -106,8 +106,8 @@ fn history_bundle(store: &Store, args: &ExportArgs) -> Result<(Vec<u8>, String),
     bundle::write_history(&header, &pack, &mut out)
         .map_err(|e| CliError::user(format!("cannot write the bundle: {e}")))?;
     let what = format!(
-        ": {} save(s) of {}, up to {}",
-        header.saves,
+        ": {} of {}, up to {}",
+        ui::count(header.saves as usize, "save", "saves"),
         header.session,
         ui::short(&header.tip)
     );

@@ -140,8 +140,8 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
         None => format!("save {}", ui::short(&save.commit)),
     };
     let what = format!(
-        "{title}: {} messages{child_count} ({source})",
-        session.messages.len()
+        "{title}: {}{child_count} ({source})",
+        ui::count(session.messages.len(), "message", "messages")
     );
     let into = match &restored.file {
         Some(file) => format!(" into {}", file.display()),

@@ -14,6 +14,7 @@ mod load;
 mod log;
 mod manual;
 mod pager;
+mod progress;
 mod prune;
 mod pull;
 mod push;

@@ -100,8 +100,9 @@ pub(crate) fn run(store: &Store, args: RepairArgs) -> Result<(), CliError> {
 fn report_text(store: &Store, scan: &repair::Scan, outcomes: &[Outcome<'_>]) {
     if outcomes.is_empty() {
         ui::status(&format!(
-            "Nothing to repair: {} sessions ref(s), {} save(s), every object present.",
-            scan.refs, scan.saves
+            "Nothing to repair: {}, {}, every object present.",
+            ui::count(scan.refs, "sessions ref", "sessions refs"),
+            ui::count(scan.saves, "save", "saves")
         ));
         return;
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::progress::Progress;
 use super::{context, report, settings, ui, CliError};
 use crate::agents::{registry, AgentArg, InputError, Pick, Source};
 use crate::session::save_set::{self, SaveReport};
@@ -100,7 +101,18 @@ pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
         ui::status(&format!("warning: {w}"));
     }
     let settings = settings::for_save(store, args.no_redact)?;
-    let reports = save_set::save_all(store, agent, read.sessions, &args.reason, false, &settings)?;
+    let spinner = if args.quiet || args.json {
+        Progress::hidden()
+    } else {
+        let what = match read.sessions.as_slice() {
+            [one] => one.id.clone(),
+            many => ui::count(many.len(), "session", "sessions"),
+        };
+        Progress::spinner(&format!("Saving {what}"))
+    };
+    let reports = save_set::save_all(store, agent, read.sessions, &args.reason, false, &settings);
+    drop(spinner);
+    let reports = reports?;
     context::gc_auto(store);
     report::print_reports(&reports, args.json, args.quiet);
     Ok(())

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use clap::Args;
 use serde::Serialize;
 
+use super::progress::Progress;
 use super::{ui, CliError};
 use crate::session::history::SaveRecord;
 use crate::session::scan::{SaveFindings, Scanner};
@@ -68,7 +69,13 @@ pub(crate) fn run(store: &Store, args: ScanArgs) -> Result<(), CliError> {
     let mut scanner = Scanner::new(&redactor);
     let mut report: Vec<(SavedSession, Vec<ScannedSave>)> = Vec::new();
     let mut saves_scanned = 0usize;
+    let progress = if args.json {
+        Progress::hidden()
+    } else {
+        Progress::bar(sessions.len() as u64, "Scanning")
+    };
     for saved in sessions {
+        progress.inc(&saved.name.id);
         let mut scanned = Vec::new();
         for record in history.log(&saved)? {
             let session = history.read(&saved, &record)?;
@@ -79,6 +86,7 @@ pub(crate) fn run(store: &Store, args: ScanArgs) -> Result<(), CliError> {
         }
         report.push((saved, scanned));
     }
+    drop(progress);
     let total: usize = report
         .iter()
         .flat_map(|(_, saves)| saves.iter().map(|s| s.findings.total()))
@@ -119,7 +127,9 @@ pub(crate) fn run(store: &Store, args: ScanArgs) -> Result<(), CliError> {
     if total == 0 {
         if !args.json {
             ui::status(&format!(
-                "No secrets found in {saves_scanned} save(s) of {sessions_scanned} session(s)."
+                "No secrets found in {} of {}.",
+                ui::count(saves_scanned, "save", "saves"),
+                ui::count(sessions_scanned, "session", "sessions")
             ));
         }
         return Ok(());

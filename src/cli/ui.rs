@@ -54,6 +54,11 @@ pub fn plural<'a>(count: u64, one: &'a str, many: &'a str) -> &'a str {
     }
 }
 
+/// A count and its word: `1 file`, `3 files`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", plural(n as u64, one, many))
+}
+
 /// Shortens an object id for display.
 pub fn short(id: &impl std::fmt::Display) -> String {
     id.to_string().chars().take(10).collect()
@@ -102,9 +107,10 @@ pub fn out(text: &str) {
     }
 }
 
-/// Writes one status line to stderr (not part of the answer).
+/// Writes one status line to stderr (not part of the answer), above a progress bar if one is
+/// drawn.
 pub fn status(text: &str) {
-    eprintln!("{text}");
+    super::progress::suspend(|| eprintln!("{text}"));
 }
 
 /// Writes a question on stderr without a newline, for an answer typed on the same line.

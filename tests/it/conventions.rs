@@ -277,3 +277,84 @@ fn the_pager_runs_for_a_terminal_only_and_as_git_configures_it() {
     assert!(!run.stdout.contains("CORE:"), "pager.session=false:\n{run}");
     assert!(run.stdout.contains("hello"), "{run}");
 }
+
+#[test]
+fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
+    let env = TestEnv::new();
+    let repo = env.repo_with_commit("project");
+    let folder = env.path("exports");
+    std::fs::create_dir(&folder).unwrap();
+    for example in crate::support::ALL_EXAMPLES {
+        std::fs::copy(example.path(), folder.join(example.file)).unwrap();
+    }
+    let folder_arg = folder.display().to_string();
+    // Into a pipe: the summary only, no bar, no escape sequence, no carriage return.
+    let piped = repo.git_session(&["import", &folder_arg]).success();
+    assert!(piped.stderr.contains("Imported 5 files"), "{piped}");
+    for unwanted in ["Importing", "\r", "\u{1b}["] {
+        assert!(
+            !piped.stderr.contains(unwanted),
+            "{unwanted:?} in a pipe:\n{piped}"
+        );
+    }
+    let scanned = repo.git_session(&["scan"]).success();
+    assert!(!scanned.stderr.contains("Scanning"), "{scanned}");
+    if !have_script() {
+        return;
+    }
+    let other = env.repo_with_commit("other");
+    let mut cmd = env.git_session_command(&other.dir);
+    cmd.args(["import", &folder_arg]);
+    let tty = in_pty(cmd);
+    assert_eq!(tty.code, Some(0), "{tty}");
+    assert!(
+        tty.stdout.contains("Importing ["),
+        "a bar on the terminal:\n{tty}"
+    );
+    assert!(
+        tty.stdout.contains("/5"),
+        "counted over the 5 files:\n{tty}"
+    );
+    assert!(tty.stdout.contains("Imported 5 files"), "{tty}");
+    let mut cmd = env.git_session_command(&other.dir);
+    cmd.arg("scan");
+    let tty = in_pty(cmd);
+    assert!(tty.stdout.contains("Scanning ["), "{tty}");
+}
+
+#[test]
+fn every_command_works_in_a_bare_repository() {
+    let env = TestEnv::new();
+    let repo = env.bare_repo("bare.git");
+    let mut grown = COMPACTED.json();
+    grown["messages"].as_array_mut().unwrap().pop();
+    let first = env.path("first.json");
+    crate::support::write_json(&first, &grown);
+    repo.save(&[&first]);
+    repo.save(&[&COMPACTED.path()]);
+    assert_eq!(repo.commit_count(&COMPACTED.ref_name()), 2);
+    // prune --keep-last moves the ref and has no reflog to expire there (a bare repository
+    // keeps none): it succeeds, and so does gc.
+    let pruned = repo.git_session(&["prune", "--keep-last", "1"]).success();
+    assert!(
+        pruned.stderr.contains("keeping the newest 1 of 2 saves"),
+        "{pruned}"
+    );
+    assert_eq!(repo.commit_count(&COMPACTED.ref_name()), 1);
+    let gc = repo.git_session(&["gc", "--json"]).success().json();
+    assert_eq!(gc["after"]["looseObjects"], 0, "{gc:#}");
+    for args in [
+        &["list"][..],
+        &["log", COMPACTED.id],
+        &["search", "hello"],
+        &["stats"],
+        &["scan"],
+        &["scrub", COMPACTED.id],
+        &["repair", "--dry-run"],
+        &["export", COMPACTED.id, "-o", "../bundle.gsb"],
+    ] {
+        repo.git_session(args).success();
+    }
+    assert_eq!(repo.show(COMPACTED.id, None), COMPACTED.json());
+    repo.assert_fsck_clean();
+}

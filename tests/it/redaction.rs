@@ -911,7 +911,7 @@ fn scan_finds_what_no_redact_stored_and_scrub_removes_it() {
     let scan = repo.git_session(&["scan"]).success();
     assert!(
         scan.stderr
-            .contains("No secrets found in 1 save(s) of 1 session(s)"),
+            .contains("No secrets found in 1 save of 1 session"),
         "{scan}"
     );
 
@@ -970,7 +970,7 @@ fn scan_finds_what_no_redact_stored_and_scrub_removes_it() {
     let old_tip = repo.rev_parse(&TOOLCALL.ref_name()).unwrap();
     let scrub = repo.git_session(&["scrub", &TOOLCALL.id[..10]]).success();
     assert!(
-        scrub.stderr.contains("1 of 2 save(s) held secrets"),
+        scrub.stderr.contains("1 of 2 saves held secrets"),
         "{scrub}"
     );
     assert!(
