@@ -44,6 +44,7 @@ pub struct LoadArgs {
 
 /// The `--json` report of a load: one shape for every agent.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct LoadReport {
     version: u32,
     agent: String,
