@@ -137,7 +137,24 @@ impl From<SessionError> for CliError {
 
 impl From<InputError> for CliError {
     fn from(e: InputError) -> Self {
-        CliError::user(e)
+        let hint = match &e {
+            InputError::Unreadable { .. } => {
+                "check the path: --from takes an agent's session file (an 'opencode export' JSON, a Claude Code or Codex .jsonl), or - for stdin"
+            }
+            InputError::Truncated { .. } => {
+                "the file was cut while written; export it again (a piped 'opencode export' is cut at 64 KiB: write it to a file with > instead)"
+            }
+            _ => "pass the file 'opencode export <id>' writes, or an agent's .jsonl transcript (with --agent claude or codex)",
+        };
+        CliError::user(e).hint(hint)
+    }
+}
+
+impl CliError {
+    /// `-C DIR` (or another directory to run in) names nothing.
+    pub fn no_such_directory(dir: &std::path::Path) -> Self {
+        CliError::user(format!("{} does not exist", dir.display()))
+            .hint("-C names the directory to run in: check the path (relative ones start from the current directory)")
     }
 }
 

@@ -57,7 +57,10 @@ pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
         return Ok(());
     }
     crate::fsutil::write_atomically(&args.output, &bytes)
-        .map_err(|e| CliError::user(format!("cannot write {}: {e}", args.output.display())))?;
+        .map_err(|e| {
+            CliError::user(format!("cannot write {}: {e}", args.output.display()))
+                .hint("-o names the file to write: its directory must exist and be writable ('-' writes to stdout)")
+        })?;
     ui::status(&format!(
         "Wrote {} ({}){what}.",
         args.output.display(),

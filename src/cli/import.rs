@@ -55,10 +55,11 @@ struct Candidate {
 
 pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
     if !args.path.exists() {
-        return Err(CliError::user(format!(
-            "{} does not exist",
-            args.path.display()
-        )));
+        return Err(
+            CliError::user(format!("{} does not exist", args.path.display())).hint(
+                "pass a bundle written by 'git session export', an agent's session file, or a directory holding them",
+            ),
+        );
     }
     let settings = settings::for_save(store, false)?;
     if args.path.is_file() {
@@ -290,8 +291,10 @@ fn joined_line(j: &Joined) -> String {
 /// Reads a bundle (any known agent's) or an agent's session file (by its extension); `None`
 /// for other files.
 fn read_file(store: &Store, path: &Path) -> Result<Option<Content>, CliError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        CliError::user(format!("cannot read {}: {e}", path.display()))
+            .hint("check that the file exists and that you may read it")
+    })?;
     if bundle::looks_like_bundle(&bytes) {
         let read = bundle::read(&bytes)?;
         let agent_name = match &read {

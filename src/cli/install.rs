@@ -138,7 +138,7 @@ fn install_manual() {
 /// `dir` is not inside one.
 pub(crate) fn context(dir: &Path, outside_ok: bool) -> Result<Context, CliError> {
     if !dir.exists() {
-        return Err(CliError::user(format!("{} does not exist", dir.display())));
+        return Err(CliError::no_such_directory(dir));
     }
     match Store::discover(dir) {
         Ok(store) => Ok(Context::new(Some(RepoContext::from_store(&store)))),

@@ -203,7 +203,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 
 fn open(dir: &std::path::Path) -> Result<Store, CliError> {
     if !dir.exists() {
-        return Err(CliError::user(format!("{} does not exist", dir.display())));
+        return Err(CliError::no_such_directory(dir));
     }
     Ok(Store::discover(dir)?)
 }

@@ -220,7 +220,14 @@ mod tests {
         let figures = collect(&store, &sessions, &parts).unwrap();
         let f = &figures[0];
         assert_eq!(
-            (f.saves, f.merges, f.children, f.messages, f.child_messages, f.parts),
+            (
+                f.saves,
+                f.merges,
+                f.children,
+                f.messages,
+                f.child_messages,
+                f.parts
+            ),
             (2, 0, 1, 2, 1, 6)
         );
         let log = history.log(&sessions[0]).unwrap();

@@ -358,3 +358,64 @@ fn every_command_works_in_a_bare_repository() {
     assert_eq!(repo.show(COMPACTED.id, None), COMPACTED.json());
     repo.assert_fsck_clean();
 }
+
+#[test]
+fn errors_name_the_problem_once_and_say_what_to_do() {
+    let env = TestEnv::new();
+    let repo = saved_repo(&env);
+    let missing = env.path("missing.json").display().to_string();
+    let nowhere = env.path("no/such/dir/out.gsb").display().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["save", "--from", &missing], &missing),
+        (vec!["import", &missing], &missing),
+        (vec!["-C", &missing, "list"], &missing),
+        (vec!["export", COMPACTED.id, "-o", &nowhere], &nowhere),
+    ];
+    for (args, path) in cases {
+        let run = repo.git_session(&args).failure();
+        assert_eq!(run.stderr.matches("error:").count(), 1, "{run}");
+        assert_eq!(run.stderr.matches(path).count(), 1, "the path once:\n{run}");
+        assert!(
+            run.stderr.matches(".tmp").count() == 0,
+            "no temporary file named:\n{run}"
+        );
+        assert_eq!(run.hint_lines().len(), 1, "a hint:\n{run}");
+    }
+}
+
+#[test]
+fn push_takes_a_session_id_first_and_a_fresh_clone_is_told_to_pull() {
+    let env = TestEnv::new();
+    let (_remote, a, b) = crate::share::remote_and_two_clones(&env);
+    a.git_session(&["remote", "add", "origin"]).success();
+    a.save(&[&COMPACTED.path()]);
+    a.save(&[&TOOLCALL.path()]);
+    // `push ID`: that session, to the default remote.
+    let pushed = a.git_session(&["push", &COMPACTED.id[..12]]).success();
+    assert!(
+        pushed
+            .stderr
+            .contains(&format!("pushed {} to origin", COMPACTED.id)),
+        "{pushed}"
+    );
+    assert!(
+        !pushed.stderr.contains(TOOLCALL.id),
+        "only that session:\n{pushed}"
+    );
+    let neither = a.git_session(&["push", "nothing-by-that-name"]).failure();
+    assert!(
+        neither
+            .stderr
+            .contains("neither a remote nor a saved session"),
+        "{neither}"
+    );
+    assert_eq!(neither.hint_lines().len(), 1, "{neither}");
+
+    // b has no sessions yet, though origin has one: list says how to get them.
+    let listed = b.git_session(&["list"]).success();
+    assert_eq!(listed.stdout, "", "{listed}");
+    assert!(listed.stderr.contains("git session pull"), "{listed}");
+    b.git_session(&["pull"]).success();
+    let listed = b.git_session(&["list"]).success();
+    assert!(listed.stdout.contains(COMPACTED.id), "{listed}");
+}
