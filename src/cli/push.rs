@@ -52,7 +52,7 @@ fn session_as_first_word(store: &Store, args: &mut PushArgs) -> Result<(), CliEr
     let Some(word) = args.remote.clone() else {
         return Ok(());
     };
-    if store.remote_names().iter().any(|r| *r == word) {
+    if store.remote_names().contains(&word) {
         return Ok(());
     }
     match SessionHistory::new(store).resolve(&word) {
