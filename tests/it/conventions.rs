@@ -423,22 +423,35 @@ fn push_takes_a_session_id_first_and_a_fresh_clone_is_told_to_pull() {
 #[test]
 fn readme_documents_every_flag_of_every_command() {
     use clap::CommandFactory;
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let mut root = git_session::cli::Cli::command();
     root.build();
     let mut missing = Vec::new();
-    for command in root.get_subcommands().filter(|c| !c.is_hide_set() && c.get_name() != "help") {
+    for command in root
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+    {
         // The rows of the Commands table that describe this command.
         let rows: String = readme
             .lines()
-            .filter(|l| l.starts_with(&format!("| `{} ", command.get_name())) || l.starts_with(&format!("| `{}`", command.get_name())))
+            .filter(|l| {
+                l.starts_with(&format!("| `{} ", command.get_name()))
+                    || l.starts_with(&format!("| `{}`", command.get_name()))
+            })
             .collect::<Vec<_>>()
             .join("\n");
         if rows.is_empty() {
-            missing.push(format!("{}: no row in README's Commands table", command.get_name()));
+            missing.push(format!(
+                "{}: no row in README's Commands table",
+                command.get_name()
+            ));
             continue;
         }
-        for arg in command.get_arguments().filter(|a| !a.is_hide_set() && !a.is_global_set()) {
+        for arg in command
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && !a.is_global_set())
+        {
             if arg.get_long() == Some("help") || arg.is_positional() {
                 continue;
             }
@@ -448,9 +461,17 @@ fn readme_documents_every_flag_of_every_command() {
                 .iter()
                 .any(|f| f.as_ref().is_some_and(|f| rows.contains(f.as_str())));
             if !documented {
-                missing.push(format!("{} {}", command.get_name(), long.or(short).unwrap_or_default()));
+                missing.push(format!(
+                    "{} {}",
+                    command.get_name(),
+                    long.or(short).unwrap_or_default()
+                ));
             }
         }
     }
-    assert!(missing.is_empty(), "README's Commands table lacks:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "README's Commands table lacks:\n{}",
+        missing.join("\n")
+    );
 }
