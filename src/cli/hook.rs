@@ -97,16 +97,17 @@ fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
             why.push(format!("{refused} refused {summary}"));
         }
         let what = format!(
-            "{} of {} session(s) not pushed: {}",
+            "{} of {} not pushed: {}",
             behind + refused,
-            pushed.len(),
+            ui::count(pushed.len(), "session", "sessions"),
             why.join("; ")
         );
         return warn(Some(&store), &remote, &what);
     }
     if sent > 0 {
         ui::status(&format!(
-            "git-session: pushed {sent} session(s) to {remote}"
+            "git-session: pushed {} to {remote}",
+            ui::count(sent, "session", "sessions")
         ));
     }
 }

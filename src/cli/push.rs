@@ -127,13 +127,19 @@ pub(crate) fn run(store: &Store, mut args: PushArgs) -> Result<(), CliError> {
         .count();
     if refused > 0 {
         return Err(CliError::user(format!(
-            "{remote} refused {refused} session ref(s); nothing was lost locally"
+            "{remote} refused {}; nothing was lost locally",
+            ui::count(refused, "session ref", "session refs")
         ))
         .hint("ask the remote's owner to allow refs/sessions/*, or push to another remote"));
     }
     if behind > 0 {
         return Err(CliError::user(format!(
-            "{behind} session(s) have newer saves on {remote}; nothing was overwritten"
+            "{} newer saves on {remote}; nothing was overwritten",
+            if behind == 1 {
+                "1 session has".to_owned()
+            } else {
+                format!("{behind} sessions have")
+            }
         ))
         .hint(format!(
             "merge and push them with: git session sync {remote}"

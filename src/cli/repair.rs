@@ -115,10 +115,10 @@ fn report_text(store: &Store, scan: &repair::Scan, outcomes: &[Outcome<'_>]) {
             RefKind::Backup => " (a backup)",
         };
         ui::status(&format!(
-            "{}{kind}: {} of {} save(s) lack objects{}",
+            "{}{kind}: {} of {} lack objects{}",
             d.ref_name,
             d.damaged.len(),
-            d.saves,
+            ui::count(d.saves, "save", "saves"),
             if d.damaged_reflog {
                 ", and its reflog reaches damaged saves"
             } else {

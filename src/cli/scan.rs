@@ -139,8 +139,12 @@ pub(crate) fn run(store: &Store, args: ScanArgs) -> Result<(), CliError> {
         _ => "rewrite each session's saves without them: git session scrub <id>".to_owned(),
     };
     Err(CliError::user(format!(
-        "found {total} secret(s) in {dirty_saves} save(s) of {} session(s) ({saves_scanned} save(s) of {sessions_scanned} session(s) scanned)",
-        dirty_sessions.len()
+        "found {} in {} of {} ({} of {} scanned)",
+        ui::count(total, "secret", "secrets"),
+        ui::count(dirty_saves, "save", "saves"),
+        ui::count(dirty_sessions.len(), "session", "sessions"),
+        ui::count(saves_scanned, "save", "saves"),
+        ui::count(sessions_scanned, "session", "sessions")
     ))
     .hint(hint))
 }

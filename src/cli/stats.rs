@@ -264,8 +264,8 @@ impl Summary {
         ));
         if let Some(oldest) = self.backups.first() {
             t.push_str(&format!(
-                "backups         {} file(s), {}, oldest {} (load's copies of replaced local sessions; git session prune --older-than removes old ones)\n",
-                self.backups.len(),
+                "backups         {}, {}, oldest {} (load's copies of replaced local sessions; git session prune --older-than removes old ones)\n",
+                ui::count(self.backups.len(), "file", "files"),
                 ui::size(self.backups.iter().map(|b| b.bytes).sum()),
                 ui::local_time(oldest.seconds)
             ));

@@ -292,7 +292,7 @@ fn load_on_another_machine_rewrites_paths_and_restores_the_subagent() {
     // Backups show in stats and gc, and prune expires old ones.
     let stats = run_as(&b, &home_b, &["stats"]).success();
     assert!(
-        stats.stdout.contains("backups         1 file(s)"),
+        stats.stdout.contains("backups         1 file,"),
         "{}",
         stats.stdout
     );

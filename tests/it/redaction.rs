@@ -957,7 +957,7 @@ fn scan_finds_what_no_redact_stored_and_scrub_removes_it() {
         !scan.stdout.contains(&token) && !scan.stderr.contains(&token),
         "{scan}"
     );
-    scan.single_error(&["found 4 secret(s) in 1 save(s) of 1 session(s)"]);
+    scan.single_error(&["found 4 secrets in 1 save of 1 session"]);
     let text = repo.git_session(&["scan"]).failure();
     assert!(text.stdout.contains("github-pat 2"), "{text}");
     assert!(
