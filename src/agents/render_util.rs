@@ -1,8 +1,10 @@
-//! What the agents' readable views share: HTML escaping, line diffs of file edits, Markdown code
-//! fences, and words and sizes for people.
+//! What the agents' readable views share: the HTML page shell (its Content-Security-Policy and
+//! style sheet) and HTML escaping, line diffs of file edits, Markdown code fences and tag escaping,
+//! and words and sizes for people.
 //!
 //! Every function here depends on its input only, so a session renders to the same bytes on every
-//! machine and in every run; none of them knows an agent's format.
+//! machine and in every run; none of them knows an agent's format. `git session serve` builds its
+//! pages on the same shell, so a session looks the same in a file and in the browser view.
 
 use std::fmt::Write as _;
 
@@ -10,6 +12,81 @@ use similar::{Algorithm, ChangeTag};
 
 /// Unchanged lines shown around each change in a [`line_diff`].
 const DIFF_CONTEXT: usize = 3;
+
+/// The Content-Security-Policy of every page: nothing is loaded (no script, no external style,
+/// font, frame or image; only inline styles and `data:` images), and forms only go back to the
+/// page's own origin (the search form of `git session serve`; a file page has none).
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'";
+
+/// The style sheet of every page: light and dark colours, turns, tool calls, diffs, and the
+/// tables and navigation of `git session serve`.
+pub const PAGE_STYLE: &str = "
+:root { color-scheme: light dark; --fg: #1f2328; --bg: #ffffff; --muted: #59636e;
+  --line: #d1d9e0; --code: #f6f8fa; --user: #ddf4ff; --add: #dafbe1; --del: #ffebe9;
+  --note: #fff8c5; --link: #0969da; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --bg: #0d1117; --muted: #9198a1;
+  --line: #3d444d; --code: #151b23; --user: #0c2d6b; --add: #12361f; --del: #4b1113;
+  --note: #3b2e00; --link: #4493f8; } }
+body { margin: 0; background: var(--bg); color: var(--fg);
+  font: 15px/1.5 -apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif; }
+main { max-width: 60rem; margin: 0 auto; padding: 1.5rem; }
+a { color: var(--link); }
+h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.3rem; border-top: 1px solid var(--line); padding-top: 1rem; margin-top: 2rem; }
+.facts, .when, .trim { color: var(--muted); font-size: .85rem; }
+.turn { border: 1px solid var(--line); border-radius: 6px; margin: 1rem 0; padding: .5rem 1rem; }
+.turn.user { background: var(--user); }
+.turn.summary { border: 2px solid #bf8700; }
+.turn h3 { font-size: 1rem; margin: .25rem 0 .5rem; }
+.text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.note { background: var(--note); border-radius: 4px; padding: .25rem .5rem; }
+pre { background: var(--code); border-radius: 4px; padding: .5rem; overflow-x: auto;
+  font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; white-space: pre; }
+.tool { border-left: 3px solid var(--line); padding-left: .75rem; margin: .75rem 0; }
+.tool .label { font-weight: 600; font-size: .85rem; margin: .25rem 0 0; }
+.add { background: var(--add); display: block; }
+.del { background: var(--del); display: block; }
+.hunk { color: var(--muted); display: block; }
+details > summary { cursor: pointer; color: var(--muted); }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+nav { display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; padding: .5rem 0 1rem;
+  border-bottom: 1px solid var(--line); margin-bottom: 1rem; }
+nav form { margin-left: auto; }
+input[type=search] { font: inherit; padding: .2rem .4rem; min-width: 16rem; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line);
+  vertical-align: top; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+mark { background: var(--note); color: inherit; }
+#saves { margin-bottom: 1.5rem; }
+";
+
+/// Returns one complete, self-contained HTML page: `title` (escaped here) and `body` (HTML,
+/// escaped by its writer) inside `<main>`, with [`CONTENT_SECURITY_POLICY`] and [`PAGE_STYLE`].
+pub fn html_page(title: &str, body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + PAGE_STYLE.len() + 512);
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    let _ = writeln!(
+        out,
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">"
+    );
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    out.push_str("<meta name=\"generator\" content=\"git-session\">\n");
+    let _ = writeln!(out, "<title>{}</title>", escape_html(title));
+    let _ = writeln!(out, "<style>{PAGE_STYLE}</style>\n</head>\n<body>\n<main>");
+    out.push_str(body);
+    out.push_str("</main>\n</body>\n</html>\n");
+    out
+}
+
+/// Returns what a page made by [`html_page`] holds inside `<main>` (to show it inside another
+/// page), or `None` for any other document.
+pub fn html_page_body(page: &str) -> Option<&str> {
+    let start = page.find("<main>\n")? + "<main>\n".len();
+    let end = page.rfind("</main>\n</body>")?;
+    page.get(start..end)
+}
 
 /// Escapes `text` for HTML element content and quoted attribute values: `&`, `<`, `>`, `"` and
 /// `'` become character references, everything else stays as it is.
@@ -86,6 +163,64 @@ pub fn fenced(lang: &str, text: &str, out: &mut String) {
     let _ = writeln!(out, "\n{fence}\n");
 }
 
+/// Markdown text with `<` escaped outside code spans and fenced blocks, so that a tag in the
+/// conversation (`<task id=..>`, `<path>`) shows as text instead of vanishing as raw HTML.
+/// Markdown's own escape (`\<`), not HTML's: code keeps its `<`, and `&` stays as written.
+pub fn escape_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut fence: Option<String> = None;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let marker: String = trimmed
+            .chars()
+            .take_while(|&c| c == '`' || c == '~')
+            .collect();
+        let uniform = marker.chars().all(|c| marker.starts_with(c));
+        if let Some(open) = &fence {
+            // A fence closes with a run of the same character, at least as long, alone on its line.
+            if uniform
+                && marker.len() >= open.len()
+                && marker[..1] == open[..1]
+                && trimmed.trim_end() == marker
+            {
+                fence = None;
+            }
+            out.push_str(line);
+            continue;
+        }
+        if marker.len() >= 3 && uniform {
+            fence = Some(marker);
+            out.push_str(line);
+            continue;
+        }
+        // Outside fences: keep code spans (a backtick run up to the same run), escape `<`.
+        let mut rest = line;
+        while let Some(i) = rest.find(['`', '<']) {
+            out.push_str(&rest[..i]);
+            rest = &rest[i..];
+            if rest.starts_with('<') {
+                out.push_str("\\<");
+                rest = &rest[1..];
+                continue;
+            }
+            let run = rest.len() - rest.trim_start_matches('`').len();
+            let ticks = &rest[..run];
+            match rest[run..].find(ticks) {
+                Some(end) => {
+                    out.push_str(&rest[..run + end + run]);
+                    rest = &rest[run + end + run..];
+                }
+                None => {
+                    out.push_str(ticks);
+                    rest = &rest[run..];
+                }
+            }
+        }
+        out.push_str(rest);
+    }
+    out
+}
+
 /// Returns the length of the longest run of `c` in `text`.
 pub fn longest_run(text: &str, c: char) -> usize {
     let (mut best, mut run) = (0, 0);
@@ -138,6 +273,22 @@ mod tests {
     }
 
     #[test]
+    fn a_page_is_self_contained_and_its_body_comes_back_out() {
+        let page = html_page("<x> & y", "<p>body</p>\n");
+        assert!(page.starts_with("<!DOCTYPE html>\n"), "{page}");
+        assert!(page.contains("<title>&lt;x&gt; &amp; y</title>"), "{page}");
+        assert!(
+            page.contains(&format!("content=\"{CONTENT_SECURITY_POLICY}\"")),
+            "the policy is in the page: {page}"
+        );
+        assert_eq!(html_page_body(&page), Some("<p>body</p>\n"));
+        assert_eq!(html_page_body("<html><body>x</body></html>"), None);
+        for forbidden in ["src=", "href=", "@import", "url(", "<script"] {
+            assert!(!page.contains(forbidden), "nothing is loaded: {forbidden}");
+        }
+    }
+
+    #[test]
     fn a_diff_keeps_three_lines_of_context_and_marks_what_it_skips() {
         let old: String = (1..=30).map(|n| format!("l{n}\n")).collect();
         let new = old.replace("l2\n", "two\n").replace("l20\n", "");
@@ -176,6 +327,16 @@ mod tests {
             "@@\n line 9997\n line 9998\n line 9999\n-line 10000\n+changed\n line 10001\n \
              line 10002\n line 10003\n@@\n"
         );
+    }
+
+    #[test]
+    fn tags_in_text_are_escaped_outside_code() {
+        assert_eq!(escape_tags("a <b> `<c>` d"), "a \\<b> `<c>` d");
+        assert_eq!(
+            escape_tags("x\n```\n<y>\n```\n<z>"),
+            "x\n```\n<y>\n```\n\\<z>"
+        );
+        assert_eq!(escape_tags("no tags"), "no tags");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The command line: `git session <command>`. One file per command, one dispatch here.
 
+mod browser;
 mod completions;
 mod context;
 mod delete;
@@ -25,6 +26,7 @@ mod save;
 mod scan;
 mod scrub;
 mod search;
+mod serve;
 mod settings;
 mod share;
 mod show;
@@ -108,6 +110,8 @@ pub enum Command {
     Stats(stats::StatsArgs),
     /// Find text in saved sessions (messages, tool inputs and outputs), like git grep.
     Search(search::SearchArgs),
+    /// Browse the saved sessions in a web browser: a read-only view on 127.0.0.1.
+    Serve(serve::ServeArgs),
     /// Delete sessions refs here (and with --remote, on a remote).
     Delete(delete::DeleteArgs),
     /// Delete sessions not saved for a while, or keep only each session's newest saves.
@@ -135,8 +139,6 @@ pub enum Command {
 /// `error: ...` and `hint: ...` lines.
 pub fn main() -> ExitCode {
     ui::init_local_offset();
-    // Ctrl-C or SIGTERM removes gix's lock files, then ends the process as usual.
-    let _ = gix::interrupt::init_handler_default(0);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -149,6 +151,10 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    // Ctrl-C or SIGTERM removes gix's lock files, then ends the process as usual; `serve`, which
+    // writes nothing, sees the first one and stops by itself (a second ends it at once).
+    let grace = usize::from(matches!(cli.command, Command::Serve(_)));
+    let _ = gix::interrupt::init_handler_default(grace);
     let code = match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -188,6 +194,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Scrub(args) => scrub::run(&open(&dir)?, args),
         Command::Stats(args) => stats::run(&open(&dir)?, args),
         Command::Search(args) => search::run(&open(&dir)?, args),
+        Command::Serve(args) => serve::run(&open(&dir)?, args),
         Command::Delete(args) => delete::run(&open(&dir)?, args),
         Command::Prune(args) => prune::run(&open(&dir)?, args),
         Command::Gc(args) => gc::run(&open(&dir)?, args),

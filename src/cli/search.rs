@@ -57,26 +57,9 @@ pub(crate) struct Hit {
 
 pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
     let regex = matcher(&args.pattern, args.ignore_case, args.fixed_strings)?;
-    let history = SessionHistory::new(store);
-    // Each session with its agent, whose adapter knows where the texts are.
-    let sessions: Vec<(&dyn Agent, Session)> = match &args.session {
-        Some(id) => vec![super::show::load(store, id, None)?],
-        None => {
-            let mut out = Vec::new();
-            for saved in unique_sessions(history.sessions()?) {
-                let Ok(agent) = context::agent_for(&saved.name.namespace) else {
-                    ui::status(&format!(
-                        "warning: skipped {}: sessions of agent '{}' are not known to this git-session",
-                        saved.name.id, saved.name.namespace
-                    ));
-                    continue;
-                };
-                let save = history.find_save(&saved, None)?;
-                out.push((agent, history.read(&saved, &save)?));
-            }
-            out
-        }
-    };
+    let sessions = searched_sessions(store, args.session.as_deref(), &mut |line| {
+        ui::status(&format!("warning: {line}"))
+    })?;
     let palette = if args.json {
         Palette::new(false)
     } else {
@@ -85,8 +68,8 @@ pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
     let mut text = String::new();
     let mut count = 0;
     for (agent, session) in &sessions {
-        for field in agent.text_fields(session) {
-            for hit in find(&regex, &field.text) {
+        for (field, hits) in session_hits(*agent, session, &regex) {
+            for hit in hits {
                 count += 1;
                 if args.json {
                     text.push_str(&ui::json_line(&HitJson::new(&field, &hit)));
@@ -137,6 +120,50 @@ fn highlight(palette: Palette, regex: &Regex, snippet: &str) -> String {
     }
     out.push_str(&snippet[last..]);
     out
+}
+
+/// Reads the sessions a search looks at, each with its agent: the one `only` names, or the
+/// newest save of every saved session; `skipped` gets a line for each session whose agent this
+/// git-session does not know. `git session serve` searches the same way.
+pub(crate) fn searched_sessions(
+    store: &Store,
+    only: Option<&str>,
+    skipped: &mut dyn FnMut(String),
+) -> Result<Vec<(&'static dyn Agent, Session)>, CliError> {
+    if let Some(id) = only {
+        return Ok(vec![super::show::load(store, id, None)?]);
+    }
+    let history = SessionHistory::new(store);
+    let mut out = Vec::new();
+    for saved in unique_sessions(history.sessions()?) {
+        let Ok(agent) = context::agent_for(&saved.name.namespace) else {
+            skipped(format!(
+                "skipped {}: sessions of agent '{}' are not known to this git-session",
+                saved.name.id, saved.name.namespace
+            ));
+            continue;
+        };
+        let save = history.find_save(&saved, None)?;
+        out.push((agent, history.read(&saved, &save)?));
+    }
+    Ok(out)
+}
+
+/// The texts of `session` (and its children) that `regex` matches, each with its matching lines,
+/// in conversation order.
+pub(crate) fn session_hits(
+    agent: &dyn Agent,
+    session: &Session,
+    regex: &Regex,
+) -> Vec<(TextField, Vec<Hit>)> {
+    agent
+        .text_fields(session)
+        .into_iter()
+        .filter_map(|field| {
+            let hits = find(regex, &field.text);
+            (!hits.is_empty()).then_some((field, hits))
+        })
+        .collect()
 }
 
 /// Builds the regular expression: the pattern itself, or escaped with `fixed`.

@@ -3,7 +3,7 @@
 
 use clap::{Args, ValueEnum};
 
-use super::{context, ui, CliError};
+use super::{browser, context, ui, CliError};
 use crate::agents::{Agent, View};
 use crate::session::{Session, SessionHistory};
 use crate::store::Store;
@@ -26,27 +26,67 @@ pub enum ShowFormat {
   git session show ses_dfef --at ~1       # the save before it
   git session show ses_dfef --at 3fa29c1  # a save by its commit id
   git session show ses_dfef --format md   # the conversation as Markdown
-  git session show ses_dfef --format html > session.html   # one page for a browser")]
+  git session show ses_dfef --format html > session.html   # one page for a browser
+  git session show ses_dfef --format html --open  # the page in your browser (a temp file)")]
 pub struct ShowArgs {
     /// Session id or unique prefix (a child session's id works too).
     pub id: String,
     /// Which save: a commit id prefix from `git session log`, or `~N` for N saves back.
     #[arg(long, value_name = "SAVE")]
     pub at: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json")]
-    pub format: ShowFormat,
+    /// Output format [default: json; html with --open].
+    #[arg(long, value_enum)]
+    pub format: Option<ShowFormat>,
+    /// Write the HTML page to a file in the temporary folder (kept) and open it in the browser.
+    #[arg(long)]
+    pub open: bool,
 }
 
 pub(crate) fn run(store: &Store, args: ShowArgs) -> Result<(), CliError> {
+    let format = match (args.format, args.open) {
+        (Some(ShowFormat::Html) | None, true) => ShowFormat::Html,
+        (Some(_), true) => {
+            return Err(
+                CliError::usage("--open shows the HTML page, not another format")
+                    .hint("use --format html --open, or leave out --open"),
+            )
+        }
+        (format, false) => format.unwrap_or(ShowFormat::Json),
+    };
     let (agent, session) = load(store, &args.id, args.at.as_deref())?;
-    let view = match args.format {
+    let view = match format {
         ShowFormat::Json => View::Native,
         ShowFormat::Md => View::Markdown,
         ShowFormat::Html => View::Html,
     };
     let bytes = agent.render(&session, view, &ui::local_time);
+    if args.open {
+        return open_page(&session.id, &bytes);
+    }
     ui::out(&String::from_utf8_lossy(&bytes));
+    Ok(())
+}
+
+/// Writes `page` to a file of its own in the temporary folder and opens it in the browser. The
+/// file stays (the browser reads it after this process ends); the message says where it is.
+fn open_page(id: &str, page: &[u8]) -> Result<(), CliError> {
+    let dir = std::env::temp_dir();
+    let cannot = |e: std::io::Error| {
+        CliError::user(format!("cannot write the page to {}: {e}", dir.display()))
+            .hint("set TMPDIR to a writable folder, or use --format html > FILE")
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!("git-session-{id}-"))
+        .suffix(".html")
+        .tempfile_in(&dir)
+        .map_err(cannot)?;
+    std::io::Write::write_all(&mut file, page).map_err(cannot)?;
+    let (_, path) = file.keep().map_err(|e| cannot(e.error))?;
+    browser::open(&path)?;
+    ui::status(&format!(
+        "Opened {} in the browser (the file stays; delete it when done).",
+        path.display()
+    ));
     Ok(())
 }
 

@@ -264,6 +264,36 @@ pub fn decode(store: &Store, id: &str, tree: ObjectId, commit: &str) -> Result<S
     decoder.session(id, tree)
 }
 
+/// Lists the messages a save's tree holds, as `(session id, message id)` pairs, the root's
+/// (`root_id`) and every child session's, from the trees alone (no message is read).
+pub fn message_ids(store: &Store, root_id: &str, tree: ObjectId) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut queue = vec![(root_id.to_owned(), tree)];
+    while let Some((id, tree)) = queue.pop() {
+        for entry in store.read_tree(tree)? {
+            if entry.name == MESSAGES_DIR {
+                for bucket in store.read_tree(entry.id)? {
+                    let files = match bucket.kind {
+                        EntryKind::Tree => store.read_tree(bucket.id)?,
+                        EntryKind::Blob => vec![bucket],
+                    };
+                    out.extend(files.iter().filter_map(|f| {
+                        let message = f.name.strip_suffix(MESSAGE_SUFFIX)?;
+                        Some((id.clone(), message.to_owned()))
+                    }));
+                }
+            } else if entry.name == CHILDREN_DIR {
+                for child in store.read_tree(entry.id)? {
+                    if child.kind == EntryKind::Tree {
+                        queue.push((child.name.clone(), child.id));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 struct Encoder<'a> {
     store: &'a Store,
     threshold: usize,

@@ -4,6 +4,7 @@
 //! This layer is agent-agnostic: an agent adapter turns its own format into a [`Session`] (an info
 //! object, ordered messages, child sessions) and back. It never spawns processes.
 
+pub mod added;
 pub mod backup;
 pub mod bundle;
 pub mod codec;

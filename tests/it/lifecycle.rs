@@ -5,10 +5,10 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::support::browser::Chromium;
 use crate::support::{
     gen, write_json, Repo, TestEnv, ALL_EXAMPLES, COMPACTED, REASONING, TASK_CHILD, TASK_PARENT,
     TOOLCALL,
@@ -513,41 +513,6 @@ fn md_trims_a_long_tool_output_and_says_how_much() {
 }
 
 /// Runs `program` with `args`, killing it after `limit`.
-fn run_with_timeout(
-    env: &TestEnv,
-    program: &str,
-    args: &[String],
-    limit: Duration,
-) -> std::process::Output {
-    let mut child = env
-        .command(program)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-    let started = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "{program} did not finish in {limit:?}:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-}
-
 #[test]
 fn the_html_page_opens_in_headless_chromium_and_shows_the_title() {
     let env = TestEnv::new();
@@ -572,41 +537,10 @@ fn the_html_page_opens_in_headless_chromium_and_shows_the_title() {
     let path = env.path("session.html");
     std::fs::write(&path, &page).unwrap();
 
-    if !on_path("chromium") {
-        if std::env::var_os("GIT_SESSION_REQUIRE_E2E").is_some_and(|v| v == "1") {
-            panic!("chromium is not on PATH and GIT_SESSION_REQUIRE_E2E=1");
-        }
-        eprintln!(
-            "\n*** SKIPPED: the_html_page_opens_in_headless_chromium: chromium is not on PATH \
-             (apt-get install chromium; set GIT_SESSION_REQUIRE_E2E=1 to fail instead) ***\n"
-        );
+    let Some(chromium) = Chromium::find(&env, "the_html_page_opens_in_headless_chromium") else {
         return;
-    }
-    let args: Vec<String> = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([
-        format!("--user-data-dir={}", env.path("chromium-profile").display()),
-        "--dump-dom".to_owned(),
-        format!("file://{}", path.display()),
-    ])
-    .collect();
-    let out = run_with_timeout(&env, "chromium", &args, Duration::from_secs(120));
-    let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "chromium failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    };
+    let dom = chromium.dom(&format!("file://{}", path.display()), None);
     // The DOM as Chromium parsed it: the title is text (the tags in it were not parsed as tags),
     // the heading shows it, and the child session's section exists.
     assert!(

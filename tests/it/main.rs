@@ -27,6 +27,7 @@ mod redaction;
 mod repos;
 mod save;
 mod scrub;
+mod serve;
 mod share;
 mod storage;
 mod support;

@@ -144,11 +144,11 @@ impl Agent for ClaudeAgent {
         None
     }
 
-    fn render(&self, session: &Session, view: View, _time: &dyn Fn(i64) -> String) -> Vec<u8> {
+    fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8> {
         match view {
             View::Native => transcript::render(session).into_bytes(),
-            View::Markdown => render::markdown(session).into_bytes(),
-            View::Html => render::html(session).into_bytes(),
+            View::Markdown => render::markdown(session, time).into_bytes(),
+            View::Html => render::html(session, time).into_bytes(),
         }
     }
 

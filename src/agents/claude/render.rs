@@ -1,125 +1,156 @@
 //! A readable view of a Claude Code session: the prompts, answers, tool calls (file edits as
-//! diffs) and results, and compaction boundaries, as Markdown (or the same text in one
-//! self-contained HTML page). Bookkeeping records (attachments, API request records, ...) are
-//! left out.
+//! diffs) with their results under them, and compaction boundaries, built as a shared
+//! [`Conversation`] and rendered as Markdown or one self-contained HTML page (the same page,
+//! escaping and Content-Security-Policy as OpenCode's view). Bookkeeping records (attachments,
+//! API request records, ...) are left out.
 
 use serde_json::Value;
 
 use super::transcript;
-use crate::agents::render_util::{diff_md, escape_html, line_diff};
+use crate::agents::conversation::{
+    self, epoch_seconds, Block, Conversation, Output, Role, SessionView, ToolCall,
+};
+use crate::agents::render_util::line_diff;
 use crate::session::Session;
 
-/// Tool results longer than this are cut in the readable view.
-const MAX_RESULT: usize = 2000;
-
-/// The conversation as Markdown, subagents after it.
-pub fn markdown(session: &Session) -> String {
-    let mut out = String::new();
-    let title = transcript::title(session);
-    out.push_str(&format!(
-        "# {}\n\nClaude Code session `{}`",
-        if title.is_empty() {
-            "Claude Code session"
-        } else {
-            &title
-        },
-        session.id
-    ));
-    if let Some(v) = transcript::version(session) {
-        out.push_str(&format!(" (Claude Code {v})"));
-    }
-    out.push_str("\n\n");
-    body(session, &mut out);
-    for child in &session.children {
-        out.push_str(&format!("\n## Subagent {}\n\n", child.id));
-        body(child, &mut out);
-    }
-    out
+/// The conversation as Markdown, subagents after it; `time` formats epoch seconds.
+pub fn markdown(session: &Session, time: &dyn Fn(i64) -> String) -> String {
+    conversation::markdown(&view(session), time)
 }
 
-/// The Markdown view in one HTML page (escaped, preformatted).
-pub fn html(session: &Session) -> String {
-    format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body><pre style=\"white-space: pre-wrap\">{}</pre></body></html>\n",
-        escape_html(&transcript::title(session)),
-        escape_html(&markdown(session))
-    )
+/// The conversation as one HTML page; `time` formats epoch seconds.
+pub fn html(session: &Session, time: &dyn Fn(i64) -> String) -> String {
+    conversation::html(&view(session), time)
 }
 
-fn body(session: &Session, out: &mut String) {
+/// The session and its subagents as a [`Conversation`].
+fn view(session: &Session) -> Conversation {
+    let agent = match transcript::version(session) {
+        Some(v) => format!("Claude Code {v}"),
+        None => "Claude Code".to_owned(),
+    };
+    let sessions = session
+        .walk()
+        .into_iter()
+        .enumerate()
+        .map(|(index, s)| {
+            let mut view = SessionView {
+                id: s.id.clone(),
+                title: if index == 0 {
+                    transcript::title(s)
+                } else {
+                    String::new()
+                },
+                agent: agent.clone(),
+                turns: Vec::new(),
+            };
+            records(s, &mut view);
+            view
+        })
+        .collect();
+    Conversation { sessions }
+}
+
+fn records(session: &Session, view: &mut SessionView) {
     for m in &session.messages {
         let v = m.body.value();
-        let time = v.get("timestamp").and_then(Value::as_str).unwrap_or("");
+        let time = v
+            .get("timestamp")
+            .and_then(Value::as_str)
+            .and_then(epoch_seconds);
+        let content = v.pointer("/message/content");
         match v.get("type").and_then(Value::as_str) {
+            Some("user") if v.get("isCompactSummary").and_then(Value::as_bool) == Some(true) => {
+                for text in texts(content) {
+                    view.push(Role::Summary, &m.id, time, Block::Text(text));
+                }
+            }
+            Some("user") if v.get("isMeta").and_then(Value::as_bool) == Some(true) => {}
             Some("user") => {
-                if v.get("isCompactSummary").and_then(Value::as_bool) == Some(true) {
-                    out.push_str(&format!("**Compaction summary** {time}\n\n"));
-                    content(v.pointer("/message/content"), out);
-                    continue;
+                for block in blocks(content) {
+                    match block.get("type").and_then(Value::as_str) {
+                        Some("tool_result") => {
+                            let id = block.get("tool_use_id").and_then(Value::as_str);
+                            let output = Output::new(&m.id, &result_text(block));
+                            view.output(id.unwrap_or(""), output, time);
+                        }
+                        Some("text") => {
+                            if let Some(text) = block.get("text").and_then(Value::as_str) {
+                                view.push(Role::User, &m.id, time, Block::Text(text.to_owned()));
+                            }
+                        }
+                        _ => {}
+                    }
                 }
-                if v.get("isMeta").and_then(Value::as_bool) == Some(true) {
-                    continue;
+                if let Some(Value::String(text)) = content {
+                    view.push(Role::User, &m.id, time, Block::Text(text.clone()));
                 }
-                out.push_str(&format!("### User {time}\n\n"));
-                content(v.pointer("/message/content"), out);
             }
             Some("assistant") => {
-                out.push_str(&format!("### Assistant {time}\n\n"));
-                content(v.pointer("/message/content"), out);
+                for block in blocks(content) {
+                    match block.get("type").and_then(Value::as_str) {
+                        Some("text") => {
+                            if let Some(text) = block.get("text").and_then(Value::as_str) {
+                                let text = Block::Text(text.to_owned());
+                                view.push(Role::Assistant, &m.id, time, text);
+                            }
+                        }
+                        Some("tool_use") => {
+                            let s = |k: &str| block.get(k).and_then(Value::as_str).unwrap_or("");
+                            let input = block.get("input").unwrap_or(&Value::Null);
+                            let file = input.get("file_path").and_then(Value::as_str).unwrap_or("");
+                            let call = ToolCall {
+                                call_id: s("id").to_owned(),
+                                name: if s("name").is_empty() { "?" } else { s("name") }.to_owned(),
+                                input: serde_json::to_string_pretty(input).unwrap_or_default(),
+                                diffs: edit_diffs(s("name"), input)
+                                    .into_iter()
+                                    .map(|d| (file.to_owned(), d))
+                                    .collect(),
+                                output: None,
+                            };
+                            view.push(Role::Assistant, &m.id, time, Block::Tool(call));
+                        }
+                        _ => {}
+                    }
+                }
             }
             Some("system")
                 if v.get("subtype").and_then(Value::as_str) == Some("compact_boundary") =>
             {
-                out.push_str(&format!("---\n\n*Conversation compacted* {time}\n\n"));
+                view.compacted(&m.id, time);
             }
             _ => {}
         }
     }
 }
 
-fn content(value: Option<&Value>, out: &mut String) {
-    match value {
-        Some(Value::String(text)) => {
-            out.push_str(text.trim_end());
-            out.push_str("\n\n");
-        }
-        Some(Value::Array(blocks)) => {
-            for block in blocks {
-                match block.get("type").and_then(Value::as_str) {
-                    Some("text") => content(block.get("text"), out),
-                    Some("tool_use") => {
-                        let name = block.get("name").and_then(Value::as_str).unwrap_or("?");
-                        let input = block.get("input").unwrap_or(&Value::Null);
-                        let pretty = serde_json::to_string_pretty(input).unwrap_or_default();
-                        out.push_str(&format!(
-                            "**Tool call** `{name}`\n\n```json\n{pretty}\n```\n\n"
-                        ));
-                        let file = input.get("file_path").and_then(Value::as_str).unwrap_or("");
-                        for diff in edit_diffs(name, input) {
-                            diff_md(file, &diff, out);
-                        }
-                    }
-                    Some("tool_result") => {
-                        let text = match block.get("content") {
-                            Some(Value::String(s)) => s.clone(),
-                            Some(Value::Array(parts)) => parts
-                                .iter()
-                                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                                .collect::<Vec<_>>()
-                                .join("\n"),
-                            _ => String::new(),
-                        };
-                        let mut cut: String = text.chars().take(MAX_RESULT).collect();
-                        if cut.len() < text.len() {
-                            cut.push_str("\n…");
-                        }
-                        out.push_str(&format!("**Tool result**\n\n```\n{cut}\n```\n\n"));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        _ => {}
+/// The content blocks of a message (none for a plain string).
+fn blocks(content: Option<&Value>) -> &[Value] {
+    content.and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// The texts of a message: the string, or its text blocks.
+fn texts(content: Option<&Value>) -> Vec<String> {
+    match content {
+        Some(Value::String(text)) => vec![text.clone()],
+        _ => blocks(content)
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str).map(str::to_owned))
+            .collect(),
+    }
+}
+
+/// A tool result's text: its string, or its text parts joined.
+fn result_text(block: &Value) -> String {
+    match block.get("content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
     }
 }
 
@@ -152,17 +183,26 @@ fn edit_diffs(tool: &str, input: &Value) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn utc(seconds: i64) -> String {
+        format!("@{seconds}")
+    }
+
     #[test]
     fn the_example_reads_as_a_conversation() {
         let text = include_str!("../../../tests/fixtures/claude/example-session.jsonl");
         let parsed = transcript::parse(text.as_bytes().to_vec(), "s", "s.jsonl").unwrap();
-        let md = markdown(&parsed.session);
+        let md = markdown(&parsed.session, &utc);
         assert!(md.contains("TOOL:bash echo hello-from-bash"), "{md}");
         assert!(md.contains("**Tool call** `Bash`"));
-        assert!(md.contains("hello-from-bash\n```"));
+        assert!(
+            md.contains("**Tool output**\n\n```\nhello-from-bash\n```"),
+            "the result follows its call: {md}"
+        );
         assert!(md.contains("*Conversation compacted*"));
         assert!(!md.contains("prompt_snapshot"));
-        assert!(html(&parsed.session).contains("&lt;") || !md.contains('<'));
+        let page = html(&parsed.session, &utc);
+        assert!(page.contains("<article class=\"turn user\""), "{page}");
+        assert!(page.contains("<pre>hello-from-bash</pre>"), "{page}");
     }
 
     #[test]
@@ -201,7 +241,7 @@ mod tests {
                 .collect(),
             children: vec![],
         };
-        let md = markdown(&session);
+        let md = markdown(&session, &utc);
         assert!(
             md.contains("```\n\nDiff of `/p/a.rs`:\n\n```diff\n a\n-b\n+B\n c\n```\n\n"),
             "the diff follows the call's input: {md}"
@@ -233,13 +273,16 @@ mod tests {
             }],
             children: vec![],
         };
-        let page = html(&session);
+        let page = html(&session, &utc);
         assert!(!page.contains("<script"), "{page}");
         let escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;";
         assert!(
             page.contains(&format!("<title>{escaped}</title>")),
             "{page}"
         );
-        assert!(page.contains(&format!("{escaped}\n")), "the prompt: {page}");
+        assert!(
+            page.contains(&format!("<div class=\"text\">{escaped}</div>")),
+            "the prompt: {page}"
+        );
     }
 }

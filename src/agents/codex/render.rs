@@ -1,78 +1,77 @@
-//! A readable view of a Codex session: the prompts, answers, tool calls and their output, and
-//! compactions with their summary, as Markdown (or the same text in one self-contained HTML
-//! page). Instructions, context snapshots and bookkeeping records are left out.
+//! A readable view of a Codex session: the prompts, answers, tool calls with their output under
+//! them, and compactions with their summary, built as a shared [`Conversation`] and rendered as
+//! Markdown or one self-contained HTML page (the same page, escaping and Content-Security-Policy
+//! as OpenCode's view). Instructions, context snapshots and bookkeeping records are left out.
 
 use serde_json::Value;
 
 use super::rollout;
+use crate::agents::conversation::{
+    self, epoch_seconds, Block, Conversation, Output, Role, SessionView, ToolCall,
+};
 use crate::session::Session;
 
-/// Tool output longer than this is cut in the readable view.
-const MAX_RESULT: usize = 2000;
-
-/// The conversation as Markdown, subagents after it.
-pub fn markdown(session: &Session) -> String {
-    let mut out = String::new();
-    let title = rollout::title(session);
-    out.push_str(&format!(
-        "# {}\n\nCodex CLI session `{}`",
-        if title.is_empty() {
-            "Codex CLI session"
-        } else {
-            &title
-        },
-        session.id
-    ));
-    if let Some(v) = rollout::version(session) {
-        out.push_str(&format!(" (Codex {v})"));
-    }
-    out.push_str("\n\n");
-    body(session, &mut out);
-    for child in session.walk().into_iter().skip(1) {
-        out.push_str(&format!("\n## Subagent {}\n\n", child.id));
-        body(child, &mut out);
-    }
-    out
+/// The conversation as Markdown, subagents after it; `time` formats epoch seconds.
+pub fn markdown(session: &Session, time: &dyn Fn(i64) -> String) -> String {
+    conversation::markdown(&view(session), time)
 }
 
-/// The Markdown view in one HTML page (escaped, preformatted).
-pub fn html(session: &Session) -> String {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
+/// The conversation as one HTML page; `time` formats epoch seconds.
+pub fn html(session: &Session, time: &dyn Fn(i64) -> String) -> String {
+    conversation::html(&view(session), time)
+}
+
+/// The session and its subagents as a [`Conversation`].
+fn view(session: &Session) -> Conversation {
+    let agent = match rollout::version(session) {
+        Some(v) => format!("Codex {v}"),
+        None => "Codex CLI".to_owned(),
     };
-    format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body><pre style=\"white-space: pre-wrap\">{}</pre></body></html>\n",
-        escape(&rollout::title(session)),
-        escape(&markdown(session))
-    )
+    let sessions = session
+        .walk()
+        .into_iter()
+        .enumerate()
+        .map(|(index, s)| {
+            let mut view = SessionView {
+                id: s.id.clone(),
+                title: if index == 0 {
+                    rollout::title(s)
+                } else {
+                    String::new()
+                },
+                agent: agent.clone(),
+                turns: Vec::new(),
+            };
+            for m in &s.messages {
+                record(&m.id, &m.body.value(), &mut view);
+            }
+            view
+        })
+        .collect();
+    Conversation { sessions }
 }
 
-fn body(session: &Session, out: &mut String) {
-    for m in &session.messages {
-        let v = m.body.value();
-        let time = v.get("timestamp").and_then(Value::as_str).unwrap_or("");
-        let Some(p) = v.get("payload") else {
-            continue;
-        };
-        match v.get("type").and_then(Value::as_str) {
-            Some("response_item") => item(p, time, out),
-            Some("compacted") => {
-                out.push_str(&format!("---\n\n*Conversation compacted* {time}\n\n"));
-                if let Some(summary) = p.get("message").and_then(Value::as_str) {
-                    out.push_str(&format!(
-                        "**Compaction summary**\n\n{}\n\n",
-                        summary.trim_end()
-                    ));
-                }
+fn record(id: &str, v: &Value, view: &mut SessionView) {
+    let time = v
+        .get("timestamp")
+        .and_then(Value::as_str)
+        .and_then(epoch_seconds);
+    let Some(p) = v.get("payload") else {
+        return;
+    };
+    match v.get("type").and_then(Value::as_str) {
+        Some("response_item") => item(id, p, time, view),
+        Some("compacted") => {
+            view.compacted(id, time);
+            if let Some(summary) = p.get("message").and_then(Value::as_str) {
+                view.push(Role::Summary, id, time, Block::Text(summary.to_owned()));
             }
-            _ => {}
         }
+        _ => {}
     }
 }
 
-fn item(p: &Value, time: &str, out: &mut String) {
+fn item(id: &str, p: &Value, time: Option<i64>, view: &mut SessionView) {
     let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("");
     match s("type") {
         "message" => {
@@ -90,23 +89,25 @@ fn item(p: &Value, time: &str, out: &mut String) {
             let own = text.trim_start().starts_with('<') || rollout::is_compaction_text(&text);
             match s("role") {
                 "user" if !own && !text.trim().is_empty() => {
-                    out.push_str(&format!("### User {time}\n\n{}\n\n", text.trim_end()));
+                    view.push(Role::User, id, time, Block::Text(text));
                 }
-                "assistant" => {
-                    out.push_str(&format!("### Assistant {time}\n\n{}\n\n", text.trim_end()));
-                }
+                "assistant" => view.push(Role::Assistant, id, time, Block::Text(text)),
                 _ => {}
             }
         }
         "function_call" | "custom_tool_call" => {
-            let args = match serde_json::from_str::<Value>(s("arguments")) {
+            let input = match serde_json::from_str::<Value>(s("arguments")) {
                 Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
                 Err(_) => format!("{}{}", s("arguments"), s("input")),
             };
-            out.push_str(&format!(
-                "**Tool call** `{}`\n\n```json\n{args}\n```\n\n",
-                s("name")
-            ));
+            let call = ToolCall {
+                call_id: s("call_id").to_owned(),
+                name: s("name").to_owned(),
+                input,
+                diffs: Vec::new(),
+                output: None,
+            };
+            view.push(Role::Assistant, id, time, Block::Tool(call));
         }
         "function_call_output" | "custom_tool_call_output" => {
             let text = match p.get("output") {
@@ -118,14 +119,7 @@ fn item(p: &Value, time: &str, out: &mut String) {
                     .to_owned(),
                 None => String::new(),
             };
-            let mut cut: String = text.chars().take(MAX_RESULT).collect();
-            if cut.len() < text.len() {
-                cut.push_str("\n…");
-            }
-            out.push_str(&format!(
-                "**Tool output**\n\n```\n{}\n```\n\n",
-                cut.trim_end()
-            ));
+            view.output(s("call_id"), Output::new(id, &text), time);
         }
         _ => {}
     }
@@ -141,7 +135,7 @@ mod tests {
         let session = rollout::parse(text.as_bytes().to_vec(), "r.jsonl")
             .unwrap()
             .session;
-        let md = markdown(&session);
+        let md = markdown(&session, &|s| format!("@{s}"));
         assert!(md.starts_with("# TOOL:echo hello-from-tool HUGE\n"), "{md}");
         assert!(md.contains("**Tool call** `exec_command`"), "{md}");
         assert!(md.contains("hello-from-tool HUGE\n```"), "{md}");
@@ -149,7 +143,12 @@ mod tests {
         assert!(md.contains("### Assistant"), "{md}");
         assert!(!md.contains("<environment_context>"), "{md}");
         assert!(!md.contains("skills_instructions"), "{md}");
-        let page = html(&session);
-        assert!(page.starts_with("<!doctype html>") && !page.contains("<environment"));
+        assert!(
+            md.contains("**Tool output**\n\n```\nChunk ID: c579df\n"),
+            "the output follows its call: {md}"
+        );
+        let page = html(&session, &|s| format!("@{s}"));
+        assert!(page.starts_with("<!DOCTYPE html>") && !page.contains("<environment"));
+        assert!(page.contains("<article class=\"turn assistant\""), "{page}");
     }
 }

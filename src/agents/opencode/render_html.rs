@@ -1,42 +1,13 @@
-//! An OpenCode session as one self-contained HTML page: inline CSS, no script, no external
-//! asset (a Content-Security-Policy forbids loading any), every text HTML-escaped. The page's
-//! title is the session title.
+//! An OpenCode session as one self-contained HTML page (the shared shell of
+//! [`crate::agents::render_util::html_page`]: inline CSS, no script, no external asset, a
+//! Content-Security-Policy that forbids loading any), every text HTML-escaped. The page's title
+//! is the session title.
 
 use std::fmt::Write as _;
 
 use super::render::{Block, FileDiff, SessionView, ToolCall, Trimmed, Turn, View};
 use super::render_md::trimmed_note;
-use crate::agents::render_util::{capitalise, escape_html as esc};
-
-const STYLE: &str = "
-:root { color-scheme: light dark; --fg: #1f2328; --bg: #ffffff; --muted: #59636e;
-  --line: #d1d9e0; --code: #f6f8fa; --user: #ddf4ff; --add: #dafbe1; --del: #ffebe9;
-  --note: #fff8c5; }
-@media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --bg: #0d1117; --muted: #9198a1;
-  --line: #3d444d; --code: #151b23; --user: #0c2d6b; --add: #12361f; --del: #4b1113;
-  --note: #3b2e00; } }
-body { margin: 0; background: var(--bg); color: var(--fg);
-  font: 15px/1.5 -apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif; }
-main { max-width: 60rem; margin: 0 auto; padding: 1.5rem; }
-h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
-h2 { font-size: 1.3rem; border-top: 1px solid var(--line); padding-top: 1rem; margin-top: 2rem; }
-.facts, .when, .trim { color: var(--muted); font-size: .85rem; }
-.turn { border: 1px solid var(--line); border-radius: 6px; margin: 1rem 0; padding: .5rem 1rem; }
-.turn.user { background: var(--user); }
-.turn.summary { border: 2px solid #bf8700; }
-.turn h3 { font-size: 1rem; margin: .25rem 0 .5rem; }
-.text { white-space: pre-wrap; overflow-wrap: anywhere; }
-.note { background: var(--note); border-radius: 4px; padding: .25rem .5rem; }
-pre { background: var(--code); border-radius: 4px; padding: .5rem; overflow-x: auto;
-  font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; white-space: pre; }
-.tool { border-left: 3px solid var(--line); padding-left: .75rem; margin: .75rem 0; }
-.tool .label { font-weight: 600; font-size: .85rem; margin: .25rem 0 0; }
-.add { background: var(--add); display: block; }
-.del { background: var(--del); display: block; }
-.hunk { color: var(--muted); display: block; }
-details > summary { cursor: pointer; color: var(--muted); }
-code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-";
+use crate::agents::render_util::{capitalise, escape_html as esc, html_page};
 
 /// Renders `view` as a complete HTML document; `time` formats epoch milliseconds for people.
 pub fn html(view: &View, time: &dyn Fn(i64) -> String) -> String {
@@ -52,20 +23,10 @@ pub fn html(view: &View, time: &dyn Fn(i64) -> String) -> String {
         })
         .unwrap_or("session");
     let mut out = String::with_capacity(64 * 1024);
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    out.push_str(
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
-         style-src 'unsafe-inline'; img-src data:\">\n",
-    );
-    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    out.push_str("<meta name=\"generator\" content=\"git-session\">\n");
-    let _ = writeln!(out, "<title>{}</title>", esc(title));
-    let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>\n<main>");
     for session in &view.sessions {
         session_html(view, session, time, &mut out);
     }
-    out.push_str("</main>\n</body>\n</html>\n");
-    out
+    html_page(title, &out)
 }
 
 fn session_html(view: &View, s: &SessionView, time: &dyn Fn(i64) -> String, out: &mut String) {

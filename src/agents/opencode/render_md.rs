@@ -6,7 +6,9 @@
 use std::fmt::Write as _;
 
 use super::render::{Block, SessionView, ToolCall, Trimmed, Turn, View};
-use crate::agents::render_util::{capitalise, diff_md, fenced, human_bytes, longest_run};
+use crate::agents::render_util::{
+    capitalise, diff_md, escape_tags, fenced, human_bytes, longest_run,
+};
 
 /// Renders `view`; `time` formats epoch milliseconds for people (local time).
 pub fn markdown(view: &View, time: &dyn Fn(i64) -> String) -> String {
@@ -241,64 +243,6 @@ fn inline_code(text: &str) -> String {
     format!("{ticks}{pad}{text}{pad}{ticks}")
 }
 
-/// Markdown text with `<` escaped outside code spans and fenced blocks, so that a tag in the
-/// conversation (`<task id=..>`, `<path>`) shows as text instead of vanishing as raw HTML.
-/// Markdown's own escape (`\<`), not HTML's: code keeps its `<`, and `&` stays as written.
-fn escape_tags(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut fence: Option<String> = None;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let marker: String = trimmed
-            .chars()
-            .take_while(|&c| c == '`' || c == '~')
-            .collect();
-        let uniform = marker.chars().all(|c| marker.starts_with(c));
-        if let Some(open) = &fence {
-            // A fence closes with a run of the same character, at least as long, alone on its line.
-            if uniform
-                && marker.len() >= open.len()
-                && marker[..1] == open[..1]
-                && trimmed.trim_end() == marker
-            {
-                fence = None;
-            }
-            out.push_str(line);
-            continue;
-        }
-        if marker.len() >= 3 && uniform {
-            fence = Some(marker);
-            out.push_str(line);
-            continue;
-        }
-        // Outside fences: keep code spans (a backtick run up to the same run), escape `<`.
-        let mut rest = line;
-        while let Some(i) = rest.find(['`', '<']) {
-            out.push_str(&rest[..i]);
-            rest = &rest[i..];
-            if rest.starts_with('<') {
-                out.push_str("\\<");
-                rest = &rest[1..];
-                continue;
-            }
-            let run = rest.len() - rest.trim_start_matches('`').len();
-            let ticks = &rest[..run];
-            match rest[run..].find(ticks) {
-                Some(end) => {
-                    out.push_str(&rest[..run + end + run]);
-                    rest = &rest[run + end + run..];
-                }
-                None => {
-                    out.push_str(ticks);
-                    rest = &rest[run..];
-                }
-            }
-        }
-        out.push_str(rest);
-    }
-    out
-}
-
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -332,12 +276,12 @@ mod tests {
 
     #[test]
     fn tags_in_text_are_escaped_outside_code() {
-        assert_eq!(escape_tags("a <b> `<c>` d"), "a \\<b> `<c>` d");
-        assert_eq!(
-            escape_tags("x\n```\n<y>\n```\n<z>"),
-            "x\n```\n<y>\n```\n\\<z>"
+        let md = markdown(
+            &view(&session(vec![json!({"info": {"role": "user"},
+                "parts": [{"type": "text", "text": "a <b> `<c>` d"}]})])),
+            &ms,
         );
-        assert_eq!(escape_tags("no tags"), "no tags");
+        assert!(md.contains("a \\<b> `<c>` d"), "{md}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 #![allow(dead_code)] // Not every test module uses every helper.
 
+pub mod browser;
 pub mod fake_anthropic;
 pub mod fake_model;
 pub mod fake_responses;
@@ -424,7 +425,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(command: String, output: std::io::Result<Output>) -> Self {
+    pub fn from(command: String, output: std::io::Result<Output>) -> Self {
         let output = output.unwrap_or_else(|e| panic!("cannot run {command}: {e}"));
         Run {
             command,
