@@ -1028,6 +1028,7 @@ fn create_list_sessions(repo: &Path, n: usize) -> Duration {
             reason: "bench".into(),
             split_threshold: DEFAULT_SPLIT_THRESHOLD,
             skip_if_stored: false,
+            paths: git_session::session::portable::MachinePaths::none(),
         };
         history
             .save(&session, &meta, None)

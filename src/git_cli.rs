@@ -53,10 +53,12 @@ pub enum GitError {
     /// git ran and failed.
     #[error("git {command} failed: {detail}")]
     Failed {
-        /// The subcommand, such as `push origin`.
+        /// The subcommand, such as `push origin` (a URL in it without its user and password).
         command: String,
-        /// The last lines git printed.
+        /// The last lines git printed (URLs without user and password).
         detail: String,
+        /// The remote (name, or URL without user and password) git was talking to, if any.
+        remote: Option<String>,
     },
 }
 
@@ -70,6 +72,15 @@ pub enum Cause {
     DiskFull,
     /// Another `git gc` holds `gc.pid`.
     GcRunning,
+    /// The remote asked for credentials and got none that it accepted (`Authentication failed`,
+    /// or none at all: `could not read Username`).
+    Authentication,
+    /// The remote answered but will not let this user in (HTTP 403).
+    Forbidden,
+    /// Nothing answered at the remote's address (name not resolved, connection refused, timeout).
+    Unreachable,
+    /// The remote answered but has no repository at that URL (HTTP 404, no such path).
+    NoRepository,
 }
 
 impl GitError {
@@ -79,7 +90,32 @@ impl GitError {
             return None;
         };
         let has = |needles: &[&str]| needles.iter().any(|n| detail.contains(n));
-        if has(&["No space left on device", "Disk quota exceeded"]) {
+        if has(&[
+            "Authentication failed",
+            "could not read Username",
+            "could not read Password",
+            "The requested URL returned error: 401",
+            "Permission denied (publickey",
+        ]) {
+            Some(Cause::Authentication)
+        } else if has(&["The requested URL returned error: 403"]) {
+            Some(Cause::Forbidden)
+        } else if has(&[
+            "Could not resolve host",
+            "Could not resolve hostname",
+            "Failed to connect",
+            "Connection refused",
+            "Connection timed out",
+            "Network is unreachable",
+        ]) {
+            Some(Cause::Unreachable)
+        } else if has(&[
+            "does not appear to be a git repository",
+            "Repository not found",
+            "The requested URL returned error: 404",
+        ]) {
+            Some(Cause::NoRepository)
+        } else if has(&["No space left on device", "Disk quota exceeded"]) {
             Some(Cause::DiskFull)
         } else if has(&["gc is already running"]) {
             Some(Cause::GcRunning)
@@ -98,6 +134,24 @@ impl GitError {
             None
         }
     }
+
+    /// The remote git was talking to (a name, or a URL without user and password), if any.
+    pub fn remote(&self) -> Option<&str> {
+        match self {
+            GitError::Failed { remote, .. } => remote.as_deref(),
+            GitError::NotFound => None,
+        }
+    }
+}
+
+/// `text` with the user and password taken out of every URL in it
+/// (`https://user:token@host/x` becomes `https://host/x`), as git does in its own messages: a
+/// remote given as a URL may carry a token, and nothing git-session prints may repeat it.
+pub fn without_credentials(text: &str) -> std::borrow::Cow<'_, str> {
+    static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@").expect("a valid regex")
+    });
+    USERINFO.replace_all(text, "$1")
 }
 
 /// Set in the environment of every push this module runs; `git session hook pre-push` does
@@ -130,6 +184,9 @@ pub struct PushedRef {
     pub status: PushStatus,
     /// git's summary, such as `[remote rejected] (pre-receive hook declined)`.
     pub summary: String,
+    /// For a refused ref: the first line the remote printed during the push (its `remote:`
+    /// lines, such as a hook's reason); empty when it printed none.
+    pub remote_said: String,
 }
 
 /// Every fetch keeps what arrives as a pack: git then holds a `.keep` file on it until the
@@ -150,9 +207,10 @@ pub fn fetch_sessions(git_dir: &Path, remote: &str, progress: bool) -> Result<()
     cmd.args(["fetch", "--no-tags", "--prune", "--no-write-fetch-head"]);
     cmd.arg(if progress { "--progress" } else { "--quiet" });
     cmd.args([remote, refspec.as_str()]);
-    let output = run(cmd, progress, &format!("fetch {remote}"))?;
+    let what = format!("fetch {}", without_credentials(remote));
+    let output = run(cmd, progress, &what)?;
     if !output.status.success() {
-        return Err(failed(&format!("fetch {remote}"), &output));
+        return Err(failed_with(&what, remote, &output));
     }
     Ok(())
 }
@@ -196,9 +254,10 @@ fn fetch_refspecs(
     cmd.arg(if progress { "--progress" } else { "--quiet" });
     cmd.arg(remote);
     cmd.args(refspecs);
-    let output = run(cmd, progress, &format!("fetch {remote}"))?;
+    let what = format!("fetch {}", without_credentials(remote));
+    let output = run(cmd, progress, &what)?;
     if !output.status.success() {
-        return Err(failed(&format!("fetch {remote}"), &output));
+        return Err(failed_with(&what, remote, &output));
     }
     Ok(())
 }
@@ -223,12 +282,14 @@ pub fn push(
     }
     cmd.arg(remote);
     cmd.args(refspecs);
-    let output = run(cmd, progress, &format!("push {remote}"))?;
+    let what = format!("push {}", without_credentials(remote));
+    let output = run(cmd, progress, &what)?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let pushed = parse_push_porcelain(&stdout);
+    let mut pushed = parse_push_porcelain(&stdout);
     if pushed.is_empty() && !output.status.success() {
-        return Err(failed(&format!("push {remote}"), &output));
+        return Err(failed_with(&what, remote, &output));
     }
+    attach_remote_lines(&mut pushed, &output.stderr);
     Ok(pushed)
 }
 
@@ -246,14 +307,16 @@ pub fn push_atomic(
     cmd.env(HOOK_GUARD_ENV, "1");
     cmd.arg(remote);
     cmd.args(refspecs);
-    let output = run(cmd, false, &format!("push --atomic {remote}"))?;
-    let pushed = parse_push_porcelain(&String::from_utf8_lossy(&output.stdout));
+    let what = format!("push --atomic {}", without_credentials(remote));
+    let output = run(cmd, false, &what)?;
+    let mut pushed = parse_push_porcelain(&String::from_utf8_lossy(&output.stdout));
     if pushed.is_empty() && !output.status.success() {
         if String::from_utf8_lossy(&output.stderr).contains("does not support --atomic") {
             return push(git_dir, remote, refspecs, false);
         }
-        return Err(failed(&format!("push --atomic {remote}"), &output));
+        return Err(failed_with(&what, remote, &output));
     }
+    attach_remote_lines(&mut pushed, &output.stderr);
     Ok(pushed)
 }
 
@@ -265,13 +328,13 @@ pub fn remote_ref_value(
     remote: &str,
     name: &str,
 ) -> Result<Option<String>, GitError> {
-    let what = format!("ls-remote {remote}");
+    let what = format!("ls-remote {}", without_credentials(remote));
     let mut cmd = git(git_dir);
     cmd.env("GIT_TERMINAL_PROMPT", "0");
     cmd.args(["ls-remote", "--refs", remote, name]);
     let output = run(cmd, false, &what)?;
     if !output.status.success() {
-        return Err(failed(&what, &output));
+        return Err(failed_with(&what, remote, &output));
     }
     // The pattern matches any ref ending in `name`; only the exact one counts.
     Ok(String::from_utf8_lossy(&output.stdout)
@@ -329,9 +392,10 @@ pub struct RemoteRef {
 pub fn remote_refs(git_dir: &Path, remote: &str, prefix: &str) -> Result<Vec<RemoteRef>, GitError> {
     let mut cmd = git(git_dir);
     cmd.args(["ls-remote", "--refs", remote, &format!("{prefix}*")]);
-    let output = run(cmd, false, &format!("ls-remote {remote}"))?;
+    let what = format!("ls-remote {}", without_credentials(remote));
+    let output = run(cmd, false, &what)?;
     if !output.status.success() {
-        return Err(failed(&format!("ls-remote {remote}"), &output));
+        return Err(failed_with(&what, remote, &output));
     }
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -394,12 +458,14 @@ pub fn object_sizes(git_dir: &Path, ids: &[String]) -> Result<Vec<ObjectSizes>, 
         return Err(GitError::Failed {
             command: what.to_owned(),
             detail,
+            remote: None,
         });
     }
     if !status.success() || out.len() != ids.len() {
         return Err(GitError::Failed {
             command: what.to_owned(),
             detail: format!("answered {} of {} objects", out.len(), ids.len()),
+            remote: None,
         });
     }
     Ok(out)
@@ -577,6 +643,7 @@ fn spawn_error(e: std::io::Error, what: &str) -> GitError {
         _ => GitError::Failed {
             command: what.to_owned(),
             detail: e.to_string(),
+            remote: None,
         },
     }
 }
@@ -609,9 +676,286 @@ fn parse_push_porcelain(stdout: &str) -> Vec<PushedRef> {
             remote_ref,
             status,
             summary: summary.to_owned(),
+            remote_said: String::new(),
         });
     }
     out
+}
+
+/// One file of a diff: its path (in the repository) and the lines added.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiffFile {
+    /// The path, relative to the repository root.
+    pub path: String,
+    /// The lines added.
+    pub added: Vec<String>,
+    /// Whether lines (or the file) were removed.
+    pub removes: bool,
+}
+
+/// The staged changes of the worktree at `dir` (`git diff --cached -U0`), against the index git
+/// uses (a hook inherits `GIT_INDEX_FILE`, such as `git commit -a`'s temporary index).
+pub fn staged_changes(dir: &Path) -> Result<Vec<DiffFile>, GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args([
+        "-c",
+        "core.quotePath=false",
+        "diff",
+        "--cached",
+        "--no-color",
+        "--no-ext-diff",
+    ])
+    .args(["--no-renames", "--no-textconv", "-U0"]);
+    let output = run(cmd, false, "diff --cached")?;
+    if !output.status.success() {
+        return Err(failed("diff --cached", &output));
+    }
+    Ok(parse_diff(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// The changes `commit` made to its first parent (`git show -U0`).
+pub fn commit_changes(dir: &Path, commit: &str) -> Result<Vec<DiffFile>, GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args([
+        "-c",
+        "core.quotePath=false",
+        "show",
+        "--format=",
+        "--no-color",
+        "--no-ext-diff",
+    ])
+    .args([
+        "--no-renames",
+        "--no-textconv",
+        "--diff-merges=first-parent",
+        "-U0",
+        commit,
+    ]);
+    let what = format!("show {commit}");
+    let output = run(cmd, false, &what)?;
+    if !output.status.success() {
+        return Err(failed(&what, &output));
+    }
+    Ok(parse_diff(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// Reads a `-U0` patch: each file's new path and added lines.
+fn parse_diff(text: &str) -> Vec<DiffFile> {
+    let mut out: Vec<DiffFile> = Vec::new();
+    let mut in_hunk = false;
+    for line in text.lines() {
+        if line.starts_with("diff --git ") {
+            out.push(DiffFile::default());
+            in_hunk = false;
+            continue;
+        }
+        let Some(file) = out.last_mut() else {
+            continue;
+        };
+        if !in_hunk {
+            if let Some(path) = line.strip_prefix("+++ b/") {
+                file.path = path.to_owned();
+            } else if let Some(path) = line.strip_prefix("--- a/") {
+                if file.path.is_empty() {
+                    file.path = path.to_owned();
+                }
+            } else if line.starts_with("deleted file") {
+                file.removes = true;
+            }
+        }
+        if line.starts_with("@@") {
+            in_hunk = true;
+        } else if in_hunk {
+            if let Some(added) = line.strip_prefix('+') {
+                file.added.push(added.to_owned());
+            } else if line.starts_with('-') {
+                file.removes = true;
+            }
+        }
+    }
+    out.retain(|f| !f.path.is_empty());
+    out
+}
+
+/// One line of `git blame --porcelain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlameLine {
+    /// The commit that last changed it (all zeros: not committed yet).
+    pub commit: String,
+    /// Its number in the file now (1-based).
+    pub line: usize,
+    /// Its text.
+    pub text: String,
+    /// The commit's author time, seconds since the epoch.
+    pub author_time: i64,
+    /// The commit's author.
+    pub author: String,
+    /// The commit's subject.
+    pub summary: String,
+}
+
+/// `git blame --porcelain` of `file` in the worktree at `dir` (only line `only` when given).
+pub fn blame(dir: &Path, file: &Path, only: Option<usize>) -> Result<Vec<BlameLine>, GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args(["blame", "--porcelain"]);
+    if let Some(n) = only {
+        cmd.arg(format!("-L{n},{n}"));
+    }
+    cmd.arg("--").arg(file);
+    let what = format!("blame {}", file.display());
+    let output = run(cmd, false, &what)?;
+    if !output.status.success() {
+        return Err(failed(&what, &output));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut known: std::collections::HashMap<String, (i64, String, String)> = Default::default();
+    let mut out = Vec::new();
+    let mut current: Option<(String, usize)> = None;
+    for line in text.lines() {
+        if let Some(content) = line.strip_prefix('\t') {
+            if let Some((commit, n)) = current.take() {
+                let (author_time, author, summary) =
+                    known.get(&commit).cloned().unwrap_or_default();
+                out.push(BlameLine {
+                    commit,
+                    line: n,
+                    text: content.to_owned(),
+                    author_time,
+                    author,
+                    summary,
+                });
+            }
+            continue;
+        }
+        let mut words = line.split(' ');
+        let first = words.next().unwrap_or("");
+        if first.len() >= 40 && first.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let n = words.nth(1).and_then(|w| w.parse().ok()).unwrap_or(0);
+            known.entry(first.to_owned()).or_default();
+            current = Some((first.to_owned(), n));
+        } else if let Some((commit, _)) = &current {
+            let entry = known.entry(commit.clone()).or_default();
+            let rest = line.split_once(' ').map_or("", |(_, r)| r);
+            match first {
+                "author-time" => entry.0 = rest.parse().unwrap_or(0),
+                "author" => entry.1 = rest.to_owned(),
+                "summary" => entry.2 = rest.to_owned(),
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A commit as `why` and `log` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitSummary {
+    /// The full id.
+    pub id: String,
+    /// Author time, seconds since the epoch.
+    pub author_time: i64,
+    /// The subject line.
+    pub subject: String,
+    /// The whole message.
+    pub message: String,
+}
+
+/// The commits `revs` (ids or anything `git log --no-walk` takes), as given.
+pub fn commits(dir: &Path, revs: &[String]) -> Result<Vec<CommitSummary>, GitError> {
+    if revs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cmd = git_here(dir);
+    cmd.args([
+        "log",
+        "--no-walk=unsorted",
+        "--format=%H%x00%at%x00%s%x00%B%x01",
+    ])
+    .args(revs)
+    .arg("--");
+    read_commits(cmd, "log --no-walk")
+}
+
+/// The commits on branches, tags, remote branches (not sessions refs) and HEAD whose message
+/// has a line matching the extended regular expression `pattern`, newest first.
+pub fn commits_matching(dir: &Path, pattern: &str) -> Result<Vec<CommitSummary>, GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args(["log", "--format=%H%x00%at%x00%s%x00%B%x01", "-E"])
+        .arg(format!("--grep={pattern}"))
+        .args([
+            "--exclude=refs/remotes/*/sessions/*",
+            "--exclude=refs/remotes/*/session-deletions/*",
+        ])
+        .args(["--remotes", "--branches", "--tags", "HEAD", "--"]);
+    read_commits(cmd, "log --grep")
+}
+
+fn read_commits(cmd: Command, what: &str) -> Result<Vec<CommitSummary>, GitError> {
+    let output = run(cmd, false, what)?;
+    if !output.status.success() {
+        // A repository without commits has no HEAD: nothing matches.
+        if String::from_utf8_lossy(&output.stderr).contains("HEAD") {
+            return Ok(Vec::new());
+        }
+        return Err(failed(what, &output));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .split('\u{1}')
+        .filter_map(|record| {
+            let mut fields = record.trim_start_matches('\n').splitn(4, '\0');
+            let id = fields.next()?.to_owned();
+            if id.is_empty() {
+                return None;
+            }
+            Some(CommitSummary {
+                id,
+                author_time: fields.next()?.parse().unwrap_or(0),
+                subject: fields.next()?.to_owned(),
+                message: fields.next().unwrap_or("").to_owned(),
+            })
+        })
+        .collect())
+}
+
+/// The commit `rev` names, as a full id, or `None` when it names none.
+pub fn rev_parse_commit(dir: &Path, rev: &str) -> Result<Option<String>, GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+        .arg(format!("{rev}^{{commit}}"));
+    let output = run(cmd, false, "rev-parse")?;
+    Ok(output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned()))
+}
+
+/// Adds `trailers` (`Key: value`) to the commit message in `file` as `git interpret-trailers`
+/// does, each only when the message lacks it (`--if-exists addIfDifferent`).
+pub fn add_trailers(dir: &Path, file: &Path, trailers: &[String]) -> Result<(), GitError> {
+    let mut cmd = git_here(dir);
+    cmd.args([
+        "interpret-trailers",
+        "--in-place",
+        "--if-exists",
+        "addIfDifferent",
+    ]);
+    for t in trailers {
+        cmd.arg("--trailer").arg(t);
+    }
+    cmd.arg(file);
+    let output = run(cmd, false, "interpret-trailers")?;
+    if !output.status.success() {
+        return Err(failed("interpret-trailers", &output));
+    }
+    Ok(())
+}
+
+/// `git` run in the worktree `dir`, with the environment it was given (inside a hook: git's own
+/// `GIT_DIR` and `GIT_INDEX_FILE`).
+fn git_here(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(dir).stdin(Stdio::null());
+    cmd
 }
 
 fn git(git_dir: &Path) -> Command {
@@ -632,6 +976,7 @@ fn run(mut cmd: Command, progress: bool, what: &str) -> Result<std::process::Out
         _ => GitError::Failed {
             command: what.to_owned(),
             detail: e.to_string(),
+            remote: None,
         },
     })
 }
@@ -671,7 +1016,61 @@ fn failed(command: &str, output: &std::process::Output) -> GitError {
     };
     GitError::Failed {
         command: command.to_owned(),
-        detail,
+        detail: without_credentials(&detail).into_owned(),
+        remote: None,
+    }
+}
+
+/// [`failed`] for a command that talked to `remote` (kept without user and password).
+fn failed_with(command: &str, remote: &str, output: &std::process::Output) -> GitError {
+    match failed(command, output) {
+        GitError::Failed {
+            command, detail, ..
+        } => GitError::Failed {
+            command,
+            detail,
+            remote: Some(without_credentials(remote).into_owned()),
+        },
+        other => other,
+    }
+}
+
+/// Gives each refused ref the first line the remote printed (`remote: ...` on git's stderr; a
+/// hook usually says why first, and often once per ref), so that a refusal can say why in the
+/// host's own words.
+fn attach_remote_lines(pushed: &mut [PushedRef], stderr: &[u8]) {
+    if !pushed.iter().any(|p| p.status == PushStatus::Refused) {
+        return;
+    }
+    let stderr = String::from_utf8_lossy(stderr);
+    let mut lines = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("remote:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    // Credentials out first: a cut could leave a URL's user and token without its `@`.
+    let first = |line: &str| shorten(&without_credentials(line));
+    let said = match (lines.next(), lines.count()) {
+        (None, _) => String::new(),
+        (Some(line), 0) => first(line),
+        (Some(line), more) => format!("{} (and {more} more line(s))", first(line)),
+    };
+    for p in pushed
+        .iter_mut()
+        .filter(|p| p.status == PushStatus::Refused)
+    {
+        p.remote_said = said.clone();
+    }
+}
+
+/// How many characters of a remote's line a refusal quotes.
+const REMOTE_LINE_CHARS: usize = 200;
+
+/// `line` cut to [`REMOTE_LINE_CHARS`] characters (a host's banner can be long).
+fn shorten(line: &str) -> String {
+    match line.char_indices().nth(REMOTE_LINE_CHARS) {
+        Some((end, _)) => format!("{}...", &line[..end]),
+        None => line.to_owned(),
     }
 }
 
@@ -680,10 +1079,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_zero_context_diff_gives_each_file_its_added_lines() {
+        let diff = "diff --git a/a.txt b/a.txt\nindex 1..2 100644\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1,2 @@\n-old\n+new\n+++ plus\ndiff --git a/gone.txt b/gone.txt\ndeleted file mode 100644\n--- a/gone.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n";
+        let files = parse_diff(diff);
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].path, "a.txt");
+        assert_eq!(files[0].added, ["new", "++ plus"]);
+        assert!(files[0].removes);
+        assert_eq!(files[1].path, "gone.txt");
+        assert!(files[1].added.is_empty() && files[1].removes);
+    }
+
+    #[test]
     fn failures_are_recognised_by_what_git_printed() {
         let failed = |detail: &str| GitError::Failed {
             command: "gc".into(),
             detail: detail.into(),
+            remote: None,
         };
         let cases = [
             (
@@ -702,12 +1114,62 @@ mod tests {
                 "fatal: gc is already running on machine 'host' pid 12 (use --force if not)",
                 Some(Cause::GcRunning),
             ),
-            ("fatal: 'origin' does not appear to be a git repository", None),
+            (
+                "fatal: Authentication failed for 'http://127.0.0.1:8080/git/team.git/'",
+                Some(Cause::Authentication),
+            ),
+            (
+                "fatal: could not read Username for 'https://example.com': terminal prompts disabled",
+                Some(Cause::Authentication),
+            ),
+            (
+                "fatal: unable to access 'https://example.com/x.git/': The requested URL returned error: 403",
+                Some(Cause::Forbidden),
+            ),
+            (
+                "fatal: unable to access 'http://127.0.0.1:1/x.git/': Failed to connect to 127.0.0.1 port 1 after 0 ms: Couldn't connect to server",
+                Some(Cause::Unreachable),
+            ),
+            (
+                "fatal: 'origin' does not appear to be a git repository",
+                Some(Cause::NoRepository),
+            ),
+            ("error: some other failure", None),
         ];
         for (detail, cause) in cases {
             assert_eq!(failed(detail).cause(), cause, "{detail}");
         }
         assert_eq!(GitError::NotFound.cause(), None);
+    }
+
+    #[test]
+    fn a_refused_ref_carries_the_remotes_first_line_without_credentials() {
+        let mut pushed = parse_push_porcelain(
+            "!\trefs/sessions/a/x:refs/sessions/a/x\t[remote rejected] (pre-receive hook declined)\n",
+        );
+        let stderr = format!(
+            "remote: custom refs are not accepted at https://u:tok@host/x\nremote: second\nremote: {}\nerror: failed to push some refs\n",
+            "y".repeat(300)
+        );
+        attach_remote_lines(&mut pushed, stderr.as_bytes());
+        assert_eq!(
+            pushed[0].remote_said,
+            "custom refs are not accepted at https://host/x (and 2 more line(s))"
+        );
+        assert_eq!(shorten(&"y".repeat(300)).len(), REMOTE_LINE_CHARS + 3);
+    }
+
+    #[test]
+    fn urls_lose_their_user_and_password() {
+        assert_eq!(
+            without_credentials("push https://alice:tok3n@example.com/x.git and http://u@h:1/y"),
+            "push https://example.com/x.git and http://h:1/y"
+        );
+        assert_eq!(
+            without_credentials("git@github.com:o/r.git"),
+            "git@github.com:o/r.git"
+        );
+        assert_eq!(without_credentials("origin"), "origin");
     }
 
     #[test]

@@ -103,3 +103,10 @@ impl MergeRules for LineRules {
         pick.clone()
     }
 }
+
+/// An RFC 3339 time (a JSONL record's `timestamp`) as epoch milliseconds.
+pub fn timestamp_ms(text: &str) -> Option<i64> {
+    let t =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}

@@ -12,6 +12,7 @@ pub mod file_sessions;
 pub mod hook_payload;
 mod input;
 pub mod lines;
+pub mod patch_text;
 pub mod registry;
 pub mod render_util;
 mod text;
@@ -21,7 +22,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::session::codec::SaveCache;
+use crate::session::portable::MachinePaths;
 use crate::session::{Session, SessionKind};
+
+pub use crate::session::links::{FileEdit, Turn};
 
 pub use error::AgentError;
 pub use input::{parse_json, InputError};
@@ -207,6 +211,68 @@ pub trait Agent: SessionKind {
     /// The session rendered as `view`; `time` formats epoch seconds for readable views.
     fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8>;
 
+    /// This machine's roots that sessions of this agent name: a save stores them as placeholders
+    /// and a load expands them (see [`crate::session::portable`]). Default: the checkout root
+    /// and the home directory ([`machine_paths`]); an agent adds the folders of its own.
+    fn machine_paths(&self, checkout: &Checkout) -> MachinePaths {
+        machine_paths(checkout)
+    }
+
+    /// The file edits and writes the session's own tool calls made (not its children's), in
+    /// conversation order: the path, the text replaced and the text written, the message.
+    /// Default: none (commits are then linked to this agent's sessions by nothing).
+    fn file_edits(&self, session: &Session) -> Vec<FileEdit> {
+        let _ = session;
+        Vec::new()
+    }
+
+    /// The user prompts and assistant answers of the session (not its children), in order, for
+    /// `why`. Default: none.
+    fn turns(&self, session: &Session) -> Vec<Turn> {
+        let _ = session;
+        Vec::new()
+    }
+
+    /// This checkout's sessions with their edits, for the commit hook: each root session's id
+    /// and the edits of it and its children. Default: every session read with
+    /// [`Agent::read_local`] and its [`Agent::file_edits`]; an agent with a cheaper way to
+    /// find the edits says so.
+    fn checkout_edits(
+        &self,
+        checkout: &Checkout,
+    ) -> Result<Vec<(String, Vec<FileEdit>)>, AgentError> {
+        let read = self.read_local(checkout, &Pick::All, &mut |_| {})?;
+        let parents: std::collections::HashMap<String, Option<String>> = read
+            .sessions
+            .iter()
+            .map(|s| (s.id.clone(), self.parent_id(s)))
+            .collect();
+        let root_of = |id: &str| {
+            let mut id = id.to_owned();
+            for _ in 0..64 {
+                match parents.get(&id) {
+                    Some(Some(parent)) if parents.contains_key(parent) => id = parent.clone(),
+                    _ => break,
+                }
+            }
+            id
+        };
+        let mut out: Vec<(String, Vec<FileEdit>)> = Vec::new();
+        for session in &read.sessions {
+            let root = root_of(&session.id);
+            let edits: Vec<FileEdit> = session
+                .walk()
+                .iter()
+                .flat_map(|s| self.file_edits(s))
+                .collect();
+            match out.iter_mut().find(|(id, _)| *id == root) {
+                Some((_, all)) => all.extend(edits),
+                None => out.push((root, edits)),
+            }
+        }
+        Ok(out)
+    }
+
     /// Puts a saved session back into the agent on this machine, exactly (a local copy is
     /// backed up first, then replaced; one that is already identical is left alone) or with
     /// `fork` as a new session beside it; paths of the saver's checkout are re-homed to this one.
@@ -216,6 +282,25 @@ pub trait Agent: SessionKind {
         session: Session,
         fork: bool,
     ) -> Result<Restored, AgentError>;
+}
+
+/// The roots every agent's sessions name: the checkout root (`checkout`) and `$HOME` (`home`,
+/// and `home-real` with symlinks resolved when that differs).
+pub fn machine_paths(checkout: &Checkout) -> MachinePaths {
+    let mut paths = MachinePaths::none();
+    if let Some(root) = &checkout.root {
+        paths = paths.with("checkout", &root.to_string_lossy());
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        let home = PathBuf::from(home);
+        paths = paths.with("home", &home.to_string_lossy());
+        if let Ok(real) = std::fs::canonicalize(&home) {
+            if real != home {
+                paths = paths.with("home-real", &real.to_string_lossy());
+            }
+        }
+    }
+    paths
 }
 
 /// A seed for new ids (a fork's) from the clock, the process and the hasher's random keys.

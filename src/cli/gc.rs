@@ -52,7 +52,7 @@ pub(crate) fn housekeeping_failed(e: GitError, command: &str) -> CliError {
         Some(Cause::GcRunning) => format!(
             "another 'git gc' is running in this repository; run '{command}' again when it is done"
         ),
-        None => "the error ends with git's last lines; 'git gc' run by hand shows all of its output"
+        _ => "the error ends with git's last lines; 'git gc' run by hand shows all of its output"
             .to_owned(),
     };
     CliError::user(e).hint(hint)

@@ -39,11 +39,22 @@ pub enum Hook {
         /// The remote's URL.
         url: Option<String>,
     },
+    /// Link the commit being made to the sessions that wrote its staged changes (the
+    /// prepare-commit-msg hook's arguments).
+    PrepareCommitMsg {
+        /// The file holding the commit message.
+        file: std::path::PathBuf,
+        /// Where the message comes from (`message`, `template`, `merge`, `squash`, `commit`).
+        source: Option<String>,
+        /// The commit, for `commit`.
+        commit: Option<String>,
+    },
 }
 
 pub(crate) fn run(dir: &Path, args: HookArgs) -> Result<(), CliError> {
     match args.hook {
         Hook::PrePush { remote, url } => pre_push(dir, remote, url),
+        Hook::PrepareCommitMsg { file, source, .. } => super::commit_hook::run(dir, file, source),
     }
     Ok(())
 }
@@ -58,14 +69,17 @@ fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
         );
         return;
     };
+    // A URL may carry a user and a token (`git push https://user:token@host/x`); git hands
+    // it to the hook as it is. Every line printed names the remote without them.
+    let shown = git_cli::without_credentials(&remote).into_owned();
     let store = match Store::discover(dir) {
         Ok(store) => store,
-        Err(e) => return warn(None, &remote, &e.to_string()),
+        Err(e) => return warn(None, &shown, &e.to_string()),
     };
     match super::remote::allows(&store, &remote) {
         Ok(true) => {}
-        Ok(false) => return ui::status(&skipped_remote_line(&store, &remote)),
-        Err(e) => return warn(Some(&store), &remote, &e.to_string()),
+        Ok(false) => return ui::status(&skipped_remote_line(&store, &shown)),
+        Err(e) => return warn(Some(&store), &shown, &e.to_string()),
     }
     let share::Pushed {
         refs: pushed,
@@ -73,40 +87,34 @@ fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
         ..
     } = match share::push(&store, &remote, &[], &[], false) {
         Ok(pushed) => pushed,
-        Err(e) => return warn(Some(&store), &remote, &e.message),
+        Err(e) => return warn(Some(&store), &shown, &e.message),
     };
     for s in &skipped {
-        ui::status(&format!("git-session: {}", share::skipped_line(s, &remote)));
+        ui::status(&format!("git-session: {}", share::skipped_line(s, &shown)));
+    }
+    if let Some(refused) = share::refusal(&shown, &pushed) {
+        // Syncing would be refused again: say what the host refused and how to stop sending.
+        return ui::status(&format!(
+            "warning: git-session: {}; your push goes on and nothing was lost locally; {}",
+            refused.line,
+            refused.hint(&shown)
+        ));
     }
     let count =
         |wanted: &[PushStatus]| pushed.iter().filter(|p| wanted.contains(&p.status)).count();
     let sent = count(&[PushStatus::Created, PushStatus::Updated]);
     let behind = count(&[PushStatus::Behind]);
-    let refused = count(&[PushStatus::Refused]);
-    if behind + refused > 0 {
-        let mut why = Vec::new();
-        if behind > 0 {
-            why.push(format!("{behind} have newer saves there"));
-        }
-        if refused > 0 {
-            let summary = pushed
-                .iter()
-                .find(|p| p.status == PushStatus::Refused)
-                .map(|p| p.summary.clone())
-                .unwrap_or_default();
-            why.push(format!("{refused} refused {summary}"));
-        }
+    if behind > 0 {
         let what = format!(
-            "{} of {} not pushed: {}",
-            behind + refused,
+            "{behind} of {} not pushed: {behind} {} newer saves there",
             ui::count(pushed.len(), "session", "sessions"),
-            why.join("; ")
+            if behind == 1 { "has" } else { "have" }
         );
-        return warn(Some(&store), &remote, &what);
+        return warn(Some(&store), &shown, &what);
     }
     if sent > 0 {
         ui::status(&format!(
-            "git-session: pushed {} to {remote}",
+            "git-session: pushed {} to {shown}",
             ui::count(sent, "session", "sessions")
         ));
     }

@@ -349,7 +349,15 @@ fn import_file(
         .hint("pass a file written by 'git session export', or an agent's session file")),
         // A child on its own joins its saved parent, as with `save`.
         Some(Content::Sessions(agent, sessions)) => Ok(Imported {
-            saves: save_set::save_all(store, agent, sessions, reason, true, settings)?,
+            saves: save_set::save_all(
+                store,
+                agent,
+                sessions,
+                reason,
+                true,
+                settings,
+                &agent.machine_paths(&context::checkout(store)),
+            )?,
             joined: Vec::new(),
         }),
         Some(Content::Saves(agent, b)) => Ok(Imported {

@@ -1,6 +1,6 @@
 //! `git session install [--global] [--agent ...] [--dry-run]`: the OpenCode plugin and slash
-//! commands, Claude Code's PreCompact and SessionEnd hooks, the git pre-push hook and the fetch
-//! refspec, so sessions are saved before compaction and shared with every push and fetch. The
+//! commands, Claude Code's PreCompact and SessionEnd hooks, the git pre-push and
+//! prepare-commit-msg hooks and the fetch refspec, so sessions are saved before compaction and shared with every push and fetch. The
 //! work is planned and done in [`crate::install`].
 
 use std::path::Path;
@@ -24,6 +24,10 @@ use crate::store::{Store, StoreError};
                                          timeout 10 s; other settings and hooks are kept
   <hooks dir>/pre-push                   'git push' also pushes refs/sessions/* (never forced; a
                                          refusal warns and never fails your push)
+  <hooks dir>/prepare-commit-msg         saves the sessions whose edits are staged and adds a
+                                         'Session: <agent>/<id>' trailer per session (off with
+                                         git config session.commitTrailer false); never fails
+                                         or blocks a commit
   remote.<name>.fetch                    +refs/sessions/*:refs/remotes/<name>/sessions/*
   remote.<name>.sessions                 true: sessions are pushed to the remotes present now;
                                          a remote added later gets none until

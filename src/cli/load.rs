@@ -78,9 +78,21 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
     let resolved = history.resolve(&id)?;
     let agent = context::agent_for(&resolved.saved.name.namespace)?;
     let save = history.find_save(&resolved.saved, args.at.as_deref())?;
-    let session = history.read(&resolved.saved, &save)?;
+    let checkout = context::checkout(store);
+    let here = agent.machine_paths(&checkout);
+    // Placeholders become this machine's paths; a save of the earlier format is re-homed by
+    // the agent instead.
+    let session = history.read_here(&resolved.saved, &save, &here)?;
     let saved_id = session.id.clone();
-    let restored = agent.restore(&context::checkout(store), session, args.fork)?;
+    let mut restored = agent.restore(&checkout, session, args.fork)?;
+    if restored.rehomed_from.is_none() {
+        restored.rehomed_from = save
+            .trailers
+            .paths
+            .get("checkout")
+            .filter(|from| Some(*from) != here.get("checkout"))
+            .map(str::to_owned);
+    }
     if !args.fork {
         // The agent's copy now holds every message of this save: a later save of it keeps
         // what arrives by merge and drops only what the agent itself removes.

@@ -29,6 +29,39 @@ struct LogDocument<'a> {
     #[serde(rename = "ref")]
     ref_name: String,
     saves: Vec<SaveJson<'a>>,
+    /// The commits whose `Session:` trailer names this session, newest first.
+    commits: Vec<CommitJson>,
+}
+
+/// One linked commit.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CommitJson {
+    pub id: String,
+    pub subject: String,
+    /// RFC 3339 UTC.
+    pub author_time: String,
+}
+
+/// The commits linked to the saved session `saved` by their trailers (none in a bare
+/// repository or without commits).
+pub(crate) fn linked(store: &Store, namespace: &str, id: &str) -> Vec<CommitJson> {
+    let Some(root) = store.workdir() else {
+        return Vec::new();
+    };
+    let link = crate::session::links::SessionLink {
+        agent: namespace.to_owned(),
+        id: id.to_owned(),
+    };
+    super::links::linked_commits(&root, &link)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| CommitJson {
+            id: c.id,
+            subject: c.subject,
+            author_time: ui::utc_rfc3339(c.author_time),
+        })
+        .collect()
 }
 
 /// One save.
@@ -75,12 +108,18 @@ pub(crate) fn run(store: &Store, args: LogArgs) -> Result<(), CliError> {
     let history = SessionHistory::new(store);
     let resolved = history.resolve(&args.id)?;
     let saves = history.log(&resolved.saved)?;
+    let commits = linked(
+        store,
+        &resolved.saved.name.namespace,
+        &resolved.saved.name.id,
+    );
     if args.json {
         ui::out_json(&LogDocument {
             version: 1,
             session: &resolved.saved.name.id,
             ref_name: resolved.saved.name.full(),
             saves: saves.iter().map(SaveJson::new).collect(),
+            commits,
         });
         return Ok(());
     }
@@ -97,6 +136,15 @@ pub(crate) fn run(store: &Store, args: LogArgs) -> Result<(), CliError> {
             ui::plural(r.trailers.messages as u64, "msg", "msgs"),
             r.trailers.title,
         ));
+    }
+    if !commits.is_empty() {
+        text.push_str(&format!(
+            "\ncommits linked to {}:\n",
+            resolved.saved.name.id
+        ));
+        for c in &commits {
+            text.push_str(&format!("{}  {}\n", ui::short(&c.id), c.subject));
+        }
     }
     ui::out(&text);
     Ok(())

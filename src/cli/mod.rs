@@ -1,6 +1,8 @@
 //! The command line: `git session <command>`. One file per command, one dispatch here.
 
+mod blame;
 mod browser;
+mod commit_hook;
 mod completions;
 mod context;
 mod delete;
@@ -10,6 +12,7 @@ mod gc;
 mod hook;
 mod import;
 mod install;
+mod links;
 mod list;
 mod load;
 mod log;
@@ -36,6 +39,7 @@ pub mod style;
 mod sync;
 pub mod ui;
 mod uninstall;
+mod why;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -120,7 +124,11 @@ pub enum Command {
     Gc(gc::GcArgs),
     /// Find sessions whose saves lack objects and mend them (intact saves kept, the rest backed up).
     Repair(repair::RepairArgs),
-    /// Install the OpenCode plugin and commands, the pre-push hook and the fetch refspec.
+    /// Like git blame: the session and message that wrote each line of a file.
+    Blame(blame::BlameArgs),
+    /// The sessions behind a commit or a line, and the turns that led to it.
+    Why(why::WhyArgs),
+    /// Install the OpenCode plugin and commands, the git hooks and the fetch refspec.
     Install(install::InstallArgs),
     /// Remove what `install` installed, restoring every file and config line exactly.
     Uninstall(uninstall::UninstallArgs),
@@ -199,6 +207,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Prune(args) => prune::run(&open(&dir)?, args),
         Command::Gc(args) => gc::run(&open(&dir)?, args),
         Command::Repair(args) => repair::run(&open(&dir)?, args),
+        Command::Blame(args) => blame::run(&open(&dir)?, args),
+        Command::Why(args) => why::run(&open(&dir)?, args),
         Command::Install(args) => install::run(&dir, args),
         Command::Uninstall(args) => uninstall::run(&dir, args),
         Command::Status(args) => status::run(&dir, args),

@@ -6,8 +6,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::share::{
-    choose_remote, local_refs, push, pushed_line, show_progress, skipped_line, undeleted_line,
-    PushedJson, SkippedJson, UndeletedJson,
+    choose_remote, local_refs, push, pushed_line, refusal, show_progress, skipped_line,
+    undeleted_line, PushedJson, SkippedJson, UndeletedJson,
 };
 use super::{ui, CliError};
 use crate::git_cli::PushStatus;
@@ -105,8 +105,12 @@ pub(crate) fn run(store: &Store, mut args: PushArgs) -> Result<(), CliError> {
     } else if pushed.refs.is_empty() && pushed.skipped.is_empty() {
         ui::status("No saved sessions to push.");
     } else {
+        // A host that refuses every ref gets one error line below, not one line per session.
+        let all_refused = refusal(&remote, &pushed.refs).is_some_and(|r| r.all);
         for p in &pushed.refs {
-            ui::status(&pushed_line(p, &remote));
+            if !(all_refused && p.status == PushStatus::Refused) {
+                ui::status(&pushed_line(p, &remote));
+            }
         }
         for s in &pushed.skipped {
             ui::status(&skipped_line(s, &remote));
@@ -120,17 +124,8 @@ pub(crate) fn run(store: &Store, mut args: PushArgs) -> Result<(), CliError> {
         .iter()
         .filter(|p| p.status == PushStatus::Behind)
         .count();
-    let refused = pushed
-        .refs
-        .iter()
-        .filter(|p| p.status == PushStatus::Refused)
-        .count();
-    if refused > 0 {
-        return Err(CliError::user(format!(
-            "{remote} refused {}; nothing was lost locally",
-            ui::count(refused, "session ref", "session refs")
-        ))
-        .hint("ask the remote's owner to allow refs/sessions/*, or push to another remote"));
+    if let Some(refused) = refusal(&remote, &pushed.refs) {
+        return Err(refused.error(&remote));
     }
     if behind > 0 {
         return Err(CliError::user(format!(

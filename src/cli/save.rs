@@ -101,6 +101,7 @@ pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
         ui::status(&format!("warning: {w}"));
     }
     let settings = settings::for_save(store, args.no_redact)?;
+    let paths = agent.machine_paths(&checkout);
     let spinner = if args.quiet || args.json {
         Progress::hidden()
     } else {
@@ -110,7 +111,15 @@ pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
         };
         Progress::spinner(&format!("Saving {what}"))
     };
-    let reports = save_set::save_all(store, agent, read.sessions, &args.reason, false, &settings);
+    let reports = save_set::save_all(
+        store,
+        agent,
+        read.sessions,
+        &args.reason,
+        false,
+        &settings,
+        &paths,
+    );
     drop(spinner);
     let reports = reports?;
     context::gc_auto(store);
@@ -137,8 +146,16 @@ pub(crate) fn run_hook(dir: &Path, args: SaveArgs) {
             args.reason.clone()
         };
         let settings = settings::for_save(&store, args.no_redact)?;
-        let reports =
-            save_set::save_all(&store, agent, hook.read.sessions, &reason, false, &settings)?;
+        let paths = agent.machine_paths(&checkout);
+        let reports = save_set::save_all(
+            &store,
+            agent,
+            hook.read.sessions,
+            &reason,
+            false,
+            &settings,
+            &paths,
+        )?;
         context::gc_auto(&store);
         Ok(reports)
     })();

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::{ui, CliError};
 use crate::agents::registry;
-use crate::git_cli::{self, GitError, PushStatus, PushedRef};
+use crate::git_cli::{self, Cause, GitError, PushStatus, PushedRef};
 use crate::session::integrate::{integrate, Integration};
 use crate::session::tombstone::{self, Removed, Tombstone};
 use crate::session::SessionHistory;
@@ -22,12 +22,36 @@ use crate::store::Store;
 
 impl From<GitError> for CliError {
     fn from(e: GitError) -> Self {
-        match e {
-            GitError::NotFound => {
-                CliError::user(e).hint("install git; git-session uses it to push and fetch")
-            }
-            GitError::Failed { .. } => CliError::user(e)
-                .hint("check that the remote exists and is reachable: git remote -v"),
+        if matches!(e, GitError::NotFound) {
+            return CliError::user(e).hint("install git; git-session uses it to push and fetch");
+        }
+        let remote = e.remote().unwrap_or("the remote").to_owned();
+        // A URL is no name for `git fetch <remote>`'s advice; `git remote -v` lists them.
+        let fetch = if remote.contains('/') || remote.contains(':') {
+            "git fetch <remote>".to_owned()
+        } else {
+            format!("git fetch {remote}")
+        };
+        match e.cause() {
+            Some(Cause::Authentication) => CliError::user(format!(
+                "authentication to {remote} failed: it refused the credentials git had, or got none ({e})"
+            ))
+            .hint(format!(
+                "check what your credential helper holds for this host (git config --get-all credential.helper; git drops a refused entry from it); run '{fetch}' in a terminal to enter new credentials, then run this command again"
+            )),
+            Some(Cause::Forbidden) => CliError::user(format!(
+                "{remote} refused access to this user ({e})"
+            ))
+            .hint("the credentials were accepted but lack access to this repository: check the account's or token's permissions (writing needs push access)"),
+            Some(Cause::Unreachable) => CliError::user(format!("cannot reach {remote} ({e})")).hint(
+                "check the network and the remote's address (git remote -v), then run this command again; nothing changed locally",
+            ),
+            Some(Cause::NoRepository) => CliError::user(format!(
+                "{remote} has no repository at that address ({e})"
+            ))
+            .hint("check the remote's URL: git remote -v (git remote set-url <name> <url> fixes it)"),
+            _ => CliError::user(e)
+                .hint("the error ends with git's last lines; 'git remote -v' shows where it went, and a plain 'git fetch' shows all of git's output"),
         }
     }
 }
@@ -645,6 +669,66 @@ pub(crate) fn pushed_line(p: &PushedRef, remote: &str) -> String {
             format!("{id} was not pushed: {remote} has saves this clone lacks")
         }
         PushStatus::Refused => format!("{remote} refused {id}: {}", p.summary),
+    }
+}
+
+/// What a remote refused of a push, in one line: how many of the sessions refs, git's reason
+/// (such as `pre-receive hook declined`) and the host's own words, or `None` when it refused
+/// nothing.
+pub(crate) fn refusal(remote: &str, refs: &[PushedRef]) -> Option<Refusal> {
+    let refused: Vec<&PushedRef> = refs
+        .iter()
+        .filter(|p| p.status == PushStatus::Refused)
+        .collect();
+    let first = refused.first()?;
+    let reason = first
+        .summary
+        .trim_start_matches("[remote rejected]")
+        .trim_start_matches("[rejected]")
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')');
+    let said = if first.remote_said.is_empty() {
+        String::new()
+    } else {
+        format!(", saying \"{}\"", first.remote_said)
+    };
+    let all = refused.len() == refs.len();
+    let how_many = if all {
+        format!("all {} session ref(s) sent", refused.len())
+    } else {
+        format!("{} of {} session ref(s) sent", refused.len(), refs.len())
+    };
+    Some(Refusal {
+        all,
+        line: format!("{remote} refused {how_many} (refs/sessions/*): {reason}{said}"),
+    })
+}
+
+/// A remote's refusal of sessions refs (see [`refusal`]).
+pub(crate) struct Refusal {
+    /// Whether it refused every ref sent (a host that takes no custom refs), not just some.
+    pub all: bool,
+    /// The one line that says what was refused and why.
+    pub line: String,
+}
+
+impl Refusal {
+    /// The next step: a host that refuses every sessions ref will never take them, so the advice
+    /// is a separate remote for sessions, or to stop sending them there.
+    pub(crate) fn hint(&self, remote: &str) -> String {
+        if self.all {
+            format!(
+                "this host does not accept refs/sessions/*: stop sending sessions there with 'git session remote remove {remote}', and keep them on a remote that accepts them ('git remote add sessions <url>', then 'git session remote add sessions')"
+            )
+        } else {
+            "the host refused some refs only (a rule for some ref names?); ask its owner to allow refs/sessions/*, or keep sessions on another remote (git session remote add <name>)".to_owned()
+        }
+    }
+
+    /// The error `push` and `sync` end with.
+    pub(crate) fn error(&self, remote: &str) -> CliError {
+        CliError::user(format!("{}; nothing was lost locally", self.line)).hint(self.hint(remote))
     }
 }
 

@@ -63,7 +63,30 @@ pub(crate) fn run(store: &Store, args: ShowArgs) -> Result<(), CliError> {
     if args.open {
         return open_page(&session.id, &bytes);
     }
-    ui::out(&String::from_utf8_lossy(&bytes));
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    let history = SessionHistory::new(store);
+    let saved = history.resolve(&args.id)?.saved;
+    let commits = super::log::linked(store, &saved.name.namespace, &saved.name.id);
+    if !commits.is_empty() {
+        let lines: Vec<String> = commits
+            .iter()
+            .map(|c| format!("{}  {}", ui::short(&c.id), c.subject))
+            .collect();
+        if matches!(format, ShowFormat::Md) {
+            text.push_str(&format!(
+                "\n## Linked commits\n\n{}\n",
+                lines.iter().map(|l| format!("- {l}\n")).collect::<String>()
+            ));
+        } else {
+            // The answer on stdout stays the session itself.
+            ui::status(&format!(
+                "commits linked to {}:\n{}",
+                saved.name.id,
+                lines.join("\n")
+            ));
+        }
+    }
+    ui::out(&text);
     Ok(())
 }
 

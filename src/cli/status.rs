@@ -152,7 +152,10 @@ pub(crate) fn run(dir: &Path, args: StatusArgs) -> Result<(), CliError> {
     }
     match hooks {
         Some((dir, components)) => {
-            for c in components.iter().filter(|c| c.name == "pre-push hook") {
+            for c in components
+                .iter()
+                .filter(|c| c.name == "pre-push hook" || c.name == "prepare-commit-msg hook")
+            {
                 let from = match &dir.configured {
                     Some(v) => format!("core.hooksPath={v}"),
                     None => "the repository's hooks directory".to_owned(),
@@ -161,7 +164,12 @@ pub(crate) fn run(dir: &Path, args: StatusArgs) -> Result<(), CliError> {
                 if let Some(detail) = &c.detail {
                     text.push_str(&format!(", {detail}"));
                 }
-                line("pre-push hook", text);
+                let label = if c.name == "pre-push hook" {
+                    c.name
+                } else {
+                    "commit hook"
+                };
+                line(label, text);
             }
             let refspecs: Vec<String> = components
                 .iter()

@@ -6,7 +6,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::share::{
-    choose_remote, deletion_line, pull, pulled_line, push, pushed_line, show_progress,
+    choose_remote, deletion_line, pull, pulled_line, push, pushed_line, refusal, show_progress,
     skipped_line, undone_line, DeletionSeen, DeletionSeenJson, PulledJson, PushedJson, SkippedJson,
 };
 use super::{ui, CliError};
@@ -124,23 +124,25 @@ pub(crate) fn run(store: &Store, args: SyncArgs) -> Result<(), CliError> {
         for d in &deletions {
             ui::status(&deletion_line(d));
         }
+        // A host that refuses every ref gets one error line below, not one line per session.
+        let all_refused = refusal(&remote, &pushed_last).is_some_and(|r| r.all);
         for p in &pushed_last {
-            if p.status != PushStatus::UpToDate {
+            if p.status != PushStatus::UpToDate && !(all_refused && p.status == PushStatus::Refused)
+            {
                 ui::status(&pushed_line(p, &remote));
             }
         }
         for s in &skipped {
             ui::status(&skipped_line(s, &remote));
         }
-        ui::status(&format!(
-            "Synced with {remote}: {adopted} adopted, {forwarded} fast-forwarded, {merged} merged, {pushed_count} pushed."
-        ));
+        if refusal(&remote, &pushed_last).is_none() {
+            ui::status(&format!(
+                "Synced with {remote}: {adopted} adopted, {forwarded} fast-forwarded, {merged} merged, {pushed_count} pushed."
+            ));
+        }
     }
-    if pushed_last.iter().any(|p| p.status == PushStatus::Refused) {
-        return Err(CliError::user(format!(
-            "{remote} refused some session refs; nothing was lost locally"
-        ))
-        .hint("ask the remote's owner to allow refs/sessions/*"));
+    if let Some(refused) = refusal(&remote, &pushed_last) {
+        return Err(refused.error(&remote));
     }
     if pushed_last.iter().any(|p| p.status == PushStatus::Behind) {
         return Err(CliError::user(format!(

@@ -15,6 +15,14 @@ pub const PRE_PUSH: &str = include_str!("../../hooks/git/pre-push");
 /// still reads git's ref lines), and never fails.
 pub const PRE_PUSH_INSERT: &str = include_str!("../../hooks/git/pre-push-insert");
 
+/// The git `prepare-commit-msg` hook as written where none exists
+/// (`hooks/git/prepare-commit-msg`): it links the commit to the sessions that wrote it.
+pub const PREPARE_COMMIT_MSG: &str = include_str!("../../hooks/git/prepare-commit-msg");
+/// The block inserted at the top of an existing prepare-commit-msg hook in a hooks directory
+/// outside the git dir when appending would not run (`hooks/git/prepare-commit-msg-insert`).
+pub const PREPARE_COMMIT_MSG_INSERT: &str =
+    include_str!("../../hooks/git/prepare-commit-msg-insert");
+
 /// The first line of every block git-session adds to a file it shares with others (an existing
 /// hook, `info/exclude`); the block ends with the line [`BLOCK_END`].
 pub const BLOCK_START: &str = "## START GIT-SESSION";
@@ -24,17 +32,14 @@ pub const BLOCK_END: &str = "## END GIT-SESSION";
 /// The marker-delimited block of [`PRE_PUSH`], from its start line to its end line and newline:
 /// what is appended to a pre-push hook that already exists.
 pub fn pre_push_block() -> &'static str {
-    let start = PRE_PUSH
-        .find(BLOCK_START)
-        .expect("hooks/git/pre-push holds the start marker");
-    let end = PRE_PUSH[start..]
-        .find(BLOCK_END)
-        .map(|i| start + i + BLOCK_END.len())
-        .expect("hooks/git/pre-push holds the end marker");
-    let end = PRE_PUSH[end..]
-        .find('\n')
-        .map_or(PRE_PUSH.len(), |i| end + i + 1);
-    &PRE_PUSH[start..end]
+    block_of(PRE_PUSH)
+}
+
+/// The marker-delimited block of a whole hook file of `hooks/git/` (its start line to its end
+/// line and newline): what is appended to a hook that already exists.
+pub fn block_of(hook: &'static str) -> &'static str {
+    let range = find_block(hook).expect("a hook of hooks/git/ holds one marked block");
+    &hook[range]
 }
 
 /// Finds the git-session block in `text`: the byte range from its start marker's line to the end
@@ -82,6 +87,19 @@ mod tests {
         assert!(command.contains("git-session hook pre-push \"$@\" </dev/null"));
         assert!(command.ends_with(" || true"), "{command}");
         assert!(!PRE_PUSH_INSERT.contains("exit"));
+    }
+
+    #[test]
+    fn the_prepare_commit_msg_hook_keeps_the_status_and_reads_no_stdin() {
+        let block = block_of(PREPARE_COMMIT_MSG);
+        assert!(block.contains("git_session_status=$?"));
+        assert!(block.contains("git-session hook prepare-commit-msg \"$@\" </dev/null || :"));
+        assert_eq!(
+            find_block(PREPARE_COMMIT_MSG_INSERT),
+            Some(0..PREPARE_COMMIT_MSG_INSERT.len())
+        );
+        assert!(PREPARE_COMMIT_MSG_INSERT.contains("|| true"));
+        assert!(!PREPARE_COMMIT_MSG_INSERT.contains("exit"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The git side of an install: the `pre-push` hook in the hooks directory git actually uses, and
+//! The git side of an install: the `pre-push` and `prepare-commit-msg` hooks (each chained the
+//! same way, see [`GitHook`]) in the hooks directory git actually uses, and
 //! the fetch refspec that brings teammates' sessions with every `git fetch`, and the
 //! `remote.<name>.sessions` key that enables sending sessions to each remote present.
 //!
@@ -87,15 +88,57 @@ pub fn fetch_refspec(remote: &str) -> String {
     format!("+refs/sessions/*:refs/remotes/{remote}/sessions/*")
 }
 
-/// Plans the pre-push hook and each remote's fetch refspec.
+/// One git hook git-session chains itself to.
+#[derive(Debug, Clone, Copy)]
+pub struct GitHook {
+    /// The hook's file name (`pre-push`).
+    pub name: &'static str,
+    /// The component's name in plans and status (`pre-push hook`).
+    pub component: &'static str,
+    /// The whole hook, written where none exists.
+    pub full: &'static str,
+    /// The block inserted at the top of a hook in a shared directory.
+    pub insert: &'static str,
+}
+
+impl GitHook {
+    /// The block appended to a hook that exists.
+    pub fn block(&self) -> &'static str {
+        assets::block_of(self.full)
+    }
+}
+
+/// The pre-push hook: `git push` also pushes the sessions refs.
+pub const PRE_PUSH: GitHook = GitHook {
+    name: "pre-push",
+    component: "pre-push hook",
+    full: assets::PRE_PUSH,
+    insert: assets::PRE_PUSH_INSERT,
+};
+
+/// The prepare-commit-msg hook: a commit is linked to the sessions that wrote it.
+pub const PREPARE_COMMIT_MSG: GitHook = GitHook {
+    name: "prepare-commit-msg",
+    component: "prepare-commit-msg hook",
+    full: assets::PREPARE_COMMIT_MSG,
+    insert: assets::PREPARE_COMMIT_MSG_INSERT,
+};
+
+/// Plans the pre-push and prepare-commit-msg hooks and each remote's fetch refspec.
 pub(crate) fn plan(repo: &RepoContext, manifest: &Manifest, plan: &mut Plan) -> Result<()> {
-    plan_pre_push(repo, manifest, plan)?;
+    plan_hook(repo, manifest, plan, &PRE_PUSH)?;
+    plan_hook(repo, manifest, plan, &PREPARE_COMMIT_MSG)?;
     plan_refspecs(repo, plan)
 }
 
-fn plan_pre_push(repo: &RepoContext, manifest: &Manifest, plan: &mut Plan) -> Result<()> {
+fn plan_hook(
+    repo: &RepoContext,
+    manifest: &Manifest,
+    plan: &mut Plan,
+    kind: &GitHook,
+) -> Result<()> {
     let hooks = hooks_dir(repo)?;
-    let hook = hooks.path.join("pre-push");
+    let hook = hooks.path.join(kind.name);
     let target = hook.display().to_string();
     let meta = match std::fs::symlink_metadata(&hook) {
         Ok(meta) => meta,
@@ -113,13 +156,13 @@ fn plan_pre_push(repo: &RepoContext, manifest: &Manifest, plan: &mut Plan) -> Re
                 Which::Repo,
                 Action::WriteFile {
                     path: hook,
-                    contents: assets::PRE_PUSH.to_owned(),
+                    contents: kind.full.to_owned(),
                     executable: true,
                     replacing: false,
                 },
             );
-            plan.component("pre-push hook", target, State::Missing);
-            note_tracked(repo, &hooks, plan);
+            plan.component(kind.component, target, State::Missing);
+            note_tracked(repo, &hooks, plan, kind);
             return Ok(());
         }
         Err(source) => {
@@ -136,32 +179,28 @@ fn plan_pre_push(repo: &RepoContext, manifest: &Manifest, plan: &mut Plan) -> Re
         let text = text.unwrap_or_default();
         if hooks.shared {
             if let Some(kept) = moved_aside(manifest, &hook) {
-                return plan_move_back(repo, &hooks, &hook, &kept, plan);
+                return plan_move_back(repo, &hooks, &hook, &kept, plan, kind);
             }
         }
         let ours_whole = manifest.file_hash(&hook) == Some(hash(&bytes).as_str());
         let block = &text[range.clone()];
         let at_top = !text[range.end..].trim().is_empty();
-        let state = if ours_whole && text != assets::PRE_PUSH {
+        let state = if ours_whole && text != kind.full {
             plan.push(
                 Which::Repo,
                 Action::WriteFile {
                     path: hook.clone(),
-                    contents: assets::PRE_PUSH.to_owned(),
+                    contents: kind.full.to_owned(),
                     executable: true,
                     replacing: true,
                 },
             );
             State::Outdated
-        } else if block == assets::pre_push_block() || block == assets::PRE_PUSH_INSERT {
+        } else if block == kind.block() || block == kind.insert {
             State::Installed
         } else {
             // An older version of the block: replaced by the current one of its kind.
-            let current = if at_top {
-                assets::PRE_PUSH_INSERT
-            } else {
-                assets::pre_push_block()
-            };
+            let current = if at_top { kind.insert } else { kind.block() };
             plan.push(
                 Which::Repo,
                 Action::ReplaceBlock {
@@ -172,19 +211,19 @@ fn plan_pre_push(repo: &RepoContext, manifest: &Manifest, plan: &mut Plan) -> Re
             State::Outdated
         };
         plan.components.push(Component {
-            name: "pre-push hook",
+            name: kind.component,
             target,
             state,
             detail: chaining(manifest, &hook, at_top),
         });
         return Ok(());
     }
-    if let Err(reason) = plan_chain(repo, &hooks, &hook, &meta, text, plan) {
-        leave(&hooks, &hook, reason, plan);
+    if let Err(reason) = plan_chain(repo, &hooks, &hook, &meta, text, plan, kind) {
+        leave(&hooks, &hook, reason, plan, kind);
         return Ok(());
     }
-    plan.component("pre-push hook", target, State::Missing);
-    note_tracked(repo, &hooks, plan);
+    plan.component(kind.component, target, State::Missing);
+    note_tracked(repo, &hooks, plan, kind);
     Ok(())
 }
 
@@ -227,24 +266,25 @@ fn plan_chain(
     meta: &std::fs::Metadata,
     text: Option<&str>,
     plan: &mut Plan,
+    kind: &GitHook,
 ) -> std::result::Result<(), &'static str> {
     let action = match chain(hooks, meta, text) {
         Chain::Append => {
             let text = text.unwrap_or_default();
             Action::AppendBlock {
                 path: hook.to_path_buf(),
-                block: assets::pre_push_block().to_owned(),
+                block: kind.block().to_owned(),
                 separator: !text.is_empty() && !text.ends_with('\n'),
                 create: false,
             }
         }
         Chain::Insert => Action::InsertBlock {
             path: hook.to_path_buf(),
-            block: assets::PRE_PUSH_INSERT.to_owned(),
+            block: kind.insert.to_owned(),
         },
         Chain::MoveAside => {
-            let keep_at = keep_path(repo);
-            let script = wrapper(&keep_at, is_executable(meta));
+            let keep_at = keep_path(repo, kind.name);
+            let script = wrapper(&keep_at, is_executable(meta), kind);
             Action::WrapHook {
                 path: hook.to_path_buf(),
                 keep_at,
@@ -258,17 +298,20 @@ fn plan_chain(
 }
 
 /// A hook in a shared directory that git-session cannot add its part to: left alone, and said.
-fn leave(hooks: &HooksDir, hook: &Path, reason: &str, plan: &mut Plan) {
+fn leave(hooks: &HooksDir, hook: &Path, reason: &str, plan: &mut Plan, kind: &GitHook) {
     plan.components.push(Component {
-        name: "pre-push hook",
+        name: kind.component,
         target: hook.display().to_string(),
         state: State::Missing,
         detail: Some(format!("not chained: it is {reason}")),
     });
     plan.notes.push(format!(
-        "{} is {reason}, and a hook in {} is not moved aside (every other clone or repository using it would stop running it), so 'git push' does not push sessions here; add the line 'command -v git-session >/dev/null 2>&1 && git-session hook pre-push \"$@\" </dev/null || true' to it yourself, or run 'git session push'",
+        "{} is {reason}, and a hook in {} is not moved aside (every other clone or repository using it would stop running it), so {}; add the line '{}' to it yourself{}",
         hook.display(),
-        hooks.path.display()
+        hooks.path.display(),
+        if kind.name == PRE_PUSH.name { "'git push' does not push sessions here" } else { "commits are not linked to sessions by trailer here" },
+        kind.insert.lines().find(|l| !l.starts_with('#')).unwrap_or_default(),
+        if kind.name == PRE_PUSH.name { ", or run 'git session push'" } else { "" }
     ));
 }
 
@@ -293,6 +336,7 @@ fn plan_move_back(
     hook: &Path,
     kept: &Path,
     plan: &mut Plan,
+    kind: &GitHook,
 ) -> Result<()> {
     let meta = std::fs::symlink_metadata(kept).map_err(|source| InstallError::Io {
         action: "cannot read",
@@ -313,17 +357,17 @@ fn plan_move_back(
         hook.display(),
         kept.display()
     ));
-    match plan_chain(repo, hooks, hook, &meta, text, plan) {
+    match plan_chain(repo, hooks, hook, &meta, text, plan, kind) {
         Ok(()) => {
             plan.components.push(Component {
-                name: "pre-push hook",
+                name: kind.component,
                 target: hook.display().to_string(),
                 state: State::Outdated,
                 detail: Some(format!("moved aside to {}", kept.display())),
             });
-            note_tracked(repo, hooks, plan);
+            note_tracked(repo, hooks, plan, kind);
         }
-        Err(reason) => leave(hooks, hook, reason, plan),
+        Err(reason) => leave(hooks, hook, reason, plan, kind),
     }
     Ok(())
 }
@@ -349,12 +393,13 @@ fn chaining(manifest: &Manifest, hook: &Path, at_top: bool) -> Option<String> {
 
 /// The note for a hooks directory in the worktree: the change shows in `git status`, and may be
 /// committed.
-fn note_tracked(repo: &RepoContext, hooks: &HooksDir, plan: &mut Plan) {
+fn note_tracked(repo: &RepoContext, hooks: &HooksDir, plan: &mut Plan, kind: &GitHook) {
     if let Some(root) = &repo.worktree {
         if hooks.shared && hooks.path.starts_with(root) {
             plan.notes.push(format!(
-                "{} is in the worktree, so the change to its pre-push hook shows in 'git status'; it can be committed: the hook's own logic stays in it, and git-session's block names no path of this machine and does nothing where git-session is not on PATH",
-                hooks.path.display()
+                "{} is in the worktree, so the change to its {} shows in 'git status'; it can be committed: the hook's own logic stays in it, and git-session's block names no path of this machine and does nothing where git-session is not on PATH",
+                hooks.path.display(),
+                kind.component
             ));
         }
     }
@@ -486,13 +531,13 @@ fn is_executable(_meta: &std::fs::Metadata) -> bool {
     true
 }
 
-/// Where a moved-aside hook is kept: `<git-dir>/git-session/hooks/pre-push` (numbered when taken).
-fn keep_path(repo: &RepoContext) -> PathBuf {
+/// Where a moved-aside hook is kept: `<git-dir>/git-session/hooks/<name>` (numbered when taken).
+fn keep_path(repo: &RepoContext, name: &str) -> PathBuf {
     let dir = repo.common_dir.join("git-session").join("hooks");
-    let mut candidate = dir.join("pre-push");
+    let mut candidate = dir.join(name);
     let mut n = 2;
     while std::fs::symlink_metadata(&candidate).is_ok() {
-        candidate = dir.join(format!("pre-push.{n}"));
+        candidate = dir.join(format!("{name}.{n}"));
         n += 1;
     }
     candidate
@@ -500,22 +545,23 @@ fn keep_path(repo: &RepoContext) -> PathBuf {
 
 /// The hook written in place of one that was moved to `kept`: it runs the old hook first (with
 /// git's arguments and stdin) when it was executable, then git-session.
-pub fn wrapper(kept: &Path, run_it: bool) -> String {
+pub fn wrapper(kept: &Path, run_it: bool, kind: &GitHook) -> String {
     let quoted = shell_quote(&kept.display().to_string());
+    let name = kind.name;
     let mut script = String::from("#!/bin/sh\n");
     if run_it {
         script.push_str(&format!(
-            "# git-session moved the pre-push hook that was here to {quoted}; it runs first, as before.\n\
+            "# git-session moved the {name} hook that was here to {quoted}; it runs first, as before.\n\
              # 'git session uninstall' puts it back.\n\
              if [ -x {quoted} ]; then {quoted} \"$@\" || exit $?; fi\n"
         ));
     } else {
         script.push_str(&format!(
-            "# git-session moved the pre-push hook that was here to {quoted}; it was not executable,\n\
+            "# git-session moved the {name} hook that was here to {quoted}; it was not executable,\n\
              # so git did not run it, and it does not run now either. 'git session uninstall' puts it back.\n"
         ));
     }
-    script.push_str(assets::pre_push_block());
+    script.push_str(kind.block());
     script
 }
 
@@ -610,12 +656,12 @@ mod tests {
 
     #[test]
     fn a_wrapper_runs_the_kept_hook_first_and_then_git_session() {
-        let script = wrapper(Path::new("/r/.git/git-session/hooks/it's"), true);
+        let script = wrapper(Path::new("/r/.git/git-session/hooks/it's"), true, &PRE_PUSH);
         assert!(script.contains("if [ -x '/r/.git/git-session/hooks/it'\\''s' ]; then"));
         let run = script.find("\"$@\" || exit $?").unwrap();
         let ours = script.find("git session hook pre-push").unwrap();
         assert!(run < ours);
-        let disabled = wrapper(Path::new("/k"), false);
+        let disabled = wrapper(Path::new("/k"), false, &PRE_PUSH);
         assert!(
             !disabled.contains("\"$@\" || exit"),
             "a disabled hook stays disabled"

@@ -25,6 +25,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use super::model::{Message, Session};
+use super::portable::Contractor;
 use super::simkey::similarity_key;
 use super::{Result, SessionError};
 use crate::store::layout::is_safe_component;
@@ -202,20 +203,25 @@ impl SaveCache {
 
 /// Writes `session` as git objects and returns its root tree. Moves no ref.
 pub fn encode(store: &Store, session: &Session, split_threshold: usize) -> Result<Encoded> {
-    encode_cached(store, session, split_threshold, None, None).map(|(encoded, _)| encoded)
+    encode_cached(store, session, split_threshold, None, None, None).map(|(encoded, _)| encoded)
 }
 
-/// Like [`encode`], passing every string through `redact` first (when given) and reusing what
-/// `cache` remembers; returns the cache for the next save.
+/// Like [`encode`], passing every string through `contract` (the machine's paths become
+/// placeholders, see [`super::portable`]) and then `redact` first (each when given) and reusing
+/// what `cache` remembers; returns the cache for the next save.
+///
+/// Contraction comes first so that redaction sees the same text on every machine: the same
+/// message saved by two teammates is then redacted alike and stored as one blob.
 pub fn encode_cached(
     store: &Store,
     session: &Session,
     split_threshold: usize,
     cache: Option<&SaveCache>,
     redact: Option<&dyn Redact>,
+    contract: Option<&Contractor>,
 ) -> Result<(Encoded, SaveCache)> {
     let threshold = split_threshold.max(64);
-    let rules = redact.map_or(0, |r| r.rules_id());
+    let rules = redact.map_or(0, |r| r.rules_id()) ^ contract.map_or(0, Contractor::id);
     let mut encoder = Encoder {
         store,
         threshold,
@@ -231,6 +237,7 @@ pub fn encode_cached(
             entries: HashMap::new(),
         },
         redact,
+        contract,
         redactions: BTreeMap::new(),
         recording: None,
         reused: 0,
@@ -308,6 +315,7 @@ struct Encoder<'a> {
     recording: Option<Vec<(ObjectId, String)>>,
     reused: usize,
     redact: Option<&'a dyn Redact>,
+    contract: Option<&'a Contractor>,
     redactions: BTreeMap<String, usize>,
 }
 
@@ -320,13 +328,14 @@ impl Encoder<'_> {
             });
         }
         let mut entries = Vec::with_capacity(4);
-        let info = match self.redact {
-            Some(redact) => {
-                let mut info = session.info.clone();
-                redact.redact(&mut info, &mut self.redactions);
-                self.canonical_blob(&info)?
-            }
-            None => self.canonical_blob(&session.info)?,
+        let info = if self.redact.is_some() || self.contract.is_some() {
+            let mut info = session.info.clone();
+            let mut found = std::mem::take(&mut self.redactions);
+            self.transform(&mut info, &mut found);
+            self.redactions = found;
+            self.canonical_blob(&info)?
+        } else {
+            self.canonical_blob(&session.info)?
         };
         entries.push(tree_entry(SESSION_FILE, EntryKind::Blob, info));
 
@@ -412,13 +421,12 @@ impl Encoder<'_> {
         let before = self.json_bytes as i64 + self.size_correction;
         self.recording = Some(Vec::new());
         let mut found = BTreeMap::new();
-        let blob = match self.redact {
-            Some(redact) => {
-                let mut value = message.body.value().into_owned();
-                redact.redact(&mut value, &mut found);
-                self.canonical_blob(&value)
-            }
-            None => self.canonical_blob(&message.body.value()),
+        let blob = if self.redact.is_some() || self.contract.is_some() {
+            let mut value = message.body.value().into_owned();
+            self.transform(&mut value, &mut found);
+            self.canonical_blob(&value)
+        } else {
+            self.canonical_blob(&message.body.value())
         };
         for (rule, count) in &found {
             *self.redactions.entry(rule.clone()).or_default() += count;
@@ -439,6 +447,16 @@ impl Encoder<'_> {
             );
         }
         Ok(blob)
+    }
+
+    /// What a value goes through before it is stored: contraction, then redaction.
+    fn transform(&self, value: &mut Value, found: &mut BTreeMap<String, usize>) {
+        if let Some(contract) = self.contract {
+            contract.contract_value(value);
+        }
+        if let Some(redact) = self.redact {
+            redact.redact(value, found);
+        }
     }
 
     fn cache_hit(&self, fingerprint: u128, id: &str) -> Option<CachedMessage> {
@@ -765,7 +783,7 @@ mod tests {
     #[test]
     fn the_save_cache_changes_speed_never_content() {
         let (_dir, store) = repo();
-        let (first, cache) = encode_cached(&store, &session(5), 1024, None, None).unwrap();
+        let (first, cache) = encode_cached(&store, &session(5), 1024, None, None, None).unwrap();
         assert_eq!(first.reused, 0);
         let fp = session(5).messages[2].body.fingerprint().unwrap();
         assert_eq!(
@@ -774,12 +792,13 @@ mod tests {
             "ids are remembered by fingerprint"
         );
         assert_eq!(first.strings, 5, "each long output stored once, not twice");
-        let (second, _) = encode_cached(&store, &session(8), 1024, Some(&cache), None).unwrap();
+        let (second, _) =
+            encode_cached(&store, &session(8), 1024, Some(&cache), None, None).unwrap();
         assert_eq!(
             second.reused, 5,
             "the five unchanged messages come from the cache"
         );
-        let (uncached, _) = encode_cached(&store, &session(8), 1024, None, None).unwrap();
+        let (uncached, _) = encode_cached(&store, &session(8), 1024, None, None, None).unwrap();
         assert_eq!(
             second,
             Encoded {
@@ -788,7 +807,7 @@ mod tests {
             },
             "same tree with or without the cache"
         );
-        let other_threshold = encode_cached(&store, &session(8), 4096, Some(&cache), None)
+        let other_threshold = encode_cached(&store, &session(8), 4096, Some(&cache), None, None)
             .unwrap()
             .0;
         assert_eq!(
@@ -828,9 +847,42 @@ mod tests {
     }
 
     #[test]
+    fn contraction_goes_through_the_save_cache_and_a_cache_of_other_roots_is_ignored() {
+        use crate::session::portable::{self, MachinePaths};
+        let (_dir, store) = repo();
+        let at = |root: &str| {
+            let mut s = session(4);
+            for m in &mut s.messages {
+                let text = serde_json::to_string(&m.body.value())
+                    .unwrap()
+                    .replace("line of a file", &format!("{root}/src/a.rs"));
+                let source = std::sync::Arc::new(text);
+                m.body = Body::raw(&source, &source);
+            }
+            (s, MachinePaths::none().with("checkout", root))
+        };
+        let (a, paths_a) = at("/home/a/project");
+        let (b, paths_b) = at("/srv/b/co");
+        let contract_a = Contractor::new(&paths_a);
+        let contract_b = Contractor::new(&paths_b);
+        let (on_a, cache) = encode_cached(&store, &a, 1024, None, None, Some(&contract_a)).unwrap();
+        let (on_b, _) =
+            encode_cached(&store, &b, 1024, Some(&cache), None, Some(&contract_b)).unwrap();
+        assert_eq!(on_b.reused, 0, "a cache made with other roots is ignored");
+        assert_eq!(on_a.tree, on_b.tree, "one stored form on both machines");
+        let (again, _) =
+            encode_cached(&store, &a, 1024, Some(&cache), None, Some(&contract_a)).unwrap();
+        assert_eq!((again.reused, again.tree), (4, on_a.tree));
+        let mut back = decode(&store, "ses_1", on_a.tree, "test").unwrap();
+        assert_ne!(back, a, "stored with placeholders");
+        portable::expand(&mut back, &paths_b);
+        assert_eq!(back, b, "expanded for the other machine");
+    }
+
+    #[test]
     fn a_damaged_cache_file_is_ignored() {
         let (dir, store) = repo();
-        let (_, cache) = encode_cached(&store, &session(3), 1024, None, None).unwrap();
+        let (_, cache) = encode_cached(&store, &session(3), 1024, None, None, None).unwrap();
         let path = dir.path().join("cache");
         cache.store(&path).unwrap();
         assert_eq!(SaveCache::load(&path).len(), 3);

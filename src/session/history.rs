@@ -20,7 +20,8 @@ use super::codec::{self, Encoded, Redact, SaveCache};
 use super::keep::{self, LocalCopy};
 use super::merge::MergeRules;
 use super::model::Session;
-use super::trailers::{SaveTrailers, FORMAT};
+use super::portable::{self, Contractor, MachinePaths};
+use super::trailers::{SaveTrailers, FORMAT, PORTABLE_FORMAT};
 use super::{Result, SessionError};
 use crate::store::layout::{Origin, RefName, LOCAL_PREFIX, REMOTES_PREFIX};
 use crate::store::{CommitInfo, LockMode, ObjectId, RefUpdate, Store, StoreError};
@@ -58,6 +59,9 @@ pub struct SaveMeta {
     /// Write nothing when any earlier save of the session (not only the newest) holds exactly
     /// this content: importing the same files twice then adds nothing.
     pub skip_if_stored: bool,
+    /// This machine's roots (checkout, home, ...): stored as placeholders, recorded in the
+    /// trailers (see [`super::portable`]).
+    pub paths: MachinePaths,
 }
 
 /// What a save did.
@@ -177,6 +181,7 @@ impl<'a> SessionHistory<'a> {
         let mut cache = SaveCache::load(&cache_path);
         let copy_path = self.local_copy_path(&meta.agent, &session.id);
         let copy = LocalCopy::load(&copy_path);
+        let contractor = Contractor::new(&meta.paths);
         let encode = |session: &Session, cache: &mut SaveCache| -> Result<Encoded> {
             let (encoded, next) = codec::encode_cached(
                 self.store,
@@ -184,6 +189,7 @@ impl<'a> SessionHistory<'a> {
                 meta.split_threshold,
                 Some(cache),
                 redact,
+                Some(&contractor),
             )?;
             *cache = next;
             Ok(encoded)
@@ -200,6 +206,19 @@ impl<'a> SessionHistory<'a> {
             }
             None => meta.title.clone(),
         };
+        // A root that redaction changes is recorded redacted: `show` then prints the marker.
+        let recorded = match redact {
+            Some(redact) => {
+                let mut out = MachinePaths::none();
+                for (name, path) in meta.paths.entries() {
+                    let mut value = serde_json::Value::String(path.clone());
+                    redact.redact(&mut value, &mut Default::default());
+                    out = out.with(name, value.as_str().unwrap_or_default());
+                }
+                out
+            }
+            None => meta.paths.clone(),
+        };
         let ref_name = RefName::local(&meta.agent, &session.id).full();
         let mut rewrites = 0;
         let mut write_again = false;
@@ -209,8 +228,13 @@ impl<'a> SessionHistory<'a> {
                 Some(id) => Some(self.store.read_commit(id)?),
                 None => None,
             };
-            let (whole, added) =
-                self.with_what_it_lacks(session, previous.as_ref(), copy.as_ref(), rules)?;
+            let (whole, added) = self.with_what_it_lacks(
+                session,
+                previous.as_ref(),
+                copy.as_ref(),
+                rules,
+                &meta.paths,
+            )?;
             if write_again || encoded.is_none() || encoded_with.as_ref() != Some(&added) {
                 write_again = false;
                 encoded = Some(encode(&whole, &mut cache)?);
@@ -258,6 +282,7 @@ impl<'a> SessionHistory<'a> {
                 saves,
                 bytes: encoded.json_bytes,
                 format: FORMAT,
+                paths: recorded.clone(),
             };
             let parents: Vec<ObjectId> = tip.into_iter().collect();
             let commit = self
@@ -484,8 +509,40 @@ impl<'a> SessionHistory<'a> {
         }
     }
 
-    /// Reads a save back: the root session with its children.
+    /// Reads a save back as it was saved: the root session with its children, paths as the
+    /// saver's machine had them (what `show` and `export` print).
     pub fn read(&self, saved: &SavedSession, save: &SaveRecord) -> Result<Session> {
+        self.read_for(saved, save, &MachinePaths::none())
+    }
+
+    /// Reads a save back for this machine, whose roots are `here`: the placeholders of a save
+    /// of the machine-independent format stand for these paths (roots `here` lacks for the
+    /// saver's). A save of the earlier format is read as it was saved (the agent re-homes it).
+    pub fn read_here(
+        &self,
+        saved: &SavedSession,
+        save: &SaveRecord,
+        here: &MachinePaths,
+    ) -> Result<Session> {
+        self.read_for(saved, save, here)
+    }
+
+    fn read_for(
+        &self,
+        saved: &SavedSession,
+        save: &SaveRecord,
+        here: &MachinePaths,
+    ) -> Result<Session> {
+        let mut session = self.read_tree(saved, save)?;
+        if save.trailers.format >= PORTABLE_FORMAT {
+            portable::expand(&mut session, &here.or(&save.trailers.paths));
+        }
+        Ok(session)
+    }
+
+    /// Reads a save's tree as it is stored (placeholders unexpanded in the machine-independent
+    /// format): what rewriting a history (scrub) works on.
+    pub fn read_tree(&self, saved: &SavedSession, save: &SaveRecord) -> Result<Session> {
         if save.trailers.format > FORMAT {
             return Err(SessionError::NewerFormat {
                 commit: save.commit.to_string(),
@@ -537,16 +594,39 @@ impl<'a> SessionHistory<'a> {
     /// Adds to `session` the child sessions its previous save (root tree `tree`) holds and it
     /// lacks. An agent's export of a session never contains its subagents, so a child that is
     /// not given means "not given", not "deleted": it stays in the newest save.
-    fn carry_children(&self, session: &mut Session, tree: ObjectId, commit: &str) -> Result<()> {
+    fn carry_children(
+        &self,
+        session: &mut Session,
+        tree: ObjectId,
+        commit: &CommitInfo,
+        here: &MachinePaths,
+    ) -> Result<()> {
         for (id, child_tree) in self.child_trees(tree)? {
             match session.children.iter_mut().find(|c| c.id == id) {
-                Some(given) => self.carry_children(given, child_tree, commit)?,
+                Some(given) => self.carry_children(given, child_tree, commit, here)?,
                 None => session
                     .children
-                    .push(codec::decode(self.store, &id, child_tree, commit)?),
+                    .push(self.decode_here(&id, child_tree, commit, here)?),
             }
         }
         Ok(())
+    }
+
+    /// Decodes `tree` of save `commit` for this machine (roots `here`), as the agent's local
+    /// copy would hold it: a save is encoded from that form.
+    fn decode_here(
+        &self,
+        id: &str,
+        tree: ObjectId,
+        commit: &CommitInfo,
+        here: &MachinePaths,
+    ) -> Result<Session> {
+        let mut session = codec::decode(self.store, id, tree, &commit.id.to_string())?;
+        let trailers = SaveTrailers::parse(&commit.message);
+        if trailers.format >= PORTABLE_FORMAT {
+            portable::expand(&mut session, &here.or(&trailers.paths));
+        }
+        Ok(session)
     }
 
     fn child_trees(&self, tree: ObjectId) -> Result<Vec<(String, ObjectId)>> {
@@ -572,6 +652,7 @@ impl<'a> SessionHistory<'a> {
         previous: Option<&CommitInfo>,
         copy: Option<&LocalCopy>,
         rules: Option<&dyn MergeRules>,
+        here: &MachinePaths,
     ) -> Result<(Cow<'s, Session>, Added)> {
         let Some(prev) = previous else {
             return Ok((Cow::Borrowed(session), Added::default()));
@@ -580,7 +661,7 @@ impl<'a> SessionHistory<'a> {
         let mut added = Added::default();
         let moved = copy.is_none_or(|c| c.may_lack_some_of(prev.id));
         if let (Some(rules), true) = (rules, moved) {
-            let newest = codec::decode(self.store, &session.id, prev.tree, &prev.id.to_string())?;
+            let newest = self.decode_here(&session.id, prev.tree, prev, here)?;
             let mut local = session.clone();
             added.kept = keep::keep_merged(&mut local, &newest, copy, rules);
             if added.kept > 0 {
@@ -591,7 +672,7 @@ impl<'a> SessionHistory<'a> {
         added.children = self.missing_children(&whole, prev.tree)?;
         if !added.children.is_empty() {
             let mut owned = whole.into_owned();
-            self.carry_children(&mut owned, prev.tree, &prev.id.to_string())?;
+            self.carry_children(&mut owned, prev.tree, prev, here)?;
             whole = Cow::Owned(owned);
         }
         Ok((whole, added))
@@ -753,6 +834,7 @@ mod tests {
             reason: "test".into(),
             split_threshold: 1024,
             skip_if_stored: false,
+            paths: MachinePaths::none(),
         }
     }
 

@@ -4,7 +4,8 @@
 
 use super::codec;
 use super::merge::{merge, MergeRules};
-use super::trailers::{SaveTrailers, FORMAT};
+use super::portable::{self, MachinePaths};
+use super::trailers::{SaveTrailers, FORMAT, PORTABLE_FORMAT};
 use super::{Result, SessionError};
 use crate::store::layout::RefName;
 use crate::store::{LockMode, ObjectId, RefUpdate, Store, StoreError};
@@ -139,7 +140,11 @@ fn write_merge(
                 supported: FORMAT,
             });
         }
-        let session = codec::decode(store, &local.id, commit.tree, &tip.to_string())?;
+        let mut session = codec::decode(store, &local.id, commit.tree, &tip.to_string())?;
+        if trailers.format < PORTABLE_FORMAT {
+            // The earlier format stored the text as it was: its stored form only escapes.
+            portable::contract(&mut session, &MachinePaths::none());
+        }
         Ok((trailers, session))
     };
     let (our_trailers, our_session) = read(ours)?;
@@ -147,10 +152,10 @@ fn write_merge(
     let merged = merge(&our_session, &their_session, rules);
     let encoded = codec::encode(store, &merged.session, split_threshold)?;
     // Describe the merge by the side whose session info was kept.
-    let newer = if merged.session.info == their_session.info {
-        &their_trailers
+    let (newer, other) = if merged.session.info == their_session.info {
+        (&their_trailers, &our_trailers)
     } else {
-        &our_trailers
+        (&our_trailers, &their_trailers)
     };
     let trailers = SaveTrailers {
         session: local.id.clone(),
@@ -163,6 +168,8 @@ fn write_merge(
         saves: store.count_reachable(&[ours, theirs])? + 1,
         bytes: encoded.json_bytes,
         format: FORMAT,
+        // Both sides are in the stored form: either side's roots expand it consistently.
+        paths: newer.paths.or(&other.paths),
     };
     let mut body = format!(
         "Merged save {} (here) and {} (from {source}).",
@@ -193,4 +200,116 @@ fn title_or_id(t: &SaveTrailers) -> &str {
 
 fn short(id: ObjectId) -> String {
     id.to_string()[..10].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cmp::Ordering;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::session::{Message, SaveMeta, Session, SessionHistory};
+
+    struct ByTime;
+    impl MergeRules for ByTime {
+        fn compare_info(&self, a: &Value, b: &Value) -> Ordering {
+            a["t"].as_i64().cmp(&b["t"].as_i64())
+        }
+        fn message_order(&self, m: &Message) -> i64 {
+            m.body.value()["t"].as_i64().unwrap_or(0)
+        }
+        fn merge_message(&self, id: &str, _a: &Value, b: &Value, c: &mut Vec<String>) -> Value {
+            c.push(format!("{id} differed"));
+            b.clone()
+        }
+    }
+
+    fn session(t: i64, msgs: &[(&str, &str)]) -> Session {
+        Session {
+            id: "ses_m".into(),
+            info: json!({"t": t}),
+            messages: msgs
+                .iter()
+                .enumerate()
+                .map(|(i, (id, text))| Message {
+                    id: (*id).into(),
+                    body: json!({"t": i, "text": text}).into(),
+                })
+                .collect(),
+            children: vec![],
+        }
+    }
+
+    /// A save as git-session wrote them before the machine-independent form: the text as it
+    /// was, `Format: 1`, no `Path` trailers.
+    fn format_one(store: &Store, session: &Session, parents: &[ObjectId]) -> ObjectId {
+        let tree = codec::encode(store, session, 1024).unwrap().tree;
+        let trailers = SaveTrailers {
+            session: session.id.clone(),
+            agent: "agent-a".into(),
+            reason: "manual".into(),
+            format: 1,
+            ..Default::default()
+        };
+        store
+            .write_commit(tree, parents, &trailers.to_message())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_save_of_the_earlier_format_merges_with_a_new_one_and_its_text_stays_literal() {
+        let (_dir, store) = Store::temporary();
+        let literal = "the store writes {git-session:home} literally";
+        let base = session(1, &[("m1", literal)]);
+        let first = format_one(&store, &base, &[]);
+        let name = RefName::local("agent-a", "ses_m");
+        store
+            .update_ref(&RefUpdate {
+                name: &name.full(),
+                expected: None,
+                new: Some(first),
+                log_message: "test",
+            })
+            .unwrap();
+        // Here, a save of the new format on top: a new turn naming this machine's home.
+        let history = SessionHistory::new(&store);
+        let meta = SaveMeta {
+            agent: "agent-a".into(),
+            agent_version: None,
+            title: "M".into(),
+            reason: "test".into(),
+            split_threshold: 1024,
+            skip_if_stored: false,
+            paths: MachinePaths::none().with("home", "/home/a"),
+        };
+        let ours = session(2, &[("m1", literal), ("m2", "here: /home/a/x")]);
+        history.save(&ours, &meta, None).unwrap();
+        // A teammate's older git-session saved another turn on the same first save.
+        let theirs = format_one(
+            &store,
+            &session(3, &[("m1", literal), ("m3", "there: {git-session:lit}")]),
+            &[first],
+        );
+
+        let outcome = integrate_save(&store, &name, theirs, "a bundle", &ByTime, 1024).unwrap();
+        let Integration::Merged { conflicts, .. } = outcome else {
+            panic!("a merge: {outcome:?}");
+        };
+        assert_eq!(conflicts, Vec::<String>::new(), "only new turns differ");
+        let saved = history.local_sessions().unwrap().remove(0);
+        let read = history
+            .read(&saved, &history.find_save(&saved, None).unwrap())
+            .unwrap();
+        let texts: Vec<String> = read
+            .messages
+            .iter()
+            .map(|m| m.body.value()["text"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            texts,
+            [literal, "here: /home/a/x", "there: {git-session:lit}"],
+            "the earlier format's text reads back as it was written"
+        );
+    }
 }

@@ -5,6 +5,7 @@
 use super::history::{SaveMeta, SaveOutcome, SessionHistory};
 use super::kind::SessionKind;
 use super::model::Session;
+use super::portable::MachinePaths;
 use super::settings::Settings;
 use super::Result;
 use crate::store::layout::Origin;
@@ -50,7 +51,8 @@ pub struct SaveReport {
 /// [`SessionKind::parent_id`]); a child whose parent is not among them but already saved joins
 /// the parent's next save; one whose parent is unknown is saved on its own ref. Each is the
 /// local copy of its session: messages that arrived by merge and that it lacks are kept. With
-/// `skip_if_stored`, a session equal to any earlier save writes nothing.
+/// `skip_if_stored`, a session equal to any earlier save writes nothing. `paths` are this
+/// machine's roots, stored as placeholders.
 pub fn save_all(
     store: &Store,
     kind: &dyn SessionKind,
@@ -58,6 +60,7 @@ pub fn save_all(
     reason: &str,
     skip_if_stored: bool,
     settings: &Settings,
+    paths: &MachinePaths,
 ) -> Result<Vec<SaveReport>> {
     let history = SessionHistory::new(store);
     let mut reports = Vec::new();
@@ -66,7 +69,7 @@ pub fn save_all(
         let mut to_save = root;
         if let Some(parent) = kind.parent_id(&to_save) {
             let child = to_save.id.clone();
-            match attach_to_saved_parent(&history, &parent, to_save.clone())? {
+            match attach_to_saved_parent(&history, &parent, to_save.clone(), paths)? {
                 Some(parent_root) => {
                     attached = Some(Attached::ToSavedParent {
                         child,
@@ -85,6 +88,7 @@ pub fn save_all(
             reason: reason.to_owned(),
             split_threshold: settings.split_threshold,
             skip_if_stored,
+            paths: paths.clone(),
         };
         let outcome = history.save_local_copy(
             &to_save,
@@ -138,6 +142,7 @@ fn attach_to_saved_parent(
     history: &SessionHistory<'_>,
     parent: &str,
     child: Session,
+    paths: &MachinePaths,
 ) -> Result<Option<Session>> {
     let resolved = match history.resolve(parent) {
         Ok(r) if r.saved.name.origin == Origin::Local => r,
@@ -147,7 +152,7 @@ fn attach_to_saved_parent(
         return Ok(None);
     }
     let save = history.find_save(&resolved.saved, None)?;
-    let mut root = history.read(&resolved.saved, &save)?;
+    let mut root = history.read_here(&resolved.saved, &save, paths)?;
     let Some(slot) = root.find_mut(parent) else {
         return Ok(None);
     };

@@ -156,7 +156,9 @@ fn rewrite(
     let mut all = BTreeMap::new();
     let mut newest = BTreeMap::new();
     for record in records {
-        let session = history.read(saved, record)?;
+        // The tree as stored (placeholders unexpanded): redaction runs after contraction at save,
+        // and the rewritten tree keeps its format and the trailers that record its roots.
+        let session = history.read_tree(saved, record)?;
         let message = store.read_commit(record.commit)?.message;
         let dirty = scanner.session(&session, &message).total() > 0;
         let parents: Vec<ObjectId> = record
@@ -172,6 +174,7 @@ fn rewrite(
                 threshold,
                 None,
                 Some(redactor as &dyn Redact),
+                None,
             )?;
             found = encoded.redactions.clone();
             let message = redactor

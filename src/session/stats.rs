@@ -212,6 +212,7 @@ mod tests {
             reason: "test".into(),
             split_threshold: 1024,
             skip_if_stored: false,
+            paths: crate::session::portable::MachinePaths::none(),
         };
         history.save(&root, &meta, None).unwrap();
         root.messages.push(message("msg_2", 3));

@@ -334,6 +334,7 @@ mod tests {
             reason: "test".into(),
             split_threshold: 1024,
             skip_if_stored: false,
+            paths: crate::session::portable::MachinePaths::none(),
         };
         history.save(&session, &meta, None).unwrap();
         history

@@ -1,8 +1,15 @@
 //! The commit message of a save: a readable subject and body, and trailers a script can read
 //! (`git log --format='%(trailers:key=Reason,valueonly)' refs/sessions/<agent>/<id>`).
 
-/// The storage format this build writes and the newest it reads.
-pub const FORMAT: u32 = 1;
+use super::portable::MachinePaths;
+
+/// The storage format this build writes and the newest it reads. 2: the saver's paths are
+/// placeholders in the tree ([`super::portable`]) and `Path` trailers record them; 1 (and 0):
+/// the text as it was read.
+pub const FORMAT: u32 = 2;
+
+/// The first format whose trees hold the stored form of [`super::portable`].
+pub const PORTABLE_FORMAT: u32 = 2;
 
 /// What a save's commit message records.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -27,6 +34,8 @@ pub struct SaveTrailers {
     pub bytes: u64,
     /// Storage format of the tree.
     pub format: u32,
+    /// The saver's roots its placeholders stand for (`Path: <name> <JSON string>`, one each).
+    pub paths: MachinePaths,
 }
 
 impl SaveTrailers {
@@ -69,6 +78,10 @@ impl SaveTrailers {
         m.push_str(&format!("Saves: {}\n", self.saves));
         m.push_str(&format!("Bytes: {}\n", self.bytes));
         m.push_str(&format!("Format: {}\n", self.format));
+        for (name, path) in self.paths.entries() {
+            let quoted = serde_json::to_string(path).expect("a string always serialises");
+            m.push_str(&format!("Path: {name} {quoted}\n"));
+        }
         m
     }
 
@@ -93,6 +106,13 @@ impl SaveTrailers {
                 "Saves" => t.saves = value.parse().unwrap_or(0),
                 "Bytes" => t.bytes = value.parse().unwrap_or(0),
                 "Format" => t.format = value.parse().unwrap_or(0),
+                "Path" => {
+                    if let Some((name, quoted)) = value.split_once(' ') {
+                        if let Ok(path) = serde_json::from_str::<String>(quoted) {
+                            t.paths = std::mem::take(&mut t.paths).with(name, &path);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -130,6 +150,9 @@ mod tests {
             saves: 3,
             bytes: 4096,
             format: FORMAT,
+            paths: MachinePaths::none()
+                .with("checkout", "/home/a/my \"project\" ")
+                .with("home", "/home/a"),
         };
         let message = t.to_message();
         assert!(message.starts_with("Fix the parser: now\n\n"), "{message}");

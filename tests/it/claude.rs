@@ -7,23 +7,23 @@ use serde_json::Value;
 
 use crate::support::{fixtures_dir, Repo, Run, TestEnv};
 
-const ID: &str = "6b927b1f-9cdd-4002-848b-30b3c6c958e5";
+pub(crate) const ID: &str = "6b927b1f-9cdd-4002-848b-30b3c6c958e5";
 const AGENT_FILE: &str = "agent-ab5a20e34f81e5b07";
 
 /// The slug of a short path (no hash needed below 200 characters).
-fn slug(path: &Path) -> String {
+pub(crate) fn slug(path: &Path) -> String {
     path.to_string_lossy()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
 }
 
-fn real(path: &Path) -> PathBuf {
+pub(crate) fn real(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap()
 }
 
 /// Runs git-session in `repo` with `home` as HOME.
-fn run_as(repo: &Repo<'_>, home: &Path, args: &[&str]) -> Run {
+pub(crate) fn run_as(repo: &Repo<'_>, home: &Path, args: &[&str]) -> Run {
     let out = repo
         .env
         .git_session_command(&repo.dir)
@@ -41,7 +41,7 @@ fn run_as(repo: &Repo<'_>, home: &Path, args: &[&str]) -> Run {
 
 /// Writes the real example transcript (with its subagent) as Claude Code would have in `repo`
 /// for a user whose HOME is `home`: the example's paths moved to this checkout and HOME.
-fn place_example(repo: &Repo<'_>, home: &Path) -> PathBuf {
+pub(crate) fn place_example(repo: &Repo<'_>, home: &Path) -> PathBuf {
     let checkout = real(&repo.dir);
     let home = real(home);
     let dir = home.join(".claude/projects").join(slug(&checkout));
@@ -66,7 +66,7 @@ fn place_example(repo: &Repo<'_>, home: &Path) -> PathBuf {
     path
 }
 
-fn json_lines(text: &str) -> Vec<Value> {
+pub(crate) fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|l| {
             if l.is_empty() {

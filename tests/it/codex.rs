@@ -9,18 +9,18 @@ use serde_json::Value;
 use crate::support::{fixtures_dir, Repo, Run, TestEnv};
 
 /// The session of the compaction example.
-const ID: &str = "01a22c44-a04c-71c1-bfce-80b4f6d80cd3";
+pub(crate) const ID: &str = "01a22c44-a04c-71c1-bfce-80b4f6d80cd3";
 /// The subagent example (its parent is made to be [`ID`]).
 const CHILD: &str = "01a22c46-0099-7512-a0bc-6622d26d9a82";
 const CHILD_PARENT: &str = "01a22c45-ffef-7331-bc5b-b08c5f8a8640";
-const DAY: &str = ".codex/sessions/2026/11/30";
+pub(crate) const DAY: &str = ".codex/sessions/2026/11/30";
 
-fn real(path: &Path) -> PathBuf {
+pub(crate) fn real(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap()
 }
 
 /// Runs git-session in `repo` with `home` as HOME.
-fn run_as(repo: &Repo<'_>, home: &Path, args: &[&str]) -> Run {
+pub(crate) fn run_as(repo: &Repo<'_>, home: &Path, args: &[&str]) -> Run {
     let out = repo
         .env
         .git_session_command(&repo.dir)
@@ -36,7 +36,7 @@ fn run_as(repo: &Repo<'_>, home: &Path, args: &[&str]) -> Run {
     }
 }
 
-fn main_file() -> String {
+pub(crate) fn main_file() -> String {
     format!("rollout-2026-11-30T11-43-44-{ID}.jsonl")
 }
 
@@ -46,7 +46,7 @@ fn child_file() -> String {
 
 /// Writes the real example rollouts as Codex would have for a session run in `repo` by a user
 /// whose HOME is `home`: the session with compactions, and a subagent of it. Returns the paths.
-fn place_examples(repo: &Repo<'_>, home: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn place_examples(repo: &Repo<'_>, home: &Path) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(home).unwrap();
     let checkout = real(&repo.dir);
     let home = real(home);
@@ -69,7 +69,7 @@ fn place_examples(repo: &Repo<'_>, home: &Path) -> (PathBuf, PathBuf) {
     (main, child)
 }
 
-fn json_lines(text: &str) -> Vec<Value> {
+pub(crate) fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|l| {
             if l.is_empty() {
@@ -81,7 +81,7 @@ fn json_lines(text: &str) -> Vec<Value> {
         .collect()
 }
 
-fn codex_ref(id: &str) -> String {
+pub(crate) fn codex_ref(id: &str) -> String {
     format!("refs/sessions/codex/{id}")
 }
 

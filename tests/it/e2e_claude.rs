@@ -11,7 +11,7 @@ use crate::install::{git_with_git_session, path_with_git_session};
 use crate::support::fake_anthropic::FakeAnthropic;
 use crate::support::{Repo, TestEnv};
 
-fn claude_binary(test: &str) -> Option<PathBuf> {
+pub(crate) fn claude_binary(test: &str) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("GIT_SESSION_CLAUDE").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }

@@ -183,24 +183,34 @@ fn task_child(export: &Value) -> String {
         .to_owned()
 }
 
-/// An export with the paths under `from` moved to `to` (the session directory, the messages'
-/// `path.cwd` and `path.root`), as `load` re-homes them.
+/// An export with the paths under `from` moved to `to` in every string, as `load` writes a
+/// session stored with its checkout as a placeholder.
 fn rehomed(export: &Value, from: &str, to: &str) -> Value {
-    let mut out = export.clone();
-    let swap = |v: &mut Value| {
-        if let Some(s) = v.as_str() {
-            if s == from || s.starts_with(&format!("{from}/")) {
-                *v = Value::String(format!("{to}{}", &s[from.len()..]));
+    fn walk(v: &mut Value, from: &str, to: &str) {
+        match v {
+            Value::String(s) => {
+                let mut out = String::new();
+                let mut rest = s.as_str();
+                while let Some(at) = rest.find(from) {
+                    let after = &rest[at + from.len()..];
+                    let ends = after
+                        .chars()
+                        .next()
+                        .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-'));
+                    out.push_str(&rest[..at]);
+                    out.push_str(if ends { to } else { from });
+                    rest = after;
+                }
+                out.push_str(rest);
+                *s = out;
             }
-        }
-    };
-    swap(&mut out["info"]["directory"]);
-    for m in out["messages"].as_array_mut().unwrap() {
-        if m["info"]["path"].is_object() {
-            swap(&mut m["info"]["path"]["cwd"]);
-            swap(&mut m["info"]["path"]["root"]);
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, from, to)),
+            Value::Object(map) => map.values_mut().for_each(|v| walk(v, from, to)),
+            _ => {}
         }
     }
+    let mut out = export.clone();
+    walk(&mut out, from, to);
     out
 }
 
@@ -437,6 +447,30 @@ fn e2e_a_session_saved_on_one_machine_is_loaded_and_continued_on_another() {
             .iter()
             .any(|m| m.starts_with("tool: ") && m.contains("hello from the shared repository")),
         "the bash output from machine A is in the continued request: {history:#?}"
+    );
+
+    // B saves the continued session: every message from A is the very blob A stored.
+    b.git_session(&checkout_b.dir, &["save", "--session", &id])
+        .success();
+    let messages = |repo: &Repo<'_>| -> Vec<(String, String)> {
+        repo.git(&["ls-tree", "-r", &session_ref(&id)])
+            .lines()
+            .filter(|l| l.contains("messages/"))
+            .map(|l| {
+                let (meta, path) = l.split_once('\t').unwrap();
+                (
+                    path.to_owned(),
+                    meta.split_whitespace().nth(2).unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let on_b = messages(&checkout_b);
+    let on_a = messages(&checkout_a);
+    let differing: Vec<&(String, String)> = on_a.iter().filter(|m| !on_b.contains(m)).collect();
+    assert!(
+        differing.is_empty(),
+        "A's messages are the same objects in B's save: {differing:?}"
     );
 }
 

@@ -172,8 +172,8 @@ fn install_chains_a_husky_hook_runs_twice_as_a_no_op_and_uninstall_restores_ever
     );
     assert_eq!(
         repo.git(&["status", "--porcelain"]),
-        " M .husky/pre-push\n",
-        "the OpenCode files are ignored (info/exclude), the tracked hook shows as changed"
+        " M .husky/pre-push\n?? .husky/prepare-commit-msg\n",
+        "the OpenCode files are ignored (info/exclude), the tracked hook shows as changed, the new commit hook as new"
     );
     let after = snapshot(&repo);
 
@@ -362,8 +362,8 @@ fn a_remote_that_refuses_sessions_refs_does_not_fail_the_users_push() {
         .collect();
     assert_eq!(warnings.len(), 1, "one warning line:\n{pushed}");
     assert!(
-        warnings[0].contains("git session sync origin") && warnings[0].contains("refused"),
-        "it says what happened and how to sync: {}",
+        warnings[0].contains("refused") && warnings[0].contains("git session remote remove origin"),
+        "it says what happened and how to stop sending there (syncing would be refused again): {}",
         warnings[0]
     );
 }

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bad_input;
+mod checkout_paths;
 mod claude;
 mod codex;
 mod conventions;
@@ -14,13 +15,16 @@ mod deletion;
 mod e2e_claude;
 mod e2e_codex;
 mod e2e_hooks;
+mod e2e_links;
 mod e2e_opencode;
 mod gc_safety;
+mod http;
 mod ids;
 mod install;
 mod json;
 mod layers;
 mod lifecycle;
+mod links;
 mod manual;
 mod portable;
 mod redaction;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::source::{self, HookPayload, SourceError};
-use super::{load, merge, render, text, transcript, AGENT};
+use super::{edits, load, merge, render, text, transcript, AGENT};
 use crate::agents::file_sessions;
 use crate::agents::{
     Agent, AgentError, Checkout, HookRead, InputError, Pick, Progress, Read, Restored, Source,
@@ -14,6 +14,7 @@ use crate::agents::{
 };
 use crate::session::codec::SaveCache;
 use crate::session::merge::MergeRules;
+use crate::session::portable::MachinePaths;
 use crate::session::{Session, SessionKind};
 
 /// Claude Code, through its transcript files.
@@ -140,6 +141,14 @@ impl Agent for ClaudeAgent {
         text::part_count(message)
     }
 
+    fn file_edits(&self, session: &Session) -> Vec<crate::agents::FileEdit> {
+        edits::file_edits(session)
+    }
+
+    fn turns(&self, session: &Session) -> Vec<crate::agents::Turn> {
+        edits::turns(session)
+    }
+
     fn updated_ms(&self, _session: &Session) -> Option<i64> {
         None
     }
@@ -150,6 +159,23 @@ impl Agent for ClaudeAgent {
             View::Markdown => render::markdown(session, time).into_bytes(),
             View::Html => render::html(session, time).into_bytes(),
         }
+    }
+
+    /// Besides the checkout and home: the config folder (`claude-config`) and the checkout's
+    /// project folder name under it (`claude-project`, a slug of its path), which transcripts
+    /// name in paths (the memory folder, a compacted transcript's own file).
+    fn machine_paths(&self, checkout: &Checkout) -> MachinePaths {
+        let mut paths = crate::agents::machine_paths(checkout);
+        if let Some(config) = source::config_dir() {
+            paths = paths.with("claude-config", &config.to_string_lossy());
+            if let Some(root) = &checkout.root {
+                let project = source::project_dir(&config, root);
+                if let Some(name) = project.file_name() {
+                    paths = paths.with("claude-project", &name.to_string_lossy());
+                }
+            }
+        }
+        paths
     }
 
     fn restore(

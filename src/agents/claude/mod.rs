@@ -2,6 +2,7 @@
 //! `<config>/projects/<slug>/`, with their subagent transcripts, read and written as files.
 
 mod agent;
+pub mod edits;
 pub mod load;
 pub mod merge;
 pub mod render;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use super::source::{self, HookPayload, SourceError};
-use super::{load, merge, render, rollout, text, AGENT};
+use super::{edits, load, merge, render, rollout, text, AGENT};
 use crate::agents::file_sessions;
 use crate::agents::{
     Agent, AgentError, Checkout, HookRead, InputError, Pick, Progress, Read, Restored, Source,
@@ -14,6 +14,7 @@ use crate::agents::{
 };
 use crate::session::codec::SaveCache;
 use crate::session::merge::MergeRules;
+use crate::session::portable::MachinePaths;
 use crate::session::{Session, SessionKind};
 
 /// Codex CLI, through its rollout files.
@@ -162,6 +163,14 @@ impl Agent for CodexAgent {
         text::part_count(message)
     }
 
+    fn file_edits(&self, session: &Session) -> Vec<crate::agents::FileEdit> {
+        edits::file_edits(session)
+    }
+
+    fn turns(&self, session: &Session) -> Vec<crate::agents::Turn> {
+        edits::turns(session)
+    }
+
     fn updated_ms(&self, _session: &Session) -> Option<i64> {
         None
     }
@@ -171,6 +180,15 @@ impl Agent for CodexAgent {
             View::Native => rollout::render(session).into_bytes(),
             View::Markdown => render::markdown(session, time).into_bytes(),
             View::Html => render::html(session, time).into_bytes(),
+        }
+    }
+
+    /// Besides the checkout and home: `$CODEX_HOME` (`codex-home`), where rollouts live.
+    fn machine_paths(&self, checkout: &Checkout) -> MachinePaths {
+        let paths = crate::agents::machine_paths(checkout);
+        match source::codex_home() {
+            Some(home) => paths.with("codex-home", &home.to_string_lossy()),
+            None => paths,
         }
     }
 

@@ -4,6 +4,7 @@
 //! `codex resume`, so a restore writes only the rollouts.
 
 mod agent;
+pub mod edits;
 pub mod load;
 pub mod merge;
 pub mod render;

@@ -5,10 +5,10 @@ use serde_json::Value;
 
 use super::cli::{OpenCode, OpenCodeError, BINARY_ENV};
 use super::source::{self, Which};
-use super::{export, load, merge, render, render_html, render_md, text, AGENT};
+use super::{edits, export, load, merge, render, render_html, render_md, text, AGENT};
 use crate::agents::{
-    Agent, AgentError, Checkout, InputError, Pick, Progress, Read, Restored, Source, TextField,
-    View,
+    Agent, AgentError, Checkout, FileEdit, InputError, Pick, Progress, Read, Restored, Source,
+    TextField, Turn, View,
 };
 use crate::session::codec::SaveCache;
 use crate::session::merge::MergeRules;
@@ -102,6 +102,21 @@ impl Agent for OpenCodeAgent {
 
     fn part_count(&self, message: &Value) -> u64 {
         render::part_count(message)
+    }
+
+    fn file_edits(&self, session: &Session) -> Vec<FileEdit> {
+        edits::file_edits(session)
+    }
+
+    fn turns(&self, session: &Session) -> Vec<Turn> {
+        edits::turns(session)
+    }
+
+    fn checkout_edits(
+        &self,
+        checkout: &Checkout,
+    ) -> Result<Vec<(String, Vec<FileEdit>)>, AgentError> {
+        edits::checkout_edits(checkout)
     }
 
     fn updated_ms(&self, session: &Session) -> Option<i64> {

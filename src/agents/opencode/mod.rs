@@ -3,6 +3,7 @@
 
 mod agent;
 pub mod cli;
+pub mod edits;
 pub mod export;
 pub mod load;
 pub mod merge;

@@ -53,15 +53,22 @@ pub struct LinkedCommit {
     pub seconds: i64,
 }
 
-/// The commits linked to `saved`, for its page's "Linked commits" section (shown when there are
-/// any).
-///
-/// Hook point for commit links (issue 15): nothing links commits to sessions yet, so this finds
-/// none. When links exist, return them here (newest first); the page lists each with its
-/// subject and time.
+/// The commits linked to `saved` by their `Session:` trailers (see `git session log`), newest
+/// first, for its page's "Linked commits" section (shown when there are any).
 pub fn linked_commits(store: &Store, saved: &SavedSession) -> Vec<LinkedCommit> {
-    let _ = (store, saved);
-    Vec::new()
+    crate::cli::log::linked(store, &saved.name.namespace, &saved.name.id)
+        .into_iter()
+        .map(|c| LinkedCommit {
+            seconds: time::OffsetDateTime::parse(
+                &c.author_time,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map(|t| t.unix_timestamp())
+            .unwrap_or(0),
+            commit: c.id,
+            subject: c.subject,
+        })
+        .collect()
 }
 
 impl<'a> Site<'a> {

@@ -134,6 +134,47 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Value>>) -> std::io::Result<()>
     out.flush()
 }
 
+/// For a first prompt made of `TOOL:<Name> {json input}` steps (`TOOL:Write {..} TOOL:Edit
+/// {..}`): the next step's `tool_use` (one per request, each after the previous result came
+/// back), then `Done.`. `None` for other prompts.
+fn json_step(request: &Value) -> Option<Vec<Value>> {
+    let messages = request["messages"].as_array()?;
+    let first = messages.iter().find(|m| m["role"] == "user")?;
+    let text = match &first["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => return None,
+    };
+    let mut steps = Vec::new();
+    for segment in text.split("TOOL:").skip(1) {
+        let (name, rest) = segment.split_once(' ')?;
+        let input = serde_json::Deserializer::from_str(rest.trim_start())
+            .into_iter::<Value>()
+            .next()?
+            .ok()?;
+        steps.push((name.to_owned(), input));
+    }
+    if steps.is_empty() {
+        return None;
+    }
+    let done = messages
+        .iter()
+        .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+        .filter(|b| b["type"] == "tool_result")
+        .count();
+    Some(match steps.get(done) {
+        Some((name, input)) => vec![
+            json!({"type": "text", "text": format!("Step {}.", done + 1)}),
+            json!({"type": "tool_use", "id": format!("toolu_fake_step_{done}"), "name": name, "input": input}),
+        ],
+        None => vec![json!({"type": "text", "text": "Done. Every step ran."})],
+    })
+}
+
 /// The answer blocks and the input_tokens to report.
 fn answer(request: &Value) -> (Vec<Value>, u64) {
     let last = request["messages"]
@@ -165,6 +206,9 @@ fn answer(request: &Value) -> (Vec<Value>, u64) {
     let t = |s: &str| json!({"type": "text", "text": s});
     if text.contains("CRITICAL: Respond with TEXT ONLY") {
         return (vec![t("<analysis>fake analysis</analysis>\n<summary>fake summary of the session</summary>")], 100);
+    }
+    if let Some(step) = json_step(request) {
+        return (step, 1000);
     }
     if let Some(r) = result {
         return (vec![t(&format!("Done. Tool said: {}", r.trim()))], 1000);

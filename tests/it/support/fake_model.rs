@@ -257,6 +257,11 @@ pub fn reply(request: &Value, call: u64) -> Vec<Value> {
     if is_title_request(request) {
         chunks.push(chunk(json!({"role": "assistant", "content": TITLE}), None));
         chunks.push(chunk(json!({}), Some("stop")));
+    } else if let Some(calls) = (last["role"] == "tool")
+        .then(|| next_step(&messages))
+        .flatten()
+    {
+        push_calls(&mut chunks, calls, call);
     } else if last["role"] == "tool" {
         let output: String = content_text(&last).chars().take(40).collect();
         let text = format!("The tool said: {}", output.trim());
@@ -264,6 +269,8 @@ pub fn reply(request: &Value, call: u64) -> Vec<Value> {
         chunks.push(chunk(json!({}), Some("stop")));
     } else {
         let text = content_text(&last);
+        // Steps separated by ` THEN ` are called one after the other (see `next_step`).
+        let text = text.split(" THEN ").next().unwrap_or("").to_owned();
         // OpenCode's compaction request offers no tools (and refuses calls): answer it in text.
         let offers_tools = request["tools"].as_array().is_some_and(|t| !t.is_empty());
         let calls = if offers_tools {
@@ -276,21 +283,7 @@ pub fn reply(request: &Value, call: u64) -> Vec<Value> {
             chunks.push(chunk(json!({"role": "assistant", "content": echo}), None));
             chunks.push(chunk(json!({}), Some("stop")));
         } else {
-            for (index, (name, arguments)) in calls.into_iter().enumerate() {
-                chunks.push(chunk(
-                    json!({
-                        "role": "assistant",
-                        "tool_calls": [{
-                            "index": index,
-                            "id": format!("call_{call}_{index}"),
-                            "type": "function",
-                            "function": { "name": name, "arguments": arguments.to_string() }
-                        }]
-                    }),
-                    None,
-                ));
-            }
-            chunks.push(chunk(json!({}), Some("tool_calls")));
+            push_calls(&mut chunks, calls, call);
         }
     }
     let big = !is_title_request(request)
@@ -320,6 +313,40 @@ fn chunk(delta: Value, finish: Option<&str>) -> Value {
         "model": MODEL,
         "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }]
     })
+}
+
+/// Adds the chunks of one step's tool calls.
+fn push_calls(chunks: &mut Vec<Value>, calls: Vec<(String, Value)>, call: u64) {
+    for (index, (name, arguments)) in calls.into_iter().enumerate() {
+        chunks.push(chunk(
+            json!({
+                "role": "assistant",
+                "tool_calls": [{
+                    "index": index,
+                    "id": format!("call_{call}_{index}"),
+                    "type": "function",
+                    "function": { "name": name, "arguments": arguments.to_string() }
+                }]
+            }),
+            None,
+        ));
+    }
+    chunks.push(chunk(json!({}), Some("tool_calls")));
+}
+
+/// The tool calls of the next step of the last user message when it has steps separated by
+/// ` THEN ` (`TOOL:write {..} THEN TOOL:edit {..}`): one step per model call, each after the
+/// previous step's results came back. `None` when every step was called.
+fn next_step(messages: &[Value]) -> Option<Vec<(String, Value)>> {
+    let at = messages.iter().rposition(|m| m["role"] == "user")?;
+    let text = content_text(&messages[at]);
+    let steps: Vec<&str> = text.split(" THEN ").collect();
+    let done = messages[at..]
+        .iter()
+        .filter(|m| m["role"] == "assistant" && m["tool_calls"].is_array())
+        .count();
+    let calls = tool_calls(steps.get(done)?);
+    (!calls.is_empty()).then_some(calls)
 }
 
 /// The `TOOL:<name> <args>` segments of a user message, as tool names and arguments.

@@ -3,8 +3,9 @@
 //!
 //! Every process a test spawns (git and git-session) starts from an empty environment plus
 //! `PATH`, a temporary `HOME`, a global git config written here, `GIT_CONFIG_NOSYSTEM=1`,
-//! `LC_ALL=C`, `TZ=UTC` and `GIT_CEILING_DIRECTORIES` set to the temporary root, so neither the
-//! developer's git config nor a repository around the temp dir can change a result.
+//! `LC_ALL=C`, `TZ=UTC`, `GIT_TERMINAL_PROMPT=0` (git never asks on the terminal) and
+//! `GIT_CEILING_DIRECTORIES` set to the temporary root, so neither the developer's git config nor
+//! a repository around the temp dir can change a result.
 
 #![allow(dead_code)] // Not every test module uses every helper.
 
@@ -13,6 +14,7 @@ pub mod fake_anthropic;
 pub mod fake_model;
 pub mod fake_responses;
 pub mod gen;
+pub mod http_git;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -169,6 +171,8 @@ impl TestEnv {
             .env("GIT_CEILING_DIRECTORIES", self.root())
             .env("LC_ALL", "C")
             .env("TZ", "UTC")
+            // Never ask on the developer's terminal (an HTTP remote without credentials fails).
+            .env("GIT_TERMINAL_PROMPT", "0")
             .current_dir(self.root())
             .stdin(Stdio::null());
         cmd
