@@ -37,13 +37,24 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    let mut tmp = builder.tempfile_in(dir)?;
+    let mut tmp = builder.tempfile_in(dir).map_err(without_temp_path)?;
     tmp.write_all(bytes)?;
     if let Some(permissions) = existing {
         tmp.as_file().set_permissions(permissions)?;
     }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// tempfile's error names the temporary file it could not create; the caller names `path`
+/// already, so only the OS's reason is kept (no second, made-up path in the message).
+fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    // tempfile's error displays as "<the OS's reason> at path \"<temporary file>\"".
+    let text = e.to_string();
+    match text.split_once(" at path ") {
+        Some((reason, _)) => std::io::Error::new(e.kind(), reason.to_owned()),
+        None => e,
+    }
 }
 
 /// Like [`write_atomically`], for a file only its owner may read (mode `0o600`, new or not):

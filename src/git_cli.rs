@@ -459,9 +459,19 @@ pub fn object_sizes(git_dir: &Path, ids: &[String]) -> Result<Vec<ObjectSizes>, 
     Ok(out)
 }
 
+/// The refs of `refs` that have a reflog (`logs/<ref>` in the common git dir). A bare repository
+/// keeps none by default (`core.logAllRefUpdates`), and `git reflog expire` fails on a ref
+/// without one ("points nowhere"): there is nothing to expire for it.
+fn with_reflog<'a>(git_dir: &Path, refs: &'a [String]) -> Vec<&'a String> {
+    refs.iter()
+        .filter(|r| git_dir.join("logs").join(r.as_str()).is_file())
+        .collect()
+}
+
 /// Removes the reflog entries of `refs` that point to commits no longer reachable from the ref
 /// (saves a history rewrite dropped), so that `git gc` may reclaim them. Other entries stay.
 pub fn expire_unreachable_reflogs(git_dir: &Path, refs: &[String]) -> Result<(), GitError> {
+    let refs = with_reflog(git_dir, refs);
     if refs.is_empty() {
         return Ok(());
     }
@@ -480,6 +490,7 @@ pub fn expire_unreachable_reflogs(git_dir: &Path, refs: &[String]) -> Result<(),
 /// are missing or reach missing objects (`--stale-fix`, which walks every reachable object, as
 /// `git prune` does): after a repair, `git gc` and `git fsck` would still fail on them.
 pub fn expire_broken_reflogs(git_dir: &Path, refs: &[String]) -> Result<(), GitError> {
+    let refs = with_reflog(git_dir, refs);
     if refs.is_empty() {
         return Ok(());
     }

@@ -83,10 +83,10 @@ pub(crate) fn run(store: &Store, args: DeleteArgs) -> Result<(), CliError> {
         }
         match prune::delete(store, saved) {
             Ok(()) => ui::status(&format!(
-                "deleted {} \"{}\" ({} saves, last {})",
+                "deleted {} \"{}\" ({}, last {})",
                 saved.name.id,
                 saved.trailers.title,
-                saved.trailers.saves,
+                ui::count(saved.trailers.saves as usize, "save", "saves"),
                 ui::local_time(saved.seconds)
             )),
             Err(e) => problems.push(format!("{} was not deleted: {}", saved.name.id, e)),

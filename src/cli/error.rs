@@ -8,6 +8,9 @@ use crate::session::bundle::BundleError;
 use crate::session::SessionError;
 use crate::store::StoreError;
 
+/// The exit code of a usage error: git's option parser exits 129.
+pub const USAGE: u8 = 129;
+
 /// An error as shown to the user: `error: <message>` and an optional `hint: <hint>`.
 #[derive(Debug)]
 pub struct CliError {
@@ -15,7 +18,8 @@ pub struct CliError {
     pub message: String,
     /// One line naming the next step.
     pub hint: Option<String>,
-    /// Process exit code: 1 for problems the user can fix, 2 for usage errors.
+    /// Process exit code, as git's: 1 for an error (and for a negative answer such as `search`
+    /// finding nothing), 129 for a usage error (a bad option or value, as git's option parser).
     pub code: u8,
 }
 
@@ -29,12 +33,22 @@ impl CliError {
         }
     }
 
-    /// A usage error (exit code 2).
+    /// A usage error (exit code 129, as git's).
     pub fn usage(message: impl std::fmt::Display) -> Self {
         CliError {
             message: message.to_string(),
             hint: None,
-            code: 2,
+            code: USAGE,
+        }
+    }
+
+    /// A negative answer that is no error, such as `search` finding nothing (exit code 1, as
+    /// `git grep`): nothing more is printed.
+    pub fn negative() -> Self {
+        CliError {
+            message: String::new(),
+            hint: None,
+            code: 1,
         }
     }
 
@@ -123,7 +137,24 @@ impl From<SessionError> for CliError {
 
 impl From<InputError> for CliError {
     fn from(e: InputError) -> Self {
-        CliError::user(e)
+        let hint = match &e {
+            InputError::Unreadable { .. } => {
+                "check the path: --from takes an agent's session file (an 'opencode export' JSON, a Claude Code or Codex .jsonl), or - for stdin"
+            }
+            InputError::Truncated { .. } => {
+                "the file was cut while written; export it again (a piped 'opencode export' is cut at 64 KiB: write it to a file with > instead)"
+            }
+            _ => "pass the file 'opencode export <id>' writes, or an agent's .jsonl transcript (with --agent claude or codex)",
+        };
+        CliError::user(e).hint(hint)
+    }
+}
+
+impl CliError {
+    /// `-C DIR` (or another directory to run in) names nothing.
+    pub fn no_such_directory(dir: &std::path::Path) -> Self {
+        CliError::user(format!("{} does not exist", dir.display()))
+            .hint("-C names the directory to run in: check the path (relative ones start from the current directory)")
     }
 }
 

@@ -66,7 +66,10 @@ pub(crate) fn run(store: &Store, args: ExportArgs) -> Result<(), CliError> {
         return Ok(());
     }
     crate::fsutil::write_atomically(&args.output, &bytes)
-        .map_err(|e| CliError::user(format!("cannot write {}: {e}", args.output.display())))?;
+        .map_err(|e| {
+            CliError::user(format!("cannot write {}: {e}", args.output.display()))
+                .hint("-o names the file to write: its directory must exist and be writable ('-' writes to stdout)")
+        })?;
     ui::status(&format!(
         "Wrote {} ({}){what}.",
         args.output.display(),
@@ -118,8 +121,8 @@ fn history_bundle(store: &Store, args: &ExportArgs) -> Result<(Vec<u8>, String),
     bundle::write_history(&header, &pack, &mut out)
         .map_err(|e| CliError::user(format!("cannot write the bundle: {e}")))?;
     let what = format!(
-        ": {} save(s) of {}, up to {}",
-        header.saves,
+        ": {} of {}, up to {}",
+        ui::count(header.saves as usize, "save", "saves"),
         header.session,
         ui::short(&header.tip)
     );

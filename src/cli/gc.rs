@@ -116,8 +116,8 @@ pub(crate) fn run(store: &Store, args: GcArgs) -> Result<(), CliError> {
     });
     if !backups.is_empty() {
         text.push_str(&format!(
-            "backups {} file(s), {} kept outside the object store (git session prune --older-than 30d removes old ones)\n",
-            backups.len(),
+            "backups {}, {} kept outside the object store (git session prune --older-than 30d removes old ones)\n",
+            ui::count(backups.len(), "file", "files"),
             ui::size(backups.iter().map(|b| b.bytes).sum())
         ));
     }

@@ -119,13 +119,17 @@ fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
     let behind = count(&[PushStatus::Behind]);
     if behind > 0 {
         let what = format!(
-            "{behind} of {} session(s) not pushed: {behind} have newer saves there",
-            pushed.len()
+            "{behind} of {} not pushed: {behind} {} newer saves there",
+            ui::count(pushed.len(), "session", "sessions"),
+            if behind == 1 { "has" } else { "have" }
         );
         return warn(Some(&store), &shown, &what);
     }
     if sent > 0 {
-        ui::status(&format!("git-session: pushed {sent} session(s) to {shown}"));
+        ui::status(&format!(
+            "git-session: pushed {} to {shown}",
+            ui::count(sent, "session", "sessions")
+        ));
     }
 }
 

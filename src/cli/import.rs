@@ -17,6 +17,7 @@ use clap::Args;
 
 use serde::Serialize;
 
+use super::progress::Progress;
 use super::report::{print_reports, saves_json, SaveJson};
 use super::share::{Pulled, PulledJson};
 use super::{context, settings, ui, CliError};
@@ -54,10 +55,11 @@ struct Candidate {
 
 pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
     if !args.path.exists() {
-        return Err(CliError::user(format!(
-            "{} does not exist",
-            args.path.display()
-        )));
+        return Err(
+            CliError::user(format!("{} does not exist", args.path.display())).hint(
+                "pass a bundle written by 'git session export', an agent's session file, or a directory holding them",
+            ),
+        );
     }
     let settings = settings::for_save(store, false)?;
     if args.path.is_file() {
@@ -95,15 +97,16 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
         .sort_by(|a, b| (a.is_child, a.updated, &a.path).cmp(&(b.is_child, b.updated, &b.path)));
     let mut imported = Imported::default();
     let total = candidates.len();
-    for (index, candidate) in candidates.iter().enumerate() {
-        if ui::stderr_is_terminal() && !args.json {
-            ui::status(&format!(
-                "[{}/{total}] {}",
-                index + 1,
-                candidate.path.display()
-            ));
-        }
-        match import_file(store, &candidate.path, &args.reason, &settings) {
+    let progress = if args.json {
+        Progress::hidden()
+    } else {
+        Progress::bar(total as u64, "Importing")
+    };
+    for candidate in &candidates {
+        progress.message(&candidate.path.display().to_string());
+        let outcome = import_file(store, &candidate.path, &args.reason, &settings);
+        progress.inc("");
+        match outcome {
             Ok(i) => {
                 imported.saves.extend(i.saves);
                 imported.joined.extend(i.joined);
@@ -111,6 +114,7 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
             Err(e) => failed.push(format!("{}: {}", candidate.path.display(), e.message)),
         }
     }
+    drop(progress);
     context::gc_auto(store);
     imported.print(args.json);
     if !args.json {
@@ -130,9 +134,13 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
             })
             .count();
         ui::status(&format!(
-            "Imported {total} file(s) from {}: {saved} new save(s), {joined} bundle(s) of saves joined, {} already stored, {ignored} other file(s) ignored.",
+            "Imported {} from {}: {}, {} of saves joined, {} already stored, {} ignored.",
+            ui::count(total, "file", "files"),
             args.path.display(),
+            ui::count(saved, "new save", "new saves"),
+            ui::count(joined, "bundle", "bundles"),
             total.saturating_sub(saved + joined),
+            ui::count(ignored, "other file", "other files"),
         ));
     }
     if !failed.is_empty() {
@@ -140,8 +148,8 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
             ui::status(&format!("error: {f}"));
         }
         return Err(CliError::user(format!(
-            "{} file(s) under {} could not be imported; the others were stored",
-            failed.len(),
+            "{} under {} could not be imported; the others were stored",
+            ui::count(failed.len(), "file", "files"),
             args.path.display()
         ))
         .hint("fix or remove those files and run the import again (stored files are skipped)"));
@@ -253,8 +261,8 @@ fn joined_line(j: &Joined) -> String {
     let (id, file) = (&j.pulled.name.id, &j.file);
     match &j.pulled.outcome {
         Integration::Adopted { tip } => format!(
-            "adopted {id} from {file}: {} save(s), the newest {}",
-            j.saves,
+            "adopted {id} from {file}: {}, the newest {}",
+            ui::count(j.saves as usize, "save", "saves"),
             ui::short(tip)
         ),
         Integration::FastForwarded { from, to } => format!(
@@ -283,8 +291,10 @@ fn joined_line(j: &Joined) -> String {
 /// Reads a bundle (any known agent's) or an agent's session file (by its extension); `None`
 /// for other files.
 fn read_file(store: &Store, path: &Path) -> Result<Option<Content>, CliError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| CliError::user(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        CliError::user(format!("cannot read {}: {e}", path.display()))
+            .hint("check that the file exists and that you may read it")
+    })?;
     if bundle::looks_like_bundle(&bytes) {
         let read = bundle::read(&bytes)?;
         let agent_name = match &read {

@@ -115,6 +115,7 @@ pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
         // Such as a hook git-session leaves alone: said again, as it is still not chained.
         print_notes(&ctx, &plan.notes);
         print_remotes(dir, &ctx);
+        install_manual();
         return Ok(());
     }
     if args.dry_run {
@@ -122,6 +123,10 @@ pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
             ui::status(&shown(&ctx, &install::describe(&change.action, true)));
         }
         print_notes(&ctx, &plan.notes);
+        ui::status(&format!(
+            "would install the manual pages into {}",
+            super::manual::default_dir().join("man1").display()
+        ));
         ui::status("Nothing was changed (--dry-run).");
         return Ok(());
     }
@@ -131,6 +136,7 @@ pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
     }
     print_notes(&ctx, &plan.notes);
     print_remotes(dir, &ctx);
+    install_manual();
     if super::status::on_path("git-session").is_none() {
         ui::status(
             "warning: git-session is not on PATH, and the hooks call it by name; install it (cargo install) or the hooks do nothing",
@@ -142,11 +148,23 @@ pub(crate) fn run(dir: &Path, args: InstallArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Installs the manual pages for `git help session` (user-wide, beside git-session: they stay
+/// when the per-repository install is undone); a failure is a warning, never the install's.
+fn install_manual() {
+    match super::manual::install(None) {
+        Ok(installed) => super::manual::report(&installed, false),
+        Err(e) => ui::status(&format!(
+            "warning: the manual was not installed: {} (git session man --install --dir DIR puts it elsewhere)",
+            e.message
+        )),
+    }
+}
+
 /// The install context for `dir`: its repository, or (for `--global` and `status`) none when
 /// `dir` is not inside one.
 pub(crate) fn context(dir: &Path, outside_ok: bool) -> Result<Context, CliError> {
     if !dir.exists() {
-        return Err(CliError::user(format!("{} does not exist", dir.display())));
+        return Err(CliError::no_such_directory(dir));
     }
     match Store::discover(dir) {
         Ok(store) => Ok(Context::new(Some(RepoContext::from_store(&store)))),

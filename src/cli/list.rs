@@ -5,9 +5,10 @@
 //! sessions) follow the others, marked `<remote> (not fetched)` in the FROM column (`"fetched":
 //! false` in `--json`); `load`, `show` and `search --session` fetch one when named.
 //!
-//! stdout holds one line per session only (so `git session list | wc -l` counts sessions); a copy
-//! that a remote has a deletion record for is marked in its FROM column. The deletions follow on
-//! stderr, one line each; `--json` has them as `deletions`.
+//! stdout holds a header line, then one line per session; a copy that a remote has a deletion
+//! record for is marked in its FROM column. The deletions follow on stderr, one line each;
+//! `--json` has them as `deletions`, and the hidden `--ids` prints the ids alone (for shell
+//! completion).
 
 use std::collections::HashSet;
 
@@ -15,6 +16,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::share::{deleted_by, DeletionJson};
+use super::style::{styles, DisplayArgs, Palette};
 use super::{ui, CliError};
 use crate::session::summary::{self, Summary};
 use crate::session::tombstone::{self, Tombstone};
@@ -28,6 +30,11 @@ pub struct ListArgs {
     /// Print JSON (`{"version": 1, "sessions": [...], "deletions": [...]}`) for scripts.
     #[arg(long)]
     pub json: bool,
+    /// Print the session ids only, one a line (what shell completion offers).
+    #[arg(long, hide = true, conflicts_with = "json")]
+    pub ids: bool,
+    #[command(flatten)]
+    pub display: DisplayArgs,
 }
 
 /// The `--json` document of `list`: one entry per session, as the lines list them, and one per
@@ -69,6 +76,14 @@ struct SessionJson<'a> {
 
 pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
     let sessions = unique_sessions(SessionHistory::new(store).sessions()?);
+    if args.ids {
+        let ids: String = sessions
+            .iter()
+            .map(|s| format!("{}\n", s.name.id))
+            .collect();
+        ui::out(&ids);
+        return Ok(());
+    }
     let deletions = tombstone::list(store)?;
     let listed = not_fetched(store, &sessions, &deletions)?;
     if args.json {
@@ -109,11 +124,16 @@ pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
     sessions.sort_by_key(|s| std::cmp::Reverse(s.seconds));
     if sessions.is_empty() {
         if deletions.is_empty() {
-            ui::status("No saved sessions yet. Save one with: git session save --from FILE");
+            ui::status("No saved sessions yet. Save one with: git session save");
+            if !store.remote_names().is_empty() {
+                // A fresh clone has none until it fetches them.
+                ui::status("hint: sessions your teammates pushed come with: git session pull");
+            }
         }
         deletion_lines(&deletions);
         return Ok(());
     }
+    let palette = super::style::start(store, &args.display);
     let id_width = sessions
         .iter()
         .map(|s| s.id.len())
@@ -121,29 +141,29 @@ pub(crate) fn run(store: &Store, args: ListArgs) -> Result<(), CliError> {
         .unwrap_or(2)
         .max(2);
     let mut text = String::new();
-    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        text.push_str(&format!(
-            "{}  {:<8}  {}  {:>5}  {:>5}  {:<16}  {:>9}  FROM\n",
-            ui::fit("ID", id_width),
-            "AGENT",
-            ui::fit("TITLE", 32),
-            "MSGS",
-            "SAVES",
-            "LAST SAVE",
-            "SIZE"
-        ));
-    }
+    let header = format!(
+        "{}  {:<8}  {}  {:>5}  {:>5}  {:<16}  {:>9}  FROM",
+        ui::fit("ID", id_width),
+        "AGENT",
+        ui::fit("TITLE", 32),
+        "MSGS",
+        "SAVES",
+        "LAST SAVE",
+        "SIZE"
+    );
+    text.push_str(&palette.paint(styles::HEADER, &header));
+    text.push('\n');
     for s in &sessions {
         text.push_str(&format!(
-            "{}  {:<8}  {}  {:>5}  {:>5}  {:<16}  {:>9}  {}\n",
-            ui::fit(s.id, id_width),
-            s.agent,
+            "{}  {}  {}  {:>5}  {:>5}  {}  {:>9}  {}\n",
+            palette.paint(styles::ID, &ui::fit(s.id, id_width)),
+            palette.paint(styles::AGENT, &format!("{:<8}", s.agent)),
             ui::fit(s.title, 32),
             s.messages,
             s.saves,
-            ui::local_time(s.seconds),
+            palette.paint(styles::TIME, &format!("{:<16}", ui::local_time(s.seconds))),
             ui::size(s.bytes),
-            s.from,
+            origin(palette, &s.from),
         ));
     }
     ui::out(&text);
@@ -236,6 +256,17 @@ pub(crate) fn unique_sessions(all: Vec<SavedSession>) -> Vec<SavedSession> {
         .filter(|s| s.name.origin == Origin::Local || !local.contains(&s.name.id))
         .filter(|s| seen.insert(s.name.id.clone()))
         .collect()
+}
+
+/// The FROM column, the deletion marked in red.
+fn origin(palette: Palette, label: &str) -> String {
+    match label.split_once(" (deleted") {
+        Some((from, rest)) => format!(
+            "{from} {}",
+            palette.paint(styles::DELETED, &format!("(deleted{rest}"))
+        ),
+        None => label.to_owned(),
+    }
 }
 
 /// Where the session comes from, and the remotes that have a deletion record for it.

@@ -47,6 +47,7 @@ pub struct LoadArgs {
 
 /// The `--json` report of a load: one shape for every agent.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct LoadReport {
     version: u32,
     agent: String,
@@ -155,8 +156,8 @@ pub(crate) fn run(store: &Store, args: LoadArgs) -> Result<(), CliError> {
         None => format!("save {}", ui::short(&save.commit)),
     };
     let what = format!(
-        "{title}: {} messages{child_count} ({source})",
-        session.messages.len()
+        "{title}: {}{child_count} ({source})",
+        ui::count(session.messages.len(), "message", "messages")
     );
     let into = match &restored.file {
         Some(file) => format!(" into {}", file.display()),

@@ -3,6 +3,7 @@
 use clap::Args;
 use serde::Serialize;
 
+use super::style::{styles, DisplayArgs};
 use super::{ui, CliError};
 use crate::session::history::SaveRecord;
 use crate::session::SessionHistory;
@@ -16,6 +17,8 @@ pub struct LogArgs {
     /// Print JSON for scripts.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub display: DisplayArgs,
 }
 
 /// The `--json` document of `log`: the saves of one session, newest first.
@@ -120,15 +123,17 @@ pub(crate) fn run(store: &Store, args: LogArgs) -> Result<(), CliError> {
         });
         return Ok(());
     }
+    let palette = super::style::start(store, &args.display);
     let mut text = String::new();
     for r in &saves {
         let merge = if r.parents.len() > 1 { " (merge)" } else { "" };
         text.push_str(&format!(
-            "{}  {}  {:<15}  {:>5} msgs  {}{merge}\n",
-            ui::short(&r.commit),
-            ui::local_time(r.seconds),
-            ui::fit(&r.trailers.reason, 15),
+            "{}  {}  {}  {:>5} {}  {}{merge}\n",
+            palette.paint(styles::COMMIT, &ui::short(&r.commit)),
+            palette.paint(styles::TIME, &ui::local_time(r.seconds)),
+            palette.paint(styles::DIM, &ui::fit(&r.trailers.reason, 15)),
             r.trailers.messages,
+            ui::plural(r.trailers.messages as u64, "msg", "msgs"),
             r.trailers.title,
         ));
     }

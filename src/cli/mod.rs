@@ -3,6 +3,7 @@
 mod blame;
 mod browser;
 mod commit_hook;
+mod completions;
 mod context;
 mod delete;
 pub mod error;
@@ -15,7 +16,10 @@ mod links;
 mod list;
 mod load;
 mod log;
+mod manual;
 mod on_demand;
+mod pager;
+mod progress;
 mod prune;
 mod pull;
 mod push;
@@ -32,6 +36,7 @@ mod share;
 mod show;
 mod stats;
 mod status;
+pub mod style;
 mod sync;
 pub mod ui;
 mod uninstall;
@@ -51,7 +56,22 @@ use crate::store::Store;
 /// Sessions are stored as deduplicated git objects on refs/sessions/<agent>/<id>, never in the
 /// working tree, the index, HEAD or any branch.
 #[derive(Debug, Parser)]
-#[command(name = "git-session", bin_name = "git session", version)]
+#[command(
+    name = "git-session",
+    bin_name = "git session",
+    version,
+    after_long_help = "Exit status, as git's: 0 success; 1 an error (an 'error:' line and a 'hint:'), and the
+negative answers: search found nothing, scan found secrets, repair --dry-run found damage;
+129 a usage error (an unknown option, a missing or bad value).
+
+Configuration is read as git reads it, 'git -c key=value' included: session.redact,
+session.redactRule, session.redactAllow, session.splitThreshold, session.lockTimeout,
+remote.<name>.sessions; color.session and color.ui (--color), core.pager, pager.session and
+the GIT_PAGER and PAGER variables (--no-pager), NO_COLOR.
+
+Each command has its page: man git-session-<command>, or git session help <command>.
+Shell completion: git session completions bash|zsh|fish."
+)]
 pub struct Cli {
     /// Run as if started in this directory.
     #[arg(short = 'C', global = true, value_name = "DIR")]
@@ -115,6 +135,10 @@ pub enum Command {
     Uninstall(uninstall::UninstallArgs),
     /// Show what is installed where, and whether the hooks can find git-session.
     Status(status::StatusArgs),
+    /// Print the manual page, or install the pages where `man` (and `git help session`) finds them.
+    Man(manual::ManArgs),
+    /// Print a shell completion script that plugs into git's (`git session <TAB>`).
+    Completions(completions::CompletionsArgs),
     /// Run by the installed git hooks.
     #[command(hide = true)]
     Hook(hook::HookArgs),
@@ -124,21 +148,36 @@ pub enum Command {
 /// `error: ...` and `hint: ...` lines.
 pub fn main() -> ExitCode {
     ui::init_local_offset();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version print on stdout and succeed; a usage error exits as git's do.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(error::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     // Ctrl-C or SIGTERM removes gix's lock files, then ends the process as usual; `serve`, which
     // writes nothing, sees the first one and stops by itself (a second ends it at once).
     let grace = usize::from(matches!(cli.command, Command::Serve(_)));
     let _ = gix::interrupt::init_handler_default(grace);
-    match run(cli) {
+    let code = match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            ui::status(&format!("error: {}", err.message));
+            if !err.message.is_empty() {
+                ui::status(&format!("error: {}", err.message));
+            }
             if let Some(hint) = &err.hint {
                 ui::status(&format!("hint: {hint}"));
             }
             ExitCode::from(err.code)
         }
-    }
+    };
+    ui::finish_pager();
+    code
 }
 
 /// Runs a parsed command.
@@ -175,12 +214,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Uninstall(args) => uninstall::run(&dir, args),
         Command::Status(args) => status::run(&dir, args),
         Command::Hook(args) => hook::run(&dir, args),
+        Command::Man(args) => manual::run(args),
+        Command::Completions(args) => completions::run(args),
     }
 }
 
 fn open(dir: &std::path::Path) -> Result<Store, CliError> {
     if !dir.exists() {
-        return Err(CliError::user(format!("{} does not exist", dir.display())));
+        return Err(CliError::no_such_directory(dir));
     }
     Ok(Store::discover(dir)?)
 }

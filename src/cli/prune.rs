@@ -4,6 +4,7 @@
 use clap::Args;
 use serde::Serialize;
 
+use super::progress::Progress;
 use super::{ui, CliError};
 use crate::git_cli;
 use crate::session::backup;
@@ -131,12 +132,12 @@ pub(crate) fn run(store: &Store, args: PruneArgs) -> Result<(), CliError> {
     }
     for s in &delete {
         lines.push(format!(
-            "{} {} \"{}\": last saved {}, {} saves",
+            "{} {} \"{}\": last saved {}, {}",
             verb("deleting", "would delete"),
             s.name.id,
             s.trailers.title,
             ui::local_time(s.seconds),
-            s.trailers.saves
+            ui::count(s.trailers.saves as usize, "save", "saves")
         ));
     }
     for (s, plan) in &shorten {
@@ -166,12 +167,19 @@ pub(crate) fn run(store: &Store, args: PruneArgs) -> Result<(), CliError> {
     let mut problems = Vec::new();
     let mut rewritten = Vec::new();
     if !args.dry_run {
+        let progress = if args.json {
+            Progress::hidden()
+        } else {
+            Progress::bar((delete.len() + shorten.len()) as u64, "Pruning")
+        };
         for s in &delete {
+            progress.inc(&s.name.id);
             if let Err(e) = prune::delete(store, s) {
                 problems.push(format!("{} was not deleted: {e}", s.name.id));
             }
         }
         for (s, plan) in &shorten {
+            progress.inc(&s.name.id);
             match prune::shorten(store, plan) {
                 Ok(tip) => rewritten.push((plan.ref_name.clone(), tip)),
                 Err(e) => problems.push(format!("{} was not shortened: {e}", s.name.id)),

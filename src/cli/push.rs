@@ -11,6 +11,7 @@ use super::share::{
 };
 use super::{ui, CliError};
 use crate::git_cli::PushStatus;
+use crate::session::SessionHistory;
 use crate::store::Store;
 
 /// Arguments of `git session push`.
@@ -45,6 +46,28 @@ pub struct PushArgs {
     pub json: bool,
 }
 
+/// `git session push ses_1`: a first word that names no remote but a saved session is that
+/// session, pushed to the default remote. One that names neither is refused, saying both.
+fn session_as_first_word(store: &Store, args: &mut PushArgs) -> Result<(), CliError> {
+    let Some(word) = args.remote.clone() else {
+        return Ok(());
+    };
+    if store.remote_names().contains(&word) {
+        return Ok(());
+    }
+    match SessionHistory::new(store).resolve(&word) {
+        Ok(_) => {
+            args.ids.insert(0, word);
+            args.remote = None;
+            Ok(())
+        }
+        Err(_) => Err(CliError::user(format!(
+            "'{word}' is neither a remote nor a saved session"
+        ))
+        .hint("git session push [REMOTE] [ID...]: 'git remote -v' lists the remotes, 'git session list' the sessions")),
+    }
+}
+
 /// The `--json` document of `push`: one entry per ref pushed (or not), the sessions skipped as
 /// deleted, and those undeleted.
 #[derive(Debug, Serialize)]
@@ -58,7 +81,8 @@ struct PushDocument<'a> {
     undeleted: Vec<UndeletedJson<'a>>,
 }
 
-pub(crate) fn run(store: &Store, args: PushArgs) -> Result<(), CliError> {
+pub(crate) fn run(store: &Store, mut args: PushArgs) -> Result<(), CliError> {
+    session_as_first_word(store, &mut args)?;
     let remote = choose_remote(store, args.remote.as_deref())?;
     super::remote::check_send(store, "push", &remote, args.remote_ok)?;
     let names = local_refs(store, &args.ids)?;
@@ -105,7 +129,12 @@ pub(crate) fn run(store: &Store, args: PushArgs) -> Result<(), CliError> {
     }
     if behind > 0 {
         return Err(CliError::user(format!(
-            "{behind} session(s) have newer saves on {remote}; nothing was overwritten"
+            "{} newer saves on {remote}; nothing was overwritten",
+            if behind == 1 {
+                "1 session has".to_owned()
+            } else {
+                format!("{behind} sessions have")
+            }
         ))
         .hint(format!(
             "merge and push them with: git session sync {remote}"

@@ -100,8 +100,9 @@ pub(crate) fn run(store: &Store, args: RepairArgs) -> Result<(), CliError> {
 fn report_text(store: &Store, scan: &repair::Scan, outcomes: &[Outcome<'_>]) {
     if outcomes.is_empty() {
         ui::status(&format!(
-            "Nothing to repair: {} sessions ref(s), {} save(s), every object present.",
-            scan.refs, scan.saves
+            "Nothing to repair: {}, {}, every object present.",
+            ui::count(scan.refs, "sessions ref", "sessions refs"),
+            ui::count(scan.saves, "save", "saves")
         ));
         return;
     }
@@ -114,10 +115,10 @@ fn report_text(store: &Store, scan: &repair::Scan, outcomes: &[Outcome<'_>]) {
             RefKind::Backup => " (a backup)",
         };
         ui::status(&format!(
-            "{}{kind}: {} of {} save(s) lack objects{}",
+            "{}{kind}: {} of {} lack objects{}",
             d.ref_name,
             d.damaged.len(),
-            d.saves,
+            ui::count(d.saves, "save", "saves"),
             if d.damaged_reflog {
                 ", and its reflog reaches damaged saves"
             } else {

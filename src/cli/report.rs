@@ -76,9 +76,9 @@ fn report_line(report: &SaveReport) -> String {
                 n => format!(", {n} child sessions"),
             };
             format!(
-                "Saved {}{title}: {} messages{children}, save {saves} ({}).",
+                "Saved {}{title}: {}{children}, save {saves} ({}).",
                 report.session,
-                encoded.messages,
+                ui::count(encoded.messages, "message", "messages"),
                 ui::short(commit)
             )
         }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::progress::Progress;
 use super::{context, report, settings, ui, CliError};
 use crate::agents::{registry, AgentArg, InputError, Pick, Source};
 use crate::session::save_set::{self, SaveReport};
@@ -102,6 +103,15 @@ pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
     }
     let settings = settings::for_save(store, args.no_redact)?;
     let paths = agent.machine_paths(&checkout);
+    let spinner = if args.quiet || args.json {
+        Progress::hidden()
+    } else {
+        let what = match read.sessions.as_slice() {
+            [one] => one.id.clone(),
+            many => ui::count(many.len(), "session", "sessions"),
+        };
+        Progress::spinner(&format!("Saving {what}"))
+    };
     let reports = save_set::save_all(
         store,
         agent,
@@ -110,7 +120,9 @@ pub(crate) fn run(store: &Store, args: SaveArgs) -> Result<(), CliError> {
         false,
         &settings,
         &paths,
-    )?;
+    );
+    drop(spinner);
+    let reports = reports?;
     context::gc_auto(store);
     report::print_reports(&reports, args.json, args.quiet);
     Ok(())

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use clap::Args;
 use serde::Serialize;
 
+use super::progress::Progress;
 use super::{ui, CliError};
 use crate::session::history::SaveRecord;
 use crate::session::scan::{SaveFindings, Scanner};
@@ -68,7 +69,13 @@ pub(crate) fn run(store: &Store, args: ScanArgs) -> Result<(), CliError> {
     let mut scanner = Scanner::new(&redactor);
     let mut report: Vec<(SavedSession, Vec<ScannedSave>)> = Vec::new();
     let mut saves_scanned = 0usize;
+    let progress = if args.json {
+        Progress::hidden()
+    } else {
+        Progress::bar(sessions.len() as u64, "Scanning")
+    };
     for saved in sessions {
+        progress.inc(&saved.name.id);
         let mut scanned = Vec::new();
         for record in history.log(&saved)? {
             let session = history.read(&saved, &record)?;
@@ -79,6 +86,7 @@ pub(crate) fn run(store: &Store, args: ScanArgs) -> Result<(), CliError> {
         }
         report.push((saved, scanned));
     }
+    drop(progress);
     let total: usize = report
         .iter()
         .flat_map(|(_, saves)| saves.iter().map(|s| s.findings.total()))
@@ -119,7 +127,9 @@ pub(crate) fn run(store: &Store, args: ScanArgs) -> Result<(), CliError> {
     if total == 0 {
         if !args.json {
             ui::status(&format!(
-                "No secrets found in {saves_scanned} save(s) of {sessions_scanned} session(s)."
+                "No secrets found in {} of {}.",
+                ui::count(saves_scanned, "save", "saves"),
+                ui::count(sessions_scanned, "session", "sessions")
             ));
         }
         return Ok(());
@@ -129,8 +139,12 @@ pub(crate) fn run(store: &Store, args: ScanArgs) -> Result<(), CliError> {
         _ => "rewrite each session's saves without them: git session scrub <id>".to_owned(),
     };
     Err(CliError::user(format!(
-        "found {total} secret(s) in {dirty_saves} save(s) of {} session(s) ({saves_scanned} save(s) of {sessions_scanned} session(s) scanned)",
-        dirty_sessions.len()
+        "found {} in {} of {} ({} of {} scanned)",
+        ui::count(total, "secret", "secrets"),
+        ui::count(dirty_saves, "save", "saves"),
+        ui::count(dirty_sessions.len(), "session", "sessions"),
+        ui::count(saves_scanned, "save", "saves"),
+        ui::count(sessions_scanned, "session", "sessions")
     ))
     .hint(hint))
 }

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use clap::Args;
 use serde::Serialize;
 
+use super::progress::Progress;
 use super::report::redactions_line;
 use super::{settings, ui, CliError};
 use crate::git_cli;
@@ -112,7 +113,14 @@ pub(crate) fn run(store: &Store, args: ScrubArgs) -> Result<(), CliError> {
     }
     let redactor = settings::configured_redactor(store)?;
     let ref_name = saved.name.full();
-    let scrubbed = match scrub(store, &saved, &redactor, settings::split_threshold(store)) {
+    let spinner = if args.json {
+        Progress::hidden()
+    } else {
+        Progress::spinner(&format!("Scrubbing {}", saved.name.id))
+    };
+    let scrubbed = scrub(store, &saved, &redactor, settings::split_threshold(store));
+    drop(spinner);
+    let scrubbed = match scrubbed {
         Ok(s) => s,
         Err(SessionError::Store(StoreError::RefMoved { .. })) => {
             return Err(CliError::user(format!(
@@ -134,7 +142,8 @@ pub(crate) fn run(store: &Store, args: ScrubArgs) -> Result<(), CliError> {
                 });
             } else {
                 ui::status(&format!(
-                    "Nothing to scrub: none of the {saves} save(s) of {} holds a secret the rules in force find.",
+                    "Nothing to scrub: none of the {} of {} holds a secret the rules in force find.",
+                    ui::count(saves, "save", "saves"),
                     saved.name.id
                 ));
             }
@@ -187,10 +196,10 @@ pub(crate) fn run(store: &Store, args: ScrubArgs) -> Result<(), CliError> {
         });
     } else {
         ui::status(&format!(
-            "Scrubbed {}: {} of {} save(s) held secrets and were rewritten ({} -> {}).",
+            "Scrubbed {}: {} of {} held secrets and were rewritten ({} -> {}).",
             saved.name.id,
             rewritten,
-            saves,
+            ui::count(saves, "save", "saves"),
             ui::short(&old_tip),
             ui::short(&new_tip)
         ));

@@ -6,6 +6,7 @@ use regex::{Regex, RegexBuilder};
 use serde::Serialize;
 
 use super::list::unique_sessions;
+use super::style::{styles, DisplayArgs, Palette};
 use super::{context, ui, CliError};
 use crate::agents::{Agent, TextField};
 use crate::session::{Session, SessionHistory};
@@ -42,6 +43,8 @@ pub struct SearchArgs {
     /// Print one JSON object per match (JSON Lines) for scripts.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub display: DisplayArgs,
 }
 
 /// One matching line.
@@ -57,6 +60,11 @@ pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
     let sessions = searched_sessions(store, args.session.as_deref(), &mut |line| {
         ui::status(&format!("warning: {line}"))
     })?;
+    let palette = if args.json {
+        Palette::new(false)
+    } else {
+        super::style::start(store, &args.display)
+    };
     let mut text = String::new();
     let mut count = 0;
     for (agent, session) in &sessions {
@@ -66,9 +74,13 @@ pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
                 if args.json {
                     text.push_str(&ui::json_line(&HitJson::new(&field, &hit)));
                 } else {
+                    let sep = palette.paint(styles::SEPARATOR, ":");
                     text.push_str(&format!(
-                        "{}:{}:{}: {}\n",
-                        field.session, field.message, field.part, hit.snippet
+                        "{}{sep}{}{sep}{}{sep} {}\n",
+                        palette.paint(styles::FILENAME, &field.session),
+                        palette.paint(styles::LINE_NUMBER, &field.message.to_string()),
+                        palette.paint(styles::LINE_NUMBER, &field.part.to_string()),
+                        highlight(palette, &regex, &hit.snippet)
                     ));
                 }
             }
@@ -79,11 +91,35 @@ pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
     if count == 0 && !args.json {
         let scope = match &args.session {
             Some(id) => format!("session {id}"),
-            None => format!("{} saved session(s)", sessions.len()),
+            None => format!(
+                "{} saved {}",
+                sessions.len(),
+                ui::plural(sessions.len() as u64, "session", "sessions")
+            ),
         };
         ui::status(&format!("No match for '{}' in {scope}.", args.pattern));
     }
+    if count == 0 {
+        // As `git grep`: exit 1 when nothing matched, so scripts can test it.
+        return Err(CliError::negative());
+    }
     Ok(())
+}
+
+/// The snippet with every match painted as `git grep` paints them.
+fn highlight(palette: Palette, regex: &Regex, snippet: &str) -> String {
+    if !palette.enabled() {
+        return snippet.to_owned();
+    }
+    let mut out = String::new();
+    let mut last = 0;
+    for m in regex.find_iter(snippet).filter(|m| !m.is_empty()) {
+        out.push_str(&snippet[last..m.start()]);
+        out.push_str(&palette.paint(styles::MATCH, m.as_str()));
+        last = m.end();
+    }
+    out.push_str(&snippet[last..]);
+    out
 }
 
 /// Reads the sessions a search looks at, each with its agent: the one `only` names, or the

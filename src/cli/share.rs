@@ -174,10 +174,20 @@ pub(crate) fn pull(
             outcome,
         });
     }
+    let fetched = all
+        .iter()
+        .filter(|s| s.name.origin == Origin::Remote(remote.to_owned()))
+        .count();
+    let bar = if progress {
+        super::progress::Progress::bar(fetched as u64, "Integrating")
+    } else {
+        super::progress::Progress::hidden()
+    };
     for saved in all {
         if saved.name.origin != Origin::Remote(remote.to_owned()) {
             continue;
         }
+        bar.inc(&saved.name.id);
         let local = RefName::local(&saved.name.namespace, &saved.name.id);
         if let Some(record) = records.get(&local) {
             if !keep_deleted {

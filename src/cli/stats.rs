@@ -61,7 +61,7 @@ pub(crate) fn run(store: &Store, args: StatsArgs) -> Result<(), CliError> {
         children: sum(|f| f.children),
         saves: sum(|f| f.saves),
         merges: sum(|f| f.merges),
-        messages: sum(|f| f.messages),
+        messages: sum(|f| f.messages + f.child_messages),
         parts: sum(|f| f.parts),
         raw_all: sum(|f| f.raw_bytes_all_saves),
         raw_newest: sum(|f| f.raw_bytes_newest),
@@ -235,7 +235,7 @@ impl Summary {
         };
         t.push_str(&format!("saves           {}{merges}\n", self.saves));
         t.push_str(&format!(
-            "messages        {} (newest saves)\n",
+            "messages        {} (newest saves, of root and child sessions)\n",
             self.messages
         ));
         t.push_str(&format!("parts           {}\n", self.parts));
@@ -264,8 +264,8 @@ impl Summary {
         ));
         if let Some(oldest) = self.backups.first() {
             t.push_str(&format!(
-                "backups         {} file(s), {}, oldest {} (load's copies of replaced local sessions; git session prune --older-than removes old ones)\n",
-                self.backups.len(),
+                "backups         {}, {}, oldest {} (load's copies of replaced local sessions; git session prune --older-than removes old ones)\n",
+                ui::count(self.backups.len(), "file", "files"),
                 ui::size(self.backups.iter().map(|b| b.bytes).sum()),
                 ui::local_time(oldest.seconds)
             ));

@@ -2,7 +2,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{IsTerminal, Write};
-use std::sync::OnceLock;
+use std::process::Child;
+use std::sync::{Mutex, OnceLock};
 
 use serde::Serialize;
 
@@ -44,27 +45,72 @@ pub fn size(bytes: u64) -> String {
     crate::agents::render_util::human_bytes(bytes)
 }
 
+/// The word for `count`: `1 save`, `2 saves` (only the word; the caller prints the number).
+pub fn plural<'a>(count: u64, one: &'a str, many: &'a str) -> &'a str {
+    if count == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// A count and its word: `1 file`, `3 files`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", plural(n as u64, one, many))
+}
+
 /// Shortens an object id for display.
 pub fn short(id: &impl std::fmt::Display) -> String {
     id.to_string().chars().take(10).collect()
 }
 
-/// Writes the command's answer to stdout. A closed pipe (`git session list | head`) ends the
-/// process quietly, as Unix tools do.
+/// The pager the answer goes to, once [`super::pager::start`] started one.
+static PAGER: Mutex<Option<Child>> = Mutex::new(None);
+
+/// Sends what [`out`] writes from now on to `pager`'s stdin.
+pub(crate) fn page_into(pager: Child) {
+    if let Ok(mut slot) = PAGER.lock() {
+        *slot = Some(pager);
+    }
+}
+
+/// Closes the pager's input and waits until the user leaves it (as git does before exiting).
+pub fn finish_pager() {
+    let pager = PAGER.lock().ok().and_then(|mut slot| slot.take());
+    if let Some(mut pager) = pager {
+        drop(pager.stdin.take());
+        let _ = pager.wait();
+    }
+}
+
+/// Writes the command's answer to stdout (or the pager). A closed pipe (`git session list |
+/// head`, or quitting the pager) ends the process quietly, as Unix tools do.
 pub fn out(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-        .is_err()
+    let written = match PAGER
+        .lock()
+        .ok()
+        .as_deref_mut()
+        .and_then(|p| p.as_mut())
+        .and_then(|p| p.stdin.as_mut())
     {
+        Some(pager) => pager.write_all(text.as_bytes()).and_then(|_| pager.flush()),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+        }
+    };
+    if written.is_err() {
+        finish_pager();
         std::process::exit(0);
     }
 }
 
-/// Writes one status line to stderr (not part of the answer).
+/// Writes one status line to stderr (not part of the answer), above a progress bar if one is
+/// drawn.
 pub fn status(text: &str) {
-    eprintln!("{text}");
+    super::progress::suspend(|| eprintln!("{text}"));
 }
 
 /// Writes a question on stderr without a newline, for an answer typed on the same line.

@@ -29,8 +29,10 @@ pub struct SessionFigures {
     pub raw_bytes_newest: u64,
     /// Child sessions (at any depth) in the newest save.
     pub children: u64,
-    /// Messages of the session and its children in the newest save.
+    /// Messages of the session itself in the newest save (as `list` and `log` count them).
     pub messages: u64,
+    /// Messages of its child sessions (at any depth) in the newest save.
+    pub child_messages: u64,
     /// Parts of those messages, as the agent counts them.
     pub parts: u64,
     /// Every object the ref keeps alive: commits, trees and blobs of all its saves.
@@ -65,6 +67,7 @@ fn session_figures(
         raw_bytes_newest: saved.trailers.bytes,
         children: 0,
         messages: 0,
+        child_messages: 0,
         parts: 0,
         objects: Vec::new(),
     };
@@ -105,8 +108,14 @@ fn session_figures(
     let history = SessionHistory::new(store);
     let newest = history.read(saved, &history.find_save(saved, None)?)?;
     figures.children = newest.descendant_count() as u64;
+    figures.messages = newest.messages.len() as u64;
+    figures.child_messages = newest
+        .walk()
+        .iter()
+        .skip(1)
+        .map(|child| child.messages.len() as u64)
+        .sum();
     for session in newest.walk() {
-        figures.messages += session.messages.len() as u64;
         for message in &session.messages {
             figures.parts += count_parts(&saved.name.namespace, &message.body.value());
         }
@@ -212,8 +221,15 @@ mod tests {
         let figures = collect(&store, &sessions, &parts).unwrap();
         let f = &figures[0];
         assert_eq!(
-            (f.saves, f.merges, f.children, f.messages, f.parts),
-            (2, 0, 1, 3, 6)
+            (
+                f.saves,
+                f.merges,
+                f.children,
+                f.messages,
+                f.child_messages,
+                f.parts
+            ),
+            (2, 0, 1, 2, 1, 6)
         );
         let log = history.log(&sessions[0]).unwrap();
         assert_eq!(

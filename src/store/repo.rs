@@ -31,12 +31,84 @@ pub struct Identity {
     pub offset: i32,
 }
 
+/// The open options with the settings given as `git -c key=value` applied on top of every config
+/// file, as git applies them. git passes them to a subcommand such as `git session` in
+/// `GIT_CONFIG_PARAMETERS` (gix itself reads only `GIT_CONFIG_COUNT`, the other way).
+fn with_command_line_config() -> gix::sec::trust::Mapping<gix::open::Options> {
+    let mut mapping = gix::sec::trust::Mapping::<gix::open::Options>::default();
+    let parameters = std::env::var("GIT_CONFIG_PARAMETERS")
+        .map(|text| config_parameters(&text))
+        .unwrap_or_default();
+    if !parameters.is_empty() {
+        mapping.full = mapping.full.cli_overrides(parameters.clone());
+        mapping.reduced = mapping.reduced.cli_overrides(parameters);
+    }
+    mapping
+}
+
+/// Parses git's `GIT_CONFIG_PARAMETERS`: shell-quoted words, each `'key'='value'`, `'key'` (a
+/// key without value, which is true) or the older `'key=value'`; returned as `key=value` or `key`.
+/// A word that is not quoted as git quotes it ends the list, as git stops there too.
+pub(crate) fn config_parameters(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            return out;
+        }
+        // One word: quoted runs, backslash escapes between them, and at most one bare `=`.
+        let (mut key, mut value, mut in_value) = (String::new(), String::new(), false);
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() {
+                break;
+            }
+            chars.next();
+            let part = if in_value { &mut value } else { &mut key };
+            match c {
+                '\'' => {
+                    let mut closed = false;
+                    for q in chars.by_ref() {
+                        if q == '\'' {
+                            closed = true;
+                            break;
+                        }
+                        part.push(q);
+                    }
+                    if !closed {
+                        return out;
+                    }
+                }
+                '\\' => match chars.next() {
+                    Some(escaped) => part.push(escaped),
+                    None => return out,
+                },
+                '=' if !in_value => in_value = true,
+                _ => return out,
+            }
+        }
+        out.push(if in_value {
+            format!("{key}={value}")
+        } else {
+            key
+        });
+    }
+}
+
 impl Store {
     /// Finds the repository containing `path` (honouring `GIT_DIR` and friends) and checks that
     /// gix can write its refs and objects correctly.
     pub fn discover(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let repo = gix::discover_with_environment_overrides(path).map_err(|err| {
+        let repo = gix::ThreadSafeRepository::discover_with_environment_overrides_opts(
+            path,
+            Default::default(),
+            with_command_line_config(),
+        )
+        .map(gix::Repository::from)
+        .map_err(|err| {
             let text = err.to_string();
             if text.contains("bject format") || text.contains("sha256") {
                 StoreError::UnsupportedObjectFormat {
@@ -55,7 +127,8 @@ impl Store {
     /// Opens the repository at exactly `git_dir_or_worktree`, without searching upwards.
     pub fn open(git_dir_or_worktree: impl AsRef<Path>) -> Result<Self> {
         let path = git_dir_or_worktree.as_ref();
-        let repo = gix::open(path).map_err(|_| StoreError::NotARepository {
+        let options = with_command_line_config();
+        let repo = gix::open_opts(path, options.full).map_err(|_| StoreError::NotARepository {
             path: path.to_path_buf(),
         })?;
         Self::checked(repo)
@@ -207,5 +280,33 @@ impl Store {
                 offset: now.offset,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod command_line_config_tests {
+    use super::config_parameters;
+
+    #[test]
+    fn git_config_parameters_are_read_as_git_writes_them() {
+        // What git 2.47 sets for: -c session.redactRule='a=b c' -c user.name="A 'B" -c core.bare
+        let text = r#"'session.redactRule'='a=b c' 'user.name'='A '\''B' 'core.bare' 'x.y'= 'alias.e'=''\!'ls'"#;
+        assert_eq!(
+            config_parameters(text),
+            [
+                "session.redactRule=a=b c",
+                "user.name=A 'B",
+                "core.bare",
+                "x.y=",
+                "alias.e=!ls"
+            ]
+        );
+        // Older git quoted key and value as one word.
+        assert_eq!(
+            config_parameters("'user.name=Old Style'"),
+            ["user.name=Old Style"]
+        );
+        assert!(config_parameters("").is_empty());
+        assert_eq!(config_parameters("'a.b'='1' garbage"), ["a.b=1"]);
     }
 }

@@ -292,7 +292,7 @@ fn load_on_another_machine_rewrites_paths_and_restores_the_subagent() {
     // Backups show in stats and gc, and prune expires old ones.
     let stats = run_as(&b, &home_b, &["stats"]).success();
     assert!(
-        stats.stdout.contains("backups         1 file(s)"),
+        stats.stdout.contains("backups         1 file,"),
         "{}",
         stats.stdout
     );
@@ -368,7 +368,7 @@ fn search_and_stats_read_claude_sessions_too() {
         json.stdout.contains("\"input.command\""),
         "a tool input is found, named by its field:\n{json}"
     );
-    let missing = run_as(&repo, &home, &["search", "no-such-text-anywhere"]).success();
+    let missing = run_as(&repo, &home, &["search", "no-such-text-anywhere"]).failure();
     assert_eq!(missing.stdout, "", "nothing printed for no match");
 
     let stats = run_as(&repo, &home, &["stats", "--json"]).success().json();
@@ -398,11 +398,11 @@ pub const LOAD_JSON_KEYS: &[&str] = &[
     "forked",
     "identical",
     "messages",
-    "rehomed_from",
+    "rehomedFrom",
     "remote",
     "replaced",
     "save",
-    "saved_session",
+    "savedSession",
     "session",
     "title",
     "version",

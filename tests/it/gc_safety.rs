@@ -250,7 +250,7 @@ fn repair_leaves_out_a_save_that_lost_a_blob_and_gc_and_fsck_work_again() {
     );
 
     let run = repo.git_session(&["repair"]).success();
-    assert!(run.stderr.contains("1 of 4 save(s) lack objects"), "{run}");
+    assert!(run.stderr.contains("1 of 4 saves lack objects"), "{run}");
     repo.assert_fsck_clean();
     repo.git(&["gc", "--quiet"]);
     repo.git(&["gc", "--quiet", "--prune=now"]);

@@ -211,7 +211,7 @@ fn a_plain_git_push_over_http_sends_the_sessions_through_the_installed_hook() {
     assert!(
         pushed
             .stderr
-            .contains("git-session: pushed 2 session(s) to origin"),
+            .contains("git-session: pushed 2 sessions to origin"),
         "{pushed}"
     );
     for example in [TOOLCALL, COMPACTED] {

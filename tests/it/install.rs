@@ -202,7 +202,7 @@ fn install_chains_a_husky_hook_runs_twice_as_a_no_op_and_uninstall_restores_ever
     assert!(
         pushed
             .stderr
-            .contains("git-session: pushed 1 session(s) to origin"),
+            .contains("git-session: pushed 1 session to origin"),
         "the sessions were pushed:\n{pushed}"
     );
     assert_eq!(
@@ -321,7 +321,7 @@ fn a_hook_that_ends_with_exit_is_moved_aside_still_runs_and_comes_back_on_uninst
         pushed.stderr.contains("checks ran"),
         "the moved hook runs:\n{pushed}"
     );
-    assert!(pushed.stderr.contains("pushed 1 session(s)"), "{pushed}");
+    assert!(pushed.stderr.contains("pushed 1 session"), "{pushed}");
 
     // A failing original hook still stops the push, as before.
     std::fs::write(&kept, "#!/bin/sh\necho \"checks failed\" >&2\nexit 1\n").unwrap();
@@ -739,7 +739,7 @@ fn a_committed_hook_that_ends_with_exit_keeps_its_logic_and_still_runs_for_teamm
     assert!(
         pushed
             .stderr
-            .contains("git-session: pushed 1 session(s) to origin"),
+            .contains("git-session: pushed 1 session to origin"),
         "git-session's part ran:\n{pushed}"
     );
     assert_eq!(
@@ -829,7 +829,7 @@ fn a_husky_9_hook_that_is_not_executable_and_ends_with_exit_gets_the_block_and_b
     assert!(
         pushed
             .stderr
-            .contains("git-session: pushed 1 session(s) to origin"),
+            .contains("git-session: pushed 1 session to origin"),
         "{pushed}"
     );
 

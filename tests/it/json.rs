@@ -11,6 +11,27 @@ fn document(repo: &Repo<'_>, args: &[&str]) -> Value {
     repo.git_session(args).success().json()
 }
 
+/// The keys of `value` (at any depth) written in snake_case; keys that are data (a session id, a
+/// rule name: values of `sessions`-like maps) are told apart by holding no lowercase word
+/// joined by `_` to another.
+fn snake_case_keys(value: &Value, path: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                let is_data = key.starts_with("ses_") || key.contains('-') || key.contains('/');
+                if !is_data && key.contains('_') {
+                    out.push(format!("{path}.{key}"));
+                }
+                snake_case_keys(v, &format!("{path}.{key}"), out);
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| snake_case_keys(v, &format!("{path}[]"), out)),
+        _ => {}
+    }
+}
+
 #[test]
 fn every_json_document_is_one_object_with_version_1() {
     let env = TestEnv::new();
@@ -46,6 +67,13 @@ fn every_json_document_is_one_object_with_version_1() {
     ];
     for args in &commands {
         let doc = document(&repo, args);
+        let mut snake = Vec::new();
+        snake_case_keys(&doc, "", &mut snake);
+        assert!(
+            snake.is_empty(),
+            "git-session {} names its keys in camelCase, as every command does: {snake:?}",
+            args.join(" ")
+        );
         assert!(doc.is_object(), "git-session {}: {doc}", args.join(" "));
         assert_eq!(
             doc["version"],

@@ -254,10 +254,10 @@ fn prune_dry_run_changes_no_ref_and_older_than_deletes_only_old_sessions() {
     assert_eq!(repo.refs(), before, "--dry-run --json changes no ref");
 
     let bad = repo.git_session(&["prune", "--older-than", "30x"]);
-    assert_eq!(bad.code, Some(2), "{bad}");
+    assert_eq!(bad.code, Some(129), "{bad}");
     assert!(bad.stderr.contains("unknown unit"), "{bad}");
     let nothing = repo.git_session(&["prune"]);
-    assert_eq!(nothing.code, Some(2), "{nothing}");
+    assert_eq!(nothing.code, Some(129), "{nothing}");
 
     let tip = repo.rev_parse(&TOOLCALL.ref_name());
     let run = repo.git_session(&["prune", "--older-than", "2w"]).success();
@@ -597,12 +597,12 @@ fn search_finds_a_planted_string_in_a_tool_output_and_nothing_where_it_is_absent
 
     let elsewhere = repo
         .git_session(&["search", "PLANTED-7f3a9", "--session", COMPACTED.id])
-        .success();
+        .failure();
     assert_eq!(elsewhere.stdout, "", "{elsewhere}");
     assert!(elsewhere.stderr.contains("No match"), "{elsewhere}");
     let regex_not_fixed = repo
         .git_session(&["search", "PLANTED-7f3a9.in", "--fixed-strings"])
-        .success();
+        .failure();
     assert_eq!(
         regex_not_fixed.stdout, "",
         "--fixed-strings takes '.' literally"
@@ -613,5 +613,5 @@ fn search_finds_a_planted_string_in_a_tool_output_and_nothing_where_it_is_absent
         "tool inputs are searched too:\n{input}"
     );
     let bad = repo.git_session(&["search", "("]);
-    assert_eq!(bad.code, Some(2), "{bad}");
+    assert_eq!(bad.code, Some(129), "{bad}");
 }

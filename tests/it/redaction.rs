@@ -911,7 +911,7 @@ fn scan_finds_what_no_redact_stored_and_scrub_removes_it() {
     let scan = repo.git_session(&["scan"]).success();
     assert!(
         scan.stderr
-            .contains("No secrets found in 1 save(s) of 1 session(s)"),
+            .contains("No secrets found in 1 save of 1 session"),
         "{scan}"
     );
 
@@ -957,7 +957,7 @@ fn scan_finds_what_no_redact_stored_and_scrub_removes_it() {
         !scan.stdout.contains(&token) && !scan.stderr.contains(&token),
         "{scan}"
     );
-    scan.single_error(&["found 4 secret(s) in 1 save(s) of 1 session(s)"]);
+    scan.single_error(&["found 4 secrets in 1 save of 1 session"]);
     let text = repo.git_session(&["scan"]).failure();
     assert!(text.stdout.contains("github-pat 2"), "{text}");
     assert!(
@@ -970,7 +970,7 @@ fn scan_finds_what_no_redact_stored_and_scrub_removes_it() {
     let old_tip = repo.rev_parse(&TOOLCALL.ref_name()).unwrap();
     let scrub = repo.git_session(&["scrub", &TOOLCALL.id[..10]]).success();
     assert!(
-        scrub.stderr.contains("1 of 2 save(s) held secrets"),
+        scrub.stderr.contains("1 of 2 saves held secrets"),
         "{scrub}"
     );
     assert!(

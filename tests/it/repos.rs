@@ -93,7 +93,15 @@ fn a_bare_repository_can_save_list_and_show() {
     repo.save(&[&TOOLCALL.path()]);
     assert!(repo.rev_parse(&TOOLCALL.ref_name()).is_some());
     let list = repo.git_session(&["list"]).success();
-    assert!(list.stdout.starts_with(TOOLCALL.id), "{list}");
+    assert!(list.stdout.starts_with("ID "), "a header first:\n{list}");
+    assert!(
+        list.stdout
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .starts_with(TOOLCALL.id),
+        "{list}"
+    );
     assert_eq!(repo.show(TOOLCALL.id, None), TOOLCALL.json());
     assert_eq!(
         repo.git(&["for-each-ref", "refs/heads"]),

@@ -153,7 +153,7 @@ fn scrub_warns_about_no_remote_that_never_had_the_rewritten_saves() {
     save_unredacted(&repo, "leaky.json", &leaky);
     let scrub = repo.git_session(&["scrub", TOOLCALL.id]).success();
     assert!(
-        scrub.stderr.contains("1 of 2 save(s) held secrets"),
+        scrub.stderr.contains("1 of 2 saves held secrets"),
         "{scrub}"
     );
     assert!(

@@ -307,7 +307,7 @@ fn serve_refuses_a_non_loopback_address_and_says_what_to_do_with_a_busy_port() {
     let repo = env.repo_with_commit("work");
     for address in ["0.0.0.0", "::", "192.0.2.1"] {
         let refused = repo.git_session(&["serve", "--bind", address, "--port", "0"]);
-        assert_eq!(refused.code, Some(2), "{refused}");
+        assert_eq!(refused.code, Some(129), "{refused}");
         refused.single_error(&["loopback address only", address]);
         assert!(
             refused.hint_lines()[0].contains("ssh -L"),
@@ -398,6 +398,6 @@ fn show_open_writes_the_page_to_a_kept_temp_file_and_hands_it_to_the_opener() {
     assert_eq!(std::fs::read_to_string(&hint).unwrap(), page, "{none}");
 
     let md = repo.git_session(&["show", TOOLCALL.id, "--format", "md", "--open"]);
-    assert_eq!(md.code, Some(2), "{md}");
+    assert_eq!(md.code, Some(129), "{md}");
     md.single_error(&["--open shows the HTML page"]);
 }
