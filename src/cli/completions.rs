@@ -239,8 +239,12 @@ mod tests {
             script.contains("\tlog) __gitcomp_nl \"$(__git session list --ids)\" ;;"),
             "{script}"
         );
+        let agents: Vec<&str> = crate::agents::registry::all()
+            .iter()
+            .map(|a| a.name())
+            .collect();
         assert!(
-            script.contains("save,--agent) __gitcomp \"opencode codex claude\""),
+            script.contains(&format!("save,--agent) __gitcomp \"{}\"", agents.join(" "))),
             "{script}"
         );
         let commands = script

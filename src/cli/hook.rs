@@ -66,6 +66,10 @@ fn pre_push(dir: &Path, remote: Option<String>, url: Option<String>) {
     if std::env::var_os(git_cli::HOOK_GUARD_ENV).is_some() {
         return;
     }
+    // Inside the user's `git push` no git this hook runs may wait on a password prompt (the hook
+    // must stay bounded): without a credential helper that has the password, the sessions push
+    // fails and says so in one line instead, and the user's push goes on.
+    std::env::set_var("GIT_TERMINAL_PROMPT", "0");
     let Some(remote) = remote.or(url).filter(|r| !r.is_empty()) else {
         ui::status(
             "warning: git-session: the pre-push hook got no remote; sessions were not pushed",
