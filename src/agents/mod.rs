@@ -231,7 +231,7 @@ pub trait Agent: SessionKind {
     /// The session rendered as `view`; `time` formats epoch seconds for readable views.
     fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8>;
 
-    /// The session in one version of the agent's own format (`export --opencode 2`), converted
+    /// The session in one version of the agent's own format (`export --format-version 2`), converted
     /// when it was saved in another. Agents with one format refuse.
     fn render_native_version(
         &self,

@@ -43,7 +43,7 @@ pub struct ExportArgs {
     pub at: Option<String>,
     /// With `--format json`: the version of the agent's own format to write, converting the
     /// session when it was saved in another (OpenCode: `1` for 1.x, `2` for OpenCode 2).
-    #[arg(long = "opencode", value_name = "VERSION", requires = "format")]
+    #[arg(long = "format-version", value_name = "VERSION", requires = "format")]
     pub format_version: Option<String>,
 }
 

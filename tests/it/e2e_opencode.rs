@@ -693,7 +693,7 @@ fn e2e_an_opencode2_save_goes_through_opencode_1_18_and_comes_back_the_same() {
                 &id,
                 "--format",
                 "json",
-                "--opencode",
+                "--format-version",
                 "2",
                 "-o",
                 "-",

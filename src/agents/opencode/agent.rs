@@ -178,7 +178,7 @@ impl Agent for OpenCodeAgent {
                 return Err(AgentError::new(format!(
                     "OpenCode has export formats 1 and 2, not {other:?}"
                 ))
-                .hint("pass --opencode 1 (OpenCode 1.x) or --opencode 2 (OpenCode 2)"))
+                .hint("pass --format-version 1 (OpenCode 1.x) or --format-version 2 (OpenCode 2)"))
             }
         };
         let converted = v2::session::convert_tree(session, format);
