@@ -468,3 +468,71 @@ fn a_thousand_sessions_push_and_fetch_over_http_complete_and_fsck_clean() {
     remote.assert_fsck_clean();
     b.assert_fsck_clean();
 }
+
+/// Issue 19 over smart HTTP: after install, a plain `git fetch` through the server brings the
+/// summaries (list shows the sessions as not fetched, their objects absent), and `show` fetches
+/// the one session it names, on demand, through the same authenticated server.
+#[test]
+fn a_plain_fetch_over_http_lists_sessions_and_show_fetches_one_on_demand() {
+    let Some(server) = server_or_skip("a_plain_fetch_over_http_lists_sessions") else {
+        return;
+    };
+    let env = TestEnv::new();
+    let _remote = served(&env, &server, "team.git");
+    let url = server.url("team.git");
+    store_credentials(&env, &server, PASSWORD);
+    let a = clone(&env, &url, "a");
+    commit_file(&a, "README");
+    a.git(&["push", "--quiet", "origin", "HEAD:main"]);
+    save_json(&a, "toolcall.json", &TOOLCALL.json());
+    save_json(&a, "compacted.json", &COMPACTED.json());
+    a.git_session(&["push"]).success();
+
+    let b = clone(&env, &url, "b");
+    b.git_session(&["install"]).success();
+    b.git(&["fetch", "--quiet"]);
+    assert_eq!(
+        b.git(&[
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/remotes/origin/sessions/"
+        ]),
+        "",
+        "a plain fetch brings no session ref"
+    );
+    let tip = a.rev_parse(&TOOLCALL.ref_name()).expect("a saved it");
+    assert_ne!(
+        b.git_run(&["cat-file", "-e", &tip]).code,
+        Some(0),
+        "the save is not here before it is asked for"
+    );
+    let listed = b.git_session(&["list"]).success();
+    for id in [TOOLCALL.id, COMPACTED.id] {
+        let line = listed
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} is listed:\n{listed}"));
+        assert!(line.ends_with("origin (not fetched)"), "{line}");
+    }
+
+    let shown = b.git_session(&["show", TOOLCALL.id]).success();
+    assert!(
+        shown
+            .stderr
+            .contains(&format!("Fetched {} from origin", TOOLCALL.id)),
+        "{shown}"
+    );
+    assert!(!shown.stderr.contains(PASSWORD), "{shown}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&shown.stdout).expect("show prints JSON"),
+        a.show(TOOLCALL.id, None),
+        "b reads back what a saved"
+    );
+    let compacted_tip = a.rev_parse(&COMPACTED.ref_name()).expect("a saved it");
+    assert_ne!(
+        b.git_run(&["cat-file", "-e", &compacted_tip]).code,
+        Some(0),
+        "the other session stays on the server"
+    );
+}
