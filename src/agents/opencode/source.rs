@@ -52,42 +52,10 @@ pub fn read(
     which: &Which,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Read> {
-    let mut skipped = Vec::new();
-    let roots: Vec<String> = match which {
-        Which::Latest | Which::All => {
-            let listed = opencode.session_list(None)?;
-            if listed.is_empty() {
-                return Err(OpenCodeError::NoSessions {
-                    dir: opencode.dir().to_path_buf(),
-                });
-            }
-            // OpenCode groups sessions by project, and every checkout of a repository is one
-            // project: keep those that ran in this checkout.
-            let (here, elsewhere): (Vec<Listed>, Vec<Listed>) = listed
-                .into_iter()
-                .partition(|l| in_checkout(&l.directory, opencode.dir()));
-            if here.is_empty() {
-                let mut others: Vec<String> = elsewhere.into_iter().map(|l| l.directory).collect();
-                others.sort();
-                others.dedup();
-                return Err(OpenCodeError::OnlyInOtherCheckouts {
-                    dir: opencode.dir().to_path_buf(),
-                    others,
-                });
-            }
-            skipped.extend(elsewhere.into_iter().map(|l| (l.id, l.directory)));
-            let limit = if *which == Which::Latest {
-                1
-            } else {
-                here.len()
-            };
-            here.into_iter().take(limit).map(|l| l.id).collect()
-        }
-        Which::Session(id) => {
-            check_id(id)?;
-            vec![id.clone()]
-        }
-    };
+    let Roots {
+        ids: roots,
+        other_checkouts: skipped,
+    } = pick_roots(opencode, which)?;
     let rows = descendants(opencode, &roots)?;
     if let Which::Session(id) = which {
         let Some(row) = rows.iter().find(|r| &r.id == id) else {
@@ -200,6 +168,60 @@ fn parents_first(roots: &[String], rows: &[Row]) -> Vec<String> {
         }
     }
     out
+}
+
+/// What [`pick_roots`] found.
+pub(crate) struct Roots {
+    /// The root sessions to read, newest first.
+    pub ids: Vec<String>,
+    /// Sessions of other checkouts of this project that were left out: (id, directory).
+    pub other_checkouts: Vec<(String, String)>,
+}
+
+/// The root sessions `which` names, as `session list` gives them (newest first), and the
+/// sessions of other checkouts of this project left out (id, directory). OpenCode 1.x and 2
+/// list alike.
+pub(crate) fn pick_roots(opencode: &OpenCode, which: &Which) -> Result<Roots> {
+    let mut skipped = Vec::new();
+    let roots = match which {
+        Which::Latest | Which::All => {
+            let listed = opencode.session_list(None)?;
+            if listed.is_empty() {
+                return Err(OpenCodeError::NoSessions {
+                    dir: opencode.dir().to_path_buf(),
+                });
+            }
+            // OpenCode groups sessions by project, and every checkout of a repository is one
+            // project: keep those that ran in this checkout.
+            let (here, elsewhere): (Vec<Listed>, Vec<Listed>) = listed
+                .into_iter()
+                .partition(|l| in_checkout(&l.directory, opencode.dir()));
+            if here.is_empty() {
+                let mut others: Vec<String> = elsewhere.into_iter().map(|l| l.directory).collect();
+                others.sort();
+                others.dedup();
+                return Err(OpenCodeError::OnlyInOtherCheckouts {
+                    dir: opencode.dir().to_path_buf(),
+                    others,
+                });
+            }
+            skipped.extend(elsewhere.into_iter().map(|l| (l.id, l.directory)));
+            let limit = if *which == Which::Latest {
+                1
+            } else {
+                here.len()
+            };
+            here.into_iter().take(limit).map(|l| l.id).collect()
+        }
+        Which::Session(id) => {
+            check_id(id)?;
+            vec![id.clone()]
+        }
+    };
+    Ok(Roots {
+        ids: roots,
+        other_checkouts: skipped,
+    })
 }
 
 #[cfg(test)]

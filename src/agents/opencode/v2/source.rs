@@ -9,8 +9,8 @@
 
 use serde_json::Value;
 
-use crate::agents::opencode::cli::{check_id, Listed, OpenCode, OpenCodeError, Result};
-use crate::agents::opencode::source::{in_checkout, Progress, Read, Which};
+use crate::agents::opencode::cli::{OpenCode, OpenCodeError, Result};
+use crate::agents::opencode::source::{in_checkout, pick_roots, Progress, Read, Roots, Which};
 use crate::session::Session;
 
 /// Reads the chosen sessions and all their descendants from OpenCode 2, parents before
@@ -20,40 +20,10 @@ pub fn read(
     which: &Which,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Read> {
-    let mut other_checkouts = Vec::new();
-    let roots: Vec<String> = match which {
-        Which::Latest | Which::All => {
-            let listed = opencode.session_list(None)?;
-            if listed.is_empty() {
-                return Err(OpenCodeError::NoSessions {
-                    dir: opencode.dir().to_path_buf(),
-                });
-            }
-            let (here, elsewhere): (Vec<Listed>, Vec<Listed>) = listed
-                .into_iter()
-                .partition(|l| in_checkout(&l.directory, opencode.dir()));
-            if here.is_empty() {
-                let mut others: Vec<String> = elsewhere.into_iter().map(|l| l.directory).collect();
-                others.sort();
-                others.dedup();
-                return Err(OpenCodeError::OnlyInOtherCheckouts {
-                    dir: opencode.dir().to_path_buf(),
-                    others,
-                });
-            }
-            other_checkouts.extend(elsewhere.into_iter().map(|l| (l.id, l.directory)));
-            let limit = if *which == Which::Latest {
-                1
-            } else {
-                here.len()
-            };
-            here.into_iter().take(limit).map(|l| l.id).collect()
-        }
-        Which::Session(id) => {
-            check_id(id)?;
-            vec![id.clone()]
-        }
-    };
+    let Roots {
+        ids: roots,
+        other_checkouts,
+    } = pick_roots(opencode, which)?;
     let mut sessions = Vec::new();
     let mut total = roots.len();
     for (n, root) in roots.iter().enumerate() {
