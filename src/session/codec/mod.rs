@@ -170,6 +170,7 @@ pub fn decode_expanded(
         commit,
         expander,
         strings: HashMap::new(),
+        scratch: Vec::new(),
     };
     decoder.session(id, tree)
 }
@@ -561,6 +562,8 @@ struct Decoder<'a> {
     commit: &'a str,
     expander: Option<&'a Expander>,
     strings: HashMap<ObjectId, String>,
+    /// Where a message's text is restored before it is copied out.
+    scratch: Vec<u8>,
 }
 
 impl Decoder<'_> {
@@ -645,7 +648,8 @@ impl Decoder<'_> {
         for (n, line) in text.split('\n').filter(|l| !l.is_empty()).enumerate() {
             let (message_id, json) = bucket::split_validated(line)
                 .map_err(|e| self.corrupt(format!("line {} of {path}: {e}", n + 1)))?;
-            let mut restored = Vec::with_capacity(json.len());
+            let mut restored = std::mem::take(&mut self.scratch);
+            restored.clear();
             let expanding = self.expander.is_some();
             let commit = self.commit.to_owned();
             restore::restore_text(
@@ -662,11 +666,13 @@ impl Decoder<'_> {
                     problem: format!("line {} of {path}: {problem}", n + 1),
                 },
             )?;
-            let restored = String::from_utf8(restored).expect("built from UTF-8 text");
+            // Copied out at its exact size: a session is held once, not with growth slack.
+            let text = std::str::from_utf8(&restored).expect("built from UTF-8 text");
             out.push(Message {
                 id: message_id.to_owned(),
-                body: Body::owned_raw(restored),
+                body: Body::owned_raw(text.to_owned()),
             });
+            self.scratch = restored;
         }
         Ok(())
     }
