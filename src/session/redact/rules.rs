@@ -25,7 +25,7 @@ use super::entropy::{
 
 /// Bump when a check function changes what it accepts: the save cache of every repository is
 /// then invalidated (patterns and keywords are hashed into the rules id already).
-pub const REVISION: u32 = 4;
+pub const REVISION: u32 = 5;
 
 /// The named groups of a match that the checks look at, as byte ranges of the whole text.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -889,7 +889,12 @@ fn check_kubernetes_secret_data(
     let doc_end = text[key.start..]
         .find("\n---")
         .map_or(text.len(), |i| key.start + i);
-    if !value.len().is_multiple_of(4) || !is_kubernetes_secret(&text[doc_start..doc_end]) {
+    // Four bytes or fewer (`YmFyCg==` is `bar` and a newline) hold no secret worth the name.
+    let bytes = value.len() / 4 * 3 - value.bytes().rev().take_while(|&b| b == b'=').count();
+    if !value.len().is_multiple_of(4)
+        || bytes <= 4
+        || !is_kubernetes_secret(&text[doc_start..doc_end])
+    {
         return None;
     }
     let b = text.as_bytes();
@@ -1294,6 +1299,46 @@ fn has_repeated_tail(value: &str) -> bool {
     tail.len() >= 8 && tail.bytes().all(|b| b == tail.as_bytes()[0])
 }
 
+/// Token families a prefix names, with the fewest characters a real token of each has. A
+/// value that starts like one and is shorter (`xoxp-1234567890`, `sm_pat_` and ten characters)
+/// was typed by hand: the family's own rule does not take it, and neither do the generic rules.
+/// A longer value is still judged as usual (formats grow).
+pub(crate) const FAMILY_MIN_LEN: &[(&str, usize)] = &[
+    ("xoxb-", 26),
+    ("xoxp-", 67),
+    ("xoxe-", 67),
+    ("xoxe.", 171),
+    ("xoxa-", 13),
+    ("xoxr-", 13),
+    ("xoxo-", 12),
+    ("xoxs-", 12),
+    ("ghp_", 40),
+    ("gho_", 40),
+    ("ghu_", 40),
+    ("ghs_", 40),
+    ("ghr_", 40),
+    ("github_pat_", 61),
+    ("glpat-", 26),
+    ("npm_", 40),
+    ("sk-ant-", 45),
+    ("sk_live_", 18),
+    ("sk_test_", 18),
+    ("rk_live_", 18),
+    ("rk_test_", 18),
+    ("sm_pat_", 23),
+    ("sm_aat_", 23),
+    ("sm_sat_", 23),
+    ("AIza", 39),
+    ("dapi", 36),
+];
+
+/// True when `value` starts like a token of a known family and is too short to be one.
+fn short_for_family(value: &str) -> bool {
+    FAMILY_MIN_LEN
+        .iter()
+        .any(|(prefix, min)| value.starts_with(prefix) && value.len() < *min)
+}
+
 /// Extensions of source and data files, whose names are no keys.
 const FILE_EXTENSIONS: &[&str] = &[
     "rs", "py", "go", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java", "kt", "rb", "php", "c", "h",
@@ -1518,8 +1563,22 @@ pub fn assigned_value_is_secret(
     {
         return false;
     }
+    // A token or key is made by a machine, ten characters at least (`SUMO_ACCESS_KEY: AbCeFG123`
+    // is typed by hand); a password, secret or credential may be chosen by a person.
+    // The last word that names a secret says which (`authToken` is a token).
+    let chosen = strong.last().is_some_and(|w| {
+        w.contains("pass")
+            || w.as_str() == "pwd"
+            || w.ends_with("secret")
+            || w.starts_with("cred")
+            || w.as_str() == "auth"
+    });
+    if !chosen && value.len() < 10 {
+        return false;
+    }
     let min = if bare { 6 } else { 4 };
     if value.len() < min
+        || short_for_family(value)
         || is_placeholder(value)
         || is_path(value)
         || is_labelled_hash(value)
@@ -1608,7 +1667,9 @@ fn check_entropy(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Ra
         return None;
     }
     let secret = trim_span(text, secret, b".-");
-    (looks_random(slice(text, &secret)) && !cut_short(text, secret.end)).then_some(secret)
+    let value = slice(text, &secret);
+    (looks_random(value) && !short_for_family(value) && !cut_short(text, secret.end))
+        .then_some(secret)
 }
 
 #[cfg(test)]
