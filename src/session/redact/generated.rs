@@ -291,6 +291,10 @@ fn near_misses(r: &mut Rng) -> Vec<(&'static str, String)> {
                 r.s(B62, 20)
             ),
         ),
+        (
+            "family-odd-databricks",
+            format!("DATABRICKS_TOKEN=dapi{}g{}", r.s(HEX, 20), r.s(HEX, 11)),
+        ),
         // A token or key of fewer than ten characters is typed by hand.
         (
             "short-access-key",

@@ -1299,44 +1299,74 @@ fn has_repeated_tail(value: &str) -> bool {
     tail.len() >= 8 && tail.bytes().all(|b| b == tail.as_bytes()[0])
 }
 
-/// Token families a prefix names, with the fewest characters a real token of each has. A
-/// value that starts like one and is shorter (`xoxp-1234567890`, `sm_pat_` and ten characters)
-/// was typed by hand: the family's own rule does not take it, and neither do the generic rules.
-/// A longer value is still judged as usual (formats grow).
-pub(crate) const FAMILY_MIN_LEN: &[(&str, usize)] = &[
-    ("xoxb-", 26),
-    ("xoxp-", 67),
-    ("xoxe-", 67),
-    ("xoxe.", 171),
-    ("xoxa-", 13),
-    ("xoxr-", 13),
-    ("xoxo-", 12),
-    ("xoxs-", 12),
-    ("ghp_", 40),
-    ("gho_", 40),
-    ("ghu_", 40),
-    ("ghs_", 40),
-    ("ghr_", 40),
-    ("github_pat_", 61),
-    ("glpat-", 26),
-    ("npm_", 40),
-    ("sk-ant-", 45),
-    ("sk_live_", 18),
-    ("sk_test_", 18),
-    ("rk_live_", 18),
-    ("rk_test_", 18),
-    ("sm_pat_", 23),
-    ("sm_aat_", 23),
-    ("sm_sat_", 23),
-    ("AIza", 39),
-    ("dapi", 36),
+/// A token family a prefix names: the prefix, the fewest characters a real token of the family
+/// has, and the alphabet of those characters after the prefix.
+pub(crate) type Family = (&'static str, usize, fn(u8) -> bool);
+
+fn alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+fn alnum_dash(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+fn alnum_underscore(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn url_safe(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+fn lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+}
+
+/// Token families whose prefix says what a value is. A value that starts like one and is
+/// shorter than the family's shortest token (`xoxp-1234567890`, `sm_pat_` and ten characters),
+/// or whose characters up to that length leave the family's alphabet (`dapi` and a `g` among
+/// hex digits), was typed by hand: the family's own rule does not take it, and neither do the
+/// generic rules. What follows the shortest token's length is not judged (formats grow).
+pub(crate) const TOKEN_FAMILIES: &[Family] = &[
+    ("xoxb-", 26, alnum_dash),
+    ("xoxp-", 67, alnum_dash),
+    ("xoxe-", 67, alnum_dash),
+    ("xoxe.", 171, alnum_dash),
+    ("xoxa-", 13, alnum_dash),
+    ("xoxr-", 13, alnum_dash),
+    ("xoxo-", 12, alnum_dash),
+    ("xoxs-", 12, alnum_dash),
+    ("ghp_", 40, alnum),
+    ("gho_", 40, alnum),
+    ("ghu_", 40, alnum),
+    ("ghs_", 40, alnum),
+    ("ghr_", 40, alnum),
+    ("github_pat_", 61, alnum_underscore),
+    ("glpat-", 26, url_safe),
+    ("npm_", 40, alnum),
+    ("sk-ant-", 45, url_safe),
+    ("sk_live_", 18, alnum),
+    ("sk_test_", 18, alnum),
+    ("rk_live_", 18, alnum),
+    ("rk_test_", 18, alnum),
+    ("sm_pat_", 23, alnum),
+    ("sm_aat_", 23, alnum),
+    ("sm_sat_", 23, alnum),
+    ("AIza", 39, url_safe),
+    ("dapi", 36, lower_hex),
 ];
 
-/// True when `value` starts like a token of a known family and is too short to be one.
-fn short_for_family(value: &str) -> bool {
-    FAMILY_MIN_LEN
-        .iter()
-        .any(|(prefix, min)| value.starts_with(prefix) && value.len() < *min)
+/// True when `value` starts like a token of a known family and breaks its shape: too short,
+/// or a character outside the family's alphabet within the shortest token's length.
+fn breaks_family_shape(value: &str) -> bool {
+    TOKEN_FAMILIES.iter().any(|(prefix, min, alphabet)| {
+        value.starts_with(prefix)
+            && (value.len() < *min
+                || !value.as_bytes()[prefix.len()..*min]
+                    .iter()
+                    .all(|&b| alphabet(b)))
+    })
 }
 
 /// Extensions of source and data files, whose names are no keys.
@@ -1578,7 +1608,7 @@ pub fn assigned_value_is_secret(
     }
     let min = if bare { 6 } else { 4 };
     if value.len() < min
-        || short_for_family(value)
+        || breaks_family_shape(value)
         || is_placeholder(value)
         || is_path(value)
         || is_labelled_hash(value)
@@ -1668,7 +1698,7 @@ fn check_entropy(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Ra
     }
     let secret = trim_span(text, secret, b".-");
     let value = slice(text, &secret);
-    (looks_random(value) && !short_for_family(value) && !cut_short(text, secret.end))
+    (looks_random(value) && !breaks_family_shape(value) && !cut_short(text, secret.end))
         .then_some(secret)
 }
 

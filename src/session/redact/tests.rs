@@ -1146,7 +1146,8 @@ fn every_token_family_in_every_syntax_is_found_and_near_misses_stay() {
 fn a_value_shorter_than_its_token_family_stays_and_a_full_one_goes() {
     // See issue 18: prefix-shaped values of the wrong length (`xoxp-` and ten digits) were
     // altered by the generic rules. One character short of each family's shortest token stays,
-    // in several syntaxes; a real-shaped token under the same keys goes.
+    // in several syntaxes, and so does one with a character outside the family's alphabet; a
+    // real-shaped token under the same keys goes.
     let redactor = Redactor::builtin();
     let r = &mut Rng(1805);
     let syntaxes = [
@@ -1156,11 +1157,21 @@ fn a_value_shorter_than_its_token_family_stays_and_a_full_one_goes() {
         "<apiKey>{s}</apiKey>",
         "signing_key: '{s}'",
     ];
-    for (prefix, min) in super::rules::FAMILY_MIN_LEN {
-        let value = format!("{prefix}{}", r.s(B62, min - prefix.len() - 1));
-        for syntax in syntaxes {
-            let text = syntax.replace("{s}", &value);
-            assert_eq!(findings(&redactor, &text), vec![], "in {text:?}");
+    for (prefix, min, alphabet) in super::rules::TOKEN_FAMILIES {
+        let short = format!("{prefix}{}", r.s(B62, min - prefix.len() - 1));
+        // Long enough, but a character outside the family's alphabet (`dapi` and a `g`).
+        let stray = [b'g', b'~']
+            .into_iter()
+            .find(|&b| !alphabet(b))
+            .map(char::from)
+            .expect("no family takes `~`");
+        let tail = r.s(B62, min - prefix.len());
+        let odd = format!("{prefix}{}{stray}{}", &tail[..4], &tail[5..]);
+        for value in [short, odd] {
+            for syntax in syntaxes {
+                let text = syntax.replace("{s}", &value);
+                assert_eq!(findings(&redactor, &text), vec![], "in {text:?}");
+            }
         }
     }
     let real = [
@@ -1177,6 +1188,7 @@ fn a_value_shorter_than_its_token_family_stays_and_a_full_one_goes() {
         ),
         format!("sk-ant-api03-{}AA", r.s(B64URL, 93)),
         format!("github_pat_{}", r.s(B62, 82)),
+        format!("dapi{}", r.s(HEX, 32)),
     ];
     for value in real {
         for syntax in syntaxes {
