@@ -308,7 +308,7 @@ fn near_misses(r: &mut Rng) -> Vec<(&'static str, String)> {
             "short-token",
             format!("authToken = '{}{}'", r.s(B62, 5), r.s(DIGITS, 4)),
         ),
-        // A Secret's data value of four bytes or fewer (`bar` and a newline).
+        // A Secret's data value of four bytes or fewer (`yes` and a newline).
         (
             "tiny-secret-data",
             "apiVersion: v1\ndata:\n  flag: eWVzCg==\nkind: Secret\nmetadata:\n  name: flags\n"

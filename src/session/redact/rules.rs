@@ -889,7 +889,7 @@ fn check_kubernetes_secret_data(
     let doc_end = text[key.start..]
         .find("\n---")
         .map_or(text.len(), |i| key.start + i);
-    // Four bytes or fewer (`YmFyCg==` is `bar` and a newline) hold no secret worth the name.
+    // Four bytes or fewer (`eWVzCg==` is `yes` and a newline) hold no secret worth the name.
     let bytes = value.len() / 4 * 3 - value.bytes().rev().take_while(|&b| b == b'=').count();
     if !value.len().is_multiple_of(4)
         || bytes <= 4
@@ -1324,10 +1324,10 @@ fn lower_hex(b: u8) -> bool {
 }
 
 /// Token families whose prefix says what a value is. A value that starts like one and is
-/// shorter than the family's shortest token (`xoxp-1234567890`, `sm_pat_` and ten characters),
-/// or whose characters up to that length leave the family's alphabet (`dapi` and a `g` among
-/// hex digits), was typed by hand: the family's own rule does not take it, and neither do the
-/// generic rules. What follows the shortest token's length is not judged (formats grow).
+/// shorter than the family's shortest token (`xoxp-` and eight digits, `sm_pat_` and ten
+/// characters), or whose characters up to that length leave the family's alphabet (`dapi` and a
+/// `g` among hex digits), was typed by hand: the family's own rule does not take it, and neither
+/// do the generic rules. What follows the shortest token's length is not judged (formats grow).
 pub(crate) const TOKEN_FAMILIES: &[Family] = &[
     ("xoxb-", 26, alnum_dash),
     ("xoxp-", 67, alnum_dash),
@@ -1593,7 +1593,7 @@ pub fn assigned_value_is_secret(
     {
         return false;
     }
-    // A token or key is made by a machine, ten characters at least (`SUMO_ACCESS_KEY: AbCeFG123`
+    // A token or key is made by a machine, ten characters at least (`ACCESS_KEY: Tk4rP9x2`
     // is typed by hand); a password, secret or credential may be chosen by a person.
     // The last word that names a secret says which (`authToken` is a token).
     let chosen = strong.last().is_some_and(|w| {
