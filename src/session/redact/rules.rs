@@ -1603,12 +1603,13 @@ pub fn assigned_value_is_secret(
             || w.starts_with("cred")
             || w.as_str() == "auth"
     });
-    if !chosen && value.len() < 10 {
+    // A token's prefix names its family only where a machine made the value: a password may
+    // start with `dapi` by chance.
+    if !chosen && (value.len() < 10 || breaks_family_shape(value)) {
         return false;
     }
     let min = if bare { 6 } else { 4 };
     if value.len() < min
-        || breaks_family_shape(value)
         || is_placeholder(value)
         || is_path(value)
         || is_labelled_hash(value)
