@@ -674,6 +674,9 @@ impl Decoder<'_> {
             });
             self.scratch = restored;
         }
+        // Strings repeat mostly within a message (OpenCode's output and metadata.output):
+        // remembering them for one bucket only keeps a long session held once, not twice.
+        self.strings.clear();
         Ok(())
     }
 
