@@ -674,7 +674,7 @@ impl Decoder<'_> {
             });
             self.scratch = restored;
         }
-        // Strings repeat mostly within a message (OpenCode's output and metadata.output):
+        // Strings repeat mostly within a message (an output kept twice, a file read twice):
         // remembering them for one bucket only keeps a long session held once, not twice.
         self.strings.clear();
         Ok(())
