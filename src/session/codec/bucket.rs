@@ -33,7 +33,20 @@ pub(super) fn push_line(out: &mut Vec<u8>, id: &str, body: &[u8]) {
 
 /// The lines of a bucket blob.
 pub(super) fn lines(blob: &[u8]) -> impl Iterator<Item = &[u8]> {
-    blob.split(|&b| b == b'\n').filter(|line| !line.is_empty())
+    line_ranges(blob).into_iter().map(move |r| &blob[r])
+}
+
+/// Where each line of a bucket blob is, without its newline.
+pub(super) fn line_ranges(blob: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::with_capacity(MESSAGES_PER_BUCKET);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', blob).chain(std::iter::once(blob.len())) {
+        if end > start {
+            out.push(start..end);
+        }
+        start = end + 1;
+    }
+    out
 }
 
 /// The message id and canonical JSON of a line this build wrote, without validating the JSON

@@ -235,8 +235,8 @@ struct Encoder<'a> {
     size_correction: i64,
     old_cache: Option<&'a SaveCache>,
     new_cache: SaveCache,
-    /// The last bucket of an earlier save read for a cache hit, as its blob id and bytes.
-    old_bucket: Option<(ObjectId, Vec<u8>)>,
+    /// The last bucket of an earlier save read for a cache hit: its blob id, bytes and lines.
+    old_bucket: Option<(ObjectId, Vec<u8>, Vec<std::ops::Range<usize>>)>,
     /// Split strings of the message being written, in order of use.
     recording: Option<Vec<(ObjectId, String)>>,
     reused: usize,
@@ -394,12 +394,13 @@ impl Encoder<'_> {
     /// Appends the line an earlier save wrote for `hit`; false when that bucket does not hold
     /// it as remembered (then the message is encoded again).
     fn push_cached_line(&mut self, hit: &CachedMessage, out: &mut Vec<u8>) -> Result<bool> {
-        if self.old_bucket.as_ref().map(|(id, _)| *id) != Some(hit.bucket) {
+        if self.old_bucket.as_ref().map(|(id, _, _)| *id) != Some(hit.bucket) {
             let bytes = self.store.read_blob(hit.bucket)?;
-            self.old_bucket = Some((hit.bucket, bytes));
+            let lines = bucket::line_ranges(&bytes);
+            self.old_bucket = Some((hit.bucket, bytes, lines));
         }
-        let (_, bytes) = self.old_bucket.as_ref().expect("read above");
-        let line = bucket::lines(bytes).nth(hit.line as usize);
+        let (_, bytes, lines) = self.old_bucket.as_ref().expect("read above");
+        let line = lines.get(hit.line as usize).map(|r| &bytes[r.clone()]);
         match line.and_then(bucket::split_trusted) {
             Some((id, body)) if id == hit.learned.id => {
                 bucket::push_line(out, id, body);
