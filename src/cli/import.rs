@@ -275,9 +275,9 @@ fn joined_line(j: &Joined) -> String {
             ui::short(commit)
         ),
         Integration::Merged { commit, conflicts } => format!(
-            "merged {id} with the saves of {file} ({}); {} version conflict(s) resolved to the newer, listed in the merge commit",
+            "merged {id} with the saves of {file} ({}); {} resolved to the newer, listed in the merge commit",
             ui::short(commit),
-            conflicts.len()
+            ui::count(conflicts.len(), "version conflict", "version conflicts")
         ),
         Integration::UpToDate => {
             format!("{id} is up to date with {file}; nothing written")

@@ -222,7 +222,9 @@ fn pick(
         .len();
     if listed > 0 {
         ui::status(&format!(
-            "{listed} more session(s) on remotes are not fetched: 'git session list' shows them, 'git session load <id>' fetches and loads one"
+            "{} on remotes {} not fetched: 'git session list' shows them, 'git session load <id>' fetches and loads one",
+            ui::count(listed, "more session", "more sessions"),
+            ui::plural(listed as u64, "is", "are")
         ));
     }
     if sessions.is_empty() {

@@ -70,9 +70,9 @@ fn fetch(store: &Store, wanted: &Summary) -> Result<(), CliError> {
         )
     })?;
     ui::status(&format!(
-        "Fetched {} from {remote} (only this session: {} save(s), {}).",
+        "Fetched {} from {remote} (only this session: {}, {}).",
         wanted.id,
-        wanted.trailers.saves,
+        ui::count(wanted.trailers.saves as usize, "save", "saves"),
         ui::size(wanted.trailers.bytes)
     ));
     Ok(())

@@ -143,7 +143,7 @@ pub(crate) fn run(store: &Store, args: PruneArgs) -> Result<(), CliError> {
     for (s, plan) in &shorten {
         let merges = match plan.merges_flattened {
             0 => String::new(),
-            n => format!(", {n} merge(s) flattened"),
+            n => format!(", {} flattened", ui::count(n as usize, "merge", "merges")),
         };
         lines.push(format!(
             "{} {} \"{}\": keeping the newest {} of {} saves, dropping {}{merges}",

@@ -94,7 +94,8 @@ pub(crate) fn run(store: &Store, args: PullArgs) -> Result<(), CliError> {
         .count();
     if listed > 0 {
         ui::status(&format!(
-            "{remote} has {listed} more session(s), listed and not fetched: 'git session list' shows them, 'git session load <id>' fetches one, 'git session pull --all' all of them."
+            "{remote} has {}, listed and not fetched: 'git session list' shows them, 'git session load <id>' fetches one, 'git session pull --all' all of them.",
+            ui::count(listed, "more session", "more sessions")
         ));
     } else if report.sessions.is_empty() && report.deletions.is_empty() {
         ui::status(&format!("{remote} has no saved sessions."));

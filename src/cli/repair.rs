@@ -89,8 +89,9 @@ pub(crate) fn run(store: &Store, args: RepairArgs) -> Result<(), CliError> {
     }
     if args.dry_run && !scan.damage.is_empty() {
         return Err(CliError::user(format!(
-            "{} sessions ref(s) reach missing objects; nothing was changed",
-            scan.damage.len()
+            "{} {} missing objects; nothing was changed",
+            ui::count(scan.damage.len(), "sessions ref", "sessions refs"),
+            ui::plural(scan.damage.len() as u64, "reaches", "reach")
         ))
         .hint("run 'git session repair' to mend them"));
     }
@@ -129,9 +130,9 @@ fn report_text(store: &Store, scan: &repair::Scan, outcomes: &[Outcome<'_>]) {
             let shown: Vec<String> = save.missing.iter().take(3).map(ui::short).collect();
             let more = save.missing.len().saturating_sub(shown.len());
             ui::status(&format!(
-                "  save {} lacks {} object(s): {}{}",
+                "  save {} lacks {}: {}{}",
                 ui::short(&save.commit),
-                save.missing.len(),
+                ui::count(save.missing.len(), "object", "objects"),
                 shown.join(", "),
                 if more > 0 {
                     format!(" and {more} more")
@@ -164,9 +165,10 @@ fn report_text(store: &Store, scan: &repair::Scan, outcomes: &[Outcome<'_>]) {
                     None => String::new(),
                 };
                 format!(
-                    "  repaired: {} -> {}, {saves} save(s){kept}",
+                    "  repaired: {} -> {}, {}{kept}",
                     ui::short(&d.tip),
-                    ui::short(tip)
+                    ui::short(tip),
+                    ui::count(*saves as usize, "save", "saves")
                 )
             }
         };

@@ -753,18 +753,16 @@ pub(crate) fn pulled_line(p: &Pulled, remote: &str) -> String {
     let id = &p.name.id;
     match &p.outcome {
         Integration::Adopted { tip } => format!("adopted {id} from {remote} ({})", ui::short(tip)),
-        Integration::FastForwarded { from, to } => format!(
-            "fast-forwarded {id} {}..{}",
-            ui::short(from),
-            ui::short(to)
-        ),
+        Integration::FastForwarded { from, to } => {
+            format!("fast-forwarded {id} {}..{}", ui::short(from), ui::short(to))
+        }
         Integration::Merged { commit, conflicts } if conflicts.is_empty() => {
             format!("merged {id} ({})", ui::short(commit))
         }
         Integration::Merged { commit, conflicts } => format!(
-            "merged {id} ({}); {} version conflict(s) resolved to the newer, listed in the merge commit",
+            "merged {id} ({}); {} resolved to the newer, listed in the merge commit",
             ui::short(commit),
-            conflicts.len()
+            ui::count(conflicts.len(), "version conflict", "version conflicts")
         ),
         Integration::UpToDate => format!("{id} is up to date"),
         Integration::LocalAhead => format!("{id} has local saves to push"),
@@ -843,9 +841,16 @@ pub(crate) fn refusal(remote: &str, refs: &[PushedRef]) -> Option<Refusal> {
     };
     let all = refused.len() == refs.len();
     let how_many = if all {
-        format!("all {} session ref(s) sent", refused.len())
+        format!(
+            "all {} sent",
+            ui::count(refused.len(), "session ref", "session refs")
+        )
     } else {
-        format!("{} of {} session ref(s) sent", refused.len(), refs.len())
+        format!(
+            "{} of {} sent",
+            refused.len(),
+            ui::count(refs.len(), "session ref", "session refs")
+        )
     };
     Some(Refusal {
         all,

@@ -224,14 +224,14 @@ impl Summary {
         let bytes = |b: u64| format!("{:>10}  ({b} B)", ui::size(b));
         let mut t = String::new();
         t.push_str(&format!(
-            "sessions        {} ({} root, {} child)\n",
+            "sessions        {} ({}, {})\n",
             self.roots + self.children,
-            self.roots,
-            self.children
+            ui::count(self.roots as usize, "root", "roots"),
+            ui::count(self.children as usize, "child", "children")
         ));
         let merges = match self.merges {
             0 => String::new(),
-            n => format!(" ({n} merges)"),
+            n => format!(" ({})", ui::count(n as usize, "merge", "merges")),
         };
         t.push_str(&format!("saves           {}{merges}\n", self.saves));
         t.push_str(&format!(

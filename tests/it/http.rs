@@ -254,7 +254,7 @@ fn a_host_that_refuses_custom_refs_gets_one_clear_error_and_nothing_is_lost() {
     for command in ["push", "sync"] {
         let refused = a.git_session(&[command]).failure();
         let error = refused.single_error(&[
-            "origin refused all 2 session ref(s)",
+            "origin refused all 2 session refs",
             "refs/sessions/*",
             "pre-receive hook declined",
             "custom refs are not accepted here",
@@ -297,7 +297,7 @@ fn a_host_that_refuses_custom_refs_gets_one_clear_error_and_nothing_is_lost() {
     assert_eq!(warnings.len(), 1, "one line from the hook:\n{pushed}");
     for needle in [
         "warning:",
-        "origin refused all 2 session ref(s)",
+        "origin refused all 2 session refs",
         "custom refs are not accepted here",
         "your push goes on",
         "git session remote remove origin",

@@ -191,7 +191,7 @@ fn stats_figures_match_what_was_saved() {
 
     let text = repo.git_session(&["stats"]).success().stdout;
     for needle in [
-        "sessions        5 (4 root, 1 child)",
+        "sessions        5 (4 roots, 1 child)",
         "saves           6",
         "dedup ratio",
         COMPACTED.id,

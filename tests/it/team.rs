@@ -203,7 +203,7 @@ fn a_plain_fetch_brings_summaries_only_and_show_fetches_one_session_with_its_chi
     assert!(
         picked
             .stderr
-            .contains("2 more session(s) on remotes are not fetched"),
+            .contains("2 more sessions on remotes are not fetched"),
         "{picked}"
     );
 
@@ -224,7 +224,7 @@ fn a_plain_fetch_brings_summaries_only_and_show_fetches_one_session_with_its_chi
     assert!(
         pulled
             .stderr
-            .contains("origin has 1 more session(s), listed and not fetched"),
+            .contains("origin has 1 more session, listed and not fetched"),
         "{pulled}"
     );
     assert_eq!(present(&b, &own_toolcall), Vec::<String>::new());
