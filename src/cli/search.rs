@@ -1,6 +1,10 @@
 //! `git session search <pattern>`: find text in the newest save of every saved session, like
 //! `git grep`: one `session:message:part: snippet` line per matching line.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+
 use clap::Args;
 use regex::{Regex, RegexBuilder};
 use serde::Serialize;
@@ -9,7 +13,7 @@ use super::list::unique_sessions;
 use super::style::{styles, DisplayArgs, Palette};
 use super::{context, ui, CliError};
 use crate::agents::{Agent, TextField};
-use crate::session::{Session, SessionHistory};
+use crate::session::{SavedSession, Session, SessionHistory};
 use crate::store::Store;
 
 /// Snippets are cut to about this many characters around the match.
@@ -57,9 +61,6 @@ pub(crate) struct Hit {
 
 pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
     let regex = matcher(&args.pattern, args.ignore_case, args.fixed_strings)?;
-    let sessions = searched_sessions(store, args.session.as_deref(), &mut |line| {
-        ui::status(&format!("warning: {line}"))
-    })?;
     let palette = if args.json {
         Palette::new(false)
     } else {
@@ -67,34 +68,42 @@ pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
     };
     let mut text = String::new();
     let mut count = 0;
-    for (agent, session) in &sessions {
-        for (field, hits) in session_hits(*agent, session, &regex) {
-            for hit in hits {
-                count += 1;
-                if args.json {
-                    text.push_str(&ui::json_line(&HitJson::new(&field, &hit)));
-                } else {
-                    let sep = palette.paint(styles::SEPARATOR, ":");
-                    text.push_str(&format!(
-                        "{}{sep}{}{sep}{}{sep} {}\n",
-                        palette.paint(styles::FILENAME, &field.session),
-                        palette.paint(styles::LINE_NUMBER, &field.message.to_string()),
-                        palette.paint(styles::LINE_NUMBER, &field.part.to_string()),
-                        highlight(palette, &regex, &hit.snippet)
-                    ));
+    let searched = search_sessions(
+        store,
+        args.session.as_deref(),
+        &regex,
+        &mut |line| ui::status(&format!("warning: {line}")),
+        &mut |found| {
+            for (field, hits) in found.hits {
+                for hit in hits {
+                    count += 1;
+                    if args.json {
+                        text.push_str(&ui::json_line(&HitJson::new(&field, &hit)));
+                    } else {
+                        let sep = palette.paint(styles::SEPARATOR, ":");
+                        text.push_str(&format!(
+                            "{}{sep}{}{sep}{}{sep} {}\n",
+                            palette.paint(styles::FILENAME, &field.session),
+                            palette.paint(styles::LINE_NUMBER, &field.message.to_string()),
+                            palette.paint(styles::LINE_NUMBER, &field.part.to_string()),
+                            highlight(palette, &regex, &hit.snippet)
+                        ));
+                    }
                 }
             }
-        }
-        // Print as we go: a search over many sessions shows its first results early.
-        ui::out(&std::mem::take(&mut text));
-    }
+            // Print as we go: a search over many sessions shows its first results early.
+            if !text.is_empty() {
+                ui::out(&std::mem::take(&mut text));
+            }
+            Ok(())
+        },
+    )?;
     if count == 0 && !args.json {
         let scope = match &args.session {
             Some(id) => format!("session {id}"),
             None => format!(
-                "{} saved {}",
-                sessions.len(),
-                ui::plural(sessions.len() as u64, "session", "sessions")
+                "{searched} saved {}",
+                ui::plural(searched as u64, "session", "sessions")
             ),
         };
         ui::status(&format!("No match for '{}' in {scope}.", args.pattern));
@@ -122,31 +131,137 @@ fn highlight(palette: Palette, regex: &Regex, snippet: &str) -> String {
     out
 }
 
-/// Reads the sessions a search looks at, each with its agent: the one `only` names, or the
-/// newest save of every saved session; `skipped` gets a line for each session whose agent this
-/// git-session does not know. `git session serve` searches the same way.
-pub(crate) fn searched_sessions(
+/// What a search found in one session.
+pub(crate) struct SessionHits {
+    /// The session's agent.
+    pub agent: &'static dyn Agent,
+    /// The (root) session's id.
+    pub id: String,
+    /// Its title, as its agent reads it.
+    pub title: String,
+    /// Its texts that matched, each with its matching lines, in conversation order.
+    pub hits: Vec<(TextField, Vec<Hit>)>,
+}
+
+/// How many sessions the readers may run ahead of the one being reported: what waits to be
+/// reported is hits, not sessions, and at most this many sessions' worth.
+const READ_AHEAD: usize = 64;
+
+/// Searches the sessions a search looks at and hands what each one matched to `visit`, in the
+/// order `list` shows them: the one `only` names, or the newest save of every saved session;
+/// `skipped` gets a line for each session whose agent this git-session does not know. Returns
+/// how many sessions were searched. `git session serve` searches the same way.
+///
+/// Sessions are read one at a time per thread (one thread per core, at most 8) and dropped as
+/// soon as they are searched, so memory follows the largest session, never how many there are.
+pub(crate) fn search_sessions(
     store: &Store,
     only: Option<&str>,
+    regex: &Regex,
     skipped: &mut dyn FnMut(String),
-) -> Result<Vec<(&'static dyn Agent, Session)>, CliError> {
+    visit: &mut dyn FnMut(SessionHits) -> Result<(), CliError>,
+) -> Result<usize, CliError> {
     if let Some(id) = only {
-        return Ok(vec![super::show::load(store, id, None)?]);
+        let (agent, session) = super::show::load(store, id, None)?;
+        visit(hits_of(agent, &session, regex))?;
+        return Ok(1);
     }
     let history = SessionHistory::new(store);
-    let mut out = Vec::new();
+    let mut known = Vec::new();
     for saved in unique_sessions(history.sessions()?) {
-        let Ok(agent) = context::agent_for(&saved.name.namespace) else {
-            skipped(format!(
+        match context::agent_for(&saved.name.namespace) {
+            Ok(agent) => known.push((saved, agent)),
+            Err(_) => skipped(format!(
                 "skipped {}: sessions of agent '{}' are not known to this git-session",
                 saved.name.id, saved.name.namespace
-            ));
-            continue;
-        };
-        let save = history.find_save(&saved, None)?;
-        out.push((agent, history.read(&saved, &save)?));
+            )),
+        }
     }
-    Ok(out)
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(known.len());
+    let read = |store: &Store, (saved, agent): &(SavedSession, &'static dyn Agent)| {
+        let history = SessionHistory::new(store);
+        let save = history.find_save(saved, None)?;
+        let session = history.read(saved, &save)?;
+        Ok::<_, CliError>(hits_of(*agent, &session, regex))
+    };
+    if threads <= 1 {
+        for entry in &known {
+            visit(read(store, entry)?)?;
+        }
+        return Ok(known.len());
+    }
+    let next = AtomicUsize::new(0);
+    let reported = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    // A store belongs to one thread (gix is built without its thread-safe handles): each
+    // reader opens the repository for itself.
+    let git_dir = store.git_dir();
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (known, next, reported, stop, read) = (&known, &next, &reported, &stop, &read);
+            let git_dir = &git_dir;
+            scope.spawn(move || {
+                let handle = match Store::open(git_dir) {
+                    Ok(handle) => handle,
+                    Err(e) => {
+                        stop.store(true, Ordering::SeqCst);
+                        let _ = tx.send((usize::MAX, Err(e.into())));
+                        return;
+                    }
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= known.len() {
+                        return;
+                    }
+                    while i >= reported.load(Ordering::SeqCst) + READ_AHEAD {
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    if stop.load(Ordering::SeqCst)
+                        || tx.send((i, read(&handle, &known[i]))).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Report in order: what a reader finished early waits for the sessions before it.
+        let mut waiting = BTreeMap::new();
+        for (i, found) in rx {
+            if i == usize::MAX {
+                // A reader could not open the repository.
+                return found.map(|_| 0);
+            }
+            waiting.insert(i, found);
+            while let Some(found) = waiting.remove(&reported.load(Ordering::SeqCst)) {
+                reported.fetch_add(1, Ordering::SeqCst);
+                if let Err(e) = found.and_then(&mut *visit) {
+                    stop.store(true, Ordering::SeqCst);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(known.len())
+    })
+}
+
+/// What `regex` matches in `session`.
+fn hits_of(agent: &'static dyn Agent, session: &Session, regex: &Regex) -> SessionHits {
+    SessionHits {
+        agent,
+        id: session.id.clone(),
+        title: agent.title(session),
+        hits: session_hits(agent, session, regex),
+    }
 }
 
 /// The texts of `session` (and its children) that `regex` matches, each with its matching lines,
