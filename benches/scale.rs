@@ -119,6 +119,33 @@ impl Env {
         }
     }
 
+    /// The peak of the process's anonymous memory (`RssAnon` in `/proc/<pid>/status`: the heap,
+    /// without the pack files gix maps), sampled every millisecond while it runs.
+    fn peak_anon_kb(&self, dir: &Path, program: &str, args: &[&str]) -> u64 {
+        let mut child = self
+            .command(program, dir)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let status = format!("/proc/{}/status", child.id());
+        let mut peak = 0;
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&status) {
+                let anon = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("RssAnon:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
+                peak = peak.max(anon.unwrap_or(0));
+            }
+            if child.try_wait().unwrap().is_some() {
+                return peak;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// The fastest of three runs (the last one's output).
     fn best_of_3(&self, dir: &Path, program: &str, args: &[&str]) -> Run {
         let mut best: Option<Run> = None;
@@ -285,6 +312,10 @@ fn main() {
         "search and git grep find the same lines"
     );
     let search_few = env.best_of_3(&repo_few, BIN, &["search", PATTERN]);
+    let search_anon = env.peak_anon_kb(&repo, BIN, &["search", PATTERN]);
+    let search_few_anon = env.peak_anon_kb(&repo_few, BIN, &["search", PATTERN]);
+    let stats_anon = env.peak_anon_kb(&repo, BIN, &["stats"]);
+    let stats_few_anon = env.peak_anon_kb(&repo_few, BIN, &["stats"]);
     let stats = env.timed(&repo, BIN, &["stats"], None);
     let stats_few = env.timed(&repo_few, BIN, &["stats"], None);
     let pack_kb: u64 = env
@@ -326,6 +357,20 @@ fn main() {
         mb(stats.rss_kb),
         mb(stats_few.rss_kb),
         stats.rss_kb as f64 / stats_few.rss_kb as f64
+    );
+    println!(
+        "  {:<44} {:>10} {:>12} {:>6.2}x  does not grow with the count (sampled RssAnon, {few} sessions)",
+        format!("search peak heap, {sessions} sessions"),
+        mb(search_anon),
+        mb(search_few_anon),
+        search_anon as f64 / search_few_anon.max(1) as f64
+    );
+    println!(
+        "  {:<44} {:>10} {:>12} {:>6.2}x  does not grow with the count (sampled RssAnon, {few} sessions)",
+        format!("stats peak heap, {sessions} sessions"),
+        mb(stats_anon),
+        mb(stats_few_anon),
+        stats_anon as f64 / stats_few_anon.max(1) as f64
     );
     println!(
         "  {:<44} {:>10} {:>12}",

@@ -1,10 +1,6 @@
 //! `git session search <pattern>`: find text in the newest save of every saved session, like
 //! `git grep`: one `session:message:part: snippet` line per matching line.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
-
 use clap::Args;
 use regex::{Regex, RegexBuilder};
 use serde::Serialize;
@@ -13,7 +9,7 @@ use super::list::unique_sessions;
 use super::style::{styles, DisplayArgs, Palette};
 use super::{context, ui, CliError};
 use crate::agents::{Agent, TextField};
-use crate::session::{SavedSession, Session, SessionHistory};
+use crate::session::{Session, SessionHistory};
 use crate::store::Store;
 
 /// Snippets are cut to about this many characters around the match.
@@ -137,23 +133,20 @@ pub(crate) struct SessionHits {
     pub agent: &'static dyn Agent,
     /// The (root) session's id.
     pub id: String,
-    /// Its title, as its agent reads it.
+    /// Its title, as its agent reads it (empty when nothing matched).
     pub title: String,
     /// Its texts that matched, each with its matching lines, in conversation order.
     pub hits: Vec<(TextField, Vec<Hit>)>,
 }
-
-/// How many sessions the readers may run ahead of the one being reported: what waits to be
-/// reported is hits, not sessions, and at most this many sessions' worth.
-const READ_AHEAD: usize = 64;
 
 /// Searches the sessions a search looks at and hands what each one matched to `visit`, in the
 /// order `list` shows them: the one `only` names, or the newest save of every saved session;
 /// `skipped` gets a line for each session whose agent this git-session does not know. Returns
 /// how many sessions were searched. `git session serve` searches the same way.
 ///
-/// Sessions are read one at a time per thread (one thread per core, at most 8) and dropped as
-/// soon as they are searched, so memory follows the largest session, never how many there are.
+/// Sessions are read one at a time and dropped as soon as they are searched, so memory follows
+/// the largest session, never how many there are (only their refs' summaries are listed first,
+/// to show them in `list`'s order).
 pub(crate) fn search_sessions(
     store: &Store,
     only: Option<&str>,
@@ -167,100 +160,38 @@ pub(crate) fn search_sessions(
         return Ok(1);
     }
     let history = SessionHistory::new(store);
-    let mut known = Vec::new();
+    let mut searched = 0;
     for saved in unique_sessions(history.sessions()?) {
-        match context::agent_for(&saved.name.namespace) {
-            Ok(agent) => known.push((saved, agent)),
-            Err(_) => skipped(format!(
+        let Ok(agent) = context::agent_for(&saved.name.namespace) else {
+            skipped(format!(
                 "skipped {}: sessions of agent '{}' are not known to this git-session",
                 saved.name.id, saved.name.namespace
-            )),
-        }
+            ));
+            continue;
+        };
+        let save = history.find_save(&saved, None)?;
+        let session = history.read(&saved, &save)?;
+        let found = hits_of(agent, &session, regex);
+        // Dropped before the next one is read.
+        drop(session);
+        visit(found)?;
+        searched += 1;
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8)
-        .min(known.len());
-    let read = |store: &Store, (saved, agent): &(SavedSession, &'static dyn Agent)| {
-        let history = SessionHistory::new(store);
-        let save = history.find_save(saved, None)?;
-        let session = history.read(saved, &save)?;
-        Ok::<_, CliError>(hits_of(*agent, &session, regex))
-    };
-    if threads <= 1 {
-        for entry in &known {
-            visit(read(store, entry)?)?;
-        }
-        return Ok(known.len());
-    }
-    let next = AtomicUsize::new(0);
-    let reported = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    // A store belongs to one thread (gix is built without its thread-safe handles): each
-    // reader opens the repository for itself.
-    let git_dir = store.git_dir();
-    std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel();
-        for _ in 0..threads {
-            let tx = tx.clone();
-            let (known, next, reported, stop, read) = (&known, &next, &reported, &stop, &read);
-            let git_dir = &git_dir;
-            scope.spawn(move || {
-                let handle = match Store::open(git_dir) {
-                    Ok(handle) => handle,
-                    Err(e) => {
-                        stop.store(true, Ordering::SeqCst);
-                        let _ = tx.send((usize::MAX, Err(e.into())));
-                        return;
-                    }
-                };
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= known.len() {
-                        return;
-                    }
-                    while i >= reported.load(Ordering::SeqCst) + READ_AHEAD {
-                        if stop.load(Ordering::SeqCst) {
-                            return;
-                        }
-                        std::thread::sleep(std::time::Duration::from_millis(1));
-                    }
-                    if stop.load(Ordering::SeqCst)
-                        || tx.send((i, read(&handle, &known[i]))).is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        // Report in order: what a reader finished early waits for the sessions before it.
-        let mut waiting = BTreeMap::new();
-        for (i, found) in rx {
-            if i == usize::MAX {
-                // A reader could not open the repository.
-                return found.map(|_| 0);
-            }
-            waiting.insert(i, found);
-            while let Some(found) = waiting.remove(&reported.load(Ordering::SeqCst)) {
-                reported.fetch_add(1, Ordering::SeqCst);
-                if let Err(e) = found.and_then(&mut *visit) {
-                    stop.store(true, Ordering::SeqCst);
-                    return Err(e);
-                }
-            }
-        }
-        Ok(known.len())
-    })
+    Ok(searched)
 }
 
 /// What `regex` matches in `session`.
 fn hits_of(agent: &'static dyn Agent, session: &Session, regex: &Regex) -> SessionHits {
+    let hits = session_hits(agent, session, regex);
     SessionHits {
         agent,
         id: session.id.clone(),
-        title: agent.title(session),
-        hits: session_hits(agent, session, regex),
+        // Only a session that matched is shown with its title.
+        title: match hits.is_empty() {
+            true => String::new(),
+            false => agent.title(session),
+        },
+        hits,
     }
 }
 
