@@ -27,7 +27,7 @@ use crate::session::bundle::{self, BundleFile, HistoryBundle};
 use crate::session::integrate::{integrate_save, Integration};
 use crate::session::save_set::{self, SaveReport};
 use crate::session::{SaveOutcome, Session, SessionHistory, Settings};
-use crate::store::{LockMode, Store};
+use crate::store::{LockMode, Store, StoreError};
 
 /// Arguments of `git session import`.
 #[derive(Debug, Args)]
@@ -187,11 +187,17 @@ fn flush(
     for (name, error) in batch.commit_batch()? {
         imported.saves.retain(|r| ref_of(&r.outcome) != name);
         imported.joined.retain(|j| j.pulled.name.full() != name);
+        let next = match error {
+            StoreError::RefMoved { .. } => {
+                "another process saved this session meanwhile; importing again adds this file"
+            }
+            StoreError::StaleLock { .. } => {
+                "if no git or git-session is running, remove the lock file and import again"
+            }
+            _ => "import again (stored files are skipped)",
+        };
         for (_, path) in files.iter().filter(|(r, _)| *r == name) {
-            failed.push(format!(
-                "{}: {error} (another git-session wrote it meanwhile; importing again adds this file)",
-                path.display()
-            ));
+            failed.push(format!("{}: {error} ({next})", path.display()));
         }
     }
     files.clear();
