@@ -248,7 +248,8 @@ fn main() {
     let list_repo = root.join("repo-list");
     let create_time = create_list_sessions(&list_repo, config.list_sessions);
     let listed = run_capture(Command::new(BIN).current_dir(&list_repo).arg("list"));
-    let listed_lines = String::from_utf8_lossy(&listed).lines().count();
+    // One header line, then one line per session.
+    let listed_lines = String::from_utf8_lossy(&listed).lines().count() - 1;
     assert_eq!(
         listed_lines, config.list_sessions,
         "git-session list printed {listed_lines} lines for {} saved sessions",

@@ -18,6 +18,23 @@ use crate::session::merge::{max_canonical, MergeRules};
 use crate::session::model::Body;
 use crate::session::{Message, Session};
 
+/// The text of a JSON-lines file read as bytes. A multi-byte character cut at the end (a file
+/// caught mid-write) is left out; an invalid byte elsewhere becomes U+FFFD, so only the line
+/// holding it is affected (it is then usually not JSON, and dropped with a warning), never the
+/// lines after it.
+pub fn jsonl_text(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) if e.utf8_error().error_len().is_none() => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes).expect("truncated to the valid prefix")
+        }
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
 /// The line number (1-based) a message id names (`l000042-…` → 42).
 pub fn line_of(id: &str) -> Option<usize> {
     id.strip_prefix('l')?.split('-').next()?.parse().ok()

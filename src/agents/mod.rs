@@ -14,6 +14,7 @@ pub mod hook_payload;
 mod input;
 pub mod lines;
 pub mod patch_text;
+pub mod pretty_json;
 pub mod registry;
 pub mod render_util;
 mod text;
@@ -230,6 +231,18 @@ pub trait Agent: SessionKind {
 
     /// The session rendered as `view`; `time` formats epoch seconds for readable views.
     fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8>;
+
+    /// Writes the session rendered as `view` to `out`; agents whose sessions run long stream it
+    /// instead of building the whole text first.
+    fn render_to(
+        &self,
+        session: &Session,
+        view: View,
+        time: &dyn Fn(i64) -> String,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        out.write_all(&self.render(session, view, time))
+    }
 
     /// The session in one version of the agent's own format (`export --format-version 2`), converted
     /// when it was saved in another. Agents with one format refuse.

@@ -60,11 +60,20 @@ pub(crate) fn run(store: &Store, args: ShowArgs) -> Result<(), CliError> {
         ShowFormat::Md => View::Markdown,
         ShowFormat::Html => View::Html,
     };
-    let bytes = agent.render(&session, view, &ui::local_time);
     if args.open {
-        return open_page(&session.id, &bytes);
+        return open_page(&session.id, &agent.render(&session, view, &ui::local_time));
     }
-    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut out = ui::Out::new();
+    agent
+        .render_to(&session, view, &ui::local_time, &mut out)
+        .map_err(|e| CliError::user(format!("cannot write the session: {e}")))?;
+    drop(session);
+    // Linked commits are part of the Markdown page; beside JSON or HTML they are a note for
+    // the person at the terminal, not worth a history walk for a script.
+    let note_for_a_person = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if !matches!(format, ShowFormat::Md) && !note_for_a_person {
+        return Ok(());
+    }
     let history = SessionHistory::new(store);
     let saved = history.resolve(&args.id)?.saved;
     let commits = super::log::linked(store, &saved.name.namespace, &saved.name.id);
@@ -74,10 +83,12 @@ pub(crate) fn run(store: &Store, args: ShowArgs) -> Result<(), CliError> {
             .map(|c| format!("{}  {}", ui::short(&c.id), c.subject))
             .collect();
         if matches!(format, ShowFormat::Md) {
-            text.push_str(&format!(
+            let section = format!(
                 "\n## Linked commits\n\n{}\n",
                 lines.iter().map(|l| format!("- {l}\n")).collect::<String>()
-            ));
+            );
+            std::io::Write::write_all(&mut out, section.as_bytes())
+                .map_err(|e| CliError::user(format!("cannot write the session: {e}")))?;
         } else {
             // The answer on stdout stays the session itself.
             ui::status(&format!(
@@ -87,7 +98,7 @@ pub(crate) fn run(store: &Store, args: ShowArgs) -> Result<(), CliError> {
             ));
         }
     }
-    ui::out(&text);
+    drop(out);
     Ok(())
 }
 

@@ -86,6 +86,12 @@ pub fn finish_pager() {
 /// Writes the command's answer to stdout (or the pager). A closed pipe (`git session list |
 /// head`, or quitting the pager) ends the process quietly, as Unix tools do.
 pub fn out(text: &str) {
+    out_bytes(text.as_bytes());
+    flush_out();
+}
+
+/// Like [`out`] for bytes, unflushed: [`Out`] writes a long answer through it piece by piece.
+fn out_bytes(bytes: &[u8]) {
     let written = match PAGER
         .lock()
         .ok()
@@ -93,17 +99,80 @@ pub fn out(text: &str) {
         .and_then(|p| p.as_mut())
         .and_then(|p| p.stdin.as_mut())
     {
-        Some(pager) => pager.write_all(text.as_bytes()).and_then(|_| pager.flush()),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush())
-        }
+        Some(pager) => pager.write_all(bytes),
+        None => std::io::stdout().lock().write_all(bytes),
     };
     if written.is_err() {
         finish_pager();
         std::process::exit(0);
+    }
+}
+
+fn flush_out() {
+    let flushed = match PAGER
+        .lock()
+        .ok()
+        .as_deref_mut()
+        .and_then(|p| p.as_mut())
+        .and_then(|p| p.stdin.as_mut())
+    {
+        Some(pager) => pager.flush(),
+        None => std::io::stdout().lock().flush(),
+    };
+    if flushed.is_err() {
+        finish_pager();
+        std::process::exit(0);
+    }
+}
+
+/// The command's answer as a writer, for answers written as they are made (`show` of a long
+/// session): buffered, and going where [`out`] goes, with the same end on a closed pipe.
+pub struct Out {
+    buffer: std::io::BufWriter<OutSink>,
+}
+
+struct OutSink;
+
+impl Write for OutSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        out_bytes(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        flush_out();
+        Ok(())
+    }
+}
+
+impl Out {
+    /// A writer of the answer.
+    pub fn new() -> Self {
+        Out {
+            buffer: std::io::BufWriter::with_capacity(1 << 16, OutSink),
+        }
+    }
+}
+
+impl Default for Out {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.buffer.flush()
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        let _ = self.buffer.flush();
     }
 }
 

@@ -1,6 +1,6 @@
 //! What each save of a session added: the messages it holds that the save before it (its first
-//! parent) did not, read from the save trees alone, so a long history costs tree reads, not
-//! message reads.
+//! parent) did not, read from the save trees and the start of each message line only, each bucket
+//! once, so a long history costs tree reads, not message reads.
 
 use std::collections::{HashMap, HashSet};
 
@@ -27,6 +27,7 @@ pub fn added_by_saves(
 ) -> super::Result<Vec<Added>> {
     let root = saved.name.id.as_str();
     let mut ids: HashMap<ObjectId, Vec<(String, String)>> = HashMap::new();
+    let mut buckets = HashMap::new();
     let mut ids_of = |commit: ObjectId, tree: Option<ObjectId>| -> super::Result<_> {
         if let Some(found) = ids.get(&commit) {
             return Ok(found.clone());
@@ -35,7 +36,7 @@ pub fn added_by_saves(
             Some(tree) => tree,
             None => store.read_commit(commit)?.tree,
         };
-        let found = codec::message_ids(store, root, tree)?;
+        let found = codec::message_ids(store, root, tree, &mut buckets)?;
         ids.insert(commit, found.clone());
         Ok(found)
     };

@@ -533,23 +533,35 @@ impl<'a> SessionHistory<'a> {
         save: &SaveRecord,
         here: &MachinePaths,
     ) -> Result<Session> {
-        let mut session = self.read_tree(saved, save)?;
-        if save.trailers.format >= PORTABLE_FORMAT {
-            portable::expand(&mut session, &here.or(&save.trailers.paths));
-        }
-        Ok(session)
+        check_format(save.commit, save.trailers.format)?;
+        self.decode_for(
+            &saved.name.id,
+            save.tree,
+            &save.commit.to_string(),
+            &save.trailers,
+            here,
+        )
+    }
+
+    /// Decodes `tree` of a save with these trailers, its placeholders expanded for the roots
+    /// `here` (the saver's own where `here` has none).
+    fn decode_for(
+        &self,
+        id: &str,
+        tree: ObjectId,
+        commit: &str,
+        trailers: &SaveTrailers,
+        here: &MachinePaths,
+    ) -> Result<Session> {
+        let expander = (trailers.format >= PORTABLE_FORMAT)
+            .then(|| portable::Expander::new(&here.or(&trailers.paths)));
+        codec::decode_expanded(self.store, id, tree, commit, expander.as_ref())
     }
 
     /// Reads a save's tree as it is stored (placeholders unexpanded in the machine-independent
     /// format): what rewriting a history (scrub) works on.
     pub fn read_tree(&self, saved: &SavedSession, save: &SaveRecord) -> Result<Session> {
-        if save.trailers.format > FORMAT {
-            return Err(SessionError::NewerFormat {
-                commit: save.commit.to_string(),
-                format: save.trailers.format,
-                supported: FORMAT,
-            });
-        }
+        check_format(save.commit, save.trailers.format)?;
         codec::decode(
             self.store,
             &saved.name.id,
@@ -621,12 +633,8 @@ impl<'a> SessionHistory<'a> {
         commit: &CommitInfo,
         here: &MachinePaths,
     ) -> Result<Session> {
-        let mut session = codec::decode(self.store, id, tree, &commit.id.to_string())?;
         let trailers = SaveTrailers::parse(&commit.message);
-        if trailers.format >= PORTABLE_FORMAT {
-            portable::expand(&mut session, &here.or(&trailers.paths));
-        }
-        Ok(session)
+        self.decode_for(id, tree, &commit.id.to_string(), &trailers, here)
     }
 
     fn child_trees(&self, tree: ObjectId) -> Result<Vec<(String, ObjectId)>> {
@@ -753,6 +761,18 @@ impl<'a> SessionHistory<'a> {
         }
         Ok(out)
     }
+}
+
+/// Refuses a save written in a newer storage format than this build reads.
+fn check_format(commit: ObjectId, format: u32) -> Result<()> {
+    if format > FORMAT {
+        return Err(SessionError::NewerFormat {
+            commit: commit.to_string(),
+            format,
+            supported: FORMAT,
+        });
+    }
+    Ok(())
 }
 
 /// Runs right before a save checks its objects (tests delete objects here, as a prune running

@@ -76,6 +76,18 @@ impl Body {
         }
     }
 
+    /// Wraps validated JSON text that has no source document to share.
+    pub fn owned_raw(json: String) -> Self {
+        let fingerprint = fingerprint(&json);
+        let end = json.len();
+        Body::Raw {
+            source: Arc::new(json),
+            start: 0,
+            end,
+            fingerprint,
+        }
+    }
+
     /// The value, parsed on demand.
     pub fn value(&self) -> Cow<'_, Value> {
         match self {

@@ -3,10 +3,10 @@
 
 use super::portable::MachinePaths;
 
-/// The storage format this build writes and the newest it reads. 2: the saver's paths are
-/// placeholders in the tree ([`super::portable`]) and `Path` trailers record them; 1 (and 0):
-/// the text as it was read.
-pub const FORMAT: u32 = 2;
+/// The storage format this build writes and the newest it reads. 3: messages in JSON-lines
+/// buckets (see [`super::codec`]); 2: the saver's paths are placeholders in the tree
+/// ([`super::portable`]) and `Path` trailers record them; 1 (and 0): the text as it was read.
+pub const FORMAT: u32 = 3;
 
 /// The first format whose trees hold the stored form of [`super::portable`].
 pub const PORTABLE_FORMAT: u32 = 2;

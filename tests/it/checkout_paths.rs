@@ -4,7 +4,6 @@
 //! a load followed by an unchanged save writes nothing, the same message is the same blob on
 //! both, a merge sees only real differences, and saves of the earlier format still read back.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -52,19 +51,6 @@ fn text(path: &Path) -> String {
 
 fn lossy(path: &Path) -> String {
     real(path).to_string_lossy().into_owned()
-}
-
-/// Every message blob of a save, by its path in the tree.
-fn message_blobs(repo: &Repo<'_>, rev: &str) -> BTreeMap<String, String> {
-    repo.git(&["ls-tree", "-r", rev])
-        .lines()
-        .filter_map(|line| {
-            let (meta, path) = line.split_once('\t')?;
-            let blob = meta.split_whitespace().nth(2)?;
-            path.contains("messages/")
-                .then(|| (path.to_owned(), blob.to_owned()))
-        })
-        .collect()
 }
 
 /// Whether any object of `rev`'s tree holds `needle`.
@@ -167,17 +153,17 @@ fn a_claude_session_loaded_on_another_checkout_saves_back_unchanged_and_merges_c
     );
     run_b(&["save", "--agent", "claude"]).success();
     let b_tip = m.b.rev_parse(&name).unwrap();
-    let (before, after) = (message_blobs(&m.b, &tip), message_blobs(&m.b, &b_tip));
+    let (before, after) = (m.b.stored_messages(&tip), m.b.stored_messages(&b_tip));
     for (path, blob) in &before {
         assert_eq!(
             after.get(path),
             Some(blob),
-            "{path}: B's save keeps A's object of an unchanged message"
+            "{path}: B's save stores an unchanged message as A did"
         );
     }
     assert_eq!(after.len(), before.len() + 1, "one new message");
     let a_tip = m.a.rev_parse(&name).unwrap();
-    let on_a = message_blobs(&m.a, &a_tip);
+    let on_a = m.a.stored_messages(&a_tip);
     let common: Vec<&String> = on_a.keys().filter(|p| after.contains_key(*p)).collect();
     assert_eq!(
         common.len(),
@@ -387,7 +373,7 @@ fn a_save_of_the_earlier_format_shows_and_loads_as_before() {
         "--format=%(trailers:key=Format,valueonly)",
         &name,
     ]);
-    assert_eq!(format.trim(), "2");
+    assert_eq!(format.trim(), "3", "the format this build writes");
     let shown = claude::run_as(&b, &home_b, &["show", claude::ID])
         .success()
         .stdout;

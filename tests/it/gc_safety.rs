@@ -66,11 +66,16 @@ fn mtime(path: &Path) -> SystemTime {
     std::fs::metadata(path).unwrap().modified().unwrap()
 }
 
-/// The blob of message `id` in the save `commit` (messages live in buckets of 100).
+/// The blob of the first message bucket in the save `commit` (up to 64 messages, one per
+/// line), after checking that it holds message `id`.
 fn message_blob(repo: &Repo<'_>, commit: &str, id: &str) -> String {
-    repo.git(&["rev-parse", &format!("{commit}:messages/000000/{id}.json")])
+    let blob = repo
+        .git(&["rev-parse", &format!("{commit}:messages/000000.jsonl")])
         .trim()
-        .to_owned()
+        .to_owned();
+    let lines = repo.git(&["cat-file", "blob", &blob]);
+    assert!(lines.contains(&format!("[\"{id}\",")), "{id} in {lines}");
+    blob
 }
 
 #[test]
@@ -287,8 +292,8 @@ fn repair_leaves_out_a_save_that_lost_a_blob_and_gc_and_fsck_work_again() {
     );
     let readable = repo.git(&["ls-tree", "-r", "--name-only", &format!("{backup}~2")]);
     assert!(
-        readable.contains("msg_zzv2_2.json") && !readable.contains("msg_zzv2_1.json"),
-        "the damaged save keeps what can be read:\n{readable}"
+        readable.contains("session.json") && !readable.contains("messages/000000.jsonl"),
+        "the damaged save keeps what can be read, without the lost bucket:\n{readable}"
     );
 
     let again = repo.git_session(&["repair"]).success();

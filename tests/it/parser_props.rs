@@ -367,3 +367,33 @@ mod in_process {
         }
     }
 }
+
+/// An invalid byte in the middle of a JSONL file (here the newline between two records) costs
+/// the records it touches, never the ones after it (it used to cut the file there).
+#[test]
+fn an_invalid_byte_mid_transcript_loses_only_its_own_line() {
+    use git_session::agents::claude::transcript;
+    let bytes = std::fs::read(fixtures_dir().join("claude").join("example-hooks.jsonl")).unwrap();
+    let newline = bytes.iter().position(|&b| b == b'\n').unwrap();
+    let mut damaged = bytes.clone();
+    damaged[newline] ^= 0x80;
+    let whole = transcript::parse(bytes.clone(), "id", "x").unwrap();
+    let parsed = transcript::parse(damaged, "id", "x").unwrap();
+    assert_eq!(
+        parsed.session.messages.len(),
+        whole.session.messages.len() - 2,
+        "the two joined records are dropped, the rest kept"
+    );
+    let last = String::from_utf8_lossy(&bytes)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .unwrap();
+    let rendered = transcript::render(&parsed.session);
+    assert!(
+        rendered
+            .lines()
+            .any(|l| serde_json::from_str::<Value>(l).ok().as_ref() == Some(&last)),
+        "the last record survives"
+    );
+}

@@ -63,16 +63,7 @@ pub use crate::agents::lines::line_of;
 /// Parses transcript bytes into a session with id `id`. `file` is the transcript's file name
 /// (kept in the info). Never fails on content: invalid lines are dropped with a warning.
 pub fn parse(bytes: Vec<u8>, id: &str, file: &str) -> Result<Parsed, InputError> {
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            // A multi-byte character cut at the end of a file caught mid-write: keep what is valid.
-            let valid = e.utf8_error().valid_up_to();
-            let mut bytes = e.into_bytes();
-            bytes.truncate(valid);
-            String::from_utf8(bytes).expect("truncated to the valid prefix")
-        }
-    };
+    let text = crate::agents::lines::jsonl_text(bytes);
     let text = Arc::new(text);
     let mut warnings = Vec::new();
     let mut messages = Vec::new();

@@ -130,16 +130,7 @@ impl Meta {
 /// the session's name in messages). The id is the `session_meta` id. Never fails on content
 /// after the first record: invalid lines are dropped with a warning.
 pub fn parse(bytes: Vec<u8>, file: &str) -> Result<Parsed, InputError> {
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            // A multi-byte character cut at the end of a file caught mid-write: keep what is valid.
-            let valid = e.utf8_error().valid_up_to();
-            let mut bytes = e.into_bytes();
-            bytes.truncate(valid);
-            String::from_utf8(bytes).expect("truncated to the valid prefix")
-        }
-    };
+    let text = crate::agents::lines::jsonl_text(bytes);
     let text = Arc::new(text);
     let mut warnings = Vec::new();
     let mut messages = Vec::new();

@@ -121,16 +121,7 @@ fn str_of(v: &Option<Value>) -> Option<&str> {
 /// `chats/<parent>/` folder it is in (a subagent). The id is the first header's `sessionId`.
 /// Never fails on content after that: invalid lines are dropped with a warning.
 pub fn parse(bytes: Vec<u8>, file: &str, parent: Option<&str>) -> Result<Parsed, InputError> {
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            // A multi-byte character cut at the end of a file caught mid-write: keep what is valid.
-            let valid = e.utf8_error().valid_up_to();
-            let mut bytes = e.into_bytes();
-            bytes.truncate(valid);
-            String::from_utf8(bytes).expect("truncated to the valid prefix")
-        }
-    };
+    let text = crate::agents::lines::jsonl_text(bytes);
     let text = Arc::new(text);
     let mut warnings = Vec::new();
     let mut messages = Vec::new();

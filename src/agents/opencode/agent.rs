@@ -152,10 +152,10 @@ impl Agent for OpenCodeAgent {
         let time_ms = |ms: i64| time(ms.div_euclid(1000));
         match view {
             View::Native => {
-                let mut text = serde_json::to_string_pretty(&export::to_value(session))
-                    .expect("a JSON value always serialises");
-                text.push('\n');
-                text.into_bytes()
+                let mut text = Vec::new();
+                self.render_to(session, view, time, &mut text)
+                    .expect("writing to memory cannot fail");
+                text
             }
             View::Markdown => {
                 render_md::markdown(&render::view(&v2::session::as_v1(session)), &time_ms)
@@ -163,6 +163,22 @@ impl Agent for OpenCodeAgent {
             }
             View::Html => render_html::html(&render::view(&v2::session::as_v1(session)), &time_ms)
                 .into_bytes(),
+        }
+    }
+
+    fn render_to(
+        &self,
+        session: &Session,
+        view: View,
+        time: &dyn Fn(i64) -> String,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        match view {
+            View::Native => {
+                export::write_pretty(session, out)?;
+                out.write_all(b"\n")
+            }
+            _ => out.write_all(&self.render(session, view, time)),
         }
     }
 

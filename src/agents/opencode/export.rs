@@ -320,6 +320,54 @@ pub fn to_value(session: &Session) -> Value {
     Value::Object(doc)
 }
 
+/// Writes one session (without its children) as pretty export JSON: the bytes
+/// `serde_json::to_string_pretty(&to_value(session))` gives, written from the messages' text
+/// without parsing them, so a long session streams out at the speed of copying.
+pub fn write_pretty(session: &Session, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use crate::agents::pretty_json;
+    let info = session.info.as_object();
+    // The keys `to_value` writes, sorted as a map sorts them; `None` stands for the messages.
+    let mut keys: Vec<(&str, Option<&Value>)> = Vec::new();
+    if let Some(inner) = info.and_then(|i| i.get("info")) {
+        keys.push(("info", Some(inner)));
+    }
+    let extra = info.into_iter().flatten();
+    let extra: Vec<(&String, &Value)> = extra
+        .filter(|(key, _)| *key != "info" && *key != FORMAT_KEY)
+        .collect();
+    if !extra.iter().any(|(key, _)| *key == "messages") {
+        keys.push(("messages", None));
+    }
+    keys.extend(extra.into_iter().map(|(k, v)| (k.as_str(), Some(v))));
+    keys.sort_by(|a, b| a.0.cmp(b.0));
+    out.write_all(b"{")?;
+    for (i, (key, value)) in keys.into_iter().enumerate() {
+        out.write_all(if i == 0 { b"\n  " } else { b",\n  " })?;
+        serde_json::to_writer(&mut *out, key)?;
+        out.write_all(b": ")?;
+        match value {
+            Some(value) => pretty_json::write_pretty(&serde_json::to_vec(value)?, 1, out)?,
+            None if session.messages.is_empty() => out.write_all(b"[]")?,
+            None => {
+                out.write_all(b"[")?;
+                for (n, message) in session.messages.iter().enumerate() {
+                    out.write_all(if n == 0 { b"\n    " } else { b",\n    " })?;
+                    match &message.body {
+                        Body::Raw {
+                            source, start, end, ..
+                        } => pretty_json::write_pretty(&source.as_bytes()[*start..*end], 2, out)?,
+                        Body::Parsed(value) => {
+                            pretty_json::write_pretty(&serde_json::to_vec(value)?, 2, out)?
+                        }
+                    }
+                }
+                out.write_all(b"\n  ]")?;
+            }
+        }
+    }
+    out.write_all(b"\n}")
+}
+
 /// The session's title (`info.title`), or an empty string.
 pub fn title(session: &Session) -> String {
     inner_str(session, "title").unwrap_or_default()
@@ -440,5 +488,44 @@ mod tests {
         assert_eq!(ids, ["root", "orphan"]);
         assert_eq!(roots[0].children[0].id, "child");
         assert_eq!(roots[0].children[0].children[0].id, "grandchild");
+    }
+
+    #[test]
+    fn write_pretty_writes_what_serialising_the_value_writes() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opencode");
+        for name in [
+            "example-export-toolcall.json",
+            "example-export-compacted.json",
+        ] {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            let mut session = parse(bytes, name).unwrap();
+            let want = serde_json::to_string_pretty(&to_value(&session)).unwrap();
+            let written = |session: &Session| {
+                let mut out = Vec::new();
+                write_pretty(session, &mut out).unwrap();
+                String::from_utf8(out).unwrap()
+            };
+            let as_read = written(&session);
+            assert_eq!(
+                serde_json::from_str::<Value>(&as_read).unwrap(),
+                serde_json::from_str::<Value>(&want).unwrap(),
+                "{name}: bodies as read, keys in the file's order"
+            );
+            for message in &mut session.messages {
+                let canonical = crate::session::codec::canonical_json(&message.body.value());
+                message.body = Body::owned_raw(String::from_utf8(canonical).unwrap());
+            }
+            assert_eq!(
+                written(&session),
+                want,
+                "{name}: canonical bodies, as stored"
+            );
+            session.messages.truncate(0);
+            session.info["extra"] = serde_json::json!({"a": [1, {}]});
+            let want = serde_json::to_string_pretty(&to_value(&session)).unwrap();
+            let mut out = Vec::new();
+            write_pretty(&session, &mut out).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{name}, no messages");
+        }
     }
 }

@@ -105,6 +105,24 @@ fn families() -> Vec<Family> {
             format!("{}{}{}", r.s(B62, 10), r.s("!#%+", 1), r.s(DIGITS, 3))
         }),
         ("lowercase-token", "settings", |r| r.s(LOWER_DIGITS, 40)),
+        // The shortest value a token or key is taken as: ten characters (a digit before a
+        // lowercase letter, as in most generated values, so it reads as no identifier).
+        ("ten-character-token", "short", |r| {
+            format!("{}7k{}{}", r.s(B62, 4), r.s(B62, 2), r.s(DIGITS, 2))
+        }),
+        // Token families at the fewest characters a real one has.
+        ("shortest-slack-user", "chat", |r| {
+            format!(
+                "xoxp-{}-{}-{}-{}",
+                r.s(DIGITS, 10),
+                r.s(DIGITS, 10),
+                r.s(DIGITS, 10),
+                r.s(HEX, 28)
+            )
+        }),
+        ("shortest-github-fine-grained", "repo", |r| {
+            format!("github_pat_{}", r.s(B62, 50))
+        }),
     ]
 }
 
@@ -236,6 +254,65 @@ fn near_misses(r: &mut Rng) -> Vec<(&'static str, String)> {
         (
             "property",
             "System.setProperty(\"http.proxyHost\", \"proxy.internal\");".to_owned(),
+        ),
+        // Values that start like a token family and are shorter than any real one.
+        (
+            "family-too-short-slack",
+            format!("\"slackToken\": \"xoxp-{}\"", r.s(DIGITS, 10)),
+        ),
+        (
+            "family-too-short-slack-ids",
+            format!(
+                "SLACK_TOKEN=\"xoxp-{0}-{0}-{0}-{1}\"",
+                r.s(DIGITS, 4),
+                r.s(HEX, 32)
+            ),
+        ),
+        (
+            "family-too-short-github",
+            format!("GITHUB_TOKEN=ghp_{}", r.s(B62, 20)),
+        ),
+        (
+            "family-too-short-gitlab",
+            format!("<gitlabToken>glpat-{}</gitlabToken>", r.s(B62, 12)),
+        ),
+        (
+            "family-too-short-google",
+            format!("google_api_key = \"AIza{}\"", r.s(B62, 20)),
+        ),
+        (
+            "family-too-short-stripe",
+            format!("paymentsToken := \"sk_live_{}\"", r.s(B62, 6)),
+        ),
+        (
+            "family-too-short-anthropic",
+            format!(
+                "System.setProperty(\"ANTHROPIC_TOKEN\", \"sk-ant-api03-{}\");",
+                r.s(B62, 20)
+            ),
+        ),
+        (
+            "family-odd-databricks",
+            format!("DATABRICKS_TOKEN=dapi{}g{}", r.s(HEX, 20), r.s(HEX, 11)),
+        ),
+        // A token or key of fewer than ten characters is typed by hand.
+        (
+            "short-access-key",
+            format!("SERVICE_ACCESS_KEY: {}{}", r.s(B62, 5), r.s(DIGITS, 3)),
+        ),
+        (
+            "short-api-key",
+            format!("\"apiKey\": \"{}{}\"", r.s(B62, 6), r.s(DIGITS, 2)),
+        ),
+        (
+            "short-token",
+            format!("authToken = '{}{}'", r.s(B62, 5), r.s(DIGITS, 4)),
+        ),
+        // A Secret's data value of four bytes or fewer (`yes` and a newline).
+        (
+            "tiny-secret-data",
+            "apiVersion: v1\ndata:\n  flag: eWVzCg==\nkind: Secret\nmetadata:\n  name: flags\n"
+                .to_owned(),
         ),
     ]
 }

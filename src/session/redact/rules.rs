@@ -25,7 +25,7 @@ use super::entropy::{
 
 /// Bump when a check function changes what it accepts: the save cache of every repository is
 /// then invalidated (patterns and keywords are hashed into the rules id already).
-pub const REVISION: u32 = 4;
+pub const REVISION: u32 = 5;
 
 /// The named groups of a match that the checks look at, as byte ranges of the whole text.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -889,7 +889,12 @@ fn check_kubernetes_secret_data(
     let doc_end = text[key.start..]
         .find("\n---")
         .map_or(text.len(), |i| key.start + i);
-    if !value.len().is_multiple_of(4) || !is_kubernetes_secret(&text[doc_start..doc_end]) {
+    // Four bytes or fewer (`eWVzCg==` is `yes` and a newline) hold no secret worth the name.
+    let bytes = value.len() / 4 * 3 - value.bytes().rev().take_while(|&b| b == b'=').count();
+    if !value.len().is_multiple_of(4)
+        || bytes <= 4
+        || !is_kubernetes_secret(&text[doc_start..doc_end])
+    {
         return None;
     }
     let b = text.as_bytes();
@@ -1294,6 +1299,76 @@ fn has_repeated_tail(value: &str) -> bool {
     tail.len() >= 8 && tail.bytes().all(|b| b == tail.as_bytes()[0])
 }
 
+/// A token family a prefix names: the prefix, the fewest characters a real token of the family
+/// has, and the alphabet of those characters after the prefix.
+pub(crate) type Family = (&'static str, usize, fn(u8) -> bool);
+
+fn alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+fn alnum_dash(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+fn alnum_underscore(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn url_safe(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+fn lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+}
+
+/// Token families whose prefix says what a value is. A value that starts like one and is
+/// shorter than the family's shortest token (`xoxp-` and eight digits, `sm_pat_` and ten
+/// characters), or whose characters up to that length leave the family's alphabet (`dapi` and a
+/// `g` among hex digits), was typed by hand: the family's own rule does not take it, and neither
+/// do the generic rules. What follows the shortest token's length is not judged (formats grow).
+pub(crate) const TOKEN_FAMILIES: &[Family] = &[
+    ("xoxb-", 26, alnum_dash),
+    ("xoxp-", 67, alnum_dash),
+    ("xoxe-", 67, alnum_dash),
+    ("xoxe.", 171, alnum_dash),
+    ("xoxa-", 13, alnum_dash),
+    ("xoxr-", 13, alnum_dash),
+    ("xoxo-", 12, alnum_dash),
+    ("xoxs-", 12, alnum_dash),
+    ("ghp_", 40, alnum),
+    ("gho_", 40, alnum),
+    ("ghu_", 40, alnum),
+    ("ghs_", 40, alnum),
+    ("ghr_", 40, alnum),
+    ("github_pat_", 61, alnum_underscore),
+    ("glpat-", 26, url_safe),
+    ("npm_", 40, alnum),
+    ("sk-ant-", 45, url_safe),
+    ("sk_live_", 18, alnum),
+    ("sk_test_", 18, alnum),
+    ("rk_live_", 18, alnum),
+    ("rk_test_", 18, alnum),
+    ("sm_pat_", 23, alnum),
+    ("sm_aat_", 23, alnum),
+    ("sm_sat_", 23, alnum),
+    ("AIza", 39, url_safe),
+    ("dapi", 36, lower_hex),
+];
+
+/// True when `value` starts like a token of a known family and breaks its shape: too short,
+/// or a character outside the family's alphabet within the shortest token's length.
+fn breaks_family_shape(value: &str) -> bool {
+    TOKEN_FAMILIES.iter().any(|(prefix, min, alphabet)| {
+        value.starts_with(prefix)
+            && (value.len() < *min
+                || !value.as_bytes()[prefix.len()..*min]
+                    .iter()
+                    .all(|&b| alphabet(b)))
+    })
+}
+
 /// Extensions of source and data files, whose names are no keys.
 const FILE_EXTENSIONS: &[&str] = &[
     "rs", "py", "go", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java", "kt", "rb", "php", "c", "h",
@@ -1518,6 +1593,21 @@ pub fn assigned_value_is_secret(
     {
         return false;
     }
+    // A token or key is made by a machine, ten characters at least (`ACCESS_KEY: Tk4rP9x2`
+    // is typed by hand); a password, secret or credential may be chosen by a person.
+    // The last word that names a secret says which (`authToken` is a token).
+    let chosen = strong.last().is_some_and(|w| {
+        w.contains("pass")
+            || w.as_str() == "pwd"
+            || w.ends_with("secret")
+            || w.starts_with("cred")
+            || w.as_str() == "auth"
+    });
+    // A token's prefix names its family only where a machine made the value: a password may
+    // start with `dapi` by chance.
+    if !chosen && (value.len() < 10 || breaks_family_shape(value)) {
+        return false;
+    }
     let min = if bare { 6 } else { 4 };
     if value.len() < min
         || is_placeholder(value)
@@ -1608,7 +1698,9 @@ fn check_entropy(text: &str, groups: &Groups, secret: Range<usize>) -> Option<Ra
         return None;
     }
     let secret = trim_span(text, secret, b".-");
-    (looks_random(slice(text, &secret)) && !cut_short(text, secret.end)).then_some(secret)
+    let value = slice(text, &secret);
+    (looks_random(value) && !breaks_family_shape(value) && !cut_short(text, secret.end))
+        .then_some(secret)
 }
 
 #[cfg(test)]

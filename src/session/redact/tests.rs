@@ -1141,3 +1141,114 @@ fn every_token_family_in_every_syntax_is_found_and_near_misses_stay() {
         assert!(wrong.is_empty(), "seed {seed}:\n{}", wrong.join("\n"));
     }
 }
+
+#[test]
+fn a_value_shorter_than_its_token_family_stays_and_a_full_one_goes() {
+    // See issue 18: prefix-shaped values of the wrong length (`xoxp-` and ten digits) were
+    // altered by the generic rules. One character short of each family's shortest token stays,
+    // in several syntaxes, and so does one with a character outside the family's alphabet; a
+    // real-shaped token under the same keys goes.
+    let redactor = Redactor::builtin();
+    let r = &mut Rng(1805);
+    let syntaxes = [
+        "API_TOKEN={s}",
+        "\"authToken\": \"{s}\"",
+        "var serviceToken string = \"{s}\"",
+        "<apiKey>{s}</apiKey>",
+        "signing_key: '{s}'",
+    ];
+    for (prefix, min, alphabet) in super::rules::TOKEN_FAMILIES {
+        let short = format!("{prefix}{}", r.s(B62, min - prefix.len() - 1));
+        // Long enough, but a character outside the family's alphabet (`dapi` and a `g`).
+        let stray = [b'g', b'~']
+            .into_iter()
+            .find(|&b| !alphabet(b))
+            .map(char::from)
+            .expect("no family takes `~`");
+        let tail = r.s(B62, min - prefix.len());
+        let odd = format!("{prefix}{}{stray}{}", &tail[..4], &tail[5..]);
+        for value in [short, odd] {
+            for syntax in syntaxes {
+                let text = syntax.replace("{s}", &value);
+                assert_eq!(findings(&redactor, &text), vec![], "in {text:?}");
+            }
+        }
+    }
+    let real = [
+        format!("ghp_{}", r.s(B62, 36)),
+        format!("glpat-{}", r.s(B62, 20)),
+        format!("AIza{}", r.s(B64URL, 35)),
+        format!("sk_live_{}", r.s(B62, 10)),
+        format!(
+            "xoxp-{}-{}-{}-{}",
+            r.digits(10),
+            r.digits(12),
+            r.digits(13),
+            r.s(HEX, 32)
+        ),
+        format!("sk-ant-api03-{}AA", r.s(B64URL, 93)),
+        format!("github_pat_{}", r.s(B62, 82)),
+        format!("dapi{}", r.s(HEX, 32)),
+    ];
+    for value in real {
+        for syntax in syntaxes {
+            let text = syntax.replace("{s}", &value);
+            let mut found = BTreeMap::new();
+            let out = redactor.redact_text(&text, &mut found);
+            assert!(
+                out.as_deref().is_some_and(|o| !o.contains(&value)),
+                "{text:?} -> {out:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_token_or_key_has_ten_characters_a_password_may_have_fewer() {
+    // A token or API key is made by a machine (ten characters at least); a password, secret or
+    // credential may be chosen by a person and be short.
+    let redactor = Redactor::builtin();
+    let r = &mut Rng(1806);
+    for _ in 0..20 {
+        let short = format!("{}{}", r.s(B62, 6), r.digits(3));
+        for key in ["API_KEY", "ACCESS_KEY", "authToken", "app_key"] {
+            let text = format!("{key}: {short}");
+            assert_eq!(findings(&redactor, &text), vec![], "in {text:?}");
+        }
+        // A person's password may start like a token family (`dapi`) by chance.
+        let chosen = format!("dapi{}!{}", r.s(LETTERS, 5), r.digits(2));
+        for key in ["DB_PASSWORD", "client_secret", "credentials", "auth"] {
+            for value in [&short, &chosen] {
+                let text = format!("{key}=\"{value}\"");
+                let found = findings(&redactor, &text);
+                assert!(found.iter().any(|(_, s)| s == value), "{text:?}: {found:?}");
+            }
+        }
+        let ten = format!("{}7k{}{}", r.s(B62, 4), r.s(B62, 2), r.digits(2));
+        for key in ["API_KEY", "ACCESS_KEY", "authToken", "app_key"] {
+            let text = format!("{key}: {ten}");
+            let found = findings(&redactor, &text);
+            assert!(found.iter().any(|(_, s)| s == &ten), "{text:?}: {found:?}");
+        }
+    }
+}
+
+#[test]
+fn a_secret_manifest_value_of_four_bytes_or_fewer_stays() {
+    // `eWVzCg==` is `yes` and a newline: no secret. Five bytes and more are, whatever the key.
+    let redactor = Redactor::builtin();
+    let manifest = |v: &str| {
+        format!("apiVersion: v1\nkind: Secret\ndata:\n  value: {v}\nmetadata:\n  name: s\n")
+    };
+    for tiny in [b64(b"yes\n"), b64(b"on"), b64(b"5432")] {
+        assert_eq!(findings(&redactor, &manifest(&tiny)), vec![], "{tiny}");
+    }
+    for small in [b64(b"admin"), b64(b"s3cr3t"), b64(b"hunter22\n")] {
+        let found = findings(&redactor, &manifest(&small));
+        assert_eq!(
+            found,
+            vec![("kubernetes-secret-data".to_owned(), small.clone())],
+            "{small}"
+        );
+    }
+}

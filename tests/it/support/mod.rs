@@ -355,6 +355,32 @@ impl Repo<'_> {
             .expect("rev-list --count prints a number")
     }
 
+    /// Every message a save stores, by `<bucket path>:<message id>`, with its stored line
+    /// (`["<id>",<canonical JSON>]`): equal lines are one stored form on both sides.
+    pub fn stored_messages(&self, rev: &str) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for line in self.git(&["ls-tree", "-r", rev]).lines() {
+            let Some((meta, path)) = line.split_once('\t') else {
+                continue;
+            };
+            let Some(blob) = meta.split_whitespace().nth(2) else {
+                continue;
+            };
+            if !path.contains("messages/") {
+                continue;
+            }
+            for message in self.git(&["cat-file", "blob", blob]).lines() {
+                let parsed: Value = serde_json::from_str(message).expect("a bucket line is JSON");
+                let id = parsed[0]
+                    .as_str()
+                    .expect("a line starts with its id")
+                    .to_owned();
+                out.insert(format!("{path}:{id}"), message.to_owned());
+            }
+        }
+        out
+    }
+
     /// Every object reachable from `rev` (`--all` for every ref), decompressed:
     /// `git rev-list --objects` piped to `git cat-file --batch`. Returns (id, type, content).
     pub fn reachable_objects(&self, rev: &str) -> Vec<(String, String, Vec<u8>)> {

@@ -1,15 +1,18 @@
 //! A session as git objects, and back.
 //!
-//! Layout of a save's root tree (one per commit on `refs/sessions/<agent>/<id>`):
+//! Layout of a save's root tree (one per commit on `refs/sessions/<agent>/<id>`), format 3:
 //!
 //! ```text
 //! session.json            the session info, canonical JSON
-//! messages/NNNNNN/<id>.json  one blob per message (its info and parts), canonical JSON, in
-//!                         buckets of 64 in conversation order
-//! order                   only when the messages' order differs from their tree order
+//! messages/NNNNNN.jsonl   the messages in buckets of 64, in conversation order: one line per
+//!                         message, `["<id>",<canonical JSON>]` (see [`bucket`])
 //! children/<id>/          a child session: the same layout minus strings/
 //! strings/xx/<key>        every split-out string of the save (root and children), as raw text
 //! ```
+//!
+//! Saves of formats 1 and 2 hold one blob per message instead, `messages/NNNNNN/<id>.json`
+//! (and an `order` file when the messages' order differs from their tree order); they are read
+//! as they are, with no migration.
 //!
 //! Canonical JSON is compact with object keys sorted, so equal content always gets the same blob
 //! id, whoever exported it. A string of [`DEFAULT_SPLIT_THRESHOLD`] bytes or more is stored as its
@@ -18,18 +21,29 @@
 //! Markers name blob ids, so `strings/` exists for reachability (push, fetch and gc only see what
 //! trees reach) and its entry names only steer git's delta search (see [`super::simkey`]).
 
+mod bucket;
+mod cache;
+mod canonical;
+mod restore;
+
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
-use std::io::Write;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::model::{Message, Session};
-use super::portable::Contractor;
+use super::model::{Body, Message, Session};
+use super::portable::{Contractor, Expander};
 use super::simkey::similarity_key;
 use super::{Result, SessionError};
 use crate::store::layout::is_safe_component;
 use crate::store::{EntryKind, ObjectId, Store, TreeEntry};
+
+use bucket::{BUCKET_SUFFIX, MESSAGES_PER_BUCKET};
+pub use cache::SaveCache;
+use cache::{CachedMessage, Learned};
+pub use canonical::canonical_json;
+use canonical::{write_canonical, write_json_string};
 
 /// Strings of at least this many bytes become blobs of their own. Chosen with the storage
 /// benchmark (`cargo bench`): see README, "Storage layout".
@@ -41,10 +55,10 @@ const SESSION_FILE: &str = "session.json";
 const MESSAGES_DIR: &str = "messages";
 const CHILDREN_DIR: &str = "children";
 const STRINGS_DIR: &str = "strings";
+/// Formats 1 and 2: the messages' order when it differs from their tree order.
 const ORDER_FILE: &str = "order";
+/// Formats 1 and 2: what a message blob's name ends with.
 const MESSAGE_SUFFIX: &str = ".json";
-/// Messages per subtree of `messages/`.
-const MESSAGES_PER_BUCKET: usize = 64;
 
 /// A pass that removes secrets from a value before it is stored (see `session::redact`).
 pub trait Redact {
@@ -79,128 +93,6 @@ struct SplitString {
     last_use: usize,
 }
 
-/// What earlier saves learned about messages, by fingerprint of the bytes they were read from:
-/// the message blob, its size as JSON and the strings split out of it, in order of use.
-///
-/// With it, a message that did not change since the last save costs a hash and a few existence
-/// checks instead of a parse, a serialisation and a SHA-1. Every hit is checked against the
-/// object database; a cache that is missing, stale, damaged or made with another split threshold
-/// is ignored, so it can only make a save faster, never different (a test encodes with and
-/// without it and compares the trees).
-#[derive(Debug, Default, Clone)]
-pub struct SaveCache {
-    threshold: usize,
-    rules: u128,
-    entries: HashMap<u128, CachedMessage>,
-}
-
-#[derive(Debug, Clone)]
-struct CachedMessage {
-    id: String,
-    blob: ObjectId,
-    json_bytes: i64,
-    strings: Vec<(ObjectId, String)>,
-    redactions: Vec<(String, usize)>,
-}
-
-const CACHE_HEADER: &str = "git-session-save-cache 3";
-
-impl SaveCache {
-    /// Reads a cache file; anything unreadable yields an empty cache.
-    pub fn load(path: &std::path::Path) -> Self {
-        std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| Self::parse(&text))
-            .unwrap_or_default()
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        let (body, checksum) = text.trim_end().rsplit_once('\n')?;
-        let checksum = checksum.strip_prefix("end ")?;
-        if format!("{:032x}", xxhash_rust::xxh3::xxh3_128(body.as_bytes())) != checksum {
-            return None;
-        }
-        let mut lines = body.lines();
-        let mut header = lines.next()?.strip_prefix(CACHE_HEADER)?.split_whitespace();
-        let threshold = header.next()?.parse().ok()?;
-        let rules = u128::from_str_radix(header.next()?, 16).ok()?;
-        let mut entries = HashMap::new();
-        for line in lines {
-            let mut fields = line.split(' ');
-            let fingerprint = u128::from_str_radix(fields.next()?, 16).ok()?;
-            let id = fields.next()?.to_owned();
-            let blob = ObjectId::from_hex(fields.next()?.as_bytes()).ok()?;
-            let json_bytes = fields.next()?.parse().ok()?;
-            let mut strings = Vec::new();
-            let mut redactions = Vec::new();
-            for s in fields {
-                if let Some(found) = s.strip_prefix('!') {
-                    let (rule, count) = found.rsplit_once('=')?;
-                    redactions.push((rule.to_owned(), count.parse().ok()?));
-                    continue;
-                }
-                let (id, key) = s.split_once(':')?;
-                strings.push((ObjectId::from_hex(id.as_bytes()).ok()?, key.to_owned()));
-            }
-            entries.insert(
-                fingerprint,
-                CachedMessage {
-                    id,
-                    blob,
-                    json_bytes,
-                    strings,
-                    redactions,
-                },
-            );
-        }
-        Some(SaveCache {
-            threshold,
-            rules,
-            entries,
-        })
-    }
-
-    /// Writes the cache through a temporary file and a rename.
-    pub fn store(&self, path: &std::path::Path) -> std::io::Result<()> {
-        let mut body = format!("{CACHE_HEADER} {} {:032x}\n", self.threshold, self.rules);
-        let mut fingerprints: Vec<&u128> = self.entries.keys().collect();
-        fingerprints.sort();
-        for fp in fingerprints {
-            let e = &self.entries[fp];
-            body.push_str(&format!("{fp:032x} {} {} {}", e.id, e.blob, e.json_bytes));
-            for (id, key) in &e.strings {
-                body.push_str(&format!(" {id}:{key}"));
-            }
-            for (rule, count) in &e.redactions {
-                body.push_str(&format!(" !{rule}={count}"));
-            }
-            body.push('\n');
-        }
-        let checksum = xxhash_rust::xxh3::xxh3_128(body.trim_end().as_bytes());
-        body.push_str(&format!("end {checksum:032x}\n"));
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        crate::fsutil::write_atomically(path, body.as_bytes())
-    }
-
-    /// The id of the message read from bytes with this fingerprint, if remembered: a reader
-    /// can skip looking for the id in bytes it has seen before.
-    pub fn message_id(&self, fingerprint: u128) -> Option<&str> {
-        self.entries.get(&fingerprint).map(|e| e.id.as_str())
-    }
-
-    /// Number of remembered messages.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// True when nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-}
-
 /// Writes `session` as git objects and returns its root tree. Moves no ref.
 pub fn encode(store: &Store, session: &Session, split_threshold: usize) -> Result<Encoded> {
     encode_cached(store, session, split_threshold, None, None, None).map(|(encoded, _)| encoded)
@@ -229,13 +121,9 @@ pub fn encode_cached(
         uses: 0,
         json_bytes: 0,
         size_correction: 0,
-        buf: Vec::with_capacity(64 * 1024),
         old_cache: cache.filter(|c| c.threshold == threshold && c.rules == rules),
-        new_cache: SaveCache {
-            threshold,
-            rules,
-            entries: HashMap::new(),
-        },
+        new_cache: SaveCache::empty(threshold, rules),
+        old_bucket: None,
         redact,
         contract,
         redactions: BTreeMap::new(),
@@ -261,33 +149,70 @@ pub fn encode_cached(
     Ok((encoded, encoder.new_cache))
 }
 
-/// Reads the session stored in `tree` (the root tree of a save). `commit` names the save in errors.
+/// Reads the session stored in `tree` (the root tree of a save) as it is stored, placeholders
+/// and all. `commit` names the save in errors.
 pub fn decode(store: &Store, id: &str, tree: ObjectId, commit: &str) -> Result<Session> {
+    decode_expanded(store, id, tree, commit, None)
+}
+
+/// Reads the session stored in `tree`, expanding its path placeholders with `expander` when
+/// given (see [`super::portable`]). Messages of a format 3 save come back as their JSON text,
+/// parsed only when something asks for their value.
+pub fn decode_expanded(
+    store: &Store,
+    id: &str,
+    tree: ObjectId,
+    commit: &str,
+    expander: Option<&Expander>,
+) -> Result<Session> {
     let mut decoder = Decoder {
         store,
         commit,
+        expander,
         strings: HashMap::new(),
+        scratch: Vec::new(),
     };
     decoder.session(id, tree)
 }
 
 /// Lists the messages a save's tree holds, as `(session id, message id)` pairs, the root's
-/// (`root_id`) and every child session's, from the trees alone (no message is read).
-pub fn message_ids(store: &Store, root_id: &str, tree: ObjectId) -> Result<Vec<(String, String)>> {
+/// (`root_id`) and every child session's, reading only the start of each message line. `seen`
+/// remembers the ids of each bucket read: saves of one history share most buckets.
+pub fn message_ids(
+    store: &Store,
+    root_id: &str,
+    tree: ObjectId,
+    seen: &mut HashMap<ObjectId, Arc<Vec<String>>>,
+) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut queue = vec![(root_id.to_owned(), tree)];
     while let Some((id, tree)) = queue.pop() {
         for entry in store.read_tree(tree)? {
             if entry.name == MESSAGES_DIR {
                 for bucket in store.read_tree(entry.id)? {
-                    let files = match bucket.kind {
-                        EntryKind::Tree => store.read_tree(bucket.id)?,
-                        EntryKind::Blob => vec![bucket],
-                    };
-                    out.extend(files.iter().filter_map(|f| {
-                        let message = f.name.strip_suffix(MESSAGE_SUFFIX)?;
-                        Some((id.clone(), message.to_owned()))
-                    }));
+                    if bucket.kind == EntryKind::Blob && !bucket.name.ends_with(BUCKET_SUFFIX) {
+                        if let Some(message) = bucket.name.strip_suffix(MESSAGE_SUFFIX) {
+                            out.push((id.clone(), message.to_owned()));
+                        }
+                        continue;
+                    }
+                    if let Entry::Vacant(slot) = seen.entry(bucket.id) {
+                        let names: Vec<String> = match bucket.kind {
+                            EntryKind::Tree => store
+                                .read_tree(bucket.id)?
+                                .iter()
+                                .filter_map(|f| f.name.strip_suffix(MESSAGE_SUFFIX))
+                                .map(str::to_owned)
+                                .collect(),
+                            EntryKind::Blob => bucket::lines(&store.read_blob(bucket.id)?)
+                                .filter_map(bucket::line_id)
+                                .map(str::to_owned)
+                                .collect(),
+                        };
+                        slot.insert(Arc::new(names));
+                    }
+                    let names = &seen[&bucket.id];
+                    out.extend(names.iter().map(|m| (id.clone(), m.clone())));
                 }
             } else if entry.name == CHILDREN_DIR {
                 for child in store.read_tree(entry.id)? {
@@ -308,9 +233,10 @@ struct Encoder<'a> {
     uses: usize,
     json_bytes: u64,
     size_correction: i64,
-    buf: Vec<u8>,
     old_cache: Option<&'a SaveCache>,
     new_cache: SaveCache,
+    /// The last bucket of an earlier save read for a cache hit, as its blob id and bytes.
+    old_bucket: Option<(ObjectId, Vec<u8>)>,
     /// Split strings of the message being written, in order of use.
     recording: Option<Vec<(ObjectId, String)>>,
     reused: usize,
@@ -339,8 +265,7 @@ impl Encoder<'_> {
         };
         entries.push(tree_entry(SESSION_FILE, EntryKind::Blob, info));
 
-        let mut names = Vec::with_capacity(session.messages.len());
-        let mut message_entries = Vec::with_capacity(session.messages.len());
+        let mut ids = Vec::with_capacity(session.messages.len());
         for message in &session.messages {
             if !is_safe_component(&message.id) {
                 return Err(SessionError::UnsafeId {
@@ -348,40 +273,29 @@ impl Encoder<'_> {
                     id: message.id.clone(),
                 });
             }
-            let blob = self.message_blob(message)?;
-            let name = format!("{}{MESSAGE_SUFFIX}", message.id);
-            names.push(name.clone());
-            message_entries.push(tree_entry(&name, EntryKind::Blob, blob));
+            ids.push(message.id.as_str());
         }
-        let mut sorted = names;
-        sorted.sort();
-        if let Some(dup) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        ids.sort_unstable();
+        if let Some(dup) = ids.windows(2).find(|w| w[0] == w[1]) {
             return Err(SessionError::DuplicateMessage {
                 session: session.id.clone(),
-                id: dup[0].trim_end_matches(MESSAGE_SUFFIX).to_owned(),
+                id: dup[0].to_owned(),
             });
         }
         // Buckets of MESSAGES_PER_BUCKET messages in conversation order: an appending save
-        // rewrites the last bucket and a small top tree, not one tree listing every message.
+        // rewrites the last bucket and a small top tree.
         let mut buckets = Vec::new();
-        let mut in_tree_order = true;
-        for (index, chunk) in message_entries.chunks(MESSAGES_PER_BUCKET).enumerate() {
-            in_tree_order &= chunk.windows(2).all(|w| w[0].name < w[1].name);
-            let tree = self.store.write_tree(chunk)?;
-            buckets.push(tree_entry(&format!("{index:06}"), EntryKind::Tree, tree));
+        for (index, chunk) in session.messages.chunks(MESSAGES_PER_BUCKET).enumerate() {
+            let blob = self.bucket_blob(chunk)?;
+            buckets.push(tree_entry(
+                &bucket::bucket_name(index),
+                EntryKind::Blob,
+                blob,
+            ));
         }
         if !buckets.is_empty() {
             let tree = self.store.write_tree(&buckets)?;
             entries.push(tree_entry(MESSAGES_DIR, EntryKind::Tree, tree));
-        }
-        if !in_tree_order {
-            let mut order = String::new();
-            for message in &session.messages {
-                order.push_str(&message.id);
-                order.push('\n');
-            }
-            let blob = self.store.write_blob(order.as_bytes())?;
-            entries.push(tree_entry(ORDER_FILE, EntryKind::Blob, blob));
         }
         if !session.children.is_empty() {
             let mut child_entries = Vec::with_capacity(session.children.len());
@@ -401,52 +315,126 @@ impl Encoder<'_> {
         Ok(entries)
     }
 
-    fn message_blob(&mut self, message: &Message) -> Result<ObjectId> {
-        let fingerprint = message.body.fingerprint();
-        if let Some(hit) = fingerprint.and_then(|fp| self.cache_hit(fp, &message.id)) {
-            for (id, simkey) in &hit.strings {
-                self.use_string(*id, || simkey.clone());
+    /// Writes (or finds already written) the bucket blob of `chunk`.
+    fn bucket_blob(&mut self, chunk: &[Message]) -> Result<ObjectId> {
+        let hits: Vec<Option<CachedMessage>> = chunk
+            .iter()
+            .map(|m| {
+                m.body
+                    .fingerprint()
+                    .and_then(|fp| self.cache_hit(fp, &m.id))
+            })
+            .collect();
+        // Every message where an earlier save put it: that bucket is this one.
+        let whole = hits.iter().enumerate().all(|(i, hit)| {
+            hit.as_ref().is_some_and(|h| {
+                h.line as usize == i
+                    && h.lines as usize == chunk.len()
+                    && Some(h.bucket) == hits[0].as_ref().map(|h| h.bucket)
+            })
+        });
+        let mut remembered = Vec::with_capacity(chunk.len());
+        if whole {
+            let blob = hits[0].as_ref().expect("checked above").bucket;
+            for (message, hit) in chunk.iter().zip(hits) {
+                let hit = hit.expect("checked above").learned;
+                self.account_hit(&hit);
+                remembered.push((message.body.fingerprint(), hit));
             }
-            self.json_bytes += hit.json_bytes.max(0) as u64;
-            for (rule, count) in &hit.redactions {
-                *self.redactions.entry(rule.clone()).or_default() += count;
-            }
-            let blob = hit.blob;
-            self.reused += 1;
-            self.new_cache
-                .entries
-                .insert(fingerprint.expect("hit implies a fingerprint"), hit);
+            self.remember(remembered, blob);
             return Ok(blob);
         }
+        let mut out = Vec::with_capacity(64 * 1024);
+        for (message, hit) in chunk.iter().zip(hits) {
+            let fingerprint = message.body.fingerprint();
+            if let Some(hit) = hit {
+                if self.push_cached_line(&hit, &mut out)? {
+                    self.account_hit(&hit.learned);
+                    remembered.push((fingerprint, hit.learned));
+                    continue;
+                }
+            }
+            let fresh = self.message_line(message, &mut out)?;
+            remembered.push((fingerprint, fresh));
+        }
+        let blob = self.store.write_blob(&out)?;
+        self.remember(remembered, blob);
+        Ok(blob)
+    }
+
+    /// Enters the messages of one bucket, at their lines, into the cache for the next save.
+    fn remember(&mut self, messages: Vec<(Option<u128>, Learned)>, bucket: ObjectId) {
+        let lines = messages.len() as u32;
+        for (line, (fingerprint, learned)) in messages.into_iter().enumerate() {
+            let Some(fingerprint) = fingerprint else {
+                continue;
+            };
+            let entry = CachedMessage {
+                bucket,
+                line: line as u32,
+                lines,
+                learned,
+            };
+            self.new_cache.entries.insert(fingerprint, entry);
+        }
+    }
+
+    /// Counts what a remembered message contributes: its strings, size and redactions.
+    fn account_hit(&mut self, hit: &Learned) {
+        for (id, simkey) in &hit.strings {
+            self.use_string(*id, || simkey.clone());
+        }
+        self.json_bytes += hit.json_bytes.max(0) as u64;
+        for (rule, count) in &hit.redactions {
+            *self.redactions.entry(rule.clone()).or_default() += count;
+        }
+        self.reused += 1;
+    }
+
+    /// Appends the line an earlier save wrote for `hit`; false when that bucket does not hold
+    /// it as remembered (then the message is encoded again).
+    fn push_cached_line(&mut self, hit: &CachedMessage, out: &mut Vec<u8>) -> Result<bool> {
+        if self.old_bucket.as_ref().map(|(id, _)| *id) != Some(hit.bucket) {
+            let bytes = self.store.read_blob(hit.bucket)?;
+            self.old_bucket = Some((hit.bucket, bytes));
+        }
+        let (_, bytes) = self.old_bucket.as_ref().expect("read above");
+        let line = bucket::lines(bytes).nth(hit.line as usize);
+        match line.and_then(bucket::split_trusted) {
+            Some((id, body)) if id == hit.learned.id => {
+                bucket::push_line(out, id, body);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Appends the line of `message`, serialised (contracted and redacted) now; returns what the
+    /// cache should remember of it (its bucket is filled in once written).
+    fn message_line(&mut self, message: &Message, out: &mut Vec<u8>) -> Result<Learned> {
         let before = self.json_bytes as i64 + self.size_correction;
         self.recording = Some(Vec::new());
         let mut found = BTreeMap::new();
-        let blob = if self.redact.is_some() || self.contract.is_some() {
+        let mut json = Vec::with_capacity(4096);
+        let written = if self.redact.is_some() || self.contract.is_some() {
             let mut value = message.body.value().into_owned();
             self.transform(&mut value, &mut found);
-            self.canonical_blob(&value)
+            self.canonical_into(&value, &mut json)
         } else {
-            self.canonical_blob(&message.body.value())
+            self.canonical_into(&message.body.value(), &mut json)
         };
+        let strings = self.recording.take().unwrap_or_default();
+        written?;
         for (rule, count) in &found {
             *self.redactions.entry(rule.clone()).or_default() += count;
         }
-        let strings = self.recording.take().unwrap_or_default();
-        let blob = blob?;
-        if let Some(fp) = fingerprint {
-            let json_bytes = self.json_bytes as i64 + self.size_correction - before;
-            self.new_cache.entries.insert(
-                fp,
-                CachedMessage {
-                    id: message.id.clone(),
-                    blob,
-                    json_bytes,
-                    strings,
-                    redactions: found.into_iter().collect(),
-                },
-            );
-        }
-        Ok(blob)
+        bucket::push_line(out, &message.id, &json);
+        Ok(Learned {
+            id: message.id.clone(),
+            json_bytes: self.json_bytes as i64 + self.size_correction - before,
+            strings,
+            redactions: found.into_iter().collect(),
+        })
     }
 
     /// What a value goes through before it is stored: contraction, then redaction.
@@ -461,13 +449,14 @@ impl Encoder<'_> {
 
     fn cache_hit(&self, fingerprint: u128, id: &str) -> Option<CachedMessage> {
         let hit = self.old_cache?.entries.get(&fingerprint)?;
-        if hit.id != id {
+        if hit.learned.id != id {
             return None;
         }
         // Freshened, not only checked: the save refers to them without writing them, and a gc
         // must not take them for old garbage before the ref reaches them.
-        let present = self.store.freshen_object(hit.blob)
+        let present = self.store.freshen_object(hit.bucket)
             && hit
+                .learned
                 .strings
                 .iter()
                 .all(|(id, _)| self.store.freshen_object(*id));
@@ -492,13 +481,17 @@ impl Encoder<'_> {
     }
 
     fn canonical_blob(&mut self, value: &Value) -> Result<ObjectId> {
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        write_canonical(value, &mut buf, &mut |s, out| self.write_string(s, out))?;
-        let id = self.store.write_blob(&buf)?;
-        self.json_bytes += buf.len() as u64;
-        self.buf = buf;
-        Ok(id)
+        let mut buf = Vec::with_capacity(1024);
+        self.canonical_into(value, &mut buf)?;
+        self.store.write_blob(&buf).map_err(Into::into)
+    }
+
+    /// Writes `value` as canonical JSON with long strings split out, counting its size.
+    fn canonical_into(&mut self, value: &Value, out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        write_canonical(value, out, &mut |s, out| self.write_string(s, out))?;
+        self.json_bytes += (out.len() - start) as u64;
+        Ok(())
     }
 
     fn write_string(&mut self, s: &str, out: &mut Vec<u8>) -> Result<()> {
@@ -519,7 +512,6 @@ impl Encoder<'_> {
         self.size_correction += inline.len() as i64 - (out.len() - before) as i64;
         Ok(())
     }
-
     /// Names each split string so that git finds good delta bases (see [`super::simkey`]): in each
     /// group of strings with one similarity key, the one used last takes the stable name `<key>`
     /// (the path a thin push offers the receiver's previous version at), the others `<id>.<key>`.
@@ -557,71 +549,6 @@ impl Encoder<'_> {
     }
 }
 
-/// Bytes of `value` as canonical JSON with every string inline (no splitting).
-pub fn canonical_json(value: &Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    let Ok(()) = write_canonical(value, &mut out, &mut |s, out| {
-        write_json_string(s, out);
-        Ok::<(), Infallible>(())
-    });
-    out
-}
-
-/// Writes `value` as canonical JSON, the one writer of it: compact, object keys sorted, numbers
-/// and strings escaped as serde_json writes them. Every string value is handed to `string` to
-/// write (the encoder splits long ones out; [`canonical_json`] writes them inline); keys are
-/// always written inline.
-fn write_canonical<E, F>(
-    value: &Value,
-    out: &mut Vec<u8>,
-    string: &mut F,
-) -> std::result::Result<(), E>
-where
-    F: FnMut(&str, &mut Vec<u8>) -> std::result::Result<(), E>,
-{
-    match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::String(s) => string(s, out)?,
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out, string)?;
-            }
-            out.push(b']');
-        }
-        Value::Object(map) => {
-            // Sorted here, whatever order the map keeps, so the bytes never depend on how
-            // serde_json was built.
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_string(key, out);
-                out.push(b':');
-                write_canonical(&map[key.as_str()], out, string)?;
-            }
-            out.push(b'}');
-        }
-    }
-    Ok(())
-}
-
-fn write_json_string(s: &str, out: &mut Vec<u8>) {
-    // serde_json's escaping: the same bytes for the same string on every machine.
-    let _ = serde_json::to_writer(&mut *out, s);
-}
-
 fn tree_entry(name: &str, kind: EntryKind, id: ObjectId) -> TreeEntry {
     TreeEntry {
         name: name.to_owned(),
@@ -633,7 +560,10 @@ fn tree_entry(name: &str, kind: EntryKind, id: ObjectId) -> TreeEntry {
 struct Decoder<'a> {
     store: &'a Store,
     commit: &'a str,
+    expander: Option<&'a Expander>,
     strings: HashMap<ObjectId, String>,
+    /// Where a message's text is restored before it is copied out.
+    scratch: Vec<u8>,
 }
 
 impl Decoder<'_> {
@@ -657,6 +587,9 @@ impl Decoder<'_> {
             for entry in self.store.read_tree(dir.id)? {
                 match entry.kind {
                     EntryKind::Tree => files.extend(self.store.read_tree(entry.id)?),
+                    EntryKind::Blob if entry.name.ends_with(BUCKET_SUFFIX) => {
+                        self.bucket(id, &entry, &mut messages)?;
+                    }
                     EntryKind::Blob => files.push(entry),
                 }
             }
@@ -706,6 +639,44 @@ impl Decoder<'_> {
         })
     }
 
+    /// Reads the messages of one bucket blob, each as its restored JSON text.
+    fn bucket(&mut self, id: &str, entry: &TreeEntry, out: &mut Vec<Message>) -> Result<()> {
+        let path = format!("{id}/{MESSAGES_DIR}/{}", entry.name);
+        let bytes = self.store.read_blob(entry.id)?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| self.corrupt(format!("{path} is not UTF-8")))?;
+        for (n, line) in text.split('\n').filter(|l| !l.is_empty()).enumerate() {
+            let (message_id, json) = bucket::split_validated(line)
+                .map_err(|e| self.corrupt(format!("line {} of {path}: {e}", n + 1)))?;
+            let mut restored = std::mem::take(&mut self.scratch);
+            restored.clear();
+            let expanding = self.expander.is_some();
+            let commit = self.commit.to_owned();
+            restore::restore_text(
+                json,
+                expanding,
+                &mut restored,
+                &mut |string, out| {
+                    let string = self.restore_string(string, &path)?;
+                    write_json_string(&string, out);
+                    Ok(())
+                },
+                &|problem| SessionError::Corrupt {
+                    commit: commit.clone(),
+                    problem: format!("line {} of {path}: {problem}", n + 1),
+                },
+            )?;
+            // Copied out at its exact size: a session is held once, not with growth slack.
+            let text = std::str::from_utf8(&restored).expect("built from UTF-8 text");
+            out.push(Message {
+                id: message_id.to_owned(),
+                body: Body::owned_raw(text.to_owned()),
+            });
+            self.scratch = restored;
+        }
+        Ok(())
+    }
+
     fn json_blob(&mut self, id: ObjectId, path: &str) -> Result<Value> {
         let bytes = self.store.read_blob(id)?;
         let mut value: Value = serde_json::from_slice(&bytes)
@@ -716,23 +687,11 @@ impl Decoder<'_> {
 
     fn restore(&mut self, value: &mut Value, path: &str) -> Result<()> {
         match value {
-            Value::String(s) if s.starts_with('\u{0}') => {
-                if let Some(hex) = s.strip_prefix(BLOB_MARKER) {
-                    let id = ObjectId::from_hex(hex.as_bytes())
-                        .map_err(|_| self.corrupt(format!("{path} holds a bad string marker")))?;
-                    if !self.strings.contains_key(&id) {
-                        let bytes = self.store.read_blob(id).map_err(|e| {
-                            self.corrupt(format!("{path} refers to string {id}: {e}"))
-                        })?;
-                        let text = String::from_utf8(bytes)
-                            .map_err(|_| self.corrupt(format!("string {id} is not UTF-8")))?;
-                        self.strings.insert(id, text);
-                    }
-                    *s = self.strings[&id].clone();
-                } else if let Some(rest) = s.strip_prefix(LITERAL_MARKER) {
-                    *s = rest.to_owned();
-                } else {
-                    return Err(self.corrupt(format!("{path} holds an unknown string marker")));
+            Value::String(s) => {
+                let needs = s.starts_with('\u{0}')
+                    || (self.expander.is_some() && s.contains(super::portable::INTRODUCER));
+                if needs {
+                    *s = self.restore_string(std::mem::take(s), path)?;
                 }
             }
             Value::Array(items) => {
@@ -748,6 +707,35 @@ impl Decoder<'_> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The text a stored string value stands for: a split-out string read back, a literal
+    /// unmarked, and then its path placeholders expanded.
+    fn restore_string(&mut self, s: String, path: &str) -> Result<String> {
+        let text = if let Some(hex) = s.strip_prefix(BLOB_MARKER) {
+            let id = ObjectId::from_hex(hex.as_bytes())
+                .map_err(|_| self.corrupt(format!("{path} holds a bad string marker")))?;
+            if !self.strings.contains_key(&id) {
+                let bytes = self
+                    .store
+                    .read_blob(id)
+                    .map_err(|e| self.corrupt(format!("{path} refers to string {id}: {e}")))?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| self.corrupt(format!("string {id} is not UTF-8")))?;
+                self.strings.insert(id, text);
+            }
+            self.strings[&id].clone()
+        } else if let Some(rest) = s.strip_prefix(LITERAL_MARKER) {
+            rest.to_owned()
+        } else if s.starts_with('\u{0}') {
+            return Err(self.corrupt(format!("{path} holds an unknown string marker")));
+        } else {
+            s
+        };
+        Ok(match self.expander.and_then(|e| e.expand_str(&text)) {
+            Some(expanded) => expanded,
+            None => text,
+        })
     }
 }
 
@@ -892,5 +880,139 @@ mod tests {
             SaveCache::load(&path).is_empty(),
             "checksum mismatch: nothing trusted"
         );
+    }
+
+    #[test]
+    fn an_appending_save_rewrites_only_the_last_bucket() {
+        let (_dir, store) = repo();
+        let buckets = |tree: ObjectId| -> Vec<(String, ObjectId, usize)> {
+            let messages = store
+                .read_tree(tree)
+                .unwrap()
+                .into_iter()
+                .find(|e| e.name == MESSAGES_DIR)
+                .unwrap();
+            store
+                .read_tree(messages.id)
+                .unwrap()
+                .into_iter()
+                .map(|e| {
+                    let lines = bucket::lines(&store.read_blob(e.id).unwrap()).count();
+                    (e.name, e.id, lines)
+                })
+                .collect()
+        };
+        let (first, cache) = encode_cached(&store, &session(130), 1024, None, None, None).unwrap();
+        let (second, _) =
+            encode_cached(&store, &session(140), 1024, Some(&cache), None, None).unwrap();
+        let (before, after) = (buckets(first.tree), buckets(second.tree));
+        let shape: Vec<(&str, usize)> = after.iter().map(|(n, _, l)| (n.as_str(), *l)).collect();
+        assert_eq!(
+            shape,
+            [
+                ("000000.jsonl", 64),
+                ("000001.jsonl", 64),
+                ("000002.jsonl", 12)
+            ]
+        );
+        assert_eq!(
+            before[..2],
+            after[..2],
+            "full buckets are kept as they were"
+        );
+        assert_ne!(before[2].1, after[2].1, "the last bucket grew");
+        assert_eq!(second.reused, 130);
+        let uncached = encode(&store, &session(140), 1024).unwrap();
+        assert_eq!(
+            second.tree, uncached.tree,
+            "same tree with or without the cache"
+        );
+        assert_eq!(
+            decode(&store, "ses_1", second.tree, "t").unwrap(),
+            session(140)
+        );
+    }
+
+    #[test]
+    fn saves_of_the_earlier_layout_decode_with_their_order_and_placeholders() {
+        use crate::session::portable::MachinePaths;
+        let (_dir, store) = repo();
+        let long = "x".repeat(2000);
+        let string = store.write_blob(long.as_bytes()).unwrap();
+        let blob =
+            |value: serde_json::Value| store.write_blob(canonical_json(&value).as_slice()).unwrap();
+        let a = blob(json!({"text": format!("{BLOB_MARKER}{string}")}));
+        let b = blob(json!({"path": "{git-session:checkout}/src/main.rs"}));
+        let inner = store
+            .write_tree(&[
+                tree_entry("a.json", EntryKind::Blob, a),
+                tree_entry("b.json", EntryKind::Blob, b),
+            ])
+            .unwrap();
+        let messages = store
+            .write_tree(&[tree_entry("000000", EntryKind::Tree, inner)])
+            .unwrap();
+        let root = store
+            .write_tree(&[
+                tree_entry(MESSAGES_DIR, EntryKind::Tree, messages),
+                tree_entry(
+                    ORDER_FILE,
+                    EntryKind::Blob,
+                    store.write_blob(b"b\na\n").unwrap(),
+                ),
+                tree_entry(SESSION_FILE, EntryKind::Blob, blob(json!({"id": "s"}))),
+            ])
+            .unwrap();
+        let here = MachinePaths::none().with("checkout", "/work/p");
+        let expander = Expander::new(&here);
+        let session = decode_expanded(&store, "s", root, "t", Some(&expander)).unwrap();
+        let ids: Vec<&str> = session.messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"], "in the order file's order");
+        assert_eq!(
+            *session.messages[0].body.value(),
+            json!({"path": "/work/p/src/main.rs"})
+        );
+        assert_eq!(*session.messages[1].body.value(), json!({"text": long}));
+        let mut seen = HashMap::new();
+        let listed = message_ids(&store, "s", root, &mut seen).unwrap();
+        assert_eq!(listed.len(), 2);
+    }
+
+    #[test]
+    fn a_bucket_restores_markers_and_placeholders_as_text() {
+        use crate::session::portable::MachinePaths;
+        let (_dir, store) = repo();
+        let long = format!("{{git-session:checkout}}/a.rs\n{}", "y".repeat(2000));
+        let nul = "\u{0}starts with NUL";
+        let message = json!({"k": [long, nul, "{git-session:checkout}"], "{git-session:key}": 1});
+        let source = std::sync::Arc::new(message.to_string());
+        let session = Session {
+            id: "s".into(),
+            info: json!({"dir": "{git-session:checkout}"}),
+            messages: vec![Message {
+                id: "m".into(),
+                body: Body::raw(&source, &source),
+            }],
+            children: vec![],
+        };
+        let tree = encode(&store, &session, 1024).unwrap().tree;
+        assert_eq!(
+            decode(&store, "s", tree, "t").unwrap(),
+            session,
+            "stored form"
+        );
+        let expander = Expander::new(&MachinePaths::none().with("checkout", "/w \"q\""));
+        let back = decode_expanded(&store, "s", tree, "t", Some(&expander)).unwrap();
+        assert!(
+            matches!(back.messages[0].body, Body::Raw { .. }),
+            "kept as text"
+        );
+        assert_eq!(
+            *back.messages[0].body.value(),
+            json!({"k": [long.replace("{git-session:checkout}", "/w \"q\""), nul, "/w \"q\""],
+                "{git-session:key}": 1}),
+            "values expanded and JSON-escaped, keys kept"
+        );
+        assert_eq!(back.info, json!({"dir": "/w \"q\""}));
     }
 }
