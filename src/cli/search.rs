@@ -5,7 +5,7 @@ use clap::Args;
 use regex::{Regex, RegexBuilder};
 use serde::Serialize;
 
-use super::list::unique_sessions;
+use super::list::unique_by_ref;
 use super::style::{styles, DisplayArgs, Palette};
 use super::{context, ui, CliError};
 use crate::agents::{Agent, TextField};
@@ -145,8 +145,8 @@ pub(crate) struct SessionHits {
 /// how many sessions were searched. `git session serve` searches the same way.
 ///
 /// Sessions are read one at a time and dropped as soon as they are searched, so memory follows
-/// the largest session, never how many there are (only their refs' summaries are listed first,
-/// to show them in `list`'s order).
+/// the largest session, never how many there are (only their refs and times are listed first,
+/// to search them in `list`'s order).
 pub(crate) fn search_sessions(
     store: &Store,
     only: Option<&str>,
@@ -161,15 +161,17 @@ pub(crate) fn search_sessions(
     }
     let history = SessionHistory::new(store);
     let mut searched = 0;
-    for saved in unique_sessions(history.sessions()?) {
-        let Ok(agent) = context::agent_for(&saved.name.namespace) else {
+    // Only refs and times are listed first (to keep `list`'s order); each session's summary is
+    // read with it.
+    for tip in unique_by_ref(history.session_tips()?, |t| &t.name) {
+        let Ok(agent) = context::agent_for(&tip.name.namespace) else {
             skipped(format!(
                 "skipped {}: sessions of agent '{}' are not known to this git-session",
-                saved.name.id, saved.name.namespace
+                tip.name.id, tip.name.namespace
             ));
             continue;
         };
-        let save = history.find_save(&saved, None)?;
+        let (saved, save) = history.newest(&tip)?;
         let session = history.read(&saved, &save)?;
         let found = hits_of(agent, &session, regex);
         // Dropped before the next one is read.
