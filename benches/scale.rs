@@ -20,6 +20,7 @@
 //! cargo bench --bench scale                            # 10,000 sessions (about a minute)
 //! GIT_SESSION_BENCH_QUICK=1 cargo bench --bench scale  # 1,000 and 100 sessions
 //! GIT_SESSION_BENCH_KEEP=1 cargo bench --bench scale   # keep the temp dir
+//! GIT_SESSION_BENCH_BIN=/path/to/git-session cargo bench --bench scale  # measure another build
 //! ```
 
 // A benchmark prints its figures: that is its output.
@@ -36,7 +37,14 @@ use std::time::{Duration, Instant};
 
 use generator::Rng;
 
-const BIN: &str = env!("CARGO_BIN_EXE_git-session");
+/// The binary measured: this build's, or `GIT_SESSION_BENCH_BIN` (to measure another build, such
+/// as main's, on the same data).
+fn bin() -> String {
+    std::env::var("GIT_SESSION_BENCH_BIN")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_git-session").to_owned())
+}
 const TIME: &str = "/usr/bin/time";
 /// What every search looks for: the questions and answers whose number ends in 7.
 const PATTERN: &str = r"number [0-9]*7\b";
@@ -245,6 +253,8 @@ fn main() {
     )
     .unwrap();
     let env = Env { root: root.clone() };
+    let bin = bin();
+    let bin = bin.as_str();
     println!(
         "scale benchmark: {sessions} small OpenCode sessions (GIT_SESSION_BENCH_QUICK=1: 1,000)"
     );
@@ -282,14 +292,14 @@ fn main() {
     assert_eq!(hashed.stdout.lines().count(), sessions);
     env.git(&root, &["init", "-q", "repo"]);
     let repo = root.join("repo");
-    let import = env.timed(&repo, BIN, &["import", &exports.to_string_lossy()], None);
+    let import = env.timed(&repo, bin, &["import", &exports.to_string_lossy()], None);
     let refs = env.git(&repo, &["for-each-ref", "refs/sessions/"]);
     assert_eq!(refs.lines().count(), sessions, "every export saved");
     env.git(&root, &["init", "-q", "repo-few"]);
     let repo_few = root.join("repo-few");
     env.timed(
         &repo_few,
-        BIN,
+        bin,
         &["import", &exports_few.to_string_lossy()],
         None,
     );
@@ -305,19 +315,19 @@ fn main() {
     env.git(&worktree, &["commit", "-q", "-m", "exports"]);
 
     let grep = env.best_of_3(&worktree, "git", &["grep", "-E", PATTERN]);
-    let search = env.best_of_3(&repo, BIN, &["search", PATTERN]);
+    let search = env.best_of_3(&repo, bin, &["search", PATTERN]);
     assert_eq!(
         search.stdout.lines().count(),
         grep.stdout.lines().count(),
         "search and git grep find the same lines"
     );
-    let search_few = env.best_of_3(&repo_few, BIN, &["search", PATTERN]);
-    let search_anon = env.peak_anon_kb(&repo, BIN, &["search", PATTERN]);
-    let search_few_anon = env.peak_anon_kb(&repo_few, BIN, &["search", PATTERN]);
-    let stats_anon = env.peak_anon_kb(&repo, BIN, &["stats"]);
-    let stats_few_anon = env.peak_anon_kb(&repo_few, BIN, &["stats"]);
-    let stats = env.timed(&repo, BIN, &["stats"], None);
-    let stats_few = env.timed(&repo_few, BIN, &["stats"], None);
+    let search_few = env.best_of_3(&repo_few, bin, &["search", PATTERN]);
+    let search_anon = env.peak_anon_kb(&repo, bin, &["search", PATTERN]);
+    let search_few_anon = env.peak_anon_kb(&repo_few, bin, &["search", PATTERN]);
+    let stats_anon = env.peak_anon_kb(&repo, bin, &["stats"]);
+    let stats_few_anon = env.peak_anon_kb(&repo_few, bin, &["stats"]);
+    let stats = env.timed(&repo, bin, &["stats"], None);
+    let stats_few = env.timed(&repo_few, bin, &["stats"], None);
     let pack_kb: u64 = env
         .git(&repo, &["count-objects", "-v"])
         .lines()
