@@ -145,7 +145,7 @@ impl Store {
     }
 
     /// Takes the objects written to memory so far as one pack stream (version 2, objects
-    /// zlib-compressed whole, no deltas), or `None` when there are none. The objects stay
+    /// zlib-compressed whole at the level git packs with, no deltas: `git gc` finds those later), or `None` when there are none. The objects stay
     /// readable only once the caller has indexed the pack into the repository.
     pub fn take_pack(&self) -> Result<Option<Vec<u8>>> {
         let Some(storage) = self.repo.objects.reset_object_memory() else {
@@ -171,10 +171,8 @@ impl Store {
         pack.extend_from_slice(&(objects.len() as u32).to_be_bytes());
         for (_, (kind, data)) in objects {
             pack.extend_from_slice(&entry_header(*kind, data.len() as u64));
-            let mut z = gix::zlib::stream::deflate::Write::new(
-                &mut pack,
-                gix::zlib::Compression::BEST_SPEED,
-            );
+            let mut z =
+                gix::zlib::stream::deflate::Write::new(&mut pack, gix::zlib::Compression::DEFAULT);
             z.write_all(data).map_err(io)?;
             z.flush().map_err(io)?;
         }
