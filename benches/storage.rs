@@ -19,6 +19,7 @@
 //! GIT_SESSION_BENCH_QUICK=1 cargo bench --bench storage          # 5 saves, ~250 messages
 //! GIT_SESSION_BENCH_THRESHOLDS=256,1024,4096 cargo bench --bench storage  # + a split threshold sweep
 //! GIT_SESSION_BENCH_KEEP=1 cargo bench --bench storage           # keep the temp dir to inspect
+//! GIT_SESSION_BENCH_CORPUS=fresh cargo bench --bench storage     # tool outputs mostly new text
 //! ```
 //!
 //! The data depends only on the seed, this crate's `src/` and the registry sources it reads, so
@@ -63,6 +64,7 @@ struct Config {
     list_sessions: usize,
     list_runs: usize,
     thresholds: Vec<usize>,
+    mix: generator::Mix,
 }
 
 impl Config {
@@ -81,7 +83,13 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
+        let mix = match std::env::var("GIT_SESSION_BENCH_CORPUS").as_deref() {
+            Ok("fresh") => generator::Mix::Fresh,
+            Ok("coding") | Ok("") | Err(_) => generator::Mix::Coding,
+            Ok(other) => panic!("GIT_SESSION_BENCH_CORPUS: {other:?} is not coding or fresh"),
+        };
         Config {
+            mix,
             quick,
             saves: if quick { 5 } else { 20 },
             extra_saves: if quick { 5 } else { 9 },
@@ -156,7 +164,7 @@ fn main() {
     );
     let total_messages =
         config.saves * MESSAGES_PER_SAVE + config.extra_saves * MESSAGES_PER_EXTRA_SAVE;
-    let session = generator::generate(&corpus, SEED, total_messages);
+    let session = generator::generate_with(&corpus, SEED, total_messages, config.mix);
     let sid = session.session_id.clone();
     let exports_dir = root.join("exports");
     std::fs::create_dir_all(&exports_dir).expect("create exports dir");
@@ -264,8 +272,9 @@ fn main() {
     let last_export = *export_bytes.last().expect("one save");
     let _ = writeln!(
         report,
-        "\ngit-session storage benchmark{}: one OpenCode session, {} saves of +{MESSAGES_PER_SAVE} messages",
+        "\ngit-session storage benchmark{}: one OpenCode session ({:?} corpus), {} saves of +{MESSAGES_PER_SAVE} messages",
         if config.quick { " (QUICK)" } else { "" },
+        config.mix,
         config.saves
     );
     let _ = writeln!(
@@ -313,14 +322,14 @@ fn main() {
         &format!("full pack, all {} saves", config.saves),
         sizes_a.full_pack,
         sizes_b.full_pack,
-        0.3,
+        0.2,
     );
     table.size_row(
         "2",
         &format!("sum of {} incremental thin packs", config.saves),
         sizes_a.incremental,
         sizes_b.incremental,
-        1.0,
+        0.85,
     );
     table.size_row(
         "3a",
@@ -360,8 +369,24 @@ fn main() {
         &format!("read the session back (median of {})", config.show_runs),
         median(&show_a),
         median(&show_b),
-        None,
+        Some(1.5),
     );
+    match peak_rss(
+        Command::new(BIN)
+            .current_dir(&side_a.repo)
+            .args(["show", &sid]),
+    ) {
+        Some(rss) => table.row([
+            "4c".into(),
+            "peak memory of that show vs the export's size".into(),
+            human(rss),
+            human(last_export),
+            ratio(rss as f64, last_export as f64),
+            "<= 2x".into(),
+            verdict(rss as f64 <= 2.0 * last_export as f64),
+        ]),
+        None => progress("4c skipped: /usr/bin/time (Debian package time) is not installed"),
+    }
     let list_ms = ms(median(&list_times));
     table.row([
         "5".into(),
@@ -548,6 +573,32 @@ fn run_capture(cmd: &mut Command) -> Vec<u8> {
 }
 
 /// Runs a command with stdout sent to /dev/null and returns how long the process took.
+/// The peak resident memory of running `cmd`, in bytes, as GNU time reports it (`None` where
+/// /usr/bin/time is missing).
+fn peak_rss(cmd: &mut Command) -> Option<u64> {
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .args(["-f", "%M"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    let out = timed
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .ok()?;
+    let kib: u64 = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .last()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
 fn timed(cmd: &mut Command) -> Duration {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -523,10 +523,28 @@ struct SessionGen<'a> {
     context: i64,
     snapshot: String,
     counts: Counts,
+    mix: Mix,
 }
 
-/// Generates one session of exactly `messages` messages.
+/// What tool outputs a generated session repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mix {
+    /// As a coding session goes: a third of the reads re-read a file read before (half of them
+    /// after an edit), `git status` shows the same recent commits.
+    Coding,
+    /// Tool outputs are mostly new text: every read is of a file not read before, every
+    /// `git status` lists commits not seen before.
+    Fresh,
+}
+
+/// Generates one session of exactly `messages` messages (a coding session's mix).
+#[allow(dead_code)] // each bench includes this module; not every one uses every item
 pub fn generate(corpus: &Corpus, seed: u64, messages: usize) -> Generated {
+    generate_with(corpus, seed, messages, Mix::Coding)
+}
+
+/// Generates one session of exactly `messages` messages whose tool outputs repeat as `mix` says.
+pub fn generate_with(corpus: &Corpus, seed: u64, messages: usize, mix: Mix) -> Generated {
     let mut rng = Rng::new(seed);
     let mut order: Vec<(u64, usize)> = corpus
         .files
@@ -568,6 +586,7 @@ pub fn generate(corpus: &Corpus, seed: u64, messages: usize) -> Generated {
         context: 12_000,
         snapshot,
         counts: Counts::default(),
+        mix,
     };
     let created = g.clock;
     let mut out: Vec<(J, MsgStats)> = Vec::with_capacity(messages + 16);
@@ -1108,8 +1127,12 @@ impl SessionGen<'_> {
 
     /// `read`: a file with `00001| ` line numbers; 35 % re-read a file read before.
     fn read(&mut self) -> (&'static str, J, String, J, String) {
+        let reread_share = match self.mix {
+            Mix::Coding => 0.35,
+            Mix::Fresh => 0.0,
+        };
         let reread = !self.reads.is_empty()
-            && (self.rng.chance(0.35) || self.next_first >= self.first_reads.len());
+            && (self.rng.chance(reread_share) || self.next_first >= self.first_reads.len());
         let file = if reread {
             self.counts.rereads += 1;
             if !self.edited_unread.is_empty() && self.rng.chance(0.5) {
@@ -1206,9 +1229,17 @@ impl SessionGen<'_> {
             out.push_str(
                 "\nno changes added to commit (use \"git add\" and/or \"git commit -a\")\n",
             );
-            for line in &self.log_lines[..self.rng.range(10, self.log_lines.len())] {
-                out.push_str(line);
-                out.push('\n');
+            if self.mix == Mix::Fresh {
+                for _ in 0..self.rng.range(10, self.log_lines.len()) {
+                    let sentence = self.rng.pick(&self.corpus.prose).clone();
+                    let hash = self.rng.hex(7);
+                    let _ = writeln!(out, "{hash} {}", truncate_chars(&sentence, 72));
+                }
+            } else {
+                for line in &self.log_lines[..self.rng.range(10, self.log_lines.len())] {
+                    out.push_str(line);
+                    out.push('\n');
+                }
             }
             (
                 "git status && git log --oneline -n 40".to_owned(),

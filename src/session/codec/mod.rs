@@ -674,6 +674,9 @@ impl Decoder<'_> {
             });
             self.scratch = restored;
         }
+        // Strings repeat mostly within a message (an output kept twice, a file read twice):
+        // remembering them for one bucket only keeps a long session held once, not twice.
+        self.strings.clear();
         Ok(())
     }
 
