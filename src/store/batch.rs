@@ -14,7 +14,7 @@
 //! database (checked before the transaction), so a crash at any point leaves each ref at its
 //! old value or at a complete save. Dropping a batched store without committing writes nothing.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
 
 use gix::objs::Kind;
@@ -33,6 +33,9 @@ pub(super) struct Batch {
     objects: HashSet<ObjectId>,
     /// Their bytes.
     bytes: u64,
+    /// What refs the batch has not updated held when it first read them: each is read from disk
+    /// once (the commit checks them again).
+    read: HashMap<String, Option<ObjectId>>,
 }
 
 /// A ref update recorded by a batched store.
@@ -84,12 +87,26 @@ impl Store {
         }
     }
 
-    /// The value a batched store shows for `name`: `Some(value)` when the batch updated it.
-    pub(super) fn batched_ref(&self, name: &str) -> Option<Option<ObjectId>> {
-        self.batch
-            .borrow()
-            .as_ref()
-            .and_then(|b| b.refs.get(name).map(|p| p.new))
+    /// The value of `name` for a batched store: the batch's update, else what the ref held when
+    /// the batch first read it. `None` for a store that is not batched.
+    pub(super) fn batch_view(&self, name: &str) -> Result<Option<Option<ObjectId>>> {
+        {
+            let batch = self.batch.borrow();
+            let Some(batch) = batch.as_ref() else {
+                return Ok(None);
+            };
+            if let Some(p) = batch.refs.get(name) {
+                return Ok(Some(p.new));
+            }
+            if let Some(value) = batch.read.get(name) {
+                return Ok(Some(*value));
+            }
+        }
+        let value = self.find_ref_on_disk(name)?;
+        if let Some(batch) = self.batch.borrow_mut().as_mut() {
+            batch.read.insert(name.to_owned(), value);
+        }
+        Ok(Some(value))
     }
 
     /// Puts the batch's updates of refs under `prefix` over `refs` (sorted by name).
@@ -113,12 +130,8 @@ impl Store {
     /// Records `update` in a batched store after checking it against the ref's current value
     /// (the batch's own, else the one on disk). Returns false when this store is not batched.
     pub(super) fn record_update(&self, update: &RefUpdate<'_>) -> Result<bool> {
-        if self.batch.borrow().is_none() {
+        let Some(current) = self.batch_view(update.name)? else {
             return Ok(false);
-        }
-        let current = match self.batched_ref(update.name) {
-            Some(value) => value,
-            None => self.find_ref_on_disk(update.name)?,
         };
         if current != update.expected {
             return Err(StoreError::RefMoved {
@@ -191,7 +204,10 @@ impl Store {
     /// moved ref reaches must be in the object database: call after indexing [`Self::take_pack`].
     pub fn commit_batch(&self) -> Result<Vec<(String, StoreError)>> {
         let pending = match self.batch.borrow_mut().as_mut() {
-            Some(b) => std::mem::take(&mut b.refs),
+            Some(b) => {
+                b.read.clear();
+                std::mem::take(&mut b.refs)
+            }
             None => return Ok(Vec::new()),
         };
         // A new pack was indexed: the freshening list of packs is out of date.

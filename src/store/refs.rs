@@ -58,7 +58,7 @@ impl Store {
     /// Returns the object a ref points to, or `None` when it does not exist (for a batched
     /// store, what the batch will set it to).
     pub fn find_ref(&self, name: &str) -> Result<Option<ObjectId>> {
-        match self.batched_ref(name) {
+        match self.batch_view(name)? {
             Some(value) => Ok(value),
             None => self.find_ref_on_disk(name),
         }
