@@ -406,9 +406,12 @@ pub struct ObjectSizes {
     pub disk: u64,
 }
 
-/// Asks git for the content and on-disk sizes of `ids` (hex object ids), in the same order.
-/// An object git does not have is an error.
-pub fn object_sizes(git_dir: &Path, ids: &[String]) -> Result<Vec<ObjectSizes>, GitError> {
+/// Asks git for the content and on-disk sizes of `ids` (object ids, written as hex), in the same
+/// order. An object git does not have is an error.
+pub fn object_sizes<T: std::fmt::Display + Sync>(
+    git_dir: &Path,
+    ids: &[T],
+) -> Result<Vec<ObjectSizes>, GitError> {
     use std::io::{BufRead, BufReader, Write};
     let what = "cat-file --batch-check";
     let mut cmd = git(git_dir);
@@ -420,43 +423,63 @@ pub fn object_sizes(git_dir: &Path, ids: &[String]) -> Result<Vec<ObjectSizes>, 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| spawn_error(e, what))?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let input: String = ids.iter().map(|id| format!("{id}\n")).collect();
-    // Written from a thread: git's answers could fill the pipe before all questions are written.
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut out = Vec::with_capacity(ids.len());
-    let mut problem = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.map_err(|e| spawn_error(e, what))?;
-        let fields: Vec<&str> = line.split(' ').collect();
-        match fields.as_slice() {
-            [_, content, disk] => match (content.parse(), disk.parse()) {
-                (Ok(content), Ok(disk)) => out.push(ObjectSizes { content, disk }),
-                _ => problem = Some(format!("unexpected answer {line:?}")),
-            },
-            _ => {
-                problem.get_or_insert_with(|| format!("object {line}"));
+    let stdin = child.stdin.take().expect("piped stdin");
+    std::thread::scope(|scope| {
+        // Written from a thread, as they are asked (not gathered first): git's answers could fill
+        // the pipe before all questions are written.
+        let writer = scope.spawn(move || {
+            let mut stdin = std::io::BufWriter::new(stdin);
+            for id in ids {
+                writeln!(stdin, "{id}")?;
+            }
+            stdin.flush()
+        });
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut out = Vec::with_capacity(ids.len());
+        let mut problem = None;
+        let mut unreadable = None;
+        for line in BufReader::new(stdout).lines() {
+            let line = match line {
+                Ok(line) => line,
+                Err(e) => {
+                    // Stop git, so the writer is not left waiting on a full pipe.
+                    let _ = child.kill();
+                    unreadable = Some(e);
+                    break;
+                }
+            };
+            let fields: Vec<&str> = line.split(' ').collect();
+            match fields.as_slice() {
+                [_, content, disk] => match (content.parse(), disk.parse()) {
+                    (Ok(content), Ok(disk)) => out.push(ObjectSizes { content, disk }),
+                    _ => problem = Some(format!("unexpected answer {line:?}")),
+                },
+                _ => {
+                    problem.get_or_insert_with(|| format!("object {line}"));
+                }
             }
         }
-    }
-    let _ = writer.join();
-    let status = child.wait().map_err(|e| spawn_error(e, what))?;
-    if let Some(detail) = problem {
-        return Err(GitError::Failed {
-            command: what.to_owned(),
-            detail,
-            remote: None,
-        });
-    }
-    if !status.success() || out.len() != ids.len() {
-        return Err(GitError::Failed {
-            command: what.to_owned(),
-            detail: format!("answered {} of {} objects", out.len(), ids.len()),
-            remote: None,
-        });
-    }
-    Ok(out)
+        let _ = writer.join();
+        let status = child.wait().map_err(|e| spawn_error(e, what))?;
+        if let Some(e) = unreadable {
+            return Err(spawn_error(e, what));
+        }
+        if let Some(detail) = problem {
+            return Err(GitError::Failed {
+                command: what.to_owned(),
+                detail,
+                remote: None,
+            });
+        }
+        if !status.success() || out.len() != ids.len() {
+            return Err(GitError::Failed {
+                command: what.to_owned(),
+                detail: format!("answered {} of {} objects", out.len(), ids.len()),
+                remote: None,
+            });
+        }
+        Ok(out)
+    })
 }
 
 /// The refs of `refs` that have a reflog (`logs/<ref>` in the common git dir). A bare repository

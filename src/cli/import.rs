@@ -26,8 +26,8 @@ use crate::git_cli;
 use crate::session::bundle::{self, BundleFile, HistoryBundle};
 use crate::session::integrate::{integrate_save, Integration};
 use crate::session::save_set::{self, SaveReport};
-use crate::session::{Session, SessionHistory, Settings};
-use crate::store::{LockMode, Store};
+use crate::session::{SaveOutcome, Session, SessionHistory, Settings};
+use crate::store::{LockMode, Store, StoreError};
 
 /// Arguments of `git session import`.
 #[derive(Debug, Args)]
@@ -46,6 +46,9 @@ pub struct ImportArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+/// How many bytes of new objects an import keeps in memory before writing them as a pack.
+const BATCH_BYTES: u64 = 64 << 20;
 
 struct Candidate {
     path: PathBuf,
@@ -102,18 +105,27 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
     } else {
         Progress::bar(total as u64, "Importing")
     };
+    // Many files: their objects go into packs and their refs move in one transaction per
+    // pack, instead of loose objects and a ref lock per session (see store::batch).
+    let batch = store.batched();
+    let mut files = Vec::new();
     for candidate in &candidates {
         progress.message(&candidate.path.display().to_string());
-        let outcome = import_file(store, &candidate.path, &args.reason, &settings);
+        let outcome = import_file(&batch, &candidate.path, &args.reason, &settings);
         progress.inc("");
         match outcome {
             Ok(i) => {
+                files.extend(i.refs().into_iter().map(|r| (r, candidate.path.clone())));
                 imported.saves.extend(i.saves);
                 imported.joined.extend(i.joined);
             }
             Err(e) => failed.push(format!("{}: {}", candidate.path.display(), e.message)),
         }
+        if batch.batch_bytes() >= BATCH_BYTES {
+            flush(&batch, &mut files, &mut imported, &mut failed)?;
+        }
     }
+    flush(&batch, &mut files, &mut imported, &mut failed)?;
     drop(progress);
     context::gc_auto(store);
     imported.print(args.json);
@@ -155,6 +167,50 @@ pub(crate) fn run(store: &Store, args: ImportArgs) -> Result<(), CliError> {
         .hint("fix or remove those files and run the import again (stored files are skipped)"));
     }
     Ok(())
+}
+
+/// Writes the batch's objects as one pack (indexed by `git index-pack`), then moves its refs in
+/// one transaction. A ref another process moved meanwhile stays as it is: the files that saved
+/// to it are reported as failed, and their saves dropped from the report.
+fn flush(
+    batch: &Store,
+    files: &mut Vec<(String, PathBuf)>,
+    imported: &mut Imported,
+    failed: &mut Vec<String>,
+) -> Result<(), CliError> {
+    if let Some(pack) = batch.take_pack()? {
+        git_cli::index_pack(&batch.common_dir(), &pack).map_err(|e| {
+            CliError::user(format!("the imported sessions could not be written: {e}"))
+                .hint("check the disk and run the import again (stored files are skipped)")
+        })?;
+    }
+    for (name, error) in batch.commit_batch()? {
+        imported.saves.retain(|r| ref_of(&r.outcome) != name);
+        imported.joined.retain(|j| j.pulled.name.full() != name);
+        let next = match error {
+            StoreError::RefMoved { .. } => {
+                "another process saved this session meanwhile; importing again adds this file"
+            }
+            StoreError::StaleLock { .. } => {
+                "if no git or git-session is running, remove the lock file and import again"
+            }
+            _ => "import again (stored files are skipped)",
+        };
+        for (_, path) in files.iter().filter(|(r, _)| *r == name) {
+            failed.push(format!("{}: {error} ({next})", path.display()));
+        }
+    }
+    files.clear();
+    Ok(())
+}
+
+/// The ref a save wrote (or would have).
+fn ref_of(outcome: &SaveOutcome) -> &str {
+    match outcome {
+        SaveOutcome::Saved { ref_name, .. }
+        | SaveOutcome::AlreadyStored { ref_name, .. }
+        | SaveOutcome::Unchanged { ref_name, .. } => ref_name,
+    }
 }
 
 /// Looks at a file: a bundle or a session file of a known agent becomes a candidate, anything
@@ -210,6 +266,14 @@ struct Joined {
 }
 
 impl Imported {
+    /// The refs these saves and joins moved.
+    fn refs(&self) -> Vec<String> {
+        let saves = self.saves.iter().map(|r| ref_of(&r.outcome).to_owned());
+        saves
+            .chain(self.joined.iter().map(|j| j.pulled.name.full()))
+            .collect()
+    }
+
     /// Prints one line per session on stderr, or one JSON document on stdout.
     fn print(&self, json: bool) {
         if json {

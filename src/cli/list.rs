@@ -246,15 +246,21 @@ fn deletion_lines(deletions: &[Tombstone]) {
 
 /// One entry per session id: the local save when there is one, else the newest remote copy.
 pub(crate) fn unique_sessions(all: Vec<SavedSession>) -> Vec<SavedSession> {
+    unique_by_ref(all, |s| &s.name)
+}
+
+/// [`unique_sessions`] of anything that names a session's ref.
+pub(crate) fn unique_by_ref<T>(all: Vec<T>, name: impl Fn(&T) -> &RefName) -> Vec<T> {
     let local: HashSet<String> = all
         .iter()
-        .filter(|s| s.name.origin == Origin::Local)
-        .map(|s| s.name.id.clone())
+        .map(&name)
+        .filter(|n| n.origin == Origin::Local)
+        .map(|n| n.id.clone())
         .collect();
     let mut seen = HashSet::new();
     all.into_iter()
-        .filter(|s| s.name.origin == Origin::Local || !local.contains(&s.name.id))
-        .filter(|s| seen.insert(s.name.id.clone()))
+        .filter(|s| name(s).origin == Origin::Local || !local.contains(&name(s).id))
+        .filter(|s| seen.insert(name(s).id.clone()))
         .collect()
 }
 

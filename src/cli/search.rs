@@ -5,7 +5,7 @@ use clap::Args;
 use regex::{Regex, RegexBuilder};
 use serde::Serialize;
 
-use super::list::unique_sessions;
+use super::list::unique_by_ref;
 use super::style::{styles, DisplayArgs, Palette};
 use super::{context, ui, CliError};
 use crate::agents::{Agent, TextField};
@@ -57,9 +57,6 @@ pub(crate) struct Hit {
 
 pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
     let regex = matcher(&args.pattern, args.ignore_case, args.fixed_strings)?;
-    let sessions = searched_sessions(store, args.session.as_deref(), &mut |line| {
-        ui::status(&format!("warning: {line}"))
-    })?;
     let palette = if args.json {
         Palette::new(false)
     } else {
@@ -67,34 +64,42 @@ pub(crate) fn run(store: &Store, args: SearchArgs) -> Result<(), CliError> {
     };
     let mut text = String::new();
     let mut count = 0;
-    for (agent, session) in &sessions {
-        for (field, hits) in session_hits(*agent, session, &regex) {
-            for hit in hits {
-                count += 1;
-                if args.json {
-                    text.push_str(&ui::json_line(&HitJson::new(&field, &hit)));
-                } else {
-                    let sep = palette.paint(styles::SEPARATOR, ":");
-                    text.push_str(&format!(
-                        "{}{sep}{}{sep}{}{sep} {}\n",
-                        palette.paint(styles::FILENAME, &field.session),
-                        palette.paint(styles::LINE_NUMBER, &field.message.to_string()),
-                        palette.paint(styles::LINE_NUMBER, &field.part.to_string()),
-                        highlight(palette, &regex, &hit.snippet)
-                    ));
+    let searched = search_sessions(
+        store,
+        args.session.as_deref(),
+        &regex,
+        &mut |line| ui::status(&format!("warning: {line}")),
+        &mut |found| {
+            for (field, hits) in found.hits {
+                for hit in hits {
+                    count += 1;
+                    if args.json {
+                        text.push_str(&ui::json_line(&HitJson::new(&field, &hit)));
+                    } else {
+                        let sep = palette.paint(styles::SEPARATOR, ":");
+                        text.push_str(&format!(
+                            "{}{sep}{}{sep}{}{sep} {}\n",
+                            palette.paint(styles::FILENAME, &field.session),
+                            palette.paint(styles::LINE_NUMBER, &field.message.to_string()),
+                            palette.paint(styles::LINE_NUMBER, &field.part.to_string()),
+                            highlight(palette, &regex, &hit.snippet)
+                        ));
+                    }
                 }
             }
-        }
-        // Print as we go: a search over many sessions shows its first results early.
-        ui::out(&std::mem::take(&mut text));
-    }
+            // Print as we go: a search over many sessions shows its first results early.
+            if !text.is_empty() {
+                ui::out(&std::mem::take(&mut text));
+            }
+            Ok(())
+        },
+    )?;
     if count == 0 && !args.json {
         let scope = match &args.session {
             Some(id) => format!("session {id}"),
             None => format!(
-                "{} saved {}",
-                sessions.len(),
-                ui::plural(sessions.len() as u64, "session", "sessions")
+                "{searched} saved {}",
+                ui::plural(searched as u64, "session", "sessions")
             ),
         };
         ui::status(&format!("No match for '{}' in {scope}.", args.pattern));
@@ -122,31 +127,74 @@ fn highlight(palette: Palette, regex: &Regex, snippet: &str) -> String {
     out
 }
 
-/// Reads the sessions a search looks at, each with its agent: the one `only` names, or the
-/// newest save of every saved session; `skipped` gets a line for each session whose agent this
-/// git-session does not know. `git session serve` searches the same way.
-pub(crate) fn searched_sessions(
+/// What a search found in one session.
+pub(crate) struct SessionHits {
+    /// The session's agent.
+    pub agent: &'static dyn Agent,
+    /// The (root) session's id.
+    pub id: String,
+    /// Its title, as its agent reads it (empty when nothing matched).
+    pub title: String,
+    /// Its texts that matched, each with its matching lines, in conversation order.
+    pub hits: Vec<(TextField, Vec<Hit>)>,
+}
+
+/// Searches the sessions a search looks at and hands what each one matched to `visit`, in the
+/// order `list` shows them: the one `only` names, or the newest save of every saved session;
+/// `skipped` gets a line for each session whose agent this git-session does not know. Returns
+/// how many sessions were searched. `git session serve` searches the same way.
+///
+/// Sessions are read one at a time and dropped as soon as they are searched, so memory follows
+/// the largest session, never how many there are (only their refs and times are listed first,
+/// to search them in `list`'s order).
+pub(crate) fn search_sessions(
     store: &Store,
     only: Option<&str>,
+    regex: &Regex,
     skipped: &mut dyn FnMut(String),
-) -> Result<Vec<(&'static dyn Agent, Session)>, CliError> {
+    visit: &mut dyn FnMut(SessionHits) -> Result<(), CliError>,
+) -> Result<usize, CliError> {
     if let Some(id) = only {
-        return Ok(vec![super::show::load(store, id, None)?]);
+        let (agent, session) = super::show::load(store, id, None)?;
+        visit(hits_of(agent, &session, regex))?;
+        return Ok(1);
     }
     let history = SessionHistory::new(store);
-    let mut out = Vec::new();
-    for saved in unique_sessions(history.sessions()?) {
-        let Ok(agent) = context::agent_for(&saved.name.namespace) else {
+    let mut searched = 0;
+    // Only refs and times are listed first (to keep `list`'s order); each session's summary is
+    // read with it.
+    for tip in unique_by_ref(history.session_tips()?, |t| &t.name) {
+        let Ok(agent) = context::agent_for(&tip.name.namespace) else {
             skipped(format!(
                 "skipped {}: sessions of agent '{}' are not known to this git-session",
-                saved.name.id, saved.name.namespace
+                tip.name.id, tip.name.namespace
             ));
             continue;
         };
-        let save = history.find_save(&saved, None)?;
-        out.push((agent, history.read(&saved, &save)?));
+        let (saved, save) = history.newest(&tip)?;
+        let session = history.read(&saved, &save)?;
+        let found = hits_of(agent, &session, regex);
+        // Dropped before the next one is read.
+        drop(session);
+        visit(found)?;
+        searched += 1;
     }
-    Ok(out)
+    Ok(searched)
+}
+
+/// What `regex` matches in `session`.
+fn hits_of(agent: &'static dyn Agent, session: &Session, regex: &Regex) -> SessionHits {
+    let hits = session_hits(agent, session, regex);
+    SessionHits {
+        agent,
+        id: session.id.clone(),
+        // Only a session that matched is shown with its title.
+        title: match hits.is_empty() {
+            true => String::new(),
+            false => agent.title(session),
+        },
+        hits,
+    }
 }
 
 /// The texts of `session` (and its children) that `regex` matches, each with its matching lines,

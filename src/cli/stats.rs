@@ -9,7 +9,6 @@ use crate::agents::registry;
 use crate::git_cli;
 use crate::session::backup::{self, BackupFile};
 use crate::session::stats::{self, SessionFigures, Totals};
-use crate::session::SessionHistory;
 use crate::store::Store;
 
 /// How many of the largest sessions are listed.
@@ -36,17 +35,14 @@ pub struct StatsArgs {
 }
 
 pub(crate) fn run(store: &Store, args: StatsArgs) -> Result<(), CliError> {
-    let history = SessionHistory::new(store);
-    let sessions = history.local_sessions()?;
     // Each agent's adapter counts its messages' parts; an unknown agent's count as one each.
     let part_count = |agent: &str, message: &serde_json::Value| {
         registry::by_name(agent).map_or(1, |a| a.part_count(message))
     };
-    let figures = stats::collect(store, &sessions, &part_count)?;
+    let figures = stats::collect_local(store, &part_count)?;
     let git_dir = store.common_dir();
     let (totals, stored) = stats::totals(&figures, |ids| {
-        let hex: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-        git_cli::object_sizes(&git_dir, &hex)
+        git_cli::object_sizes(&git_dir, ids)
             .map(|sizes| sizes.into_iter().map(|s| (s.content, s.disk)).collect())
     })?;
     let mut largest: Vec<(&SessionFigures, u64)> = figures.iter().zip(stored).collect();

@@ -115,6 +115,18 @@ pub struct SavedSession {
     pub seconds: i64,
 }
 
+/// A saved session's ref with the time of its newest save: what ordering the sessions needs,
+/// without the trailers a [`SavedSession`] holds (see [`SessionHistory::session_tips`]).
+#[derive(Debug, Clone)]
+pub struct SessionTip {
+    /// The ref.
+    pub name: RefName,
+    /// The newest save.
+    pub tip: ObjectId,
+    /// Time of the newest save, seconds since the Unix epoch.
+    pub seconds: i64,
+}
+
 /// One save in a session's history.
 #[derive(Debug, Clone)]
 pub struct SaveRecord {
@@ -371,6 +383,40 @@ impl<'a> SessionHistory<'a> {
         }
         out.sort_by(|a, b| b.seconds.cmp(&a.seconds).then_with(|| a.name.cmp(&b.name)));
         Ok(out)
+    }
+
+    /// Lists the sessions [`Self::sessions`] lists, in the same order, holding only their refs
+    /// and times: for walking many sessions one at a time ([`Self::newest`] reads each).
+    pub fn session_tips(&self) -> Result<Vec<SessionTip>> {
+        let mut refs = self.store.list_refs(LOCAL_PREFIX)?;
+        refs.extend(
+            self.store
+                .list_refs(REMOTES_PREFIX)?
+                .into_iter()
+                .filter(|(name, _)| name.contains("/sessions/")),
+        );
+        let mut out = Vec::with_capacity(refs.len());
+        for (full, tip) in refs {
+            let Some(name) = RefName::parse(&full) else {
+                continue;
+            };
+            let seconds = self.store.read_commit(tip)?.seconds;
+            out.push(SessionTip { name, tip, seconds });
+        }
+        out.sort_by(|a, b| b.seconds.cmp(&a.seconds).then_with(|| a.name.cmp(&b.name)));
+        Ok(out)
+    }
+
+    /// The saved session at `tip` with its newest save, from one read of its commit.
+    pub fn newest(&self, tip: &SessionTip) -> Result<(SavedSession, SaveRecord)> {
+        let save = self.record(tip.tip)?;
+        let saved = SavedSession {
+            name: tip.name.clone(),
+            tip: tip.tip,
+            trailers: save.trailers.clone(),
+            seconds: save.seconds,
+        };
+        Ok((saved, save))
     }
 
     /// Lists local saved sessions only (what this repository saved or adopted).

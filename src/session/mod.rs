@@ -30,7 +30,7 @@ pub mod summary;
 pub mod tombstone;
 pub mod trailers;
 
-pub use history::{Resolved, SaveMeta, SaveOutcome, SavedSession, SessionHistory};
+pub use history::{Resolved, SaveMeta, SaveOutcome, SavedSession, SessionHistory, SessionTip};
 pub use kind::SessionKind;
 pub use model::{Message, Session};
 pub use settings::Settings;

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use super::trailers::SaveTrailers;
 use super::{Result, SavedSession, SessionHistory};
-use crate::store::layout::RefName;
+use crate::store::layout::{Origin, RefName};
 use crate::store::{EntryKind, ObjectId, Store};
 
 /// What one saved session holds.
@@ -49,6 +49,22 @@ pub fn collect(
     sessions
         .iter()
         .map(|saved| session_figures(store, saved, count_parts))
+        .collect()
+}
+
+/// The figures of every local saved session, read one session at a time (only their refs are
+/// listed first): what [`collect`] gives for [`SessionHistory::local_sessions`], without holding
+/// every session's summary at once.
+pub fn collect_local(
+    store: &Store,
+    count_parts: &dyn Fn(&str, &serde_json::Value) -> u64,
+) -> Result<Vec<SessionFigures>> {
+    let history = SessionHistory::new(store);
+    history
+        .session_tips()?
+        .iter()
+        .filter(|tip| tip.name.origin == Origin::Local)
+        .map(|tip| session_figures(store, &history.newest(tip)?.0, count_parts))
         .collect()
 }
 
@@ -219,6 +235,12 @@ mod tests {
         history.save(&root, &meta, None).unwrap();
         let sessions = history.local_sessions().unwrap();
         let figures = collect(&store, &sessions, &parts).unwrap();
+        let streamed = collect_local(&store, &parts).unwrap();
+        assert_eq!(
+            format!("{streamed:?}"),
+            format!("{figures:?}"),
+            "one at a time, the same figures"
+        );
         let f = &figures[0];
         assert_eq!(
             (

@@ -8,6 +8,7 @@
 //! `git session gc` can never delete them before the ref reaches them; [`check`] finds what a
 //! history lacks when something else did.
 
+pub mod batch;
 pub mod check;
 pub mod graph;
 pub mod layout;

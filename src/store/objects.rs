@@ -177,8 +177,13 @@ impl Store {
         self.hold_for_writing()?;
         let id = gix::objs::compute_hash(self.repo.object_hash(), kind, bytes)
             .map_err(|e| StoreError::git(what, e))?;
-        if self.freshen(id) {
+        if self.in_batch(id) || self.freshen(id) {
             return Ok(id);
+        }
+        if self.note_batched(id, bytes.len()) {
+            // A batched store's objects go to memory, and into a pack later (see `batch`).
+            return gix::objs::Write::write_buf_with_known_id(&self.repo.objects, kind, bytes, id)
+                .map_err(|e| StoreError::git(what, e));
         }
         let mut attempt = 1;
         loop {

@@ -51,11 +51,21 @@ impl Store {
             }
         }
         out.sort();
+        self.overlay_batched_refs(prefix, &mut out);
         Ok(out)
     }
 
-    /// Returns the object a ref points to, or `None` when it does not exist.
+    /// Returns the object a ref points to, or `None` when it does not exist (for a batched
+    /// store, what the batch will set it to).
     pub fn find_ref(&self, name: &str) -> Result<Option<ObjectId>> {
+        match self.batch_view(name)? {
+            Some(value) => Ok(value),
+            None => self.find_ref_on_disk(name),
+        }
+    }
+
+    /// The ref's value in the repository, whatever a batch recorded.
+    pub(super) fn find_ref_on_disk(&self, name: &str) -> Result<Option<ObjectId>> {
         let reference = self
             .repo
             .try_find_reference(name)
@@ -87,19 +97,25 @@ impl Store {
     }
 
     /// Moves (or creates, or deletes) a ref if and only if it still holds `expected`, writing a
-    /// reflog entry. Waits for a briefly held lock; reports a stale one.
+    /// reflog entry. Waits for a briefly held lock; reports a stale one. A batched store
+    /// checks the update now and records it for [`Self::commit_batch`].
     pub fn update_ref(&self, update: &RefUpdate<'_>) -> Result<()> {
-        let name: gix::refs::FullName = update.name.try_into().map_err(|e| StoreError::Io {
-            context: format!("updating {}", update.name),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")),
-        })?;
+        if self.record_update(update)? {
+            return Ok(());
+        }
+        self.update_ref_now(update)
+    }
+
+    /// [`Self::update_ref`] on the repository itself, batched or not.
+    pub(super) fn update_ref_now(&self, update: &RefUpdate<'_>) -> Result<()> {
+        let name = full_name(update.name)?;
         let started = Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {
             match self.try_update_ref(&name, update) {
                 Ok(()) => return Ok(()),
                 Err(err) if err.is_conflict() => {
-                    let actual = self.find_ref(update.name)?;
+                    let actual = self.find_ref_on_disk(update.name)?;
                     if actual == update.expected {
                         // Conflict reported while the value matches: a concurrent writer was
                         // mid-flight. Try again.
@@ -140,25 +156,12 @@ impl Store {
         name: &gix::refs::FullName,
         update: &RefUpdate<'_>,
     ) -> std::result::Result<(), gix::Error> {
-        let expected = match update.expected {
-            Some(id) => PreviousValue::MustExistAndMatch(Target::Object(id)),
-            None => PreviousValue::MustNotExist,
-        };
-        let change = match update.new {
-            Some(new) => Change::Update {
-                log: LogChange {
-                    mode: RefLog::AndReference,
-                    force_create_reflog: true,
-                    message: update.log_message.into(),
-                },
-                expected,
-                new: Target::Object(new),
-            },
-            None => Change::Delete {
-                expected,
-                log: RefLog::AndReference,
-            },
-        };
+        self.edit_refs(vec![edit_of(name.clone(), update)])
+    }
+
+    /// Applies `edits` in one gix transaction, with reflog entries by the committer: all of
+    /// them, or none when one's expected value does not hold.
+    pub(super) fn edit_refs(&self, edits: Vec<RefEdit>) -> std::result::Result<(), gix::Error> {
         // The reflog needs a committer; use the same identity (with its fallback) as the commits,
         // so a repository with no git identity configured can still save.
         let who = self.committer();
@@ -171,18 +174,48 @@ impl Store {
             },
         };
         let mut time = gix::date::parse::TimeBuf::default();
-        self.repo.edit_references_as(
-            [RefEdit {
-                change,
-                name: name.clone(),
-                deref: false,
-            }],
-            Some(signature.to_ref(&mut time)),
-        )?;
+        self.repo
+            .edit_references_as(edits, Some(signature.to_ref(&mut time)))?;
         Ok(())
     }
 }
 
-fn show(id: Option<ObjectId>) -> String {
+/// The transaction edit of a compare-and-swap update, with its reflog entry.
+pub(super) fn edit_of(name: gix::refs::FullName, update: &RefUpdate<'_>) -> RefEdit {
+    let expected = match update.expected {
+        Some(id) => PreviousValue::MustExistAndMatch(Target::Object(id)),
+        None => PreviousValue::MustNotExist,
+    };
+    let change = match update.new {
+        Some(new) => Change::Update {
+            log: LogChange {
+                mode: RefLog::AndReference,
+                force_create_reflog: true,
+                message: update.log_message.into(),
+            },
+            expected,
+            new: Target::Object(new),
+        },
+        None => Change::Delete {
+            expected,
+            log: RefLog::AndReference,
+        },
+    };
+    RefEdit {
+        change,
+        name,
+        deref: false,
+    }
+}
+
+/// A ref name as gix takes it; an invalid one is an input error naming it.
+pub(super) fn full_name(name: &str) -> Result<gix::refs::FullName> {
+    name.try_into().map_err(|e| StoreError::Io {
+        context: format!("updating {name}"),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")),
+    })
+}
+
+pub(super) fn show(id: Option<ObjectId>) -> String {
     id.map_or_else(|| "none".to_owned(), |id| id.to_string())
 }

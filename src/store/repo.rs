@@ -16,6 +16,8 @@ pub struct Store {
     /// The pack indexes, read when an object is first looked for in packs (see
     /// [`super::objects`]).
     pub(super) packs: RefCell<Option<Vec<super::objects::PackIndex>>>,
+    /// What a batched store holds back (see [`super::batch`]); `None` for a plain store.
+    pub(super) batch: RefCell<Option<super::batch::Batch>>,
 }
 
 /// Who a commit is made by: name, email and time (seconds since the epoch, with the UTC offset).
@@ -141,6 +143,7 @@ impl Store {
             repo,
             maintenance: RefCell::default(),
             packs: RefCell::default(),
+            batch: RefCell::default(),
         })
     }
 

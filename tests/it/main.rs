@@ -22,6 +22,7 @@ mod gc_safety;
 mod gemini;
 mod http;
 mod ids;
+mod import_many;
 mod install;
 mod json;
 mod layers;

@@ -11,7 +11,7 @@ use super::http::{encode, error_page};
 use crate::agents::render_util::{escape_html as esc, html_page, html_page_body};
 use crate::agents::{TextField, View};
 use crate::cli::list::unique_sessions;
-use crate::cli::search::{matcher, searched_sessions, session_hits};
+use crate::cli::search::{matcher, search_sessions};
 use crate::cli::{context, show, ui, CliError};
 use crate::session::added::{added_by_saves, Added};
 use crate::session::history::SaveRecord;
@@ -160,8 +160,6 @@ impl<'a> Site<'a> {
             )
         })?;
         let mut skipped = Vec::new();
-        let sessions =
-            searched_sessions(self.store, None, &mut |line| skipped.push(line)).map_err(server)?;
         let mut body = nav(words);
         let _ = writeln!(body, "<h1>Search: {}</h1>", esc(words));
         let _ = writeln!(
@@ -179,50 +177,57 @@ impl<'a> Site<'a> {
         let mut total = 0;
         let mut results = String::new();
         let mut matched_sessions = 0;
-        for (agent, session) in &sessions {
-            let hits = session_hits(*agent, session, &pattern);
-            if hits.is_empty() {
-                continue;
-            }
-            matched_sessions += 1;
-            let lines: usize = hits.iter().map(|(_, h)| h.len()).sum();
-            total += lines;
-            let title = agent.title(session);
-            let _ = writeln!(
-                results,
-                "<h2><a href=\"/session/{}\">{}</a> <span class=\"when\">{} · {}</span></h2>\n<ul>",
-                encode(&session.id),
-                esc(title_or_id(&title, &session.id)),
-                esc(agent.display_name()),
-                count(lines, "matching line"),
-            );
-            for (field, field_hits) in &hits {
-                for hit in field_hits {
-                    if shown == MAX_HITS_SHOWN {
-                        break;
-                    }
-                    shown += 1;
-                    let _ = writeln!(
-                        results,
-                        "<li><a href=\"/session/{}#{}\"><code>{}</code></a> \
-                         <span class=\"when\">{}, line {}</span>: {}</li>",
-                        encode(&session.id),
-                        encode(&field.message),
-                        esc(&field.message),
-                        esc(&field.field),
-                        hit.line,
-                        highlight(&hit.snippet, &hit.matched),
-                    );
+        let searched = search_sessions(
+            self.store,
+            None,
+            &pattern,
+            &mut |line| skipped.push(line),
+            &mut |found| {
+                let (agent, hits) = (found.agent, found.hits);
+                if hits.is_empty() {
+                    return Ok(());
                 }
-            }
-            results.push_str("</ul>\n");
-        }
+                matched_sessions += 1;
+                let lines: usize = hits.iter().map(|(_, h)| h.len()).sum();
+                total += lines;
+                let _ = writeln!(
+                    results,
+                    "<h2><a href=\"/session/{}\">{}</a> <span class=\"when\">{} · {}</span></h2>\n<ul>",
+                    encode(&found.id),
+                    esc(title_or_id(&found.title, &found.id)),
+                    esc(agent.display_name()),
+                    count(lines, "matching line"),
+                );
+                for (field, field_hits) in &hits {
+                    for hit in field_hits {
+                        if shown == MAX_HITS_SHOWN {
+                            break;
+                        }
+                        shown += 1;
+                        let _ = writeln!(
+                            results,
+                            "<li><a href=\"/session/{}#{}\"><code>{}</code></a> \
+                             <span class=\"when\">{}, line {}</span>: {}</li>",
+                            encode(&found.id),
+                            encode(&field.message),
+                            esc(&field.message),
+                            esc(&field.field),
+                            hit.line,
+                            highlight(&hit.snippet, &hit.matched),
+                        );
+                    }
+                }
+                results.push_str("</ul>\n");
+                Ok(())
+            },
+        )
+        .map_err(server)?;
         let _ = writeln!(
             body,
             "<p class=\"facts\">{} in {} of {}{}.</p>",
             count(total, "matching line"),
             count(matched_sessions, "session"),
-            count(sessions.len(), "saved session"),
+            count(searched, "saved session"),
             if shown < total {
                 format!("; the first {shown} are shown")
             } else {
