@@ -337,34 +337,6 @@ fn rewrite(value: &mut Value, f: &dyn Fn(&str) -> Option<String>) -> usize {
     }
 }
 
-/// Expands a stored session (root, messages, children) for `paths`; messages without a
-/// placeholder keep their bytes (and so their save-cache fingerprint).
-pub fn expand(session: &mut Session, paths: &MachinePaths) {
-    let expander = Expander::new(paths);
-    expand_with(session, &expander);
-}
-
-fn expand_with(session: &mut Session, expander: &Expander) {
-    expander.expand_value(&mut session.info);
-    for message in &mut session.messages {
-        if let Body::Raw {
-            source, start, end, ..
-        } = &message.body
-        {
-            if !source[*start..*end].contains(INTRODUCER) {
-                continue;
-            }
-        }
-        let mut value = message.body.value().into_owned();
-        if expander.expand_value(&mut value) > 0 {
-            message.body = Body::Parsed(value);
-        }
-    }
-    for child in &mut session.children {
-        expand_with(child, expander);
-    }
-}
-
 /// Contracts a session (root, messages, children) to its stored form for `paths`; with no
 /// roots, only escapes. Used on saves of the earlier format, which stored the text as it was.
 pub fn contract(session: &mut Session, paths: &MachinePaths) {
