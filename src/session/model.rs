@@ -110,6 +110,61 @@ impl Body {
     }
 }
 
+/// Checks that `text` is JSON that parses as a [`Value`] (a syntax check alone lets numbers such
+/// as `1e999` through, which [`Body::value`] could then not parse), without building the value.
+/// Every [`Body::Raw`] text passes this before it is wrapped.
+pub fn check_json(text: &str) -> Result<(), serde_json::Error> {
+    serde_json::from_str::<Checked>(text).map(|_| ())
+}
+
+/// A JSON value read to the end with numbers parsed as [`Value`] parses them, and dropped.
+struct Checked;
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, Checked>()?
+            .is_some()
+        {}
+        Ok(Checked)
+    }
+}
+
 /// The fingerprint of a message's JSON text: xxh3-128 of its bytes.
 pub fn fingerprint(json: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(json.as_bytes())
@@ -156,5 +211,18 @@ impl Session {
             return Some(self);
         }
         self.children.iter_mut().find_map(|c| c.find_mut(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_number_a_value_cannot_hold_fails_the_check() {
+        assert!(check_json(r#"{"a":[1,-2.5,"1e999",{"b":null}],"c":true}"#).is_ok());
+        assert!(check_json(r#"{"a":1e999}"#).is_err(), "out of range");
+        assert!(serde_json::from_str::<&serde_json::value::RawValue>(r#"{"a":1e999}"#).is_ok());
+        assert!(check_json(r#"{"a":"#).is_err(), "cut short");
     }
 }

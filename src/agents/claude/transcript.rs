@@ -81,7 +81,9 @@ pub fn parse(bytes: Vec<u8>, id: &str, file: &str) -> Result<Parsed, InputError>
             }
             continue;
         }
-        match serde_json::from_str::<Head>(trimmed) {
+        let checked = crate::session::model::check_json(trimmed)
+            .and_then(|()| serde_json::from_str::<Head>(trimmed));
+        match checked {
             Ok(head) if trimmed.trim_start().starts_with('{') => {
                 if last && !complete {
                     warnings.push(format!(

@@ -144,10 +144,11 @@ pub fn parse(bytes: Vec<u8>, file: &str, parent: Option<&str>) -> Result<Parsed,
             continue;
         }
         let is_object = trimmed.trim_start().starts_with('{');
+        let valid = crate::session::model::check_json(trimmed).is_ok();
         let head = match serde_json::from_str::<Head>(trimmed) {
-            Ok(head) if is_object => Some(head),
+            Ok(head) if is_object && valid => Some(head),
             // Valid JSON an object-shaped reader refuses (a repeated key): kept as it is.
-            Err(_) if is_object && serde_json::from_str::<&RawValue>(trimmed).is_ok() => None,
+            Err(_) if is_object && valid => None,
             _ => {
                 if last && !complete {
                     warnings.push(format!(

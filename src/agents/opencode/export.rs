@@ -103,6 +103,11 @@ pub fn parse_remembering(
             });
             continue;
         }
+        model::check_json(raw.get()).map_err(|e| {
+            wrong(format!(
+                "message {index} does not read as JSON values ({e})"
+            ))
+        })?;
         if v2 {
             let head: V2Head = serde_json::from_str(raw.get()).map_err(|e| {
                 wrong(format!(
@@ -527,5 +532,18 @@ mod tests {
             write_pretty(&session, &mut out).unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), want, "{name}, no messages");
         }
+    }
+
+    #[test]
+    fn a_number_no_value_can_hold_is_refused_not_a_panic_later() {
+        let text =
+            r#"{"info":{"id":"ses_a"},"messages":[{"info":{"id":"msg_1"},"parts":[{"n":1e999}]}]}"#;
+        let refused = parse(text.as_bytes().to_vec(), "big.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("message 0 does not read as JSON values"),
+            "{refused}"
+        );
     }
 }

@@ -71,6 +71,7 @@ pub(super) fn line_id(line: &[u8]) -> Option<&str> {
 /// The message id and canonical JSON text of a stored line, the JSON validated.
 pub(super) fn split_validated(line: &str) -> Result<(&str, &str), String> {
     let (id, body): (&str, &RawValue) = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    crate::session::model::check_json(body.get()).map_err(|e| e.to_string())?;
     if !is_safe_component(id) {
         return Err(format!("a line names message {id:?}"));
     }
