@@ -171,59 +171,6 @@ impl Env {
     }
 }
 
-/// A small OpenCode export (what `opencode export` prints for a three-message session): a
-/// question, a `bash` tool call, an answer. Ids sort by creation, as OpenCode's do.
-fn small_session(i: usize, rng: &mut Rng) -> String {
-    let t = 1_795_000_000_000u64 + i as u64 * 60_000;
-    let sid = format!(
-        "ses_{:012x}{}",
-        !(t * 0x1000) & 0xffff_ffff_ffff,
-        rng.base62(14)
-    );
-    let mid = |n: u64, rng: &mut Rng| format!("msg_{:012x}{}", (t + n) * 0x1000, rng.base62(14));
-    let (m1, m2, m3) = (mid(1, rng), mid(2, rng), mid(3, rng));
-    let part = |n: u64, m: &str, rng: &mut Rng, body: serde_json::Value| {
-        let mut body = body;
-        body["id"] = format!("prt_{:012x}{}", (t + n) * 0x1000, rng.base62(14)).into();
-        body["sessionID"] = sid.clone().into();
-        body["messageID"] = m.into();
-        body
-    };
-    let words = |rng: &mut Rng| {
-        const WORDS: &[&str] = &[
-            "parser", "error", "lifetime", "borrow", "cargo", "test", "merge", "thread", "panic",
-            "module", "tokio", "serde", "clippy", "rebase", "channel",
-        ];
-        (0..8)
-            .map(|_| *rng.pick(WORDS))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let (question, answer) = (words(rng), words(rng));
-    let doc = serde_json::json!({
-        "info": {
-            "id": sid, "slug": "small-session", "projectID": "3a74d2fee8076fff93fc85d5816a89d1be9a31f6",
-            "directory": generator::PROJECT_DIR, "path": "", "title": format!("Small session {i}"),
-            "agent": "build", "version": "1.18.33",
-            "time": {"created": t, "updated": t + 3}
-        },
-        "messages": [
-            {"info": {"role": "user", "time": {"created": t + 1}, "agent": "build",
-                      "summary": {"diffs": []}, "id": m1, "sessionID": sid},
-             "parts": [part(1, &m1, rng, serde_json::json!({"type": "text", "text": format!("Question number {i}: {question}?")}))]},
-            {"info": {"parentID": m1, "role": "assistant", "finish": "tool-calls",
-                      "time": {"created": t + 2, "completed": t + 2}, "id": m2, "sessionID": sid},
-             "parts": [part(2, &m2, rng, serde_json::json!({"type": "tool", "tool": "bash", "callID": "call_1",
-                 "state": {"status": "completed", "input": {"command": "ls"}, "output": "Cargo.toml\nsrc\n",
-                           "metadata": {"output": "Cargo.toml\nsrc\n", "exit": 0, "truncated": false}}}))]},
-            {"info": {"parentID": m1, "role": "assistant", "finish": "stop",
-                      "time": {"created": t + 3, "completed": t + 3}, "id": m3, "sessionID": sid},
-             "parts": [part(3, &m3, rng, serde_json::json!({"type": "text", "text": format!("Answer number {i}: {answer}.")}))]}
-        ]
-    });
-    serde_json::to_string_pretty(&doc).expect("serialize")
-}
-
 fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64().max(1e-9)
 }
@@ -268,7 +215,7 @@ fn main() {
     let mut list = String::new();
     let mut bytes = 0;
     for i in 0..sessions {
-        let text = small_session(i, &mut rng);
+        let text = generator::small_session(i, &mut rng, 8);
         let path = exports.join(format!("session-{i:05}.json"));
         std::fs::write(&path, &text).unwrap();
         if i < few {
