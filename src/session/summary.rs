@@ -11,7 +11,7 @@
 
 use super::trailers::SaveTrailers;
 use super::Result;
-use crate::store::layout::{Origin, REMOTES_PREFIX, SUMMARY_PREFIX, SUMMARY_TRACKING_DIR};
+use crate::store::layout::{self, Origin, REMOTES_PREFIX, SUMMARY_TRACKING_DIR};
 use crate::store::{Identity, ObjectId, Store};
 
 /// The trailer that names the save a summary describes.
@@ -41,32 +41,12 @@ pub struct Summary {
 /// The full name of a summary ref: `refs/session-index/<namespace>/<id>` on the remote (and
 /// here), `refs/remotes/<remote>/session-index/<namespace>/<id>` as fetched.
 pub fn ref_name(origin: &Origin, namespace: &str, id: &str) -> String {
-    match origin {
-        Origin::Local => format!("{SUMMARY_PREFIX}{namespace}/{id}"),
-        Origin::Remote(remote) => {
-            format!("{REMOTES_PREFIX}{remote}/{SUMMARY_TRACKING_DIR}/{namespace}/{id}")
-        }
-    }
+    layout::SUMMARIES.full(origin, namespace, id)
 }
 
-/// Parses a summary ref's full name into (origin, namespace, id).
+/// Parses a summary's full ref name into (origin, namespace, id).
 pub fn parse_ref_name(full: &str) -> Option<(Origin, String, String)> {
-    let (origin, rest) = match full.strip_prefix(SUMMARY_PREFIX) {
-        Some(rest) => (Origin::Local, rest),
-        None => {
-            let rest = full.strip_prefix(REMOTES_PREFIX)?;
-            let (remote, rest) = rest.split_once(&format!("/{SUMMARY_TRACKING_DIR}/"))?;
-            if remote.is_empty() {
-                return None;
-            }
-            (Origin::Remote(remote.to_owned()), rest)
-        }
-    };
-    let (namespace, id) = rest.split_once('/')?;
-    if namespace.is_empty() || id.is_empty() || id.contains('/') {
-        return None;
-    }
-    Some((origin, namespace.to_owned(), id.to_owned()))
+    layout::SUMMARIES.parse(full)
 }
 
 /// Writes the summary commit of the save `tip` (which must be here) and returns it. Moves no

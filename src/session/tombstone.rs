@@ -18,7 +18,7 @@ use super::history::SavedSession;
 use super::scrub::backup_ref;
 use super::Result;
 use crate::store::layout::{
-    Origin, RefName, DELETIONS_PREFIX, DELETIONS_TRACKING_DIR, REMOTES_PREFIX,
+    self, Origin, RefName, DELETIONS_PREFIX, DELETIONS_TRACKING_DIR, REMOTES_PREFIX,
 };
 use crate::store::{ObjectId, RefUpdate, Store, StoreError};
 
@@ -80,32 +80,12 @@ pub struct Record<'a> {
 /// Returns the full name of a deletion record: `refs/session-deletions/<namespace>/<id>` here,
 /// `refs/remotes/<remote>/session-deletions/<namespace>/<id>` as fetched from a remote.
 pub fn ref_name(origin: &Origin, namespace: &str, id: &str) -> String {
-    match origin {
-        Origin::Local => format!("{DELETIONS_PREFIX}{namespace}/{id}"),
-        Origin::Remote(remote) => {
-            format!("{REMOTES_PREFIX}{remote}/{DELETIONS_TRACKING_DIR}/{namespace}/{id}")
-        }
-    }
+    layout::DELETIONS.full(origin, namespace, id)
 }
 
 /// Parses a deletion record's full ref name into (origin, namespace, id).
 pub fn parse_ref_name(full: &str) -> Option<(Origin, String, String)> {
-    let (origin, rest) = match full.strip_prefix(DELETIONS_PREFIX) {
-        Some(rest) => (Origin::Local, rest),
-        None => {
-            let rest = full.strip_prefix(REMOTES_PREFIX)?;
-            let (remote, rest) = rest.split_once(&format!("/{DELETIONS_TRACKING_DIR}/"))?;
-            if remote.is_empty() {
-                return None;
-            }
-            (Origin::Remote(remote.to_owned()), rest)
-        }
-    };
-    let (namespace, id) = rest.split_once('/')?;
-    if namespace.is_empty() || id.is_empty() || id.contains('/') {
-        return None;
-    }
-    Some((origin, namespace.to_owned(), id.to_owned()))
+    layout::DELETIONS.parse(full)
 }
 
 /// Lists every deletion record, local and fetched from remotes, newest first.

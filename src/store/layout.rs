@@ -32,6 +32,61 @@ pub const SUMMARY_PREFIX: &str = "refs/session-index/";
 /// `refs/remotes/<remote>/session-index/<namespace>/<id>`.
 pub const SUMMARY_TRACKING_DIR: &str = "session-index";
 
+/// A family of per-entity refs beside the sessions refs (deletion records, summaries):
+/// `<prefix><namespace>/<id>` here, `refs/remotes/<remote>/<tracking_dir>/<namespace>/<id>` as
+/// fetched from a remote.
+#[derive(Debug, Clone, Copy)]
+pub struct RefFamily {
+    /// Prefix of the local refs, such as [`DELETIONS_PREFIX`].
+    pub prefix: &'static str,
+    /// The folder below `refs/remotes/<remote>/` that holds the fetched ones.
+    pub tracking_dir: &'static str,
+}
+
+/// Deletion records: [`DELETIONS_PREFIX`], fetched into [`DELETIONS_TRACKING_DIR`].
+pub const DELETIONS: RefFamily = RefFamily {
+    prefix: DELETIONS_PREFIX,
+    tracking_dir: DELETIONS_TRACKING_DIR,
+};
+
+/// Session summaries: [`SUMMARY_PREFIX`], fetched into [`SUMMARY_TRACKING_DIR`].
+pub const SUMMARIES: RefFamily = RefFamily {
+    prefix: SUMMARY_PREFIX,
+    tracking_dir: SUMMARY_TRACKING_DIR,
+};
+
+impl RefFamily {
+    /// The full name of the ref of entity `id` in `namespace`, here or as fetched.
+    pub fn full(&self, origin: &Origin, namespace: &str, id: &str) -> String {
+        match origin {
+            Origin::Local => format!("{}{namespace}/{id}", self.prefix),
+            Origin::Remote(remote) => {
+                format!(
+                    "{REMOTES_PREFIX}{remote}/{}/{namespace}/{id}",
+                    self.tracking_dir
+                )
+            }
+        }
+    }
+
+    /// Parses a full ref name of this family into (origin, namespace, id).
+    pub fn parse(&self, full: &str) -> Option<(Origin, String, String)> {
+        let (origin, rest) = match full.strip_prefix(self.prefix) {
+            Some(rest) => (Origin::Local, rest),
+            None => {
+                let rest = full.strip_prefix(REMOTES_PREFIX)?;
+                let (remote, rest) = rest.split_once(&format!("/{}/", self.tracking_dir))?;
+                if remote.is_empty() {
+                    return None;
+                }
+                (Origin::Remote(remote.to_owned()), rest)
+            }
+        };
+        let (namespace, id) = split_two(rest)?;
+        Some((origin, namespace, id))
+    }
+}
+
 /// Where a ref lives: in this repository's own saves, or fetched from a remote.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Origin {
