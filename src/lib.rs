@@ -10,5 +10,6 @@ pub mod cli;
 pub mod fsutil;
 pub mod git_cli;
 pub mod install;
+pub mod parallel;
 pub mod session;
 pub mod store;

@@ -9,7 +9,7 @@ use super::list::unique_by_ref;
 use super::style::{styles, DisplayArgs, Palette};
 use super::{context, ui, CliError};
 use crate::agents::{Agent, TextField};
-use crate::session::{Session, SessionHistory};
+use crate::session::{Session, SessionHistory, SessionTip};
 use crate::store::Store;
 
 /// Snippets are cut to about this many characters around the match.
@@ -160,26 +160,54 @@ pub(crate) fn search_sessions(
         return Ok(1);
     }
     let history = SessionHistory::new(store);
-    let mut searched = 0;
     // Only refs and times are listed first (to keep `list`'s order); each session's summary is
-    // read with it.
-    for tip in unique_by_ref(history.session_tips()?, |t| &t.name) {
-        let Ok(agent) = context::agent_for(&tip.name.namespace) else {
-            skipped(format!(
-                "skipped {}: sessions of agent '{}' are not known to this git-session",
-                tip.name.id, tip.name.namespace
-            ));
-            continue;
-        };
-        let (saved, save) = history.newest(&tip)?;
-        let session = history.read(&saved, &save)?;
-        let found = hits_of(agent, &session, regex);
-        // Dropped before the next one is read.
-        drop(session);
-        visit(found)?;
-        searched += 1;
-    }
+    // read with it, on as many threads as there are cores, each with a store of its own.
+    let tips = unique_by_ref(history.session_tips()?, |t| &t.name);
+    let open = store
+        .reopener()
+        .map(|reopener| move || -> Result<Store, CliError> { Ok(reopener.open()?) });
+    let mut searched = 0;
+    crate::parallel::for_each_in_order(
+        &tips,
+        store,
+        open.as_ref()
+            .map(|f| f as &(dyn Fn() -> Result<Store, CliError> + Sync)),
+        &|store, tip| search_one(store, tip, regex),
+        &mut |outcome| match outcome {
+            Outcome::Unknown(line) => {
+                skipped(line);
+                Ok(())
+            }
+            Outcome::Searched(found) => {
+                searched += 1;
+                visit(found)
+            }
+        },
+    )?;
     Ok(searched)
+}
+
+/// What searching one saved session came to.
+enum Outcome {
+    /// Its agent is not known to this build: the line saying it was skipped.
+    Unknown(String),
+    /// What it matched (nothing, often).
+    Searched(SessionHits),
+}
+
+/// Reads the newest save of the session at `tip` and searches it; the session is dropped before
+/// the next one is read.
+fn search_one(store: &Store, tip: &SessionTip, regex: &Regex) -> Result<Outcome, CliError> {
+    let Ok(agent) = context::agent_for(&tip.name.namespace) else {
+        return Ok(Outcome::Unknown(format!(
+            "skipped {}: sessions of agent '{}' are not known to this git-session",
+            tip.name.id, tip.name.namespace
+        )));
+    };
+    let history = SessionHistory::new(store);
+    let (saved, save) = history.newest(tip)?;
+    let session = history.read(&saved, &save)?;
+    Ok(Outcome::Searched(hits_of(agent, &session, regex)))
 }
 
 /// What `regex` matches in `session`.

@@ -361,26 +361,15 @@ impl<'a> SessionHistory<'a> {
 
     /// Lists every saved session, local and fetched from remotes, newest save first.
     pub fn sessions(&self) -> Result<Vec<SavedSession>> {
-        let mut refs = self.store.list_refs(LOCAL_PREFIX)?;
-        refs.extend(
-            self.store
-                .list_refs(REMOTES_PREFIX)?
-                .into_iter()
-                .filter(|(name, _)| name.contains("/sessions/")),
-        );
-        let mut out = Vec::with_capacity(refs.len());
-        for (full, tip) in refs {
-            let Some(name) = RefName::parse(&full) else {
-                continue;
-            };
-            let commit = self.store.read_commit(tip)?;
+        let mut out = Vec::new();
+        self.each_session_ref(&mut |name, tip, commit| {
             out.push(SavedSession {
                 name,
                 tip,
                 trailers: SaveTrailers::parse(&commit.message),
                 seconds: commit.seconds,
-            });
-        }
+            })
+        })?;
         out.sort_by(|a, b| b.seconds.cmp(&a.seconds).then_with(|| a.name.cmp(&b.name)));
         Ok(out)
     }
@@ -388,6 +377,22 @@ impl<'a> SessionHistory<'a> {
     /// Lists the sessions [`Self::sessions`] lists, in the same order, holding only their refs
     /// and times: for walking many sessions one at a time ([`Self::newest`] reads each).
     pub fn session_tips(&self) -> Result<Vec<SessionTip>> {
+        let mut out = Vec::new();
+        self.each_session_ref(&mut |name, tip, commit| {
+            out.push(SessionTip {
+                name,
+                tip,
+                seconds: commit.seconds,
+            })
+        })?;
+        out.sort_by(|a, b| b.seconds.cmp(&a.seconds).then_with(|| a.name.cmp(&b.name)));
+        Ok(out)
+    }
+
+    /// Hands every session ref (local, and remote-tracking ones) to `visit` with its tip's
+    /// commit, in ref order. The commits are read on as many threads as there are cores: a
+    /// repository with thousands of sessions lists them in a fraction of the time.
+    fn each_session_ref(&self, visit: &mut dyn FnMut(RefName, ObjectId, CommitInfo)) -> Result<()> {
         let mut refs = self.store.list_refs(LOCAL_PREFIX)?;
         refs.extend(
             self.store
@@ -395,16 +400,25 @@ impl<'a> SessionHistory<'a> {
                 .into_iter()
                 .filter(|(name, _)| name.contains("/sessions/")),
         );
-        let mut out = Vec::with_capacity(refs.len());
-        for (full, tip) in refs {
-            let Some(name) = RefName::parse(&full) else {
-                continue;
-            };
-            let seconds = self.store.read_commit(tip)?.seconds;
-            out.push(SessionTip { name, tip, seconds });
-        }
-        out.sort_by(|a, b| b.seconds.cmp(&a.seconds).then_with(|| a.name.cmp(&b.name)));
-        Ok(out)
+        let named: Vec<(RefName, ObjectId)> = refs
+            .into_iter()
+            .filter_map(|(full, tip)| Some((RefName::parse(&full)?, tip)))
+            .collect();
+        let open = self
+            .store
+            .reopener()
+            .map(|reopener| move || -> Result<Store> { Ok(reopener.open()?) });
+        crate::parallel::for_each_in_order(
+            &named,
+            self.store,
+            open.as_ref()
+                .map(|f| f as &(dyn Fn() -> Result<Store> + Sync)),
+            &|store: &Store, (name, tip)| Ok((name.clone(), *tip, store.read_commit(*tip)?)),
+            &mut |(name, tip, commit)| {
+                visit(name, tip, commit);
+                Ok(())
+            },
+        )
     }
 
     /// The saved session at `tip` with its newest save, from one read of its commit.

@@ -99,6 +99,25 @@ pub(crate) fn config_parameters(text: &str) -> Vec<String> {
     }
 }
 
+/// Opens a [`Store`]'s repository again, from any thread (see [`Store::reopener`]).
+#[derive(Clone)]
+pub struct Reopener {
+    git_dir: PathBuf,
+    options: gix::open::Options,
+}
+
+impl Reopener {
+    /// A new store on the same repository.
+    pub fn open(&self) -> Result<Store> {
+        let repo = gix::open_opts(&self.git_dir, self.options.clone()).map_err(|_| {
+            StoreError::NotARepository {
+                path: self.git_dir.clone(),
+            }
+        })?;
+        Store::checked(repo)
+    }
+}
+
 impl Store {
     /// Finds the repository containing `path` (honouring `GIT_DIR` and friends) and checks that
     /// gix can write its refs and objects correctly.
@@ -134,6 +153,19 @@ impl Store {
             path: path.to_path_buf(),
         })?;
         Self::checked(repo)
+    }
+
+    /// What opens this repository again, with the options this store was opened with: each
+    /// thread that reads sessions opens a store of its own (a store is not shared between
+    /// threads). `None` for a batched store, whose pending objects and refs only it can see.
+    pub fn reopener(&self) -> Option<Reopener> {
+        if self.batch.borrow().is_some() {
+            return None;
+        }
+        Some(Reopener {
+            git_dir: self.repo.git_dir().to_path_buf(),
+            options: self.repo.open_options().clone(),
+        })
     }
 
     fn checked(mut repo: gix::Repository) -> Result<Self> {

@@ -142,6 +142,40 @@ fn importing_a_folder_gives_the_refs_and_trees_of_importing_its_files_one_by_one
     );
     at_once.assert_fsck_clean();
 
+    // Searching reads the sessions on several threads; what it prints comes in `list`'s order.
+    let listed: Vec<String> = at_once.git_session(&["list", "--json"]).success().json()["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut found: Vec<String> = Vec::new();
+    for line in at_once
+        .git_session(&["search", "--json", "-i", "hello"])
+        .success()
+        .stdout
+        .lines()
+    {
+        let hit: Value = serde_json::from_str(line).unwrap();
+        let session = hit["session"].as_str().unwrap().to_owned();
+        if found.last() != Some(&session) {
+            found.push(session);
+        }
+    }
+    let many: Vec<&String> = listed
+        .iter()
+        .filter(|id| id.starts_with("ses_many"))
+        .collect();
+    assert_eq!(many.len(), 40, "{listed:?}");
+    assert_eq!(
+        found
+            .iter()
+            .filter(|id| id.starts_with("ses_many"))
+            .collect::<Vec<_>>(),
+        many,
+        "every session found once, in list's order"
+    );
+
     let again = at_once
         .git_session(&["import", &dir.display().to_string()])
         .success();
