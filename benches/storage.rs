@@ -371,21 +371,33 @@ fn main() {
         median(&show_b),
         Some(1.5),
     );
-    match peak_rss(
-        Command::new(BIN)
-            .current_dir(&side_a.repo)
-            .args(["show", &sid]),
-    ) {
-        Some(rss) => table.row([
-            "4c".into(),
-            "peak memory of that show vs the export's size".into(),
+    // The JSON view (4c) and the Markdown and HTML views (4d, 4e), each written out as it goes.
+    for (row, format, what) in [
+        (
+            "4c",
+            "json",
+            "peak memory of that show vs the export's size",
+        ),
+        ("4d", "md", "the same for show --format md"),
+        ("4e", "html", "the same for show --format html"),
+    ] {
+        let Some(rss) = peak_rss(
+            Command::new(BIN)
+                .current_dir(&side_a.repo)
+                .args(["show", &sid, "--format", format]),
+        ) else {
+            progress("4c-4e skipped: /usr/bin/time (Debian package time) is not installed");
+            break;
+        };
+        table.row([
+            row.into(),
+            what.into(),
             human(rss),
             human(last_export),
             ratio(rss as f64, last_export as f64),
             "<= 2x".into(),
             verdict(rss as f64 <= 2.0 * last_export as f64),
-        ]),
-        None => progress("4c skipped: /usr/bin/time (Debian package time) is not installed"),
+        ]);
     }
     let list_ms = ms(median(&list_times));
     table.row([

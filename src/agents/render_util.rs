@@ -65,7 +65,17 @@ mark { background: var(--note); color: inherit; }
 /// Returns one complete, self-contained HTML page: `title` (escaped here) and `body` (HTML,
 /// escaped by its writer) inside `<main>`, with [`CONTENT_SECURITY_POLICY`] and [`PAGE_STYLE`].
 pub fn html_page(title: &str, body: &str) -> String {
-    let mut out = String::with_capacity(body.len() + PAGE_STYLE.len() + 512);
+    let mut out = html_page_start(title);
+    out.reserve(body.len() + HTML_PAGE_END.len());
+    out.push_str(body);
+    out.push_str(HTML_PAGE_END);
+    out
+}
+
+/// What a page of [`html_page`] starts with, up to where its body goes: for a renderer that
+/// writes the body out as it goes, then [`HTML_PAGE_END`].
+pub fn html_page_start(title: &str) -> String {
+    let mut out = String::with_capacity(PAGE_STYLE.len() + 512);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     let _ = writeln!(
         out,
@@ -75,10 +85,11 @@ pub fn html_page(title: &str, body: &str) -> String {
     out.push_str("<meta name=\"generator\" content=\"git-session\">\n");
     let _ = writeln!(out, "<title>{}</title>", escape_html(title));
     let _ = writeln!(out, "<style>{PAGE_STYLE}</style>\n</head>\n<body>\n<main>");
-    out.push_str(body);
-    out.push_str("</main>\n</body>\n</html>\n");
     out
 }
+
+/// What a page of [`html_page`] ends with, after its body.
+pub const HTML_PAGE_END: &str = "</main>\n</body>\n</html>\n";
 
 /// Returns what a page made by [`html_page`] holds inside `<main>` (to show it inside another
 /// page), or `None` for any other document.

@@ -149,21 +149,10 @@ impl Agent for OpenCodeAgent {
     }
 
     fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8> {
-        let time_ms = |ms: i64| time(ms.div_euclid(1000));
-        match view {
-            View::Native => {
-                let mut text = Vec::new();
-                self.render_to(session, view, time, &mut text)
-                    .expect("writing to memory cannot fail");
-                text
-            }
-            View::Markdown => {
-                render_md::markdown(&render::view(&v2::session::as_v1(session)), &time_ms)
-                    .into_bytes()
-            }
-            View::Html => render_html::html(&render::view(&v2::session::as_v1(session)), &time_ms)
-                .into_bytes(),
-        }
+        let mut text = Vec::new();
+        self.render_to(session, view, time, &mut text)
+            .expect("writing to memory cannot fail");
+        text
     }
 
     fn render_to(
@@ -173,12 +162,21 @@ impl Agent for OpenCodeAgent {
         time: &dyn Fn(i64) -> String,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
+        let time_ms = |ms: i64| time(ms.div_euclid(1000));
         match view {
             View::Native => {
                 export::write_pretty(session, out)?;
                 out.write_all(b"\n")
             }
-            _ => out.write_all(&self.render(session, view, time)),
+            // Written out turn by turn: the view never holds the whole page.
+            View::Markdown => render_md::write_markdown(
+                &render::view(&v2::session::as_v1(session)),
+                &time_ms,
+                out,
+            ),
+            View::Html => {
+                render_html::write_html(&render::view(&v2::session::as_v1(session)), &time_ms, out)
+            }
         }
     }
 

@@ -9,23 +9,25 @@ use serde_json::Value;
 
 use super::export;
 use crate::agents::render_util::line_diff;
-use crate::session::Session;
+use crate::session::{Message, Session};
 
 /// Tool outputs longer than this many lines are trimmed in the view.
 pub const OUTPUT_MAX_LINES: usize = 40;
 /// Tool outputs longer than this many bytes are trimmed in the view.
 pub const OUTPUT_MAX_BYTES: usize = 4096;
 
-/// A session (and the child sessions under it) ready to render.
+/// A session (and the child sessions under it) ready to render. Each session's turns are built
+/// one at a time as a renderer walks them ([`SessionView::turns`]), so a view of a large
+/// session holds its headers only and a renderer writing out as it goes holds one turn.
 #[derive(Debug, Clone)]
-pub struct View {
+pub struct View<'a> {
     /// The session and its descendants, parents before children.
-    pub sessions: Vec<SessionView>,
+    pub sessions: Vec<SessionView<'a>>,
 }
 
 /// One session's conversation.
 #[derive(Debug, Clone)]
-pub struct SessionView {
+pub struct SessionView<'a> {
     /// The session id.
     pub id: String,
     /// Its title (may be empty).
@@ -38,8 +40,8 @@ pub struct SessionView {
     pub created_ms: Option<i64>,
     /// Working directory the session ran in.
     pub directory: Option<String>,
-    /// The turns, in conversation order.
-    pub turns: Vec<Turn>,
+    /// Its messages, in conversation order: one turn each.
+    messages: &'a [Message],
 }
 
 /// One message.
@@ -157,13 +159,18 @@ pub struct FileDiff {
 }
 
 /// Builds the view of `session` and its children.
-pub fn view(session: &Session) -> View {
+pub fn view(session: &Session) -> View<'_> {
     let mut sessions = Vec::new();
     add(session, None, 0, &mut sessions);
     View { sessions }
 }
 
-fn add(session: &Session, parent: Option<&str>, depth: usize, out: &mut Vec<SessionView>) {
+fn add<'a>(
+    session: &'a Session,
+    parent: Option<&str>,
+    depth: usize,
+    out: &mut Vec<SessionView<'a>>,
+) {
     let info = session.info.get("info");
     out.push(SessionView {
         id: session.id.clone(),
@@ -176,24 +183,32 @@ fn add(session: &Session, parent: Option<&str>, depth: usize, out: &mut Vec<Sess
             .and_then(|i| i.pointer("/time/created"))
             .and_then(Value::as_i64),
         directory: info.and_then(|i| str_at(i, "/directory")),
-        turns: session
-            .messages
-            .iter()
-            .map(|m| turn(&m.id, &m.body.value()))
-            .collect(),
+        messages: &session.messages,
     });
     for child in &session.children {
         add(child, Some(&session.id), depth + 1, out);
     }
 }
 
-impl View {
+impl View<'_> {
     /// The title of the session with this id, when it is in the view.
     pub fn title_of(&self, id: &str) -> Option<&str> {
         self.sessions
             .iter()
             .find(|s| s.id == id)
             .map(|s| s.title.as_str())
+    }
+}
+
+impl<'a> SessionView<'a> {
+    /// How many turns (messages) the session has.
+    pub fn turn_count(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// The turns, in conversation order, each built from its message when reached.
+    pub fn turns(&self) -> impl Iterator<Item = Turn> + 'a {
+        self.messages.iter().map(|m| turn(&m.id, &m.body.value()))
     }
 }
 

@@ -7,10 +7,15 @@ use std::fmt::Write as _;
 
 use super::render::{Block, FileDiff, SessionView, ToolCall, Trimmed, Turn, View};
 use super::render_md::trimmed_note;
-use crate::agents::render_util::{capitalise, escape_html as esc, html_page};
+use crate::agents::render_util::{capitalise, escape_html as esc, html_page_start, HTML_PAGE_END};
 
-/// Renders `view` as a complete HTML document; `time` formats epoch milliseconds for people.
-pub fn html(view: &View, time: &dyn Fn(i64) -> String) -> String {
+/// Writes `view` to `out` as a complete HTML document, one turn at a time (each turn is built,
+/// written and dropped before the next); `time` formats epoch milliseconds for people.
+pub fn write_html(
+    view: &View,
+    time: &dyn Fn(i64) -> String,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let title = view
         .sessions
         .first()
@@ -22,14 +27,29 @@ pub fn html(view: &View, time: &dyn Fn(i64) -> String) -> String {
             }
         })
         .unwrap_or("session");
-    let mut out = String::with_capacity(64 * 1024);
+    out.write_all(html_page_start(title).as_bytes())?;
+    let mut text = String::new();
     for session in &view.sessions {
-        session_html(view, session, time, &mut out);
+        session_header_html(view, session, time, &mut text);
+        for turn in session.turns() {
+            turn_html(view, &turn, time, &mut text);
+            out.write_all(text.as_bytes())?;
+            text.clear();
+        }
+        text.push_str("</section>\n");
+        out.write_all(text.as_bytes())?;
+        text.clear();
     }
-    html_page(title, &out)
+    out.write_all(HTML_PAGE_END.as_bytes())
 }
 
-fn session_html(view: &View, s: &SessionView, time: &dyn Fn(i64) -> String, out: &mut String) {
+/// The opening of one session's section: heading, facts, links to its subagent sessions.
+fn session_header_html(
+    view: &View,
+    s: &SessionView,
+    time: &dyn Fn(i64) -> String,
+    out: &mut String,
+) {
     let title = if s.title.is_empty() { &s.id } else { &s.title };
     let _ = writeln!(out, "<section id=\"{}\">", esc(&s.id));
     if s.depth == 0 {
@@ -47,7 +67,7 @@ fn session_html(view: &View, s: &SessionView, time: &dyn Fn(i64) -> String, out:
     if let Some(created) = s.created_ms {
         facts.push(format!("started {}", esc(&time(created))));
     }
-    facts.push(format!("{} messages", s.turns.len()));
+    facts.push(format!("{} messages", s.turn_count()));
     if let Some(dir) = &s.directory {
         facts.push(format!("in <code>{}</code>", esc(dir)));
     }
@@ -61,10 +81,6 @@ fn session_html(view: &View, s: &SessionView, time: &dyn Fn(i64) -> String, out:
     if !children.is_empty() {
         let _ = writeln!(out, "<p>Subagent sessions: {}</p>", children.join(", "));
     }
-    for turn in &s.turns {
-        turn_html(view, turn, time, out);
-    }
-    out.push_str("</section>\n");
 }
 
 fn link(view: &View, id: &str) -> String {
@@ -323,7 +339,9 @@ mod tests {
             }],
             children: vec![],
         };
-        let page = html(&view(&s), &|ms| ms.to_string());
+        let mut page = Vec::new();
+        write_html(&view(&s), &|ms| ms.to_string(), &mut page).unwrap();
+        let page = String::from_utf8(page).unwrap();
         assert!(!page.contains("<script"), "{page}");
         assert!(!page.contains("<b>"), "{page}");
         assert!(page.contains(

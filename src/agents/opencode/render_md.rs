@@ -10,19 +10,32 @@ use crate::agents::render_util::{
     capitalise, diff_md, escape_tags, fenced, human_bytes, longest_run,
 };
 
-/// Renders `view`; `time` formats epoch milliseconds for people (local time).
-pub fn markdown(view: &View, time: &dyn Fn(i64) -> String) -> String {
-    let mut out = String::new();
+/// Writes `view` to `out` as Markdown, one turn at a time (each turn is built, written and
+/// dropped before the next); `time` formats epoch milliseconds for people (local time).
+pub fn write_markdown(
+    view: &View,
+    time: &dyn Fn(i64) -> String,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut text = String::new();
     for (index, session) in view.sessions.iter().enumerate() {
         if index > 0 {
-            out.push_str("\n---\n\n");
+            text.push_str("\n---\n\n");
         }
-        session_md(view, session, time, &mut out);
+        session_header_md(view, session, time, &mut text);
+        for turn in session.turns() {
+            turn_md(view, &turn, time, &mut text);
+            out.write_all(text.as_bytes())?;
+            text.clear();
+        }
+        out.write_all(text.as_bytes())?;
+        text.clear();
     }
-    out
+    Ok(())
 }
 
-fn session_md(view: &View, s: &SessionView, time: &dyn Fn(i64) -> String, out: &mut String) {
+/// The heading and facts of one session, with links to its subagent sessions.
+fn session_header_md(view: &View, s: &SessionView, time: &dyn Fn(i64) -> String, out: &mut String) {
     let title = if s.title.is_empty() {
         s.id.as_str()
     } else {
@@ -41,7 +54,7 @@ fn session_md(view: &View, s: &SessionView, time: &dyn Fn(i64) -> String, out: &
     if let Some(created) = s.created_ms {
         facts.push(format!("started {}", time(created)));
     }
-    facts.push(format!("{} messages", s.turns.len()));
+    facts.push(format!("{} messages", s.turn_count()));
     if let Some(dir) = &s.directory {
         facts.push(format!("in `{dir}`"));
     }
@@ -54,9 +67,6 @@ fn session_md(view: &View, s: &SessionView, time: &dyn Fn(i64) -> String, out: &
     if !children.is_empty() {
         let links: Vec<String> = children.iter().map(|c| link(view, &c.id)).collect();
         let _ = writeln!(out, "Subagent sessions: {}\n", links.join(", "));
-    }
-    for turn in &s.turns {
-        turn_md(view, turn, time, out);
     }
 }
 
@@ -272,6 +282,13 @@ mod tests {
 
     fn ms(ms: i64) -> String {
         format!("T{ms}")
+    }
+
+    /// The whole Markdown of `view`, written to memory.
+    fn markdown(view: &View, time: &dyn Fn(i64) -> String) -> String {
+        let mut out = Vec::new();
+        write_markdown(view, time, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
