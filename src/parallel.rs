@@ -12,9 +12,10 @@ const MAX_THREADS: usize = 8;
 
 /// Runs `work` on every item of `items` and hands the results to `visit` in the items' order, as
 /// each becomes due. With `open` and enough items, the work runs on as many threads as the
-/// machine has cores, each with the state `open` makes for it (a repository handle, which
-/// threads do not share); otherwise on this thread with `here`. The first error, of `open`,
-/// `work` or `visit`, stops the run and is returned; `visit` never sees a result after it.
+/// machine has cores: this thread with `here`, the others each with the state `open` makes for
+/// it (a repository handle, which threads do not share); otherwise on this thread alone. The
+/// first error, of `open`, `work` or `visit`, stops the run and is returned; `visit` never sees
+/// a result after it.
 pub fn for_each_in_order<T, S, R, E>(
     items: &[T],
     here: &S,
@@ -39,10 +40,11 @@ where
     };
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    // Bounded, so threads wait for a slow `visit` (a pager) instead of filling memory.
+    // Bounded, so helpers wait for a slow `visit` (a pager) instead of filling memory.
     let (sender, results) = mpsc::sync_channel::<(usize, Result<R, E>)>(threads * 16);
     std::thread::scope(|scope| {
-        for _ in 0..threads {
+        // This thread works too: one helper fewer than cores, so none waits for a core.
+        for _ in 1..threads {
             let sender = sender.clone();
             let (next, stop) = (&next, &stop);
             scope.spawn(move || {
@@ -62,27 +64,37 @@ where
             });
         }
         drop(sender);
-        let outcome = deliver_in_order(items.len(), &results, visit);
+        let mut this_thread = || {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            items.get(index).map(|item| (index, work(here, item)))
+        };
+        let outcome =
+            deliver_in_order(items.len(), threads * 64, &mut this_thread, &results, visit);
         if outcome.is_err() {
             stop.store(true, Ordering::Relaxed);
-            // Let threads blocked on a full channel finish their send and see the stop.
+            // Let helpers blocked on a full channel finish their send and see the stop.
             while results.recv().is_ok() {}
         }
         outcome
     })
 }
 
-/// Receives `(index, result)` pairs in any order and hands them to `visit` in index order.
+/// Hands the results of all `count` items to `visit` in index order: those helpers send, in any
+/// order, and those of `own_work`, which does the next item on this thread (`None` when none is
+/// left). This thread works while fewer than `ahead` results wait for an earlier one.
 ///
-/// Every index a thread takes is sent, and threads stop early only after sending an error, so
+/// Every index a thread takes is sent, and helpers stop early only after sending an error, so
 /// when the results end before the last index, an error is among those waiting.
 fn deliver_in_order<R, E>(
     count: usize,
+    ahead: usize,
+    own_work: &mut dyn FnMut() -> Option<(usize, Result<R, E>)>,
     results: &mpsc::Receiver<(usize, Result<R, E>)>,
     visit: &mut dyn FnMut(R) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut waiting = BTreeMap::new();
     let mut due = 0;
+    let mut own_left = true;
     while due < count {
         while let Some(result) = waiting.remove(&due) {
             visit(result?)?;
@@ -90,6 +102,18 @@ fn deliver_in_order<R, E>(
         }
         if due == count {
             break;
+        }
+        if own_left && waiting.len() < ahead {
+            match own_work() {
+                Some((index, result)) => {
+                    waiting.insert(index, result);
+                    while let Ok((index, result)) = results.try_recv() {
+                        waiting.insert(index, result);
+                    }
+                    continue;
+                }
+                None => own_left = false,
+            }
         }
         let Ok((index, result)) = results.recv() else {
             return match waiting.into_values().find_map(Result::err) {
@@ -116,7 +140,7 @@ mod tests {
         let mut seen = Vec::new();
         for_each_in_order(
             &items,
-            &0,
+            &3,
             Some(&|| Ok::<_, Failed>(3u64)),
             &|factor, item| {
                 // Uneven work, so threads finish out of order.

@@ -163,15 +163,9 @@ pub(crate) fn search_sessions(
     // Only refs and times are listed first (to keep `list`'s order); each session's summary is
     // read with it, on as many threads as there are cores, each with a store of its own.
     let tips = unique_by_ref(history.session_tips()?, |t| &t.name);
-    let open = store
-        .reopener()
-        .map(|reopener| move || -> Result<Store, CliError> { Ok(reopener.open()?) });
     let mut searched = 0;
-    crate::parallel::for_each_in_order(
+    store.for_each_in_order(
         &tips,
-        store,
-        open.as_ref()
-            .map(|f| f as &(dyn Fn() -> Result<Store, CliError> + Sync)),
         &|store, tip| search_one(store, tip, regex),
         &mut |outcome| match outcome {
             Outcome::Unknown(line) => {

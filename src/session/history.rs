@@ -404,15 +404,8 @@ impl<'a> SessionHistory<'a> {
             .into_iter()
             .filter_map(|(full, tip)| Some((RefName::parse(&full)?, tip)))
             .collect();
-        let open = self
-            .store
-            .reopener()
-            .map(|reopener| move || -> Result<Store> { Ok(reopener.open()?) });
-        crate::parallel::for_each_in_order(
+        self.store.for_each_in_order(
             &named,
-            self.store,
-            open.as_ref()
-                .map(|f| f as &(dyn Fn() -> Result<Store> + Sync)),
             &|store: &Store, (name, tip)| Ok((name.clone(), *tip, store.read_commit(*tip)?)),
             &mut |(name, tip, commit)| {
                 visit(name, tip, commit);

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::trailers::SaveTrailers;
-use super::{Result, SavedSession, SessionHistory};
+use super::{Result, SavedSession, SessionHistory, SessionTip};
 use crate::store::layout::{Origin, RefName};
 use crate::store::{EntryKind, ObjectId, Store};
 
@@ -52,20 +52,31 @@ pub fn collect(
         .collect()
 }
 
-/// The figures of every local saved session, read one session at a time (only their refs are
-/// listed first): what [`collect`] gives for [`SessionHistory::local_sessions`], without holding
-/// every session's summary at once.
+/// The figures of every local saved session, each thread reading one session at a time (only
+/// their refs are listed first): what [`collect`] gives for [`SessionHistory::local_sessions`],
+/// without holding every session's summary at once.
 pub fn collect_local(
     store: &Store,
-    count_parts: &dyn Fn(&str, &serde_json::Value) -> u64,
+    count_parts: &(dyn Fn(&str, &serde_json::Value) -> u64 + Sync),
 ) -> Result<Vec<SessionFigures>> {
-    let history = SessionHistory::new(store);
-    history
+    let tips: Vec<SessionTip> = SessionHistory::new(store)
         .session_tips()?
-        .iter()
+        .into_iter()
         .filter(|tip| tip.name.origin == Origin::Local)
-        .map(|tip| session_figures(store, &history.newest(tip)?.0, count_parts))
-        .collect()
+        .collect();
+    let mut out = Vec::with_capacity(tips.len());
+    store.for_each_in_order(
+        &tips,
+        &|store, tip| {
+            let saved = SessionHistory::new(store).newest(tip)?.0;
+            session_figures(store, &saved, count_parts)
+        },
+        &mut |figures| {
+            out.push(figures);
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
 fn session_figures(

@@ -22,7 +22,7 @@ pub use check::Completeness;
 pub use lock::{LockMode, MaintenanceGuard};
 pub use objects::{CommitInfo, EntryKind, TreeEntry};
 pub use refs::RefUpdate;
-pub use repo::{Identity, Reopener, Store};
+pub use repo::{Identity, Store};
 
 use std::path::PathBuf;
 

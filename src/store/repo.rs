@@ -99,16 +99,16 @@ pub(crate) fn config_parameters(text: &str) -> Vec<String> {
     }
 }
 
-/// Opens a [`Store`]'s repository again, from any thread (see [`Store::reopener`]).
+/// Opens a [`Store`]'s repository again, from any thread (see [`Store::for_each_in_order`]).
 #[derive(Clone)]
-pub struct Reopener {
+struct Reopener {
     git_dir: PathBuf,
     options: gix::open::Options,
 }
 
 impl Reopener {
     /// A new store on the same repository.
-    pub fn open(&self) -> Result<Store> {
+    fn open(&self) -> Result<Store> {
         let repo = gix::open_opts(&self.git_dir, self.options.clone()).map_err(|_| {
             StoreError::NotARepository {
                 path: self.git_dir.clone(),
@@ -158,7 +158,7 @@ impl Store {
     /// What opens this repository again, with the options this store was opened with: each
     /// thread that reads sessions opens a store of its own (a store is not shared between
     /// threads). `None` for a batched store, whose pending objects and refs only it can see.
-    pub fn reopener(&self) -> Option<Reopener> {
+    fn reopener(&self) -> Option<Reopener> {
         if self.batch.borrow().is_some() {
             return None;
         }
@@ -166,6 +166,33 @@ impl Store {
             git_dir: self.repo.git_dir().to_path_buf(),
             options: self.repo.open_options().clone(),
         })
+    }
+
+    /// Runs `work` on every item with a store, on every core (each thread with a store of its
+    /// own, this one's on this thread when there are few items or it is batched), and hands the
+    /// results to `visit` in the items' order: see [`crate::parallel::for_each_in_order`].
+    pub fn for_each_in_order<T, R, E>(
+        &self,
+        items: &[T],
+        work: &(dyn Fn(&Store, &T) -> std::result::Result<R, E> + Sync),
+        visit: &mut dyn FnMut(R) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E>
+    where
+        T: Sync,
+        R: Send,
+        E: Send + From<StoreError>,
+    {
+        let open = self
+            .reopener()
+            .map(|reopener| move || -> std::result::Result<Store, E> { Ok(reopener.open()?) });
+        type Open<'a, E> = &'a (dyn Fn() -> std::result::Result<Store, E> + Sync);
+        crate::parallel::for_each_in_order(
+            items,
+            self,
+            open.as_ref().map(|f| f as Open<'_, E>),
+            work,
+            visit,
+        )
     }
 
     fn checked(mut repo: gix::Repository) -> Result<Self> {

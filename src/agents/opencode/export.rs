@@ -373,6 +373,15 @@ pub fn write_pretty(session: &Session, out: &mut dyn std::io::Write) -> std::io:
     out.write_all(b"\n}")
 }
 
+/// Writes one session (without its children) to `file` as pretty export JSON, as it goes
+/// ([`write_pretty`]): what `opencode import` reads, never held in memory whole.
+pub fn write_file(session: &Session, file: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(file)?);
+    write_pretty(session, &mut out)?;
+    out.flush()
+}
+
 /// The session's title (`info.title`), or an empty string.
 pub fn title(session: &Session) -> String {
     inner_str(session, "title").unwrap_or_default()

@@ -345,11 +345,8 @@ pub fn restore(
     let mut imported = Vec::new();
     for (n, s) in tree.iter().enumerate() {
         let file = opencode.scratch_file(&format!("import-{n}.json"));
-        let text = serde_json::to_vec(&export::to_value(s)).map_err(|e| OpenCodeError::Io {
-            context: format!("cannot render session {}", s.id),
-            source: std::io::Error::other(e),
-        })?;
-        std::fs::write(&file, text).map_err(|source| OpenCodeError::Io {
+        // Streamed from the messages' stored text: a long session is never held twice.
+        export::write_file(s, &file).map_err(|source| OpenCodeError::Io {
             context: format!("cannot write {}", file.display()),
             source,
         })?;

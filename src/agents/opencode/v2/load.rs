@@ -91,12 +91,7 @@ pub fn restore(
     let mut imported = Vec::new();
     for (n, s) in tree.iter().enumerate() {
         let file = opencode.scratch_file(&format!("import-v2-{n}.json"));
-        let text =
-            serde_json::to_vec_pretty(&export::to_value(s)).map_err(|e| OpenCodeError::Io {
-                context: format!("cannot render session {}", s.id),
-                source: std::io::Error::other(e),
-            })?;
-        std::fs::write(&file, text).map_err(|source| OpenCodeError::Io {
+        export::write_file(s, &file).map_err(|source| OpenCodeError::Io {
             context: format!("cannot write {}", file.display()),
             source,
         })?;
