@@ -50,7 +50,7 @@ fn relocate_with(session: &mut Session, ac: &AhoCorasick, to: &[&str], boundary:
         let mut value = m.body.value().into_owned();
         let here = rewrite_value(&mut value, ac, to, boundary);
         if here > 0 {
-            m.body = Body::Parsed(value);
+            m.body = Body::text_of(&value);
             changed += here;
         }
     }

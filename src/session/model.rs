@@ -88,6 +88,12 @@ impl Body {
         }
     }
 
+    /// Holds `value` as its compact JSON text: what a rewrite of a long session's messages keeps,
+    /// so the session stays about the size of its text instead of a tree of values.
+    pub fn text_of(value: &Value) -> Self {
+        Self::owned_raw(value.to_string())
+    }
+
     /// The value, parsed on demand.
     pub fn value(&self) -> Cow<'_, Value> {
         match self {

@@ -86,7 +86,7 @@ pub fn rehome(session: &mut Session, from: &str, to: &str) -> usize {
             }
         }
         if here > 0 {
-            message.body = Body::Parsed(value);
+            message.body = Body::text_of(&value);
             changed += here;
         }
     }
@@ -217,7 +217,7 @@ fn apply(session: &mut Session, map: &HashMap<String, String>, sessions: &[(Stri
         if let Some(id) = map.get(&message.id) {
             message.id = id.clone();
         }
-        message.body = Body::Parsed(value);
+        message.body = Body::text_of(&value);
     }
     for child in &mut session.children {
         apply(child, map, sessions);
