@@ -45,6 +45,7 @@ fn relocate_with(session: &mut Session, ac: &AhoCorasick, to: &[&str], boundary:
             Body::Parsed(_) => "",
         };
         if matches!(m.body, Body::Raw { .. }) && ac.find(text).is_none() {
+            m.body.detach();
             continue;
         }
         let mut value = m.body.value().into_owned();
@@ -52,6 +53,8 @@ fn relocate_with(session: &mut Session, ac: &AhoCorasick, to: &[&str], boundary:
         if here > 0 {
             m.body = Body::text_of(&value);
             changed += here;
+        } else {
+            m.body.detach();
         }
     }
     for child in &mut session.children {

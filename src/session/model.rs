@@ -94,6 +94,29 @@ impl Body {
         Self::owned_raw(value.to_string())
     }
 
+    /// Gives a message that shares its source document a copy of its own text, so that once
+    /// every message of a document has one (or was rewritten with [`Body::text_of`]) the
+    /// document is freed: a rewrite of a long session then holds one document at a time extra,
+    /// not the session twice.
+    pub fn detach(&mut self) {
+        if let Body::Raw {
+            source,
+            start,
+            end,
+            fingerprint,
+        } = self
+        {
+            if *start > 0 || *end < source.len() || Arc::strong_count(source) > 1 {
+                *self = Body::Raw {
+                    source: Arc::new(source[*start..*end].to_owned()),
+                    start: 0,
+                    end: *end - *start,
+                    fingerprint: *fingerprint,
+                };
+            }
+        }
+    }
+
     /// The value, parsed on demand.
     pub fn value(&self) -> Cow<'_, Value> {
         match self {

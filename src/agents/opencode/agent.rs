@@ -218,7 +218,8 @@ impl Agent for OpenCodeAgent {
         } else {
             Format::V1
         };
-        let mut session = v2::session::as_v1(&session).into_owned();
+        // Taken, not copied: the texts re-homing replaces are freed as it goes.
+        let mut session = v2::session::into_v1(session);
         let from = load::saved_root(&session);
         let rehomed = match &from {
             Some(from) => load::rehome(&mut session, from, &root_text),

@@ -88,6 +88,8 @@ pub fn rehome(session: &mut Session, from: &str, to: &str) -> usize {
         if here > 0 {
             message.body = Body::text_of(&value);
             changed += here;
+        } else {
+            message.body.detach();
         }
     }
     for child in &mut session.children {
@@ -378,24 +380,37 @@ fn local_tree(opencode: &OpenCode, id: &str) -> Result<Session> {
 }
 
 /// Whether the local copy `local` holds exactly `saved` (and its children), apart from the two
-/// fields OpenCode's import writes itself (`info.projectID`, `info.time.updated`).
+/// fields OpenCode's import writes itself (`info.projectID`, `info.time.updated`). Messages are
+/// compared one pair at a time, so a long session is never held as values.
 pub(crate) fn same_as_local(local: &Session, saved: &Session) -> bool {
-    let comparable = |s: &Session| {
-        let mut v = export::to_value(s);
-        if let Some(info) = v.get_mut("info").and_then(Value::as_object_mut) {
-            info.remove("projectID");
-            if let Some(time) = info.get_mut("time").and_then(Value::as_object_mut) {
+    let (mut a, mut b) = (local.walk(), saved.walk());
+    a.sort_by(|x, y| x.id.cmp(&y.id));
+    b.sort_by(|x, y| x.id.cmp(&y.id));
+    a.len() == b.len()
+        && a.iter().zip(&b).all(|(x, y)| {
+            x.id == y.id
+                && comparable_info(x) == comparable_info(y)
+                && x.messages.len() == y.messages.len()
+                && x.messages
+                    .iter()
+                    .zip(&y.messages)
+                    .all(|(m, n)| m.body.value() == n.body.value())
+        })
+}
+
+/// What an export holds besides its messages, without what OpenCode's import writes itself.
+fn comparable_info(session: &Session) -> Value {
+    let mut info = session.info.clone();
+    if let Some(doc) = info.as_object_mut() {
+        doc.remove(export::FORMAT_KEY);
+        if let Some(inner) = doc.get_mut("info").and_then(Value::as_object_mut) {
+            inner.remove("projectID");
+            if let Some(time) = inner.get_mut("time").and_then(Value::as_object_mut) {
                 time.remove("updated");
             }
         }
-        v
-    };
-    let (a, b) = (local.walk(), saved.walk());
-    let mut a: Vec<(&str, Value)> = a.iter().map(|s| (s.id.as_str(), comparable(s))).collect();
-    let mut b: Vec<(&str, Value)> = b.iter().map(|s| (s.id.as_str(), comparable(s))).collect();
-    a.sort_by(|x, y| x.0.cmp(y.0));
-    b.sort_by(|x, y| x.0.cmp(y.0));
-    a == b
+    }
+    info
 }
 
 /// The ids among `ids` that exist in the local OpenCode, with their local parent.

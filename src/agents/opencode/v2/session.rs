@@ -50,6 +50,15 @@ pub fn convert_tree(session: &Session, format: Format) -> Session {
     out
 }
 
+/// The session as OpenCode 1 would hold it, taking it: what a restore rewrites, so that
+/// nothing else holds the texts it replaces.
+pub fn into_v1(session: Session) -> Session {
+    match as_v1(&session) {
+        Cow::Owned(converted) => converted,
+        Cow::Borrowed(_) => session,
+    }
+}
+
 /// The session as OpenCode 1 would hold it (for views, search and restores into 1.x).
 pub fn as_v1(session: &Session) -> Cow<'_, Session> {
     if session.walk().iter().any(|s| export::is_v2(s)) {
