@@ -399,6 +399,41 @@ fn main() {
             verdict(rss as f64 <= 2.0 * last_export as f64),
         ]);
     }
+    // Load (4f): git-session's own peak (VmHWM sampled, without the `opencode import` it runs),
+    // into an OpenCode whose home is a temp dir, where OpenCode is installed.
+    match opencode_bin() {
+        Some(opencode) => {
+            let home = root.join("load-home");
+            std::fs::create_dir_all(&home).unwrap();
+            let path = format!(
+                "{}:{}",
+                opencode.parent().unwrap().display(),
+                std::env::var("PATH").unwrap_or_default()
+            );
+            let kb = generator::sampled_peak_kb(
+                Command::new(BIN)
+                    .current_dir(&side_a.repo)
+                    .env("PATH", path)
+                    .env("HOME", &home)
+                    .env("XDG_DATA_HOME", home.join("data"))
+                    .env("XDG_CONFIG_HOME", home.join("config"))
+                    .env("XDG_STATE_HOME", home.join("state"))
+                    .env("XDG_CACHE_HOME", home.join("cache"))
+                    .args(["load", &sid]),
+                "VmHWM:",
+            );
+            table.row([
+                "4f".into(),
+                "peak memory of load (its own) vs the export's size".into(),
+                human(kb * 1024),
+                human(last_export),
+                ratio((kb * 1024) as f64, last_export as f64),
+                "<= 2x".into(),
+                verdict((kb * 1024) as f64 <= 2.0 * last_export as f64),
+            ]);
+        }
+        None => progress("4f skipped: no opencode on PATH or in target/e2e-npm"),
+    }
     let list_ms = ms(median(&list_times));
     table.row([
         "5".into(),
@@ -1251,4 +1286,19 @@ fn join_counts(counts: &BTreeMap<String, usize>) -> String {
         .map(|(k, v)| format!("{k} {v}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The `opencode` binary a load can run: the one on PATH, else the one `.ci/run` installs for
+/// the end-to-end tests.
+fn opencode_bin() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("opencode"))
+            .find(|p| p.is_file())
+    });
+    on_path.or_else(|| {
+        let installed =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-npm/node_modules/.bin/opencode");
+        installed.is_file().then_some(installed)
+    })
 }

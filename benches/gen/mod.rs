@@ -1688,3 +1688,31 @@ pub fn small_session(i: usize, rng: &mut Rng, words: usize) -> String {
     });
     serde_json::to_string_pretty(&doc).expect("serialize")
 }
+
+/// Runs `cmd` with its output discarded, sampling its `/proc/<pid>/status` every millisecond,
+/// and returns the largest value of `field` seen, in kB: `VmHWM:` for the peak RSS of the
+/// process itself (not of the programs it runs), `RssAnon:` for its heap. 0 where `/proc` has
+/// no such field.
+pub fn sampled_peak_kb(cmd: &mut std::process::Command, field: &str) -> u64 {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{:?}: {e}", cmd.get_program()));
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            let value = text
+                .lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
+            peak = peak.max(value.unwrap_or(0));
+        }
+        if child.try_wait().unwrap().is_some() {
+            return peak;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
