@@ -178,9 +178,30 @@ pub fn epoch_seconds(timestamp: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
-/// Renders `c` as Markdown; `time` formats epoch seconds for people (local time).
-pub fn markdown(c: &Conversation, time: &dyn Fn(i64) -> String) -> String {
-    let mut out = String::new();
+/// The whole Markdown of `c`, in memory (for tests).
+#[cfg(test)]
+pub(crate) fn markdown(c: &Conversation, time: &dyn Fn(i64) -> String) -> String {
+    let mut out = Vec::new();
+    write_markdown(c, time, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The whole HTML page of `c`, in memory (for tests).
+#[cfg(test)]
+pub(crate) fn html(c: &Conversation, time: &dyn Fn(i64) -> String) -> String {
+    let mut out = Vec::new();
+    write_html(c, time, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// Writes `c` to `out` as Markdown, turn by turn; `time` formats epoch seconds for people
+/// (local time).
+pub fn write_markdown(
+    c: &Conversation,
+    time: &dyn Fn(i64) -> String,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut text = String::new();
     for (index, s) in c.sessions.iter().enumerate() {
         if index == 0 {
             let title = if s.title.is_empty() {
@@ -188,16 +209,20 @@ pub fn markdown(c: &Conversation, time: &dyn Fn(i64) -> String) -> String {
             } else {
                 &s.title
             };
-            let _ = writeln!(out, "# {}\n", one_line(title));
+            let _ = writeln!(text, "# {}\n", one_line(title));
         } else {
-            let _ = writeln!(out, "\n## Subagent {}\n", s.id);
+            let _ = writeln!(text, "\n## Subagent {}\n", s.id);
         }
-        let _ = writeln!(out, "{} session `{}`\n", s.agent, s.id);
+        let _ = writeln!(text, "{} session `{}`\n", s.agent, s.id);
         for turn in &s.turns {
-            turn_md(turn, time, &mut out);
+            turn_md(turn, time, &mut text);
+            out.write_all(text.as_bytes())?;
+            text.clear();
         }
+        out.write_all(text.as_bytes())?;
+        text.clear();
     }
-    out
+    Ok(())
 }
 
 fn turn_md(t: &Turn, time: &dyn Fn(i64) -> String, out: &mut String) {
@@ -251,25 +276,40 @@ fn output_md(output: &Output, out: &mut String) {
     fenced("", &text, out);
 }
 
-/// Renders `c` as one self-contained HTML page; `time` formats epoch seconds for people.
-pub fn html(c: &Conversation, time: &dyn Fn(i64) -> String) -> String {
-    let mut out = String::with_capacity(64 * 1024);
-    let mut page_title = String::new();
+/// Writes `c` to `out` as one self-contained HTML page, turn by turn; `time` formats epoch
+/// seconds for people.
+pub fn write_html(
+    c: &Conversation,
+    time: &dyn Fn(i64) -> String,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let page_title = c.sessions.first().map_or("", |s| {
+        if s.title.is_empty() {
+            &s.agent
+        } else {
+            &s.title
+        }
+    });
+    out.write_all(render_util::html_page_start(page_title).as_bytes())?;
+    let mut text = String::new();
     for (index, s) in c.sessions.iter().enumerate() {
         let title = if s.title.is_empty() {
             &s.agent
         } else {
             &s.title
         };
-        let _ = writeln!(out, "<section id=\"{}\">", esc(&s.id));
+        let _ = writeln!(text, "<section id=\"{}\">", esc(&s.id));
         if index == 0 {
-            page_title = title.clone();
-            let _ = writeln!(out, "<h1>{}</h1>", esc(title));
+            let _ = writeln!(text, "<h1>{}</h1>", esc(title));
         } else {
-            let _ = writeln!(out, "<h2>Subagent session <code>{}</code></h2>", esc(&s.id));
+            let _ = writeln!(
+                text,
+                "<h2>Subagent session <code>{}</code></h2>",
+                esc(&s.id)
+            );
         }
         let _ = writeln!(
-            out,
+            text,
             "<p class=\"facts\">{} session <code>{}</code> · {} turns</p>",
             esc(&s.agent),
             esc(&s.id),
@@ -283,14 +323,18 @@ pub fn html(c: &Conversation, time: &dyn Fn(i64) -> String) -> String {
                 .iter()
                 .map(|c| format!("<a href=\"#{0}\"><code>{0}</code></a>", esc(&c.id)))
                 .collect();
-            let _ = writeln!(out, "<p>Subagent sessions: {}</p>", links.join(", "));
+            let _ = writeln!(text, "<p>Subagent sessions: {}</p>", links.join(", "));
         }
         for turn in &s.turns {
-            turn_html(turn, time, &mut out);
+            turn_html(turn, time, &mut text);
+            out.write_all(text.as_bytes())?;
+            text.clear();
         }
-        out.push_str("</section>\n");
+        text.push_str("</section>\n");
+        out.write_all(text.as_bytes())?;
+        text.clear();
     }
-    render_util::html_page(&page_title, &out)
+    out.write_all(render_util::HTML_PAGE_END.as_bytes())
 }
 
 fn turn_html(t: &Turn, time: &dyn Fn(i64) -> String, out: &mut String) {

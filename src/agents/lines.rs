@@ -44,12 +44,22 @@ pub fn line_of(id: &str) -> Option<usize> {
 /// order (each at the line its id names), blank lines where the file had them, up to
 /// `total_lines`, newline-terminated.
 pub fn render(session: &Session, total_lines: usize) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    write(session, total_lines, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("message texts are UTF-8")
+}
+
+/// Writes what [`render`] gives to `out`, record by record.
+pub fn write(
+    session: &Session,
+    total_lines: usize,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut next = 1usize;
     for m in &session.messages {
         if let Some(n) = line_of(&m.id) {
             while next < n {
-                out.push('\n');
+                out.write_all(b"\n")?;
                 next += 1;
             }
             next = next.max(n) + 1;
@@ -59,16 +69,16 @@ pub fn render(session: &Session, total_lines: usize) -> String {
         match &m.body {
             Body::Raw {
                 source, start, end, ..
-            } => out.push_str(&source[*start..*end]),
-            Body::Parsed(v) => out.push_str(&serde_json::to_string(v).unwrap_or_default()),
+            } => out.write_all(source[*start..*end].as_bytes())?,
+            Body::Parsed(v) => serde_json::to_writer(&mut *out, v)?,
         }
-        out.push('\n');
+        out.write_all(b"\n")?;
     }
     while next <= total_lines {
-        out.push('\n');
+        out.write_all(b"\n")?;
         next += 1;
     }
-    out
+    Ok(())
 }
 
 /// The merge rules of line-id sessions; `info_key` names the agent's object in the session info,

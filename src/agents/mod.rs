@@ -229,19 +229,22 @@ pub trait Agent: SessionKind {
     /// When the session was last updated, in epoch milliseconds, when it says.
     fn updated_ms(&self, session: &Session) -> Option<i64>;
 
-    /// The session rendered as `view`; `time` formats epoch seconds for readable views.
-    fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8>;
-
-    /// Writes the session rendered as `view` to `out`; agents whose sessions run long stream it
-    /// instead of building the whole text first.
+    /// Writes the session rendered as `view` to `out`, as it goes (a long session is never
+    /// rendered whole in memory first); `time` formats epoch seconds for readable views.
     fn render_to(
         &self,
         session: &Session,
         view: View,
         time: &dyn Fn(i64) -> String,
         out: &mut dyn std::io::Write,
-    ) -> std::io::Result<()> {
-        out.write_all(&self.render(session, view, time))
+    ) -> std::io::Result<()>;
+
+    /// The session rendered as `view`, in memory (see [`Agent::render_to`]).
+    fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8> {
+        let mut text = Vec::new();
+        self.render_to(session, view, time, &mut text)
+            .expect("writing to memory cannot fail");
+        text
     }
 
     /// The session in one version of the agent's own format (`export --format-version 2`), converted

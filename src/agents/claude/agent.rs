@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::source::{self, HookPayload, SourceError};
 use super::{edits, load, merge, render, text, transcript, AGENT};
 use crate::agents::file_sessions;
+use crate::agents::{conversation, lines};
 use crate::agents::{
     Agent, AgentError, Checkout, HookRead, InputError, Pick, Progress, Read, Restored, Source,
     TextField, View,
@@ -153,11 +154,17 @@ impl Agent for ClaudeAgent {
         None
     }
 
-    fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8> {
+    fn render_to(
+        &self,
+        session: &Session,
+        view: View,
+        time: &dyn Fn(i64) -> String,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
         match view {
-            View::Native => transcript::render(session).into_bytes(),
-            View::Markdown => render::markdown(session, time).into_bytes(),
-            View::Html => render::html(session, time).into_bytes(),
+            View::Native => lines::write(session, transcript::lines(session), out),
+            View::Markdown => conversation::write_markdown(&render::view(session), time, out),
+            View::Html => conversation::write_html(&render::view(session), time, out),
         }
     }
 

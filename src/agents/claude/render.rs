@@ -8,23 +8,14 @@ use serde_json::Value;
 
 use super::transcript;
 use crate::agents::conversation::{
-    self, epoch_seconds, Block, Conversation, Output, Role, SessionView, ToolCall,
+    epoch_seconds, Block, Conversation, Output, Role, SessionView, ToolCall,
 };
 use crate::agents::render_util::line_diff;
 use crate::session::Session;
 
-/// The conversation as Markdown, subagents after it; `time` formats epoch seconds.
-pub fn markdown(session: &Session, time: &dyn Fn(i64) -> String) -> String {
-    conversation::markdown(&view(session), time)
-}
-
-/// The conversation as one HTML page; `time` formats epoch seconds.
-pub fn html(session: &Session, time: &dyn Fn(i64) -> String) -> String {
-    conversation::html(&view(session), time)
-}
-
-/// The session and its subagents as a [`Conversation`].
-fn view(session: &Session) -> Conversation {
+/// The session and its subagents as a [`Conversation`], to render with
+/// [`crate::agents::conversation::write_markdown`] or [`crate::agents::conversation::write_html`].
+pub fn view(session: &Session) -> Conversation {
     let agent = match transcript::version(session) {
         Some(v) => format!("Claude Code {v}"),
         None => "Claude Code".to_owned(),
@@ -182,6 +173,7 @@ fn edit_diffs(tool: &str, input: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agents::conversation;
 
     fn utc(seconds: i64) -> String {
         format!("@{seconds}")
@@ -191,7 +183,7 @@ mod tests {
     fn the_example_reads_as_a_conversation() {
         let text = include_str!("../../../tests/fixtures/claude/example-session.jsonl");
         let parsed = transcript::parse(text.as_bytes().to_vec(), "s", "s.jsonl").unwrap();
-        let md = markdown(&parsed.session, &utc);
+        let md = conversation::markdown(&view(&parsed.session), &utc);
         assert!(md.contains("TOOL:bash echo hello-from-bash"), "{md}");
         assert!(md.contains("**Tool call** `Bash`"));
         assert!(
@@ -200,7 +192,7 @@ mod tests {
         );
         assert!(md.contains("*Conversation compacted*"));
         assert!(!md.contains("prompt_snapshot"));
-        let page = html(&parsed.session, &utc);
+        let page = conversation::html(&view(&parsed.session), &utc);
         assert!(page.contains("<article class=\"turn user\""), "{page}");
         assert!(page.contains("<pre>hello-from-bash</pre>"), "{page}");
     }
@@ -241,7 +233,7 @@ mod tests {
                 .collect(),
             children: vec![],
         };
-        let md = markdown(&session, &utc);
+        let md = conversation::markdown(&view(&session), &utc);
         assert!(
             md.contains("```\n\nDiff of `/p/a.rs`:\n\n```diff\n a\n-b\n+B\n c\n```\n\n"),
             "the diff follows the call's input: {md}"
@@ -273,7 +265,7 @@ mod tests {
             }],
             children: vec![],
         };
-        let page = html(&session, &utc);
+        let page = conversation::html(&view(&session), &utc);
         assert!(!page.contains("<script"), "{page}");
         let escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;";
         assert!(

@@ -7,22 +7,13 @@ use serde_json::Value;
 
 use super::rollout;
 use crate::agents::conversation::{
-    self, epoch_seconds, Block, Conversation, Output, Role, SessionView, ToolCall,
+    epoch_seconds, Block, Conversation, Output, Role, SessionView, ToolCall,
 };
 use crate::session::Session;
 
-/// The conversation as Markdown, subagents after it; `time` formats epoch seconds.
-pub fn markdown(session: &Session, time: &dyn Fn(i64) -> String) -> String {
-    conversation::markdown(&view(session), time)
-}
-
-/// The conversation as one HTML page; `time` formats epoch seconds.
-pub fn html(session: &Session, time: &dyn Fn(i64) -> String) -> String {
-    conversation::html(&view(session), time)
-}
-
-/// The session and its subagents as a [`Conversation`].
-fn view(session: &Session) -> Conversation {
+/// The session and its subagents as a [`Conversation`], to render with
+/// [`crate::agents::conversation::write_markdown`] or [`crate::agents::conversation::write_html`].
+pub fn view(session: &Session) -> Conversation {
     let agent = match rollout::version(session) {
         Some(v) => format!("Codex {v}"),
         None => "Codex CLI".to_owned(),
@@ -128,6 +119,7 @@ fn item(id: &str, p: &Value, time: Option<i64>, view: &mut SessionView) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agents::conversation;
 
     #[test]
     fn the_example_reads_as_a_conversation() {
@@ -135,7 +127,7 @@ mod tests {
         let session = rollout::parse(text.as_bytes().to_vec(), "r.jsonl")
             .unwrap()
             .session;
-        let md = markdown(&session, &|s| format!("@{s}"));
+        let md = conversation::markdown(&view(&session), &|s| format!("@{s}"));
         assert!(md.starts_with("# TOOL:echo hello-from-tool HUGE\n"), "{md}");
         assert!(md.contains("**Tool call** `exec_command`"), "{md}");
         assert!(md.contains("hello-from-tool HUGE\n```"), "{md}");
@@ -147,7 +139,7 @@ mod tests {
             md.contains("**Tool output**\n\n```\nChunk ID: c579df\n"),
             "the output follows its call: {md}"
         );
-        let page = html(&session, &|s| format!("@{s}"));
+        let page = conversation::html(&view(&session), &|s| format!("@{s}"));
         assert!(page.starts_with("<!DOCTYPE html>") && !page.contains("<environment"));
         assert!(page.contains("<article class=\"turn assistant\""), "{page}");
     }

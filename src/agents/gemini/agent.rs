@@ -179,12 +179,20 @@ impl Agent for GeminiAgent {
         None
     }
 
-    fn render(&self, session: &Session, view: View, _time: &dyn Fn(i64) -> String) -> Vec<u8> {
-        match view {
-            View::Native => log::render(session).into_bytes(),
-            View::Markdown => render::markdown(session).into_bytes(),
-            View::Html => render::html(session).into_bytes(),
-        }
+    fn render_to(
+        &self,
+        session: &Session,
+        view: View,
+        _time: &dyn Fn(i64) -> String,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        // The state at the end of the log is replayed whole, so each view is built whole.
+        let text = match view {
+            View::Native => log::render(session),
+            View::Markdown => render::markdown(session),
+            View::Html => render::html(session),
+        };
+        out.write_all(text.as_bytes())
     }
 
     fn restore(

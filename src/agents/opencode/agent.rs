@@ -148,13 +148,6 @@ impl Agent for OpenCodeAgent {
         export::updated_ms(session)
     }
 
-    fn render(&self, session: &Session, view: View, time: &dyn Fn(i64) -> String) -> Vec<u8> {
-        let mut text = Vec::new();
-        self.render_to(session, view, time, &mut text)
-            .expect("writing to memory cannot fail");
-        text
-    }
-
     fn render_to(
         &self,
         session: &Session,
