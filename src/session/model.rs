@@ -91,7 +91,10 @@ impl Body {
     /// Holds `value` as its compact JSON text: what a rewrite of a long session's messages keeps,
     /// so the session stays about the size of its text instead of a tree of values.
     pub fn text_of(value: &Value) -> Self {
-        Self::owned_raw(value.to_string())
+        let mut text = value.to_string();
+        // The text grew by doubling: give back what it does not use.
+        text.shrink_to_fit();
+        Self::owned_raw(text)
     }
 
     /// Gives a message that shares its source document a copy of its own text, so that once
