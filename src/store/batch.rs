@@ -233,7 +233,7 @@ impl Store {
             .iter()
             .map(|(name, p)| edit(name, p))
             .collect::<Result<Vec<_>>>()?;
-        if self.edit_refs(edits).is_ok() {
+        if self.edit_refs_packed(edits).is_ok() {
             return Ok(failed);
         }
         // One of them moved (or its lock is held): apply them one by one, as a save would.

@@ -159,23 +159,59 @@ impl Store {
         self.edit_refs(vec![edit_of(name.clone(), update)])
     }
 
-    /// Applies `edits` in one gix transaction, with reflog entries by the committer: all of
-    /// them, or none when one's expected value does not hold.
-    pub(super) fn edit_refs(&self, edits: Vec<RefEdit>) -> std::result::Result<(), gix::Error> {
-        // The reflog needs a committer; use the same identity (with its fallback) as the commits,
-        // so a repository with no git identity configured can still save.
+    /// Who reflog entries are written by: the same identity (with its fallback) as the commits,
+    /// so a repository with no git identity configured can still save.
+    fn reflog_signature(&self) -> gix::actor::Signature {
         let who = self.committer();
-        let signature = gix::actor::Signature {
+        gix::actor::Signature {
             name: who.name.as_str().into(),
             email: who.email.as_str().into(),
             time: gix::date::Time {
                 seconds: who.seconds,
                 offset: who.offset,
             },
-        };
+        }
+    }
+
+    /// Applies `edits` in one gix transaction, with reflog entries by the committer: all of
+    /// them, or none when one's expected value does not hold.
+    pub(super) fn edit_refs(&self, edits: Vec<RefEdit>) -> std::result::Result<(), gix::Error> {
+        let signature = self.reflog_signature();
         let mut time = gix::date::parse::TimeBuf::default();
         self.repo
             .edit_references_as(edits, Some(signature.to_ref(&mut time)))?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Like [`Store::edit_refs`], writing the new values into `packed-refs` (one file) instead
+    /// of one loose file per ref, as `git clone` does for the refs it fetches: for a batch of
+    /// thousands of new refs, which listing then reads in one go. Each ref is still locked and
+    /// checked against its expected value, and gets its reflog entry.
+    pub(super) fn edit_refs_packed(
+        &self,
+        edits: Vec<RefEdit>,
+    ) -> std::result::Result<(), gix::Error> {
+        use gix::lock::acquire::Fail;
+        use gix::refs::file::transaction::PackedRefs;
+        let signature = self.reflog_signature();
+        let mut time = gix::date::parse::TimeBuf::default();
+        // git's defaults for core.filesRefLockTimeout and core.packedRefsTimeout.
+        let (file_lock, packed_lock) = (
+            Fail::AfterDurationWithBackoff(Duration::from_millis(100)),
+            Fail::AfterDurationWithBackoff(Duration::from_millis(1000)),
+        );
+        self.repo
+            .refs
+            .transaction()
+            .packed_refs(
+                PackedRefs::DeletionsAndNonSymbolicUpdatesRemoveLooseSourceReference(Box::new(
+                    self.repo.objects.clone(),
+                )),
+            )
+            .prepare(edits, file_lock, packed_lock)?
+            .commit(Some(signature.to_ref(&mut time)))?;
         Ok(())
     }
 }

@@ -141,6 +141,16 @@ fn importing_a_folder_gives_the_refs_and_trees_of_importing_its_files_one_by_one
         "one pack, no loose object:\n{counts}"
     );
     at_once.assert_fsck_clean();
+    let packed = std::fs::read_to_string(at_once.dir.join(".git/packed-refs")).unwrap_or_default();
+    assert!(
+        packed.contains(&session_ref("ses_many0007"))
+            && !at_once
+                .dir
+                .join(".git")
+                .join(session_ref("ses_many0007"))
+                .exists(),
+        "a folder's refs are written to packed-refs, as git clone writes them:\n{packed}"
+    );
 
     // Searching reads the sessions on several threads; what it prints comes in `list`'s order.
     let listed: Vec<String> = at_once.git_session(&["list", "--json"]).success().json()["sessions"]
