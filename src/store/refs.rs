@@ -182,9 +182,7 @@ impl Store {
             .edit_references_as(edits, Some(signature.to_ref(&mut time)))?;
         Ok(())
     }
-}
 
-impl Store {
     /// Like [`Store::edit_refs`], writing the new values into `packed-refs` (one file) instead
     /// of one loose file per ref, as `git clone` does for the refs it fetches: for a batch of
     /// thousands of new refs, which listing then reads in one go. Each ref is still locked and
