@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::{log, state};
-use crate::agents::render_util::{escape_html, fenced};
+use crate::agents::render_util::{escape_html, fenced, html_page};
 use crate::agents::TextField;
 use crate::session::Session;
 
@@ -33,12 +33,21 @@ pub fn markdown(session: &Session) -> String {
     out
 }
 
-/// The session as one HTML page (the Markdown view, escaped, preformatted).
+/// The session as one HTML page on the shared shell (its style and Content-Security-Policy, so
+/// `git session serve` shows it inside its own page): the Markdown view, escaped, preformatted.
 pub fn html(session: &Session) -> String {
-    format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\"><title>{}</title></head>\n<body><pre style=\"white-space: pre-wrap\">{}</pre></body></html>\n",
-        escape_html(&log::title(session)),
+    let title = log::title(session);
+    let body = format!(
+        "<pre class=\"text\">{}</pre>\n",
         escape_html(&markdown(session))
+    );
+    html_page(
+        if title.is_empty() {
+            "Gemini CLI session"
+        } else {
+            &title
+        },
+        &body,
     )
 }
 
@@ -228,6 +237,11 @@ mod tests {
         assert!(md.contains("params/report must be object"), "{md}");
         let found = fields(&child);
         assert!(found.iter().any(|f| f.field == "input.report"));
-        assert!(html(&child).starts_with("<!doctype html>"));
+        let page = html(&child);
+        let inside = crate::agents::render_util::html_page_body(&page)
+            .expect("the page is on the shared shell, which serve embeds");
+        assert!(inside.starts_with("<pre class=\"text\">"), "{inside}");
+        assert!(inside.contains("**Tool call** `complete_task`"), "{inside}");
+        assert!(page.contains(crate::agents::render_util::CONTENT_SECURITY_POLICY));
     }
 }
