@@ -15,6 +15,15 @@ use std::path::Path;
 /// against a power cut. A symlink at `path` is replaced by the file, not followed. On an error the
 /// temporary file is removed and `path` is unchanged.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, &mut |out| out.write_all(bytes))
+}
+
+/// Like [`write_atomically`], with the contents written by `write` as it goes (through a
+/// buffer), so a long file is never held in memory whole.
+pub fn write_atomically_with(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -38,7 +47,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = builder.tempfile_in(dir).map_err(without_temp_path)?;
-    tmp.write_all(bytes)?;
+    {
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        write(&mut out)?;
+        out.flush()?;
+    }
     if let Some(permissions) = existing {
         tmp.as_file().set_permissions(permissions)?;
     }
@@ -60,7 +73,15 @@ fn without_temp_path(e: std::io::Error) -> std::io::Error {
 /// Like [`write_atomically`], for a file only its owner may read (mode `0o600`, new or not):
 /// an agent's transcript, which can hold anything the agent saw.
 pub fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomically(path, bytes)?;
+    write_private_atomically_with(path, &mut |out| out.write_all(bytes))
+}
+
+/// Like [`write_private_atomically`], with the contents written by `write` as it goes.
+pub fn write_private_atomically_with(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    write_atomically_with(path, write)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

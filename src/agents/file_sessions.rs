@@ -127,6 +127,65 @@ fn rename_session_ids(session: &mut Session, pairs: &[(String, String)]) {
     }
 }
 
+/// Writes a file's bytes to a writer, as it goes.
+pub type WriteBytes<'a> = Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()> + 'a>;
+
+/// One file a session occupies: where it goes, and what writes its bytes (as it goes, so a long
+/// transcript is never held whole in memory besides the session).
+pub struct SessionFile<'a> {
+    /// Where the file goes.
+    pub path: PathBuf,
+    /// Writes the file's bytes.
+    pub write: WriteBytes<'a>,
+}
+
+impl SessionFile<'_> {
+    /// The file's bytes, in memory (for tests and small files).
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        (self.write)(&mut out).expect("writing to memory cannot fail");
+        out
+    }
+
+    /// Whether the file at [`SessionFile::path`] already holds exactly these bytes, compared
+    /// as they are written.
+    fn holds(&self) -> bool {
+        let Ok(file) = std::fs::File::open(&self.path) else {
+            return false;
+        };
+        let mut same = SameBytes {
+            file: std::io::BufReader::new(file),
+            buffer: Vec::new(),
+        };
+        if (self.write)(&mut same).is_err() {
+            return false;
+        }
+        // Nothing may follow what was written.
+        std::io::Read::read(&mut same.file, &mut [0u8; 1]).is_ok_and(|n| n == 0)
+    }
+}
+
+/// A writer that checks what is written against a file's bytes, failing at the first difference.
+struct SameBytes<R> {
+    file: R,
+    buffer: Vec<u8>,
+}
+
+impl<R: std::io::Read> std::io::Write for SameBytes<R> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.resize(bytes.len(), 0);
+        self.file.read_exact(&mut self.buffer)?;
+        if self.buffer != bytes {
+            return Err(std::io::Error::other("the file differs"));
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What putting a session's files back did.
 #[derive(Debug, Default)]
 pub struct PutBack {
@@ -138,19 +197,19 @@ pub struct PutBack {
     pub backups: Vec<PathBuf>,
 }
 
-/// Writes `files` (path, contents; mode 0600, each atomically). Unless `fork`: files that
+/// Writes `files` (mode 0600, each atomically, as it is rendered). Unless `fork`: files that
 /// already hold exactly these bytes are left alone, and a local copy (`local()` reads it, `None`
 /// when there is none) is first written as a backup bundle of `kind` below `state_dir`.
 pub fn put_back(
     kind: &dyn SessionKind,
     state_dir: &Path,
-    files: &[(PathBuf, String)],
+    files: &[SessionFile<'_>],
     fork: bool,
     local: impl FnOnce() -> Result<Option<Session>, AgentError>,
 ) -> Result<PutBack, AgentError> {
     let mut done = PutBack::default();
     if !fork {
-        if all_hold(files) {
+        if files.iter().all(SessionFile::holds) {
             done.identical = true;
             return Ok(done);
         }
@@ -163,22 +222,68 @@ pub fn put_back(
             done.replaced = true;
         }
     }
-    for (path, text) in files {
-        let written = path
+    for file in files {
+        let written = file
+            .path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| crate::fsutil::write_private_atomically(path, text.as_bytes()));
+            .and_then(|()| {
+                crate::fsutil::write_private_atomically_with(&file.path, &mut |out| {
+                    (file.write)(out)
+                })
+            });
         written.map_err(|e| {
-            AgentError::new(format!("cannot write {}: {e}", path.display()))
+            AgentError::new(format!("cannot write {}: {e}", file.path.display()))
                 .hint("check that the agent's folder is writable, then load again")
         })?;
     }
     Ok(done)
 }
 
-/// Whether every file already holds exactly these bytes.
-fn all_hold(files: &[(PathBuf, String)]) -> bool {
-    files
-        .iter()
-        .all(|(path, text)| std::fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file whose bytes are `text`, written in pieces of 3 bytes (as a renderer writes them).
+    fn file<'a>(path: &Path, text: &'a str) -> SessionFile<'a> {
+        SessionFile {
+            path: path.to_path_buf(),
+            write: Box::new(move |out| {
+                for piece in text.as_bytes().chunks(3) {
+                    out.write_all(piece)?;
+                }
+                Ok(())
+            }),
+        }
+    }
+
+    #[test]
+    fn a_file_holds_its_bytes_only_when_they_are_exactly_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let text = "{\"a\":1}\n\n{\"b\":2}\n";
+        assert!(!file(&path, text).holds(), "no file yet");
+        std::fs::write(&path, text).unwrap();
+        assert!(file(&path, text).holds());
+        assert_eq!(file(&path, text).bytes(), text.as_bytes());
+        std::fs::write(&path, format!("{text}\n")).unwrap();
+        assert!(!file(&path, text).holds(), "the file has more");
+        std::fs::write(&path, &text[..text.len() - 1]).unwrap();
+        assert!(!file(&path, text).holds(), "the file has less");
+        std::fs::write(&path, text.replace('2', "3")).unwrap();
+        assert!(!file(&path, text).holds(), "a byte differs");
+    }
+
+    #[test]
+    fn put_back_writes_each_file_as_it_is_rendered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/s.jsonl");
+        let files = [file(&path, "one\ntwo\n")];
+        let kind = crate::agents::registry::by_name("claude").unwrap();
+        let done = put_back(kind, dir.path(), &files, false, || Ok(None)).unwrap();
+        assert!(!done.identical);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\ntwo\n");
+        let again = put_back(kind, dir.path(), &files, false, || Ok(None)).unwrap();
+        assert!(again.identical, "the same bytes are left alone");
+    }
 }

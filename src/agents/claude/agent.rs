@@ -230,9 +230,12 @@ impl Agent for ClaudeAgent {
                 Ok(None)
             }
         })?;
+        // The files borrow the session, which the result takes.
+        let file = files[0].path.clone();
+        drop(files);
         Ok(Restored {
             continue_with: format!("claude --resume {}", session.id),
-            file: Some(files[0].0.clone()),
+            file: Some(file),
             identical: done.identical,
             replaced: done.replaced,
             backups: done.backups,

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{source, transcript};
 pub use crate::agents::file_sessions::relocate;
-use crate::agents::file_sessions::rename_ids;
+use crate::agents::file_sessions::{rename_ids, SessionFile};
 use crate::session::Session;
 
 /// Gives the session a new session id: every occurrence of the old id in every string (the
@@ -44,22 +44,30 @@ pub fn new_uuid(seed: u64) -> String {
 
 /// The files a session occupies in `project_dir`: the transcript, then each subagent's
 /// transcript and meta file.
-pub fn files(session: &Session, project_dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut out = vec![(
-        project_dir.join(format!("{}.jsonl", session.id)),
-        transcript::render(session),
-    )];
+pub fn files<'a>(session: &'a Session, project_dir: &Path) -> Vec<SessionFile<'a>> {
+    let transcript_of = |s: &'a Session| -> SessionFile<'a> {
+        let lines = transcript::lines(s);
+        SessionFile {
+            path: PathBuf::new(),
+            write: Box::new(move |out| crate::agents::lines::write(s, lines, out)),
+        }
+    };
+    let mut out = vec![SessionFile {
+        path: project_dir.join(format!("{}.jsonl", session.id)),
+        ..transcript_of(session)
+    }];
     let sub = project_dir.join(&session.id).join("subagents");
     for child in &session.children {
-        out.push((
-            sub.join(format!("{}.jsonl", child.id)),
-            transcript::render(child),
-        ));
+        out.push(SessionFile {
+            path: sub.join(format!("{}.jsonl", child.id)),
+            ..transcript_of(child)
+        });
         if let Some(meta) = child.info.pointer("/claude/meta") {
-            out.push((
-                sub.join(format!("{}.meta.json", child.id)),
-                serde_json::to_string(meta).unwrap_or_default(),
-            ));
+            let text = serde_json::to_string(meta).unwrap_or_default();
+            out.push(SessionFile {
+                path: sub.join(format!("{}.meta.json", child.id)),
+                write: Box::new(move |out| out.write_all(text.as_bytes())),
+            });
         }
     }
     out

@@ -227,17 +227,20 @@ impl Agent for CodexAgent {
         }
         let files = load::files(&session, &home, !fork);
         let done = file_sessions::put_back(self, &checkout.state_dir, &files, fork, || {
-            if !files[0].0.is_file() {
+            if !files[0].path.is_file() {
                 return Ok(None);
             }
             let candidates = source::rollout_files(&source::sessions_dir(&home));
             Ok(Some(
-                source::read_with_children(&files[0].0, &candidates)?.0,
+                source::read_with_children(&files[0].path, &candidates)?.0,
             ))
         })?;
+        // The files borrow the session, which the result takes.
+        let file = files[0].path.clone();
+        drop(files);
         Ok(Restored {
             continue_with: format!("codex resume {}", session.id),
-            file: Some(files[0].0.clone()),
+            file: Some(file),
             identical: done.identical,
             replaced: done.replaced,
             backups: done.backups,

@@ -5,12 +5,13 @@
 //! rollout it has not seen when the session is resumed (`codex resume <id>`), with the cwd it is
 //! resumed in, so nothing else needs to change.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::json;
 
 use super::source;
 use crate::agents::file_sessions::rename_ids;
+use crate::agents::file_sessions::SessionFile;
 use crate::session::Session;
 
 pub use crate::agents::file_sessions::relocate;
@@ -55,8 +56,8 @@ pub fn new_uuid(seed: u64) -> String {
 
 /// Where each rollout of the session goes under `home` (`$CODEX_HOME`): over the local copy
 /// of that session when there is one (`keep_local`), else `sessions/<YYYY/MM/DD>/<file>` from
-/// the info. Returns `(path, contents)` for the session, then each subagent.
-pub fn files(session: &Session, home: &Path, keep_local: bool) -> Vec<(PathBuf, String)> {
+/// the info. Returns the session's file, then each subagent's.
+pub fn files<'a>(session: &'a Session, home: &Path, keep_local: bool) -> Vec<SessionFile<'a>> {
     session
         .walk()
         .into_iter()
@@ -74,7 +75,11 @@ pub fn files(session: &Session, home: &Path, keep_local: bool) -> Vec<(PathBuf, 
                     .join(info("dir").unwrap_or_else(|| meta.date_dir()))
                     .join(info("file").unwrap_or_else(|| meta.file_name()))
             });
-            (path, super::rollout::render(s))
+            let lines = super::rollout::lines(s);
+            SessionFile {
+                path,
+                write: Box::new(move |out| crate::agents::lines::write(s, lines, out)),
+            }
         })
         .collect()
 }
@@ -139,7 +144,7 @@ mod tests {
         assert!(text.contains("<cwd>/srv/bob/co</cwd>"));
         let files = files(&s, Path::new("/h/.codex"), false);
         assert_eq!(
-            files[0].0,
+            files[0].path,
             Path::new("/h/.codex/sessions/2026/11/30/rollout-2026-11-30T11-43-44-01a22c44-a04c-71c1-bfce-80b4f6d80cd3.jsonl")
         );
     }

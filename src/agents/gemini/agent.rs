@@ -244,15 +244,18 @@ impl Agent for GeminiAgent {
         load::freshen(&mut session, time::OffsetDateTime::now_utc());
         let files = load::files(&session, &chats, !fork);
         let done = file_sessions::put_back(self, &checkout.state_dir, &files, fork, || {
-            if !files[0].0.is_file() {
+            if !files[0].path.is_file() {
                 return Ok(None);
             }
-            Ok(Some(source::read_with_children(&files[0].0)?.0))
+            Ok(Some(source::read_with_children(&files[0].path)?.0))
         })?;
-        source::remove_strays(&files[0].0, &session.id);
+        source::remove_strays(&files[0].path, &session.id);
+        // The files borrow the session, which the result takes.
+        let file = files[0].path.clone();
+        drop(files);
         Ok(Restored {
             continue_with: format!("gemini --resume {}", session.id),
-            file: Some(files[0].0.clone()),
+            file: Some(file),
             identical: done.identical,
             replaced: done.replaced,
             backups: done.backups,

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::{log, source};
 use crate::agents::file_sessions::rename_ids;
+use crate::agents::file_sessions::SessionFile;
 use crate::session::model::Body;
 use crate::session::{Message, Session};
 
@@ -209,17 +210,24 @@ pub fn freshen(session: &mut Session, now: time::OffsetDateTime) -> bool {
 
 /// Where each file of the session goes in `chats` (this checkout's folder): over the local copy
 /// of that session when there is one (`keep_local`), else `chats/<file>`; a subagent in
-/// `chats/<parent id>/<file>`. Returns `(path, contents)` for the session, then each subagent.
-pub fn files(session: &Session, chats: &Path, keep_local: bool) -> Vec<(PathBuf, String)> {
+/// `chats/<parent id>/<file>`. Returns the session's file, then each subagent's (each rendered
+/// whole when written: the log is replayed to render it).
+pub fn files<'a>(session: &'a Session, chats: &Path, keep_local: bool) -> Vec<SessionFile<'a>> {
+    let file = |path: PathBuf, s: &'a Session| SessionFile {
+        path,
+        write: Box::new(move |out: &mut dyn std::io::Write| {
+            out.write_all(log::render(s).as_bytes())
+        }),
+    };
     let mut out = Vec::new();
     let root = keep_local
         .then(|| source::in_chats(chats, &session.id))
         .flatten()
         .unwrap_or_else(|| chats.join(file_name(session)));
-    out.push((root, log::render(session)));
+    out.push(file(root, session));
     for s in session.walk().into_iter().skip(1) {
         let parent = log::parent(s).unwrap_or_else(|| session.id.clone());
-        out.push((chats.join(parent).join(file_name(s)), log::render(s)));
+        out.push(file(chats.join(parent).join(file_name(s)), s));
     }
     out
 }
