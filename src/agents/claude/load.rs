@@ -45,23 +45,20 @@ pub fn new_uuid(seed: u64) -> String {
 /// The files a session occupies in `project_dir`: the transcript, then each subagent's
 /// transcript and meta file.
 pub fn files<'a>(session: &'a Session, project_dir: &Path) -> Vec<SessionFile<'a>> {
-    let transcript_of = |s: &'a Session| -> SessionFile<'a> {
+    let transcript = |path: PathBuf, s: &'a Session| {
         let lines = transcript::lines(s);
         SessionFile {
-            path: PathBuf::new(),
+            path,
             write: Box::new(move |out| crate::agents::lines::write(s, lines, out)),
         }
     };
-    let mut out = vec![SessionFile {
-        path: project_dir.join(format!("{}.jsonl", session.id)),
-        ..transcript_of(session)
-    }];
+    let mut out = vec![transcript(
+        project_dir.join(format!("{}.jsonl", session.id)),
+        session,
+    )];
     let sub = project_dir.join(&session.id).join("subagents");
     for child in &session.children {
-        out.push(SessionFile {
-            path: sub.join(format!("{}.jsonl", child.id)),
-            ..transcript_of(child)
-        });
+        out.push(transcript(sub.join(format!("{}.jsonl", child.id)), child));
         if let Some(meta) = child.info.pointer("/claude/meta") {
             let text = serde_json::to_string(meta).unwrap_or_default();
             out.push(SessionFile {

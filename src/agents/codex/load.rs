@@ -10,8 +10,7 @@ use std::path::Path;
 use serde_json::json;
 
 use super::source;
-use crate::agents::file_sessions::rename_ids;
-use crate::agents::file_sessions::SessionFile;
+use crate::agents::file_sessions::{rename_ids, SessionFile};
 use crate::session::Session;
 
 pub use crate::agents::file_sessions::relocate;

@@ -15,8 +15,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::{log, source};
-use crate::agents::file_sessions::rename_ids;
-use crate::agents::file_sessions::SessionFile;
+use crate::agents::file_sessions::{rename_ids, SessionFile};
 use crate::session::model::Body;
 use crate::session::{Message, Session};
 
