@@ -257,4 +257,27 @@ mod tests {
         assert!(serde_json::from_str::<&serde_json::value::RawValue>(r#"{"a":1e999}"#).is_ok());
         assert!(check_json(r#"{"a":"#).is_err(), "cut short");
     }
+
+    #[test]
+    fn detached_and_rewritten_messages_let_their_document_go() {
+        let source = Arc::new(r#"[{"a":1},{"b":2}]"#.to_owned());
+        let mut first = Body::raw(&source, &source[1..8]);
+        let mut second = Body::raw(&source, &source[9..16]);
+        let weak = Arc::downgrade(&source);
+        drop(source);
+        first.detach();
+        assert!(
+            weak.upgrade().is_some(),
+            "the second message still holds it"
+        );
+        second = Body::text_of(&second.value());
+        assert!(weak.upgrade().is_none(), "the document is freed");
+        assert_eq!(first.value().into_owned(), serde_json::json!({"a": 1}));
+        assert_eq!(second.value().into_owned(), serde_json::json!({"b": 2}));
+        assert_eq!(
+            first.fingerprint(),
+            Some(fingerprint(r#"{"a":1}"#)),
+            "a detached message keeps its fingerprint"
+        );
+    }
 }
