@@ -1,8 +1,10 @@
 //! The agent-agnostic session: an info object, ordered messages and child sessions.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// One session as an agent exported it, with its child sessions (subagents).
@@ -118,6 +120,47 @@ impl Body {
                 };
             }
         }
+    }
+
+    /// Edits the top-level member `key` of the message's JSON object, parsing only that member:
+    /// `edit` returns how many values it changed, and only then is the text rewritten (the
+    /// other members copied as they are, keys in order). Re-homing a long session's messages
+    /// this way never builds the values of their (large) other members. Returns what `edit`
+    /// returned, 0 when the message has no such member or is not an object.
+    pub fn edit_member(&mut self, key: &str, edit: impl FnOnce(&mut Value) -> usize) -> usize {
+        let text = match self {
+            Body::Parsed(value) => return value.get_mut(key).map_or(0, edit),
+            Body::Raw {
+                source, start, end, ..
+            } => &source[*start..*end],
+        };
+        let Ok(members) = serde_json::from_str::<BTreeMap<String, &RawValue>>(text) else {
+            return 0;
+        };
+        let Some(raw) = members.get(key) else {
+            return 0;
+        };
+        let mut member: Value = serde_json::from_str(raw.get())
+            .expect("raw message JSON was validated when it was read");
+        let changed = edit(&mut member);
+        if changed == 0 {
+            return 0;
+        }
+        let member = member.to_string();
+        let mut out = String::with_capacity(text.len() + member.len());
+        out.push('{');
+        for (n, (name, value)) in members.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(&Value::from(name.as_str()).to_string());
+            out.push(':');
+            out.push_str(if name == key { &member } else { value.get() });
+        }
+        out.push('}');
+        out.shrink_to_fit();
+        *self = Body::owned_raw(out);
+        changed
     }
 
     /// The value, parsed on demand.
@@ -256,6 +299,46 @@ mod tests {
         assert!(check_json(r#"{"a":1e999}"#).is_err(), "out of range");
         assert!(serde_json::from_str::<&serde_json::value::RawValue>(r#"{"a":1e999}"#).is_ok());
         assert!(check_json(r#"{"a":"#).is_err(), "cut short");
+    }
+
+    #[test]
+    fn editing_a_member_parses_and_rewrites_only_that_member() {
+        let text = r#"{"parts":[{"text":"a long output","n":1.50}],"info":{"path":{"cwd":"/a"}}}"#;
+        let mut body = Body::owned_raw(text.to_owned());
+        let changed = body.edit_member("info", |info| {
+            info["path"]["cwd"] = "/b".into();
+            1
+        });
+        assert_eq!(changed, 1);
+        let Body::Raw {
+            source, start, end, ..
+        } = &body
+        else {
+            panic!("an edited raw message stays text");
+        };
+        // The other member is copied as it was written (`1.50`, not re-serialised as `1.5`).
+        assert_eq!(
+            &source[*start..*end],
+            r#"{"info":{"path":{"cwd":"/b"}},"parts":[{"text":"a long output","n":1.50}]}"#
+        );
+        assert_eq!(body.fingerprint(), Some(fingerprint(&source[*start..*end])));
+
+        let mut untouched = Body::owned_raw(text.to_owned());
+        assert_eq!(untouched.edit_member("info", |_| 0), 0);
+        assert_eq!(untouched.edit_member("missing", |_| 1), 0, "no such member");
+        let mut array = Body::owned_raw("[1,2]".to_owned());
+        assert_eq!(array.edit_member("info", |_| 1), 0, "not an object");
+        assert_eq!(untouched.fingerprint(), Some(fingerprint(text)));
+
+        let mut parsed = Body::Parsed(serde_json::from_str(text).unwrap());
+        assert_eq!(
+            parsed.edit_member("info", |info| {
+                info["path"]["cwd"] = "/c".into();
+                1
+            }),
+            1
+        );
+        assert_eq!(parsed.value()["info"]["path"]["cwd"], "/c");
     }
 
     #[test]

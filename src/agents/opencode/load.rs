@@ -76,21 +76,23 @@ pub fn rehome(session: &mut Session, from: &str, to: &str) -> usize {
         changed += usize::from(rehome_value(dir, from, to));
     }
     for message in &mut session.messages {
-        let mut value = message.body.value().into_owned();
-        let mut here = 0;
-        if let Some(path) = value.get_mut("info").and_then(|i| i.get_mut("path")) {
+        // Only `info` is parsed: the parts, where a long session's bytes are, are copied as text.
+        let here = message.body.edit_member("info", |info| {
+            let Some(path) = info.get_mut("path") else {
+                return 0;
+            };
+            let mut n = 0;
             for key in ["cwd", "root"] {
                 if let Some(v) = path.get_mut(key) {
-                    here += usize::from(rehome_value(v, from, to));
+                    n += usize::from(rehome_value(v, from, to));
                 }
             }
-        }
-        if here > 0 {
-            message.body = Body::text_of(&value);
-            changed += here;
-        } else {
+            n
+        });
+        if here == 0 {
             message.body.detach();
         }
+        changed += here;
     }
     for child in &mut session.children {
         changed += rehome(child, from, to);
@@ -537,6 +539,28 @@ mod tests {
             "text is never rewritten"
         );
         assert_eq!(rehome(&mut s, "/work/b", "/work/b"), 0);
+    }
+
+    #[test]
+    fn messages_read_as_text_are_rehomed_like_parsed_ones() {
+        fn as_text(s: &mut Session) {
+            for m in &mut s.messages {
+                m.body = Body::owned_raw(m.body.value().to_string());
+            }
+            s.children.iter_mut().for_each(as_text);
+        }
+        let mut parsed = tree();
+        let mut text = tree();
+        as_text(&mut text);
+        assert_eq!(
+            rehome(&mut text, "/home/a/proj", "/work/b"),
+            rehome(&mut parsed, "/home/a/proj", "/work/b")
+        );
+        assert_eq!(text, parsed);
+        assert!(
+            matches!(text.messages[1].body, Body::Raw { .. }),
+            "a re-homed message stays text"
+        );
     }
 
     #[test]
