@@ -28,10 +28,12 @@ where
     R: Send,
     E: Send,
 {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_THREADS)
-        .min(items.len().div_ceil(MIN_ITEMS_PER_THREAD));
+    let wanted = items.len().div_ceil(MIN_ITEMS_PER_THREAD).min(MAX_THREADS);
+    // Asking for the cores reads cgroup files: only worth it when more than one thread may run.
+    let threads = match wanted > 1 && open.is_some() {
+        true => std::thread::available_parallelism().map_or(1, |n| n.get().min(wanted)),
+        false => 1,
+    };
     let Some(open) = open.filter(|_| threads > 1) else {
         for item in items {
             visit(work(here, item)?)?;

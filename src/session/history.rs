@@ -193,7 +193,7 @@ impl<'a> SessionHistory<'a> {
         let mut cache = SaveCache::load(&cache_path);
         let copy_path = self.local_copy_path(&meta.agent, &session.id);
         let copy = LocalCopy::load(&copy_path);
-        let contractor = Contractor::new(&meta.paths);
+        let contractor = Contractor::shared(&meta.paths);
         let encode = |session: &Session, cache: &mut SaveCache| -> Result<Encoded> {
             let (encoded, next) = codec::encode_cached(
                 self.store,

@@ -12,6 +12,7 @@
 //! machines is then the same blob, and a merge compares only what really differs.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC};
@@ -180,6 +181,14 @@ impl Contractor {
         }
     }
 
+    /// The contractor for `paths`, built once for as long as the same roots are asked for: an
+    /// import of thousands of sessions saved from one checkout builds its automaton once, not
+    /// once a session.
+    pub fn shared(paths: &MachinePaths) -> Arc<Contractor> {
+        static LAST: LastBuilt<Contractor> = LastBuilt::new();
+        LAST.get(paths, || Contractor::new(paths))
+    }
+
     /// Identifies the roots contracted (0 for none), for a save cache made with them.
     pub fn id(&self) -> u128 {
         self.id
@@ -256,6 +265,29 @@ fn ends_component(s: &str, at: usize) -> bool {
         Some(c) if c.is_alphanumeric() || c == '_' || c == '-' => false,
         Some('.') => !chars.next().is_some_and(char::is_alphanumeric),
         Some(_) => true,
+    }
+}
+
+/// The last value built for one set of roots, handed out again while the same roots are asked
+/// for.
+struct LastBuilt<T>(Mutex<Option<(MachinePaths, Arc<T>)>>);
+
+impl<T> LastBuilt<T> {
+    const fn new() -> Self {
+        LastBuilt(Mutex::new(None))
+    }
+
+    /// The value for `paths`: the last one when it was built for them, else `build`'s.
+    fn get(&self, paths: &MachinePaths, build: impl FnOnce() -> T) -> Arc<T> {
+        let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*last {
+            Some((built_for, value)) if built_for == paths => Arc::clone(value),
+            _ => {
+                let value = Arc::new(build());
+                *last = Some((paths.clone(), Arc::clone(&value)));
+                value
+            }
+        }
     }
 }
 
@@ -374,6 +406,25 @@ mod tests {
             .with("checkout", "/srv/bob/co")
             .with("home", "/srv/bob")
             .with("slug", "-srv-bob-co")
+    }
+
+    #[test]
+    fn what_is_built_for_some_roots_is_built_again_only_for_other_roots() {
+        let last = LastBuilt::new();
+        let builds = std::cell::Cell::new(0);
+        let build = |paths: &MachinePaths| {
+            last.get(paths, || {
+                builds.set(builds.get() + 1);
+                paths.id()
+            })
+        };
+        assert_eq!(*build(&a()), a().id());
+        assert_eq!(*build(&a()), a().id());
+        assert_eq!(builds.get(), 1, "the same roots: built once");
+        assert_eq!(*build(&b()), b().id());
+        assert_eq!(*build(&a()), a().id());
+        assert_eq!(builds.get(), 3);
+        assert_eq!(Contractor::shared(&a()).id(), a().id());
     }
 
     #[test]

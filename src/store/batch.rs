@@ -15,10 +15,11 @@
 //! old value or at a complete save. Dropping a batched store without committing writes nothing.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write as _;
 
 use gix::objs::Kind;
 use gix::refs::transaction::RefEdit;
+use gix::zlib::stream::deflate::{Compress, FlushCompress};
+use gix::zlib::Status;
 
 use super::refs::{edit_of, full_name, show, RefUpdate};
 use super::{ObjectId, Result, Store, StoreError};
@@ -58,6 +59,7 @@ impl Store {
             maintenance: Default::default(),
             packs: Default::default(),
             batch: std::cell::RefCell::new(Some(Batch::default())),
+            state_dir: self.state_dir.clone(),
         }
     }
 
@@ -182,12 +184,12 @@ impl Store {
         pack.extend_from_slice(b"PACK");
         pack.extend_from_slice(&2u32.to_be_bytes());
         pack.extend_from_slice(&(objects.len() as u32).to_be_bytes());
+        // One compressor for the whole pack: making one costs more than compressing a small
+        // object with it.
+        let mut z = Compress::new(gix::zlib::Compression::DEFAULT);
         for (_, (kind, data)) in objects {
             pack.extend_from_slice(&entry_header(*kind, data.len() as u64));
-            let mut z =
-                gix::zlib::stream::deflate::Write::new(&mut pack, gix::zlib::Compression::DEFAULT);
-            z.write_all(data).map_err(io)?;
-            z.flush().map_err(io)?;
+            deflate_onto(&mut z, data, &mut pack).map_err(io)?;
         }
         let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
         hasher.update(&pack);
@@ -263,6 +265,27 @@ fn edit(name: &str, p: &Pending) -> Result<RefEdit> {
     Ok(edit_of(full_name(name)?, &update))
 }
 
+/// zlib-compresses `data` as one whole stream onto the end of `out`, with `z` reset first.
+fn deflate_onto(z: &mut Compress, data: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+    z.reset();
+    let mut buf = [0u8; 16 * 1024];
+    let mut input = data;
+    loop {
+        let (read, written) = (z.total_in(), z.total_out());
+        let status = z
+            .compress(input, &mut buf, FlushCompress::Finish)
+            .map_err(std::io::Error::other)?;
+        out.extend_from_slice(&buf[..(z.total_out() - written) as usize]);
+        input = &input[(z.total_in() - read) as usize..];
+        if status == Status::StreamEnd {
+            return Ok(());
+        }
+        if z.total_in() == read && z.total_out() == written {
+            return Err(std::io::Error::other("zlib made no progress"));
+        }
+    }
+}
+
 /// The type-and-size header of a pack entry: type in bits 4-6 of the first byte, the size in
 /// 4 bits there and 7 bits in each following byte, least significant first.
 fn entry_header(kind: Kind, size: u64) -> Vec<u8> {
@@ -297,6 +320,7 @@ fn kind_order(kind: Kind) -> u8 {
 mod tests {
     use super::*;
     use crate::store::{EntryKind, TreeEntry};
+    use std::io::Write as _;
 
     fn git(store: &Store, args: &[&str], input: Option<&[u8]>) -> String {
         let mut child = std::process::Command::new("git")
@@ -328,6 +352,36 @@ mod tests {
         store
             .write_commit(tree, &parent.into_iter().collect::<Vec<_>>(), "save\n")
             .unwrap()
+    }
+
+    #[test]
+    fn one_compressor_writes_one_whole_stream_per_object() {
+        // Empty, small, and larger than the output buffer even compressed (an LCG's bytes).
+        let mut seed = 7u64;
+        let noise: Vec<u8> = (0..100_000)
+            .map(|_| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                (seed >> 56) as u8
+            })
+            .collect();
+        let inputs: [&[u8]; 4] = [b"", b"hello hello hello", &noise, b"after a large one"];
+        let mut z = Compress::new(gix::zlib::Compression::DEFAULT);
+        let mut out = Vec::new();
+        let mut ends = Vec::new();
+        for input in inputs {
+            deflate_onto(&mut z, input, &mut out).unwrap();
+            ends.push(out.len());
+        }
+        let mut start = 0;
+        for (input, end) in inputs.iter().zip(ends) {
+            let mut back = vec![0u8; input.len() + 1];
+            let (status, read, written) = gix::zlib::Inflate::default()
+                .once(&out[start..end], &mut back)
+                .unwrap();
+            assert_eq!(status, Status::StreamEnd);
+            assert_eq!((read, &back[..written]), (end - start, *input));
+            start = end;
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Opening the user's repository, with the guards gix needs, and the identity saves are made as.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::path::{Path, PathBuf};
 
 use super::{Result, StoreError};
@@ -18,6 +18,8 @@ pub struct Store {
     pub(super) packs: RefCell<Option<Vec<super::objects::PackIndex>>>,
     /// What a batched store holds back (see [`super::batch`]); `None` for a plain store.
     pub(super) batch: RefCell<Option<super::batch::Batch>>,
+    /// [`Self::state_dir`], resolved once (a save asks for it several times).
+    pub(super) state_dir: OnceCell<PathBuf>,
 }
 
 /// Who a commit is made by: name, email and time (seconds since the epoch, with the UTC offset).
@@ -203,6 +205,7 @@ impl Store {
             maintenance: RefCell::default(),
             packs: RefCell::default(),
             batch: RefCell::default(),
+            state_dir: OnceCell::new(),
         })
     }
 
@@ -276,9 +279,14 @@ impl Store {
     /// A directory for git-session's own local state (caches), inside the common git dir so
     /// all worktrees share it and nothing lands in the working tree.
     pub fn state_dir(&self) -> PathBuf {
-        let common = self.repo.common_dir();
-        let absolute = std::fs::canonicalize(common).unwrap_or_else(|_| common.to_path_buf());
-        absolute.join("git-session")
+        self.state_dir
+            .get_or_init(|| {
+                let common = self.repo.common_dir();
+                let absolute =
+                    std::fs::canonicalize(common).unwrap_or_else(|_| common.to_path_buf());
+                absolute.join("git-session")
+            })
+            .clone()
     }
 
     /// The worktree root, or `None` in a bare repository.
