@@ -11,7 +11,7 @@
 //! ones, because OpenCode orders messages and parts by id.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -299,14 +299,63 @@ pub fn restore(
     session: &Session,
     keep_existing: bool,
     backup_dir: &Path,
-    cwd_for: &dyn Fn(&Session) -> std::path::PathBuf,
+    cwd_for: &dyn Fn(&Session) -> PathBuf,
+) -> Result<Restored> {
+    let target = OpenCode1 { opencode, cwd_for };
+    restore_into(opencode, &target, session, keep_existing, backup_dir)
+}
+
+/// What a restore does differently in OpenCode 1 and OpenCode 2: finding the local copies,
+/// reading one back, importing an export file.
+pub(crate) trait ImportTarget {
+    /// The sessions among `ids` that exist locally, each with its parent's id.
+    fn existing(&self, ids: &[String]) -> Result<Vec<(String, Option<String>)>>;
+    /// The local session `id` with all its local descendants.
+    fn local_tree(&self, id: &str) -> Result<Session>;
+    /// Imports `session`, written as an export to `file`.
+    fn import(&self, file: &Path, session: &Session) -> Result<()>;
+    /// The scratch export files' name prefix.
+    fn scratch_prefix(&self) -> &'static str;
+}
+
+/// OpenCode 1: `session` rows in its database, `opencode export` and `opencode import`.
+struct OpenCode1<'a> {
+    opencode: &'a OpenCode,
+    cwd_for: &'a dyn Fn(&Session) -> PathBuf,
+}
+
+impl ImportTarget for OpenCode1<'_> {
+    fn existing(&self, ids: &[String]) -> Result<Vec<(String, Option<String>)>> {
+        existing(self.opencode, ids)
+    }
+
+    fn local_tree(&self, id: &str) -> Result<Session> {
+        local_tree(self.opencode, id)
+    }
+
+    fn import(&self, file: &Path, session: &Session) -> Result<()> {
+        self.opencode.import(file, &(self.cwd_for)(session))
+    }
+
+    fn scratch_prefix(&self) -> &'static str {
+        "import"
+    }
+}
+
+/// The restore both OpenCode versions share (see [`restore`]), through `target`.
+pub(crate) fn restore_into(
+    opencode: &OpenCode,
+    target: &dyn ImportTarget,
+    session: &Session,
+    keep_existing: bool,
+    backup_dir: &Path,
 ) -> Result<Restored> {
     let tree = session.walk();
     let ids: Vec<String> = tree.iter().map(|s| s.id.clone()).collect();
     let mut replaced = false;
     let mut backups = Vec::new();
     if !keep_existing {
-        let existing = existing(opencode, &ids)?;
+        let existing = target.existing(&ids)?;
         if !existing.is_empty() {
             // Deleting a session deletes its children: delete only the topmost existing ones.
             let here: HashSet<&str> = existing.iter().map(|(id, _)| id.as_str()).collect();
@@ -317,7 +366,7 @@ pub fn restore(
                 .collect();
             let mut locals = Vec::new();
             for id in &topmost {
-                locals.push(local_tree(opencode, id)?);
+                locals.push(target.local_tree(id)?);
             }
             if let [local] = locals.as_slice() {
                 if same_as_local(local, session) {
@@ -348,14 +397,15 @@ pub fn restore(
     }
     let mut imported = Vec::new();
     for (n, s) in tree.iter().enumerate() {
-        let file = opencode.scratch_file(&format!("import-{n}.json"));
+        let file = opencode.scratch_file(&format!("{}-{n}.json", target.scratch_prefix()));
         // Streamed from the messages' stored text: a long session is never held twice.
         export::write_file(s, &file).map_err(|source| OpenCodeError::Io {
             context: format!("cannot write {}", file.display()),
             source,
         })?;
-        opencode.import(&file, &cwd_for(s))?;
+        let result = target.import(&file, s);
         let _ = std::fs::remove_file(&file);
+        result?;
         imported.push(s.id.clone());
     }
     Ok(Restored {

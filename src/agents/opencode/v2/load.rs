@@ -6,15 +6,13 @@
 //! local copy up, deletes it (`session delete` takes the children with it), then imports; and
 //! an import that still answers `Session already exists` is an error, never success.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use super::source::local_tree;
 use crate::agents::opencode::cli::{OpenCode, OpenCodeError, Result};
-use crate::agents::opencode::export;
-use crate::agents::opencode::load::{same_as_local, Restored};
+use crate::agents::opencode::load::{restore_into, ImportTarget, Restored};
 use crate::session::Session;
 
 /// Imports `session` (in OpenCode 2's format) and its children, like
@@ -26,15 +24,23 @@ pub fn restore(
     backup_dir: &Path,
     cwd_for: &dyn Fn(&Session) -> PathBuf,
 ) -> Result<Restored> {
-    let tree = session.walk();
-    let mut replaced = false;
-    let mut backups = Vec::new();
-    if !keep_existing {
-        let mut existing: Vec<(String, Option<String>)> = Vec::new();
-        for s in &tree {
-            match opencode.session_export(&s.id) {
+    let target = OpenCode2 { opencode, cwd_for };
+    restore_into(opencode, &target, session, keep_existing, backup_dir)
+}
+
+/// OpenCode 2: `opencode session export` and `opencode session import`.
+struct OpenCode2<'a> {
+    opencode: &'a OpenCode,
+    cwd_for: &'a dyn Fn(&Session) -> PathBuf,
+}
+
+impl ImportTarget for OpenCode2<'_> {
+    fn existing(&self, ids: &[String]) -> Result<Vec<(String, Option<String>)>> {
+        let mut existing = Vec::new();
+        for id in ids {
+            match self.opencode.session_export(id) {
                 Ok(local) => existing.push((
-                    s.id.clone(),
+                    id.clone(),
                     local
                         .info
                         .pointer("/info/parentID")
@@ -46,64 +52,19 @@ pub fn restore(
                 Err(e) => return Err(e),
             }
         }
-        if !existing.is_empty() {
-            let here: HashSet<&str> = existing.iter().map(|(id, _)| id.as_str()).collect();
-            let topmost: Vec<&String> = existing
-                .iter()
-                .filter(|(_, parent)| !parent.as_deref().is_some_and(|p| here.contains(p)))
-                .map(|(id, _)| id)
-                .collect();
-            let mut locals = Vec::new();
-            for id in &topmost {
-                locals.push(local_tree(opencode, id)?);
-            }
-            if let [local] = locals.as_slice() {
-                if same_as_local(local, session) {
-                    return Ok(Restored {
-                        identical: true,
-                        ..Restored::default()
-                    });
-                }
-            }
-            replaced = true;
-            for local in locals {
-                let id = local.id.clone();
-                backups.push(
-                    crate::session::backup::write(
-                        backup_dir,
-                        &crate::agents::opencode::OpenCodeAgent,
-                        local,
-                    )
-                    .map_err(|source| OpenCodeError::Io {
-                        context: format!(
-                            "cannot write the backup of {id} in {}",
-                            backup_dir.display()
-                        ),
-                        source,
-                    })?,
-                );
-            }
-            for id in topmost {
-                opencode.delete(id)?;
-            }
-        }
+        Ok(existing)
     }
-    let mut imported = Vec::new();
-    for (n, s) in tree.iter().enumerate() {
-        let file = opencode.scratch_file(&format!("import-v2-{n}.json"));
-        export::write_file(s, &file).map_err(|source| OpenCodeError::Io {
-            context: format!("cannot write {}", file.display()),
-            source,
-        })?;
-        let result = opencode.session_import(&file, &s.id, &cwd_for(s));
-        let _ = std::fs::remove_file(&file);
-        result?;
-        imported.push(s.id.clone());
+
+    fn local_tree(&self, id: &str) -> Result<Session> {
+        local_tree(self.opencode, id)
     }
-    Ok(Restored {
-        identical: false,
-        replaced,
-        backups,
-        imported,
-    })
+
+    fn import(&self, file: &Path, session: &Session) -> Result<()> {
+        self.opencode
+            .session_import(file, &session.id, &(self.cwd_for)(session))
+    }
+
+    fn scratch_prefix(&self) -> &'static str {
+        "import-v2"
+    }
 }
