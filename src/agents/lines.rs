@@ -1,6 +1,6 @@
 //! What agents whose sessions are append-only JSONL files share (Claude Code transcripts, Codex
-//! rollouts): message ids that carry the line number (`l000042-<suffix>`), and the merge rules
-//! of that family.
+//! rollouts): reading them line by line ([`read_objects`]), message ids that carry the line
+//! number (`l000042-<suffix>`), writing them back, and the merge rules of that family.
 //!
 //! Two saves of one such session usually differ only by lines one of them has and the other
 //! does not: the union by line id keeps them all, ordered by line number, then by id. When two
@@ -11,11 +11,12 @@
 //! other parent and is reported. The info with more lines wins.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::session::merge::{max_canonical, MergeRules};
-use crate::session::model::Body;
+use crate::session::model::{check_json, Body};
 use crate::session::{Message, Session};
 
 /// The text of a JSON-lines file read as bytes. A multi-byte character cut at the end (a file
@@ -33,6 +34,73 @@ pub fn jsonl_text(bytes: Vec<u8>) -> String {
         }
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
+}
+
+/// What [`read_objects`] found in an agent's JSON-lines file.
+pub struct ReadLines {
+    /// One message per line holding a JSON object, in file order (the text a slice of the file's).
+    pub messages: Vec<Message>,
+    /// One per line left out, or saved while it may still be being written.
+    pub warnings: Vec<String>,
+    /// How many lines a save keeps: all of them, but a last line cut short.
+    pub lines: usize,
+}
+
+/// Reads `bytes`, the JSON-lines file `file` that `writer` (the agent's name) appends to, line
+/// by line. Each line holding a JSON object becomes a message with the id `id_of(number, line)`
+/// gives (`number` is 1-based); a line that is not one is left out (restored as an empty line),
+/// and a last line without its newline that is not valid JSON is left out as cut short; both
+/// with a warning. Never fails on content.
+pub fn read_objects(
+    bytes: Vec<u8>,
+    file: &str,
+    writer: &str,
+    id_of: &mut dyn FnMut(usize, &str) -> String,
+) -> ReadLines {
+    let text = Arc::new(jsonl_text(bytes));
+    let mut read = ReadLines {
+        messages: Vec::new(),
+        warnings: Vec::new(),
+        lines: 0,
+    };
+    let complete = text.ends_with('\n');
+    let pieces: Vec<&str> = text.split_terminator('\n').collect();
+    let count = pieces.len();
+    for (index, line) in pieces.into_iter().enumerate() {
+        let number = index + 1;
+        let last = number == count;
+        let trimmed = line.trim_end_matches('\r');
+        if trimmed.trim().is_empty() {
+            if !last || complete {
+                read.lines = number;
+            }
+            continue;
+        }
+        let object = trimmed.trim_start().starts_with('{') && check_json(trimmed).is_ok();
+        if object {
+            if last && !complete {
+                read.warnings.push(format!(
+                    "{file}: the last line has no newline yet ({writer} may still be writing it); saved it as it is valid JSON"
+                ));
+            }
+            read.messages.push(Message {
+                id: id_of(number, trimmed),
+                body: Body::raw(&text, trimmed),
+            });
+            read.lines = number;
+        } else if last && !complete {
+            read.warnings.push(format!(
+                "{file}: line {number} is cut short ({writer} was writing it); saved up to line {}",
+                number - 1
+            ));
+        } else {
+            read.warnings.push(format!(
+                "{file}: line {number} is not a JSON object; it is left out (restored as an empty line)"
+            ));
+            read.lines = number;
+        }
+    }
+    read
 }
 
 /// The line number (1-based) a message id names (`l000042-…` → 42).
@@ -136,4 +204,43 @@ pub fn timestamp_ms(text: &str) -> Option<i64> {
     let t =
         time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> ReadLines {
+        read_objects(
+            text.as_bytes().to_vec(),
+            "f.jsonl",
+            "Agent",
+            &mut |n, line| format!("l{n:06}-{}", line.len()),
+        )
+    }
+
+    #[test]
+    fn objects_become_messages_and_other_lines_are_left_out_with_a_warning() {
+        let r = read("{\"a\":1}\n\n[1,2]\nnot json\n{\"b\":2}\r\n");
+        let ids: Vec<&str> = r.messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["l000001-7", "l000005-7"]);
+        assert_eq!(
+            r.messages[1].body.value()["b"],
+            2,
+            "the CR is not part of the line"
+        );
+        assert_eq!(r.lines, 5);
+        assert_eq!(r.warnings.len(), 2);
+        assert!(r.warnings[0].contains("line 3 is not a JSON object"));
+    }
+
+    #[test]
+    fn a_last_line_being_written_is_saved_only_when_it_is_whole() {
+        let cut = read("{\"a\":1}\n{\"b\":");
+        assert_eq!((cut.messages.len(), cut.lines), (1, 1));
+        assert!(cut.warnings[0].contains("line 2 is cut short (Agent was writing it)"));
+        let whole = read("{\"a\":1}\n{\"b\":2}");
+        assert_eq!((whole.messages.len(), whole.lines), (2, 2));
+        assert!(whole.warnings[0].contains("Agent may still be writing it"));
+    }
 }

@@ -19,13 +19,10 @@
 //! transcripts (`<id>/subagents/agent-<agentId>.jsonl`) are child sessions with id
 //! `agent-<agentId>`, their `.meta.json` kept in the child's info under `claude.meta`.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::agents::InputError;
-use crate::session::model::Body;
 use crate::session::{Message, Session};
 
 /// A transcript read into a session, with what was skipped.
@@ -63,53 +60,15 @@ pub use crate::agents::lines::line_of;
 /// Parses transcript bytes into a session with id `id`. `file` is the transcript's file name
 /// (kept in the info). Never fails on content: invalid lines are dropped with a warning.
 pub fn parse(bytes: Vec<u8>, id: &str, file: &str) -> Result<Parsed, InputError> {
-    let text = crate::agents::lines::jsonl_text(bytes);
-    let text = Arc::new(text);
-    let mut warnings = Vec::new();
-    let mut messages = Vec::new();
-    let mut lines = 0usize;
-    let complete = text.ends_with('\n');
-    let pieces: Vec<&str> = text.split_terminator('\n').collect();
-    let count = pieces.len();
-    for (index, line) in pieces.into_iter().enumerate() {
-        let number = index + 1;
-        let last = number == count;
-        let trimmed = line.trim_end_matches('\r');
-        if trimmed.trim().is_empty() {
-            if !last || complete {
-                lines = number;
-            }
-            continue;
-        }
-        let checked = crate::session::model::check_json(trimmed)
-            .and_then(|()| serde_json::from_str::<Head>(trimmed));
-        match checked {
-            Ok(head) if trimmed.trim_start().starts_with('{') => {
-                if last && !complete {
-                    warnings.push(format!(
-                        "{file}: the last line has no newline yet (Claude Code may still be writing it); saved it as it is valid JSON"
-                    ));
-                }
-                messages.push(Message {
-                    id: line_id(number, head.uuid.as_ref().and_then(Value::as_str)),
-                    body: Body::raw(&text, trimmed),
-                });
-                lines = number;
-            }
-            _ if last && !complete => {
-                warnings.push(format!(
-                    "{file}: line {number} is cut short (Claude Code was writing it); saved up to line {}",
-                    number - 1
-                ));
-            }
-            _ => {
-                warnings.push(format!(
-                    "{file}: line {number} is not a JSON object; it is left out (restored as an empty line)"
-                ));
-                lines = number;
-            }
-        }
-    }
+    let read =
+        crate::agents::lines::read_objects(bytes, file, "Claude Code", &mut |number, line| {
+            let head = serde_json::from_str::<Head>(line).ok();
+            line_id(
+                number,
+                head.as_ref().and_then(|h| h.uuid.as_ref()?.as_str()),
+            )
+        });
+    let (messages, warnings, lines) = (read.messages, read.warnings, read.lines);
     let mut info = Map::new();
     info.insert("file".into(), json!(file));
     info.insert("lines".into(), json!(lines));
@@ -224,6 +183,7 @@ pub fn version(session: &Session) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::model::Body;
 
     fn parse_str(text: &str) -> Parsed {
         parse(text.as_bytes().to_vec(), "s1", "s1.jsonl").unwrap()

@@ -21,14 +21,11 @@
 //! The info is `{"codex": {"id", "file", "dir", "lines", "cwd", "version", "parent", "title"}}`
 //! plus, at save time, where it came from (`root`, `codexHome`, `home`; see [`super::agent`]).
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::agents::InputError;
-use crate::session::model::Body;
-use crate::session::{Message, Session};
+use crate::session::Session;
 
 /// A rollout read into a session, with what was skipped.
 #[derive(Debug)]
@@ -130,55 +127,18 @@ impl Meta {
 /// the session's name in messages). The id is the `session_meta` id. Never fails on content
 /// after the first record: invalid lines are dropped with a warning.
 pub fn parse(bytes: Vec<u8>, file: &str) -> Result<Parsed, InputError> {
-    let text = crate::agents::lines::jsonl_text(bytes);
-    let text = Arc::new(text);
-    let mut warnings = Vec::new();
-    let mut messages = Vec::new();
     let mut meta = None;
-    let mut lines = 0usize;
-    let complete = text.ends_with('\n');
-    let pieces: Vec<&str> = text.split_terminator('\n').collect();
-    let count = pieces.len();
-    for (index, line) in pieces.into_iter().enumerate() {
-        let number = index + 1;
-        let last = number == count;
-        let trimmed = line.trim_end_matches('\r');
-        if trimmed.trim().is_empty() {
-            if !last || complete {
-                lines = number;
-            }
-            continue;
+    let read = crate::agents::lines::read_objects(bytes, file, "Codex", &mut |number, line| {
+        if meta.is_none() {
+            meta = Meta::of_line(line);
         }
-        let checked = crate::session::model::check_json(trimmed)
-            .and_then(|()| serde_json::from_str::<Head>(trimmed));
-        match checked {
-            Ok(head) if trimmed.trim_start().starts_with('{') => {
-                if last && !complete {
-                    warnings.push(format!(
-                        "{file}: the last line has no newline yet (Codex may still be writing it); saved it as it is valid JSON"
-                    ));
-                }
-                if meta.is_none() {
-                    meta = Meta::of_line(trimmed);
-                }
-                messages.push(Message {
-                    id: line_id(number, head.timestamp.as_ref().and_then(Value::as_str)),
-                    body: Body::raw(&text, trimmed),
-                });
-                lines = number;
-            }
-            _ if last && !complete => warnings.push(format!(
-                "{file}: line {number} is cut short (Codex was writing it); saved up to line {}",
-                number - 1
-            )),
-            _ => {
-                warnings.push(format!(
-                    "{file}: line {number} is not a JSON object; it is left out (restored as an empty line)"
-                ));
-                lines = number;
-            }
-        }
-    }
+        let head = serde_json::from_str::<Head>(line).ok();
+        line_id(
+            number,
+            head.as_ref().and_then(|h| h.timestamp.as_ref()?.as_str()),
+        )
+    });
+    let (messages, warnings, lines) = (read.messages, read.warnings, read.lines);
     let meta = meta.ok_or_else(|| InputError::WrongShape {
         source_name: file.to_owned(),
         agent: "Codex CLI",
@@ -297,6 +257,7 @@ pub fn parent(session: &Session) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::model::Body;
 
     const META: &str = r#"{"timestamp":"2026-11-30T11:43:44.761Z","ordinal":0,"type":"session_meta","payload":{"id":"01a2-x","timestamp":"2026-11-30T11:43:44.723Z","cwd":"/p","cli_version":"0.171.0"}}"#;
 
