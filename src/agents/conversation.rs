@@ -11,6 +11,7 @@
 use std::fmt::Write as _;
 
 use super::render_util::{self, diff_md, escape_html as esc, escape_tags, fenced};
+use crate::session::Session;
 
 /// Tool output longer than this many characters is cut in the view.
 pub const MAX_OUTPUT_CHARS: usize = 2000;
@@ -20,6 +21,34 @@ pub const MAX_OUTPUT_CHARS: usize = 2000;
 pub struct Conversation {
     /// The root session first, then its subagents (in the order the session holds them).
     pub sessions: Vec<SessionView>,
+}
+
+impl Conversation {
+    /// The conversation of `session` and its subagents, each shown as made by `agent`: the root
+    /// titled `title(root)` (subagents untitled), each session's turns added by `fill`.
+    pub fn of_tree(
+        session: &Session,
+        agent: &str,
+        title: &dyn Fn(&Session) -> String,
+        fill: &mut dyn FnMut(&Session, &mut SessionView),
+    ) -> Conversation {
+        let sessions = session
+            .walk()
+            .into_iter()
+            .enumerate()
+            .map(|(index, s)| {
+                let mut view = SessionView {
+                    id: s.id.clone(),
+                    title: if index == 0 { title(s) } else { String::new() },
+                    agent: agent.to_owned(),
+                    turns: Vec::new(),
+                };
+                fill(s, &mut view);
+                view
+            })
+            .collect();
+        Conversation { sessions }
+    }
 }
 
 /// One session's turns.

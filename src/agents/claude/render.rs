@@ -20,26 +20,7 @@ pub fn view(session: &Session) -> Conversation {
         Some(v) => format!("Claude Code {v}"),
         None => "Claude Code".to_owned(),
     };
-    let sessions = session
-        .walk()
-        .into_iter()
-        .enumerate()
-        .map(|(index, s)| {
-            let mut view = SessionView {
-                id: s.id.clone(),
-                title: if index == 0 {
-                    transcript::title(s)
-                } else {
-                    String::new()
-                },
-                agent: agent.clone(),
-                turns: Vec::new(),
-            };
-            records(s, &mut view);
-            view
-        })
-        .collect();
-    Conversation { sessions }
+    Conversation::of_tree(session, &agent, &transcript::title, &mut records)
 }
 
 fn records(session: &Session, view: &mut SessionView) {

@@ -18,28 +18,11 @@ pub fn view(session: &Session) -> Conversation {
         Some(v) => format!("Codex {v}"),
         None => "Codex CLI".to_owned(),
     };
-    let sessions = session
-        .walk()
-        .into_iter()
-        .enumerate()
-        .map(|(index, s)| {
-            let mut view = SessionView {
-                id: s.id.clone(),
-                title: if index == 0 {
-                    rollout::title(s)
-                } else {
-                    String::new()
-                },
-                agent: agent.clone(),
-                turns: Vec::new(),
-            };
-            for m in &s.messages {
-                record(&m.id, &m.body.value(), &mut view);
-            }
-            view
-        })
-        .collect();
-    Conversation { sessions }
+    Conversation::of_tree(session, &agent, &rollout::title, &mut |s, view| {
+        for m in &s.messages {
+            record(&m.id, &m.body.value(), view);
+        }
+    })
 }
 
 fn record(id: &str, v: &Value, view: &mut SessionView) {
