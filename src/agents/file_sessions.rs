@@ -1,15 +1,36 @@
 //! What agents that keep sessions as files of their own share (Claude Code transcripts, Codex
-//! rollouts): rewriting paths and ids in every string of a session, and putting the files back
-//! with the local copy backed up first, or left alone when it is already identical.
+//! rollouts, Gemini CLI's logs): reading the files picked with progress, rewriting paths and ids
+//! in every string of a session, and putting the files back with the local copy backed up first,
+//! or left alone when it is already identical.
 
 use std::path::{Path, PathBuf};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde_json::Value;
 
-use super::AgentError;
+use super::{AgentError, Progress, Read};
 use crate::session::model::Body;
 use crate::session::{backup, Session, SessionKind};
+
+/// Reads each of `paths` (session files) into one [`Read`] with `read_one`, reporting each
+/// file to `progress` by its name without extension.
+pub fn read_each(
+    paths: &[PathBuf],
+    progress: &mut dyn FnMut(Progress<'_>),
+    read_one: &mut dyn FnMut(&Path, &mut Read) -> Result<(), AgentError>,
+) -> Result<Read, AgentError> {
+    let mut read = Read::default();
+    for (index, path) in paths.iter().enumerate() {
+        let id = path.file_stem().map(|s| s.to_string_lossy());
+        progress(Progress {
+            id: id.as_deref().unwrap_or(""),
+            index: index + 1,
+            total: paths.len(),
+        });
+        read_one(path, &mut read)?;
+    }
+    Ok(read)
+}
 
 /// Rewrites every occurrence of each `from` prefix to its `to` in every string of the session
 /// (records, info, children), longest match first, where the match ends a path component (the

@@ -67,18 +67,9 @@ impl Agent for ClaudeAgent {
             Pick::Id(id) => vec![source::find(&config, &dirs, Some(id))?],
             Pick::All => source::find_all(&config, &dirs)?,
         };
-        let mut read = Read::default();
-        let total = paths.len();
-        for (index, path) in paths.iter().enumerate() {
-            let id = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-            progress(Progress {
-                id: id.as_deref().unwrap_or(""),
-                index: index + 1,
-                total,
-            });
-            read_transcript(checkout, path, &mut read)?;
-        }
-        Ok(read)
+        file_sessions::read_each(&paths, progress, &mut |path, read| {
+            read_transcript(checkout, path, read)
+        })
     }
 
     fn read_sources(

@@ -87,18 +87,9 @@ impl Agent for CodexAgent {
                 .collect(),
         };
         let candidates = source::rollout_files(&source::sessions_dir(&home));
-        let mut read = Read::default();
-        let total = paths.len();
-        for (index, path) in paths.iter().enumerate() {
-            let id = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-            progress(Progress {
-                id: id.as_deref().unwrap_or(""),
-                index: index + 1,
-                total,
-            });
-            read_rollout(checkout, path, &candidates, &mut read)?;
-        }
-        Ok(read)
+        file_sessions::read_each(&paths, progress, &mut |path, read| {
+            read_rollout(checkout, path, &candidates, read)
+        })
     }
 
     fn read_sources(

@@ -97,18 +97,9 @@ impl Agent for GeminiAgent {
                 .map(|f| f.path)
                 .collect(),
         };
-        let mut read = Read::default();
-        let total = paths.len();
-        for (index, path) in paths.iter().enumerate() {
-            let id = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-            progress(Progress {
-                id: id.as_deref().unwrap_or(""),
-                index: index + 1,
-                total,
-            });
-            read_file(checkout, path, &mut read)?;
-        }
-        Ok(read)
+        file_sessions::read_each(&paths, progress, &mut |path, read| {
+            read_file(checkout, path, read)
+        })
     }
 
     fn read_sources(
