@@ -191,33 +191,7 @@ impl OpenCode {
     /// `opencode session export <id>` (OpenCode 2), validated: the session without its
     /// children, in OpenCode 2's export format.
     pub fn session_export(&self, id: &str) -> Result<Session> {
-        check_id(id)?;
-        let args = ["session".to_owned(), "export".to_owned(), id.to_owned()];
-        let (command, stdout) = match self.run(&args, &self.dir) {
-            Err(OpenCodeError::Failed { detail, .. })
-                if detail.to_lowercase().contains("not found") =>
-            {
-                return Err(OpenCodeError::NoSuchSession { id: id.to_owned() })
-            }
-            other => other?,
-        };
-        let session = export::parse(stdout, &format!("'{command}'")).map_err(|source| {
-            OpenCodeError::Output {
-                command: command.clone(),
-                source,
-            }
-        })?;
-        if session.id != id {
-            return Err(OpenCodeError::Output {
-                command,
-                source: InputError::WrongShape {
-                    source_name: "its output".into(),
-                    agent: super::AGENT,
-                    problem: format!("it is session {}, not {id}", session.id),
-                },
-            });
-        }
-        Ok(session)
+        self.export_with(&["session", "export"], id)
     }
 
     /// `opencode session import <file> --directory <cwd>` (OpenCode 2), run in `cwd`. An
@@ -335,10 +309,21 @@ impl OpenCode {
 
     /// `opencode export <id>`, validated: the session without its children.
     pub fn export(&self, id: &str) -> Result<Session> {
+        self.export_with(&["export"], id)
+    }
+
+    /// Runs `opencode <command> <id>` and validates its output as the export of session `id`.
+    fn export_with(&self, command: &[&str], id: &str) -> Result<Session> {
         check_id(id)?;
-        let args = ["export".to_owned(), id.to_owned()];
+        let args: Vec<String> = command
+            .iter()
+            .map(|a| (*a).to_owned())
+            .chain([id.to_owned()])
+            .collect();
         let (command, stdout) = match self.run(&args, &self.dir) {
-            Err(OpenCodeError::Failed { detail, .. }) if detail.contains("not found") => {
+            Err(OpenCodeError::Failed { detail, .. })
+                if detail.to_lowercase().contains("not found") =>
+            {
                 return Err(OpenCodeError::NoSuchSession { id: id.to_owned() })
             }
             other => other?,
