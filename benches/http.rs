@@ -24,6 +24,10 @@
 // A benchmark prints its figures: that is its output.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+// The temp dir is never kept here.
+#[allow(dead_code)]
+#[path = "support/hermetic.rs"]
+mod hermetic;
 #[path = "../tests/it/support/http_git.rs"]
 mod http_git;
 
@@ -31,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hermetic::Hermetic;
 use http_git::{HttpGitServer, Traffic, PASSWORD, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_git-session");
@@ -58,23 +63,14 @@ const EXAMPLES: [(&str, &str); 4] = [
 
 /// A hermetic place for git and git-session: HOME, global config with the credential store.
 struct Env {
+    hermetic: Hermetic,
     root: PathBuf,
 }
 
 impl Env {
     fn command(&self, program: &str, dir: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.root.join("home"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", self.root.join("gitconfig"))
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("LC_ALL", "C")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        let mut cmd = self.hermetic.command(program, dir);
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         cmd
     }
 
@@ -143,19 +139,14 @@ fn main() {
         http_git::lighttpd().is_some(),
         "the HTTP benchmark needs lighttpd: apt-get install lighttpd (or set GIT_SESSION_LIGHTTPD)"
     );
-    let tmp = tempfile::Builder::new()
-        .prefix("git-session-bench-http.")
-        .tempdir()
-        .expect("temp dir");
+    let hermetic = Hermetic::new(
+        "git-session-bench-http.",
+        "[credential]\n\thelper = store\n",
+    );
     let env = Env {
-        root: tmp.path().to_owned(),
+        root: hermetic.root().to_owned(),
+        hermetic,
     };
-    std::fs::create_dir(env.root.join("home")).expect("HOME");
-    std::fs::write(
-        env.root.join("gitconfig"),
-        "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n[credential]\n\thelper = store\n[gc]\n\tauto = 0\n",
-    )
-    .expect("gitconfig");
 
     // The saving repository and its 1,000 sessions.
     eprintln!("saving {sessions} sessions");

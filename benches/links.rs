@@ -19,10 +19,14 @@
 // A benchmark prints its figures: that is its output.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+#[path = "support/hermetic.rs"]
+mod hermetic;
+
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use hermetic::Hermetic;
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_git-session");
@@ -31,23 +35,13 @@ const LINES: usize = 5_000;
 const COMMITS: usize = 10;
 
 struct Env {
-    root: PathBuf,
-    home: PathBuf,
-    gitconfig: PathBuf,
+    hermetic: Hermetic,
 }
 
 impl Env {
     fn command(&self, program: &str, dir: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &self.home)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", &self.gitconfig)
-            .env("LC_ALL", "C")
-            .env("TZ", "UTC")
-            .current_dir(dir)
-            .stdin(Stdio::null());
+        let mut cmd = self.hermetic.command(program, dir);
+        cmd.env("TZ", "UTC");
         cmd
     }
 
@@ -96,19 +90,10 @@ fn uuid(i: usize) -> String {
 }
 
 fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
     let env = Env {
-        home: root.join("home"),
-        gitconfig: root.join("gitconfig"),
-        root: root.clone(),
+        hermetic: Hermetic::new("git-session-bench-links.", ""),
     };
-    std::fs::create_dir_all(&env.home).unwrap();
-    std::fs::write(
-        &env.gitconfig,
-        "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n[gc]\n\tauto = 0\n",
-    )
-    .unwrap();
+    let root = env.hermetic.root().to_path_buf();
     let repo = root.join("repo");
     env.git(&root, &["init", "-q", "repo"]);
     let checkout = std::fs::canonicalize(&repo).unwrap();
@@ -288,8 +273,7 @@ fn main() {
         ms(hook_alone)
     );
     if std::env::var_os("GIT_SESSION_BENCH_KEEP").is_some() {
-        let kept = dir.keep();
+        let kept = env.hermetic.keep();
         println!("\nkept {}", kept.display());
     }
-    let _ = env.root;
 }

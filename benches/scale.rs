@@ -30,12 +30,15 @@
 #[allow(dead_code)]
 #[path = "gen/mod.rs"]
 mod generator;
+#[path = "support/hermetic.rs"]
+mod hermetic;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use generator::Rng;
+use hermetic::Hermetic;
 
 /// The binary measured: this build's, or `GIT_SESSION_BENCH_BIN` (to measure another build, such
 /// as main's, on the same data).
@@ -51,7 +54,7 @@ const PATTERN: &str = r"number [0-9]*7\b";
 
 /// The hermetic environment every git and git-session process runs in.
 struct Env {
-    root: PathBuf,
+    hermetic: Hermetic,
 }
 
 /// One timed run: wall time and peak RSS.
@@ -63,16 +66,7 @@ struct Run {
 
 impl Env {
     fn command(&self, program: &str, dir: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.root.join("home"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", self.root.join("gitconfig"))
-            .env("LC_ALL", "C")
-            .current_dir(dir)
-            .stdin(Stdio::null());
-        cmd
+        self.hermetic.command(program, dir)
     }
 
     fn git(&self, dir: &Path, args: &[&str]) -> String {
@@ -91,7 +85,7 @@ impl Env {
 
     /// Runs `program args` under GNU time; `ok` says which exit codes are expected.
     fn timed(&self, dir: &Path, program: &str, args: &[&str], stdin: Option<&Path>) -> Run {
-        let report = self.root.join("time.out");
+        let report = self.hermetic.root().join("time.out");
         let mut cmd = self.command(TIME, dir);
         cmd.arg("-o")
             .arg(&report)
@@ -167,20 +161,12 @@ fn main() {
         Path::new(TIME).exists(),
         "{TIME} is missing: install Debian's 'time' package (GNU time) for the peak RSS figures"
     );
-    let tmp = tempfile::Builder::new()
-        .prefix("git-session-bench-scale.")
-        .tempdir()
-        .unwrap();
-    let root = tmp.path().to_path_buf();
-    std::fs::create_dir_all(root.join("home")).unwrap();
-    std::fs::write(
-        root.join("gitconfig"),
-        // No automatic gc: committing the 10,000 exports would start one in the background
-        // (detached), which took a core from the searches measured after it.
-        "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n[gc]\n\tauto = 0\n",
-    )
-    .unwrap();
-    let env = Env { root: root.clone() };
+    // No automatic gc (Hermetic's config): committing the 10,000 exports would start one in
+    // the background (detached), which took a core from the searches measured after it.
+    let env = Env {
+        hermetic: Hermetic::new("git-session-bench-scale.", ""),
+    };
+    let root = env.hermetic.root().to_path_buf();
     let bin = bin();
     let bin = bin.as_str();
     println!(
@@ -327,7 +313,7 @@ fn main() {
         stats.took.as_secs_f64()
     );
     if keep {
-        let kept = tmp.keep();
+        let kept = env.hermetic.keep();
         println!("  kept {}", kept.display());
     }
 }

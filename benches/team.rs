@@ -30,10 +30,14 @@
 // A benchmark prints its figures: that is its output.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "support/hermetic.rs"]
+mod hermetic;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hermetic::Hermetic;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_git-session");
@@ -177,22 +181,15 @@ impl Rng {
 
 /// The hermetic environment every git and git-session process runs in.
 struct Env {
+    hermetic: Hermetic,
     root: PathBuf,
     count_log: PathBuf,
 }
 
 impl Env {
     fn command(&self, program: &str, dir: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.root.join("home"))
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", self.root.join("gitconfig"))
-            .env("COUNT_LOG", &self.count_log)
-            .env("LC_ALL", "C")
-            .current_dir(dir)
-            .stdin(Stdio::null());
+        let mut cmd = self.hermetic.command(program, dir);
+        cmd.env("COUNT_LOG", &self.count_log);
         cmd
     }
 
@@ -311,18 +308,10 @@ fn mb(bytes: u64) -> String {
 
 fn main() {
     let config = Config::from_env();
-    let tmp = tempfile::Builder::new()
-        .prefix("git-session-bench-team.")
-        .tempdir()
-        .unwrap();
-    let root = tmp.path().to_path_buf();
-    std::fs::create_dir_all(root.join("home")).unwrap();
-    std::fs::write(
-        root.join("gitconfig"),
-        "[user]\n\tname = Bench\n\temail = bench@example.com\n[init]\n\tdefaultBranch = main\n[gc]\n\tauto = 0\n",
-    )
-    .unwrap();
+    let hermetic = Hermetic::new("git-session-bench-team.", "");
+    let root = hermetic.root().to_path_buf();
     let env = Env {
+        hermetic,
         count_log: root.join("upload-pack.log"),
         root: root.clone(),
     };
@@ -467,7 +456,7 @@ fn main() {
         one_ratio
     );
     if config.keep {
-        let kept = tmp.keep();
+        let kept = env.hermetic.keep();
         println!("  kept: {}", kept.display());
     }
 }
