@@ -208,7 +208,7 @@ fn main() {
         });
         let url = server.url("team.git");
         env.run("git", &clone, &["remote", "set-url", "origin", &url]);
-        let time = env.run(BIN, &clone, &["pull", "origin"]);
+        let time = env.run(BIN, &clone, &["pull", "--all", "origin"]);
         check_refs(&env, &clone.join(".git"), "refs/sessions/", refs);
         fetch_session.push(Figure {
             time,
