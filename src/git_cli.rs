@@ -375,11 +375,16 @@ pub struct RemoteRef {
     pub id: String,
 }
 
-/// The refs of `remote` below `prefix`, with the objects they point to (`git ls-remote --refs`).
-/// Works for a remote's name and for a URL.
-pub fn remote_refs(git_dir: &Path, remote: &str, prefix: &str) -> Result<Vec<RemoteRef>, GitError> {
+/// The refs of `remote` below any of `prefixes`, with the objects they point to (one `git
+/// ls-remote --refs`). Works for a remote's name and for a URL.
+pub fn remote_refs(
+    git_dir: &Path,
+    remote: &str,
+    prefixes: &[&str],
+) -> Result<Vec<RemoteRef>, GitError> {
     let mut cmd = git(git_dir);
-    cmd.args(["ls-remote", "--refs", remote, &format!("{prefix}*")]);
+    cmd.args(["ls-remote", "--refs", remote]);
+    cmd.args(prefixes.iter().map(|prefix| format!("{prefix}*")));
     let what = format!("ls-remote {}", without_credentials(remote));
     let output = run(cmd, false, &what)?;
     if !output.status.success() {
@@ -388,7 +393,7 @@ pub fn remote_refs(git_dir: &Path, remote: &str, prefix: &str) -> Result<Vec<Rem
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| line.split_once('\t'))
-        .filter(|(_, name)| name.starts_with(prefix))
+        .filter(|(_, name)| prefixes.iter().any(|prefix| name.starts_with(prefix)))
         .map(|(id, name)| RemoteRef {
             name: name.to_owned(),
             id: id.to_owned(),

@@ -128,15 +128,15 @@ fn delete_on_remote(
     // The remote's own records first: a new record follows the one it has, so the push moves
     // the ref forward and needs no force.
     git_cli::fetch_deletions(&git_dir, remote)?;
-    let there: HashMap<String, Option<ObjectId>> =
-        git_cli::remote_refs(&git_dir, remote, LOCAL_PREFIX)?
+    let (summaries, sessions): (Vec<_>, Vec<_>) =
+        git_cli::remote_refs(&git_dir, remote, &[LOCAL_PREFIX, SUMMARY_PREFIX])?
             .into_iter()
-            .map(|r| (r.name, ObjectId::from_hex(r.id.as_bytes()).ok()))
-            .collect();
-    let summaries_there: HashSet<String> = git_cli::remote_refs(&git_dir, remote, SUMMARY_PREFIX)?
+            .partition(|r| r.name.starts_with(SUMMARY_PREFIX));
+    let there: HashMap<String, Option<ObjectId>> = sessions
         .into_iter()
-        .map(|r| r.name)
+        .map(|r| (r.name, ObjectId::from_hex(r.id.as_bytes()).ok()))
         .collect();
+    let summaries_there: HashSet<String> = summaries.into_iter().map(|r| r.name).collect();
     let sessions = SessionHistory::new(store).sessions()?;
     let tracking = Origin::Remote(remote.to_owned());
     let mut specs = Vec::new();
@@ -309,7 +309,7 @@ fn resolve(store: &Store, ids: &[String], remote: Option<&str>) -> Result<Vec<Ta
 /// The sessions refs `remote` has (`refs/sessions/<agent>/<id>`).
 fn remote_session_refs(store: &Store, remote: &str) -> Result<Vec<String>, CliError> {
     Ok(
-        git_cli::remote_refs(&store.common_dir(), remote, LOCAL_PREFIX)?
+        git_cli::remote_refs(&store.common_dir(), remote, &[LOCAL_PREFIX])?
             .into_iter()
             .map(|r| r.name)
             .collect(),

@@ -254,7 +254,7 @@ fn fetch_for_pull(store: &Store, remote: &str, progress: bool, all: bool) -> Res
     // sees so and drops this clone's record.
     here.extend(records_by_session(store, &Origin::Local)?.keys().map(&key));
     let mut there = HashSet::new();
-    for r in git_cli::remote_refs(&git_dir, remote, LOCAL_PREFIX)? {
+    for r in git_cli::remote_refs(&git_dir, remote, &[LOCAL_PREFIX])? {
         let Some(name) = RefName::parse(&r.name) else {
             continue;
         };
@@ -367,27 +367,41 @@ pub(crate) fn push(
             theirs.insert(name, Some(record));
         }
     } else {
-        for r in git_cli::remote_refs(&git_dir, remote, DELETIONS_PREFIX)? {
+        for r in git_cli::remote_refs(&git_dir, remote, &[DELETIONS_PREFIX])? {
             if let Some((_, namespace, id)) = tombstone::parse_ref_name(&r.name) {
                 theirs.insert(RefName::local(&namespace, &id), None);
             }
         }
     }
     let mut own = records_by_session(store, &Origin::Local)?;
+    // git matches every explicit refspec against every ref, so a push of thousands of sessions
+    // took seconds even when nothing had changed: with many, the remote is asked what it has
+    // first (one request), and a session it has, summary included, is not pushed again.
+    let there: HashMap<String, String> = match candidates.len() >= ASK_REMOTE_FROM {
+        true => git_cli::remote_refs(&git_dir, remote, &[LOCAL_PREFIX, SUMMARY_PREFIX])?
+            .into_iter()
+            .map(|r| (r.name, r.id))
+            .collect(),
+        false => HashMap::new(),
+    };
+    let has = |name: &str, id: &str| there.get(name).is_some_and(|v| v == id);
+    let mut up_to_date = Vec::new();
     // One group of refspecs per session: its ref, its summary, and (undeleting) its record.
     let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut seen = HashSet::new();
     let mut skipped = Vec::new();
     let mut undeleting = Vec::new();
     for name in candidates {
         let full = name.full();
-        let spec = format!("{full}:{full}");
-        if groups.iter().any(|g| g[0] == spec) {
+        if !seen.insert(full.clone()) {
             continue;
         }
-        let mut group = vec![spec];
+        let mut group = vec![format!("{full}:{full}")];
+        let mut sent = false;
         if let Some(tip) = store.find_ref(&full)? {
             let summary_commit = summary::write(store, tip)?;
             let summary_ref = summary::ref_name(&Origin::Local, &name.namespace, &name.id);
+            sent = has(&full, &tip.to_string()) && has(&summary_ref, &summary_commit.to_string());
             group.push(format!("+{summary_commit}:{summary_ref}"));
         }
         if undelete.contains(&name) {
@@ -411,11 +425,21 @@ pub(crate) fn push(
             });
             continue;
         }
+        // An undeleted session still goes: its deletion record is removed by the same push.
+        if sent && !undelete.contains(&name) {
+            up_to_date.push(PushedRef {
+                remote_ref: full,
+                status: PushStatus::UpToDate,
+                summary: "[up to date]".into(),
+                remote_said: String::new(),
+            });
+            continue;
+        }
         groups.push(group);
     }
     if groups.is_empty() {
         return Ok(Pushed {
-            refs: Vec::new(),
+            refs: up_to_date,
             skipped,
             undeleted: Vec::new(),
         });
@@ -425,9 +449,12 @@ pub(crate) fn push(
         .into_iter()
         .filter(|p| !p.remote_ref.starts_with(SUMMARY_PREFIX))
         .collect();
-    let (record_results, refs): (Vec<PushedRef>, Vec<PushedRef>) = results
+    let (record_results, mut refs): (Vec<PushedRef>, Vec<PushedRef>) = results
         .into_iter()
         .partition(|p| p.remote_ref.starts_with(DELETIONS_PREFIX));
+    refs.extend(up_to_date);
+    // In ref order, as git reports a push.
+    refs.sort_by(|a, b| a.remote_ref.cmp(&b.remote_ref));
     let mut undeleted = Vec::new();
     for name in undeleting {
         let sent = refs.iter().any(|p| {
@@ -470,6 +497,9 @@ pub(crate) fn push(
         undeleted,
     })
 }
+
+/// From how many sessions a push asks the remote which it already has (see [`push`]).
+const ASK_REMOTE_FROM: usize = 100;
 
 /// How many times a push is tried again without the sessions the remote refused.
 const PUSH_ROUNDS: usize = 3;

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::install::git_with_git_session;
 use crate::support::http_git::{server_or_skip, HttpGitServer, PASSWORD, USER};
-use crate::support::{gen, write_json, Repo, TestEnv, COMPACTED, TOOLCALL};
+use crate::support::{gen, many_exports, write_json, Repo, TestEnv, COMPACTED, TOOLCALL};
 
 /// The server's copy of `name`, as a [`Repo`] to read refs from and fsck.
 fn served<'e>(env: &'e TestEnv, server: &HttpGitServer, name: &str) -> Repo<'e> {
@@ -390,22 +390,6 @@ fn a_wrong_password_fails_cleanly_through_the_credential_helper_and_leaks_nothin
 
 /// How many sessions the bulk test pushes and fetches.
 const MANY: usize = 1_000;
-
-/// `count` session files: the toolcall example under ids that differ in their last 6 characters.
-fn many_exports(env: &TestEnv, count: usize) -> (Vec<std::path::PathBuf>, Vec<String>) {
-    let text = std::fs::read_to_string(TOOLCALL.path()).expect("read the toolcall example");
-    let stem = &TOOLCALL.id[..TOOLCALL.id.len() - 6];
-    let dir = env.path("many");
-    std::fs::create_dir(&dir).expect("create the exports dir");
-    (0..count)
-        .map(|n| {
-            let id = format!("{stem}{n:06}");
-            let path = dir.join(format!("{id}.json"));
-            std::fs::write(&path, text.replace(TOOLCALL.id, &id)).expect("write an export");
-            (path, id)
-        })
-        .unzip()
-}
 
 #[test]
 fn a_thousand_sessions_push_and_fetch_over_http_complete_and_fsck_clean() {

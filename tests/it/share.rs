@@ -6,7 +6,10 @@ use std::sync::{Arc, Barrier};
 
 use serde_json::{json, Value};
 
-use crate::support::{gen, message_ids, write_json, Repo, TestEnv, COMPACTED, TOOLCALL};
+use crate::support::{
+    gen, many_exports, message_ids, session_ref, write_json, Repo, Run, TestEnv, COMPACTED,
+    TOOLCALL,
+};
 
 /// A bare remote and two clones of it, `a` and `b` (two "machines").
 pub(crate) fn remote_and_two_clones(env: &TestEnv) -> (Repo<'_>, Repo<'_>, Repo<'_>) {
@@ -230,6 +233,101 @@ fn push_never_overwrites_newer_saves_on_the_remote() {
         "remote untouched"
     );
     assert_eq!(a.rev_parse(&TOOLCALL.ref_name()), a_tip, "local untouched");
+}
+
+/// Runs `git session push --json` in `repo` with git's trace in `trace`; returns the run and
+/// the refspecs of each `git push` it ran.
+fn traced_push(repo: &Repo<'_>, trace: &Path) -> (Run, Vec<Vec<String>>) {
+    let _ = std::fs::remove_file(trace);
+    let run = Run::from(
+        "git-session push --json".into(),
+        repo.env
+            .git_session_command(&repo.dir)
+            .env("GIT_TRACE", trace)
+            .args(["push", "--json"])
+            .output(),
+    );
+    let text = std::fs::read_to_string(trace).unwrap_or_default();
+    let specs = text
+        .lines()
+        .filter(|l| l.contains("built-in: git push"))
+        .map(|l| {
+            l.split_whitespace()
+                .filter(|w| w.contains(":refs/"))
+                .map(|w| w.trim_matches('\'').to_owned())
+                .collect()
+        })
+        .collect();
+    (run, specs)
+}
+
+/// The status `push --json` reported for each session.
+fn push_statuses(pushed: &Value) -> std::collections::BTreeMap<String, String> {
+    pushed["refs"]
+        .as_array()
+        .expect("refs")
+        .iter()
+        .map(|r| {
+            let session = r["session"].as_str().expect("session").to_owned();
+            (session, r["status"].as_str().expect("status").to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn a_push_of_many_sessions_sends_only_what_the_remote_lacks_and_still_refuses_to_overwrite() {
+    // Enough sessions for push to ask the remote what it has instead of sending every ref.
+    const COUNT: usize = 120;
+    let env = TestEnv::new();
+    let (remote, a, b) = remote_and_two_clones(&env);
+    let (files, ids) = many_exports(&env, COUNT);
+    let files: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    a.save(&files);
+    let first = push_statuses(&a.git_session(&["push", "--json"]).success().json());
+    assert!(first.values().all(|s| s == "created"), "{first:?}");
+    assert_eq!(first.len(), COUNT);
+
+    let trace = env.path("trace");
+    let (run, specs) = traced_push(&a, &trace);
+    let again = push_statuses(&run.success().json());
+    assert_eq!(again.len(), COUNT, "every session is reported");
+    assert!(again.values().all(|s| s == "up-to-date"), "{again:?}");
+    assert!(specs.is_empty(), "nothing to send, no git push: {specs:?}");
+
+    // a adds to one session; b adds to another and pushes first.
+    b.git_session(&["pull", "--all"]).success();
+    let export = |id: &str| TOOLCALL.json().to_string().replace(TOOLCALL.id, id);
+    let grown =
+        |id: &str, tag: &str| gen::grow(&serde_json::from_str(&export(id)).unwrap(), tag, 1);
+    save_json(&a, "a-grown.json", &grown(&ids[0], "a"));
+    save_json(&b, "b-grown.json", &grown(&ids[1], "b"));
+    b.git_session(&["push"]).success();
+    let b_tip = b.rev_parse(&session_ref(&ids[1]));
+
+    let (run, specs) = traced_push(&a, &trace);
+    let third = push_statuses(&run.failure().json());
+    // The two sessions whose saves differ, each with its summary (then, once the remote refused
+    // b's, a's alone again).
+    assert_eq!(specs[0].len(), 4, "{specs:?}");
+    assert!(specs
+        .concat()
+        .iter()
+        .all(|s| s.contains(&ids[0]) || s.contains(&ids[1])));
+    assert_eq!(third[&ids[0]], "updated");
+    assert_eq!(
+        third[&ids[1]], "behind",
+        "b's newer save is never overwritten"
+    );
+    assert_eq!(
+        third.values().filter(|s| *s == "up-to-date").count(),
+        COUNT - 2
+    );
+    assert_eq!(remote.rev_parse(&session_ref(&ids[1])), b_tip);
+    assert_eq!(
+        remote.rev_parse(&session_ref(&ids[0])),
+        a.rev_parse(&session_ref(&ids[0]))
+    );
+    remote.assert_fsck_clean();
 }
 
 #[test]

@@ -110,6 +110,23 @@ pub fn write_json(path: &Path, value: &Value) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }
 
+/// `count` session files in `<env>/many`: the toolcall example under ids that differ in their
+/// last 6 characters. Returns the files and the ids.
+pub fn many_exports(env: &TestEnv, count: usize) -> (Vec<PathBuf>, Vec<String>) {
+    let text = std::fs::read_to_string(TOOLCALL.path()).expect("read the toolcall example");
+    let stem = &TOOLCALL.id[..TOOLCALL.id.len() - 6];
+    let dir = env.path("many");
+    std::fs::create_dir(&dir).expect("create the exports dir");
+    (0..count)
+        .map(|n| {
+            let id = format!("{stem}{n:06}");
+            let path = dir.join(format!("{id}.json"));
+            std::fs::write(&path, text.replace(TOOLCALL.id, &id)).expect("write an export");
+            (path, id)
+        })
+        .unzip()
+}
+
 /// The message ids of an export, in order.
 pub fn message_ids(export: &Value) -> Vec<String> {
     export["messages"]
