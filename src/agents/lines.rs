@@ -1,6 +1,7 @@
 //! What agents whose sessions are append-only JSONL files share (Claude Code transcripts, Codex
-//! rollouts): reading them line by line ([`read_objects`]), message ids that carry the line
-//! number (`l000042-<suffix>`), writing them back, and the merge rules of that family.
+//! rollouts; Gemini CLI's logs are read the same way): reading them line by line
+//! ([`read_objects`]), message ids that carry the line number (`l000042-<suffix>`), writing them
+//! back, and the merge rules of that family.
 //!
 //! Two saves of one such session usually differ only by lines one of them has and the other
 //! does not: the union by line id keeps them all, ordered by line number, then by id. When two
@@ -47,15 +48,15 @@ pub struct ReadLines {
 }
 
 /// Reads `bytes`, the JSON-lines file `file` that `writer` (the agent's name) appends to, line
-/// by line. Each line holding a JSON object becomes a message with the id `id_of(number, line)`
-/// gives (`number` is 1-based); a line that is not one is left out (restored as an empty line),
-/// and a last line without its newline that is not valid JSON is left out as cut short; both
-/// with a warning. Never fails on content.
+/// by line. Each line holding a JSON object becomes the message `message(number, line, text)`
+/// makes of it (`number` is 1-based, `text` the whole file, for [`Body::raw`]); a line that is
+/// not one is left out (restored as an empty line), and a last line without its newline that is
+/// not valid JSON is left out as cut short; both with a warning. Never fails on content.
 pub fn read_objects(
     bytes: Vec<u8>,
     file: &str,
     writer: &str,
-    id_of: &mut dyn FnMut(usize, &str) -> String,
+    message: &mut dyn FnMut(usize, &str, &Arc<String>) -> Message,
 ) -> ReadLines {
     let text = Arc::new(jsonl_text(bytes));
     let mut read = ReadLines {
@@ -83,10 +84,7 @@ pub fn read_objects(
                     "{file}: the last line has no newline yet ({writer} may still be writing it); saved it as it is valid JSON"
                 ));
             }
-            read.messages.push(Message {
-                id: id_of(number, trimmed),
-                body: Body::raw(&text, trimmed),
-            });
+            read.messages.push(message(number, trimmed, &text));
             read.lines = number;
         } else if last && !complete {
             read.warnings.push(format!(
@@ -215,7 +213,10 @@ mod tests {
             text.as_bytes().to_vec(),
             "f.jsonl",
             "Agent",
-            &mut |n, line| format!("l{n:06}-{}", line.len()),
+            &mut |n, line, text| Message {
+                id: format!("l{n:06}-{}", line.len()),
+                body: Body::raw(text, line),
+            },
         )
     }
 

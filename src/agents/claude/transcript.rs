@@ -23,6 +23,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::agents::InputError;
+use crate::session::model::Body;
 use crate::session::{Message, Session};
 
 /// A transcript read into a session, with what was skipped.
@@ -60,14 +61,19 @@ pub use crate::agents::lines::line_of;
 /// Parses transcript bytes into a session with id `id`. `file` is the transcript's file name
 /// (kept in the info). Never fails on content: invalid lines are dropped with a warning.
 pub fn parse(bytes: Vec<u8>, id: &str, file: &str) -> Result<Parsed, InputError> {
-    let read =
-        crate::agents::lines::read_objects(bytes, file, "Claude Code", &mut |number, line| {
+    let read = crate::agents::lines::read_objects(
+        bytes,
+        file,
+        "Claude Code",
+        &mut |number, line, text| {
             let head = serde_json::from_str::<Head>(line).ok();
-            line_id(
-                number,
-                head.as_ref().and_then(|h| h.uuid.as_ref()?.as_str()),
-            )
-        });
+            let id = head.as_ref().and_then(|h| h.uuid.as_ref()?.as_str());
+            Message {
+                id: line_id(number, id),
+                body: Body::raw(text, line),
+            }
+        },
+    );
     let (messages, warnings, lines) = (read.messages, read.warnings, read.lines);
     let mut info = Map::new();
     info.insert("file".into(), json!(file));
@@ -183,7 +189,6 @@ pub fn version(session: &Session) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::model::Body;
 
     fn parse_str(text: &str) -> Parsed {
         parse(text.as_bytes().to_vec(), "s1", "s1.jsonl").unwrap()

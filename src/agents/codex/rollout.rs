@@ -25,7 +25,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::agents::InputError;
-use crate::session::Session;
+use crate::session::model::Body;
+use crate::session::{Message, Session};
 
 /// A rollout read into a session, with what was skipped.
 #[derive(Debug)]
@@ -128,16 +129,18 @@ impl Meta {
 /// after the first record: invalid lines are dropped with a warning.
 pub fn parse(bytes: Vec<u8>, file: &str) -> Result<Parsed, InputError> {
     let mut meta = None;
-    let read = crate::agents::lines::read_objects(bytes, file, "Codex", &mut |number, line| {
-        if meta.is_none() {
-            meta = Meta::of_line(line);
-        }
-        let head = serde_json::from_str::<Head>(line).ok();
-        line_id(
-            number,
-            head.as_ref().and_then(|h| h.timestamp.as_ref()?.as_str()),
-        )
-    });
+    let read =
+        crate::agents::lines::read_objects(bytes, file, "Codex", &mut |number, line, text| {
+            if meta.is_none() {
+                meta = Meta::of_line(line);
+            }
+            let head = serde_json::from_str::<Head>(line).ok();
+            let id = head.as_ref().and_then(|h| h.timestamp.as_ref()?.as_str());
+            Message {
+                id: line_id(number, id),
+                body: Body::raw(text, line),
+            }
+        });
     let (messages, warnings, lines) = (read.messages, read.warnings, read.lines);
     let meta = meta.ok_or_else(|| InputError::WrongShape {
         source_name: file.to_owned(),
@@ -257,7 +260,6 @@ pub fn parent(session: &Session) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::model::Body;
 
     const META: &str = r#"{"timestamp":"2026-11-30T11:43:44.761Z","ordinal":0,"type":"session_meta","payload":{"id":"01a2-x","timestamp":"2026-11-30T11:43:44.723Z","cwd":"/p","cli_version":"0.171.0"}}"#;
 

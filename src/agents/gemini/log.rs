@@ -121,111 +121,67 @@ fn str_of(v: &Option<Value>) -> Option<&str> {
 /// `chats/<parent>/` folder it is in (a subagent). The id is the first header's `sessionId`.
 /// Never fails on content after that: invalid lines are dropped with a warning.
 pub fn parse(bytes: Vec<u8>, file: &str, parent: Option<&str>) -> Result<Parsed, InputError> {
-    let text = crate::agents::lines::jsonl_text(bytes);
-    let text = Arc::new(text);
-    let mut warnings = Vec::new();
-    let mut messages = Vec::new();
     let mut id = None;
     let mut kind = None;
     let mut project_hash = None;
-    let mut lines = 0usize;
     let mut seen: HashMap<String, Target> = HashMap::new();
-    let complete = text.ends_with('\n');
-    let pieces: Vec<&str> = text.split_terminator('\n').collect();
-    let count = pieces.len();
-    for (index, line) in pieces.into_iter().enumerate() {
-        let number = index + 1;
-        let last = number == count;
-        let trimmed = line.trim_end_matches('\r');
-        if trimmed.trim().is_empty() {
-            if !last || complete {
-                lines = number;
-            }
-            continue;
-        }
-        let is_object = trimmed.trim_start().starts_with('{');
-        let valid = crate::session::model::check_json(trimmed).is_ok();
-        let head = match serde_json::from_str::<Head>(trimmed) {
-            Ok(head) if is_object && valid => Some(head),
+    let read =
+        crate::agents::lines::read_objects(bytes, file, "Gemini", &mut |number, trimmed, text| {
             // Valid JSON an object-shaped reader refuses (a repeated key): kept as it is.
-            Err(_) if is_object && valid => None,
-            _ => {
-                if last && !complete {
-                    warnings.push(format!(
-                        "{file}: line {number} is cut short (Gemini was writing it); saved up to line {}",
-                        number - 1
-                    ));
-                } else {
-                    warnings.push(format!(
-                        "{file}: line {number} is not a JSON object; it is left out (restored as an empty line)"
-                    ));
-                    lines = number;
-                }
-                continue;
-            }
-        };
-        if last && !complete {
-            warnings.push(format!(
-                "{file}: the last line has no newline yet (Gemini may still be writing it); saved it as it is valid JSON"
-            ));
-        }
-        lines = number;
-        let Some(head) = head else {
-            messages.push(Message {
-                id: line_id(number, None),
-                body: Body::raw(&text, trimmed),
-            });
-            continue;
-        };
-        if id.is_none() {
-            if let (Some(sid), Some(_)) = (str_of(&head.session_id), &head.project_hash) {
-                id = Some(sid.to_owned());
-                kind = str_of(&head.kind).map(str::to_owned);
-                project_hash = str_of(&head.project_hash).map(str::to_owned);
-            }
-        }
-        if let Some(set) = head.set {
-            if let Ok(Value::Object(mut set_value)) = serde_json::from_str::<Value>(set.get()) {
-                if let Some(Value::Array(elements)) = set_value.get_mut("messages") {
-                    let id = set_id(number, trimmed);
-                    let changed = with_patches(&text, &id, elements, &mut seen);
-                    let body = if changed {
-                        let mut record: Value = serde_json::from_str(trimmed)
-                            .unwrap_or_else(|_| Value::Object(Map::new()));
-                        record["$set"] = Value::Object(set_value);
-                        let stored = Arc::new(record.to_string());
-                        Body::raw(&stored, stored.as_str())
-                    } else {
-                        Body::raw(&text, trimmed)
-                    };
-                    messages.push(Message { id, body });
-                    continue;
+            let Ok(head) = serde_json::from_str::<Head>(trimmed) else {
+                return Message {
+                    id: line_id(number, None),
+                    body: Body::raw(text, trimmed),
+                };
+            };
+            if id.is_none() {
+                if let (Some(sid), Some(_)) = (str_of(&head.session_id), &head.project_hash) {
+                    id = Some(sid.to_owned());
+                    kind = str_of(&head.kind).map(str::to_owned);
+                    project_hash = str_of(&head.project_hash).map(str::to_owned);
                 }
             }
-            let time = serde_json::from_str::<SetTime>(set.get()).ok();
-            messages.push(Message {
-                id: line_id(number, time.as_ref().map(|t| t.last_updated.as_str())),
-                body: Body::raw(&text, trimmed),
-            });
-            continue;
-        }
-        let time = str_of(&head.timestamp).or(str_of(&head.start_time));
-        let line_id = line_id(number, time);
-        if let Some(mid) = str_of(&head.id) {
-            let start = trimmed.as_ptr() as usize - text.as_ptr() as usize;
-            seen.insert(
-                mid.to_owned(),
-                Target {
-                    reference: line_id.clone(),
-                    value: Err((start, start + trimmed.len())),
-                },
-            );
-        }
-        messages.push(Message {
-            id: line_id,
-            body: Body::raw(&text, trimmed),
+            if let Some(set) = head.set {
+                if let Ok(Value::Object(mut set_value)) = serde_json::from_str::<Value>(set.get()) {
+                    if let Some(Value::Array(elements)) = set_value.get_mut("messages") {
+                        let id = set_id(number, trimmed);
+                        let changed = with_patches(text, &id, elements, &mut seen);
+                        let body = if changed {
+                            let mut record: Value = serde_json::from_str(trimmed)
+                                .unwrap_or_else(|_| Value::Object(Map::new()));
+                            record["$set"] = Value::Object(set_value);
+                            let stored = Arc::new(record.to_string());
+                            Body::raw(&stored, stored.as_str())
+                        } else {
+                            Body::raw(text, trimmed)
+                        };
+                        return Message { id, body };
+                    }
+                }
+                let time = serde_json::from_str::<SetTime>(set.get()).ok();
+                return Message {
+                    id: line_id(number, time.as_ref().map(|t| t.last_updated.as_str())),
+                    body: Body::raw(text, trimmed),
+                };
+            }
+            let time = str_of(&head.timestamp).or(str_of(&head.start_time));
+            let line_id = line_id(number, time);
+            if let Some(mid) = str_of(&head.id) {
+                let start = trimmed.as_ptr() as usize - text.as_ptr() as usize;
+                seen.insert(
+                    mid.to_owned(),
+                    Target {
+                        reference: line_id.clone(),
+                        value: Err((start, start + trimmed.len())),
+                    },
+                );
+            }
+            Message {
+                id: line_id,
+                body: Body::raw(text, trimmed),
+            }
         });
-    }
+    let (messages, warnings, lines) = (read.messages, read.warnings, read.lines);
     let id = id.ok_or_else(|| InputError::WrongShape {
         source_name: file.to_owned(),
         agent: "Gemini CLI",
