@@ -610,6 +610,55 @@ fn e2e_load_replaces_a_changed_local_copy_and_a_fork_leaves_it_alone() {
     assert_eq!(other.refs(), refs_before, "nothing is written");
 }
 
+/// A save the local OpenCode refuses to import (here a user message without its `model`): the
+/// load fails with one error naming the session, and the local copy it had replaced first is
+/// named in the hint and comes back from that bundle.
+#[test]
+fn e2e_a_load_opencode_refuses_says_where_the_replaced_local_copy_is() {
+    let Some(opencode) =
+        require_opencode("e2e_a_load_opencode_refuses_says_where_the_replaced_local_copy_is")
+    else {
+        return;
+    };
+    let model = FakeModel::start();
+    let m = Machine::new(&opencode);
+    let repo = project(&m, "work", &model);
+    let id = m.run_prompt(&repo.dir, None, &["hello"]);
+    m.git_session(&repo.dir, &["save", "--session", &id])
+        .success();
+    let local = m.export(&repo.dir, &id);
+
+    let mut refused = repo.show(&id, None);
+    let user = refused["messages"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|msg| msg["info"]["role"] == "user")
+        .expect("a user message");
+    user["info"].as_object_mut().unwrap().remove("model");
+    let file = m.env.path("refused.json");
+    write_json(&file, &refused);
+    m.git_session(&repo.dir, &["save", "--from", &file.to_string_lossy()])
+        .success();
+
+    let load = m.git_session(&repo.dir, &["load", &id]).failure();
+    load.single_error(&["OpenCode did not import session", &id]);
+    let hint = load.hint_lines().join("\n");
+    let backup = hint
+        .split("the local copy it replaced is kept in ")
+        .nth(1)
+        .and_then(|rest| rest.split(" ('git session import'").next())
+        .unwrap_or_else(|| panic!("the hint names the backup:\n{load}"));
+    assert!(Path::new(backup).is_file(), "{backup} exists");
+    let elsewhere = m.env.repo("backup-check");
+    m.git_session(&elsewhere.dir, &["import", backup]).success();
+    assert_eq!(
+        transcript(&elsewhere.show(&id, None)),
+        transcript(&local),
+        "the bundle holds the local copy as it was"
+    );
+}
+
 #[test]
 fn e2e_a_missing_opencode_binary_is_one_clear_error_and_writes_nothing() {
     // Needs no OpenCode: this is what happens without it.

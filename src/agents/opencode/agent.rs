@@ -268,41 +268,70 @@ pub(crate) fn input_error(e: InputError) -> AgentError {
 
 impl From<OpenCodeError> for AgentError {
     fn from(e: OpenCodeError) -> Self {
-        let hint = match &e {
-            OpenCodeError::Spawn { .. } if e.is_missing_binary() => Some(format!(
-                "install OpenCode ('npm install -g opencode-ai') or set {BINARY_ENV} to its path"
-            )),
-            OpenCodeError::Spawn { .. } => Some(format!(
-                "check that {BINARY_ENV} (or 'opencode' on PATH) is the OpenCode binary"
-            )),
-            OpenCodeError::Failed { command, .. } => Some(format!(
-                "run '{command}' in this repository to see OpenCode's own output"
-            )),
-            OpenCodeError::Output { .. } => {
-                Some("run the command again; if it persists, check 'opencode --version'".to_owned())
-            }
-            OpenCodeError::NoSuchSession { .. } => {
-                Some("run 'opencode session list' here to see this project's sessions".to_owned())
-            }
-            OpenCodeError::NoSessions { .. } => Some(
-                "start a session with 'opencode' in this repository, or save an export file with --from FILE"
-                    .to_owned(),
-            ),
-            OpenCodeError::OnlyInOtherCheckouts { .. } => Some(
-                "run 'git session save' in that checkout, or name a session with --session <id>"
-                    .to_owned(),
-            ),
-            OpenCodeError::OtherProject { .. } => {
-                Some("run 'git session save' in that project's checkout".to_owned())
-            }
-            OpenCodeError::BadId { .. } => {
-                Some("pass an id as 'opencode session list' prints it".to_owned())
-            }
-            OpenCodeError::AlreadyExists { id, .. } => Some(format!(
-                "delete it first ('opencode session delete {id}') or load a copy under new ids with --fork"
-            )),
-            OpenCodeError::Io { .. } => None,
-        };
+        let hint = hint_for(&e);
         AgentError::with_hint(e, hint)
+    }
+}
+
+/// What to do about `e`, for the user.
+fn hint_for(e: &OpenCodeError) -> Option<String> {
+    match e {
+        OpenCodeError::Spawn { .. } if e.is_missing_binary() => Some(format!(
+            "install OpenCode ('npm install -g opencode-ai') or set {BINARY_ENV} to its path"
+        )),
+        OpenCodeError::Spawn { .. } => Some(format!(
+            "check that {BINARY_ENV} (or 'opencode' on PATH) is the OpenCode binary"
+        )),
+        OpenCodeError::Failed { command, .. } => Some(format!(
+            "run '{command}' in this repository to see OpenCode's own output"
+        )),
+        OpenCodeError::Output { .. } => {
+            Some("run the command again; if it persists, check 'opencode --version'".to_owned())
+        }
+        OpenCodeError::NoSuchSession { .. } => {
+            Some("run 'opencode session list' here to see this project's sessions".to_owned())
+        }
+        OpenCodeError::NoSessions { .. } => Some(
+            "start a session with 'opencode' in this repository, or save an export file with --from FILE"
+                .to_owned(),
+        ),
+        OpenCodeError::OnlyInOtherCheckouts { .. } => Some(
+            "run 'git session save' in that checkout, or name a session with --session <id>"
+                .to_owned(),
+        ),
+        OpenCodeError::OtherProject { .. } => {
+            Some("run 'git session save' in that project's checkout".to_owned())
+        }
+        OpenCodeError::BadId { .. } => {
+            Some("pass an id as 'opencode session list' prints it".to_owned())
+        }
+        OpenCodeError::AlreadyExists { id, .. } => Some(format!(
+            "delete it first ('opencode session delete {id}') or load a copy under new ids with --fork"
+        )),
+        OpenCodeError::ImportRefused {
+            refused, backups, ..
+        } => {
+            let first = match refused.as_ref() {
+                // The command named a scratch file that is gone: a retry is what can be run.
+                OpenCodeError::Failed { .. } => Some(
+                    "the saved session may hold what this OpenCode does not accept: check 'opencode --version', then 'git session load' again"
+                        .to_owned(),
+                ),
+                other => hint_for(other),
+            };
+            let kept = (!backups.is_empty()).then(|| {
+                let files: Vec<String> =
+                    backups.iter().map(|b| b.display().to_string()).collect();
+                format!(
+                    "the local copy it replaced is kept in {} ('git session import' it to store it)",
+                    files.join(", ")
+                )
+            });
+            match (first, kept) {
+                (Some(first), Some(kept)) => Some(format!("{first}; {kept}")),
+                (first, kept) => first.or(kept),
+            }
+        }
+        OpenCodeError::Io { .. } => None,
     }
 }

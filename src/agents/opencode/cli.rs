@@ -94,6 +94,17 @@ pub enum OpenCodeError {
         /// The command line.
         command: String,
     },
+    /// An import a restore ran failed, after the local copies it replaced were backed up and
+    /// deleted (the export it imported was a scratch file, gone with the run).
+    #[error("OpenCode did not import session {session}: {}", refused.reason())]
+    ImportRefused {
+        /// The session whose import failed.
+        session: String,
+        /// Why.
+        refused: Box<OpenCodeError>,
+        /// Bundles of the local copies deleted before the import, oldest first.
+        backups: Vec<PathBuf>,
+    },
     /// The scratch files could not be written or read.
     #[error("{context}: {source}")]
     Io {
@@ -106,6 +117,14 @@ pub enum OpenCodeError {
 }
 
 impl OpenCodeError {
+    /// What went wrong, without the command line: a failed command's last line, else the error.
+    pub fn reason(&self) -> String {
+        match self {
+            OpenCodeError::Failed { status, detail, .. } => format!("{detail} ({status})"),
+            other => other.to_string(),
+        }
+    }
+
     /// True when the `opencode` binary itself was not found.
     pub fn is_missing_binary(&self) -> bool {
         matches!(self, OpenCodeError::Spawn { source, .. } if source.kind() == std::io::ErrorKind::NotFound)

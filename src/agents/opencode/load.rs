@@ -405,7 +405,14 @@ pub(crate) fn restore_into(
         })?;
         let result = target.import(&file, s);
         let _ = std::fs::remove_file(&file);
-        result?;
+        if let Err(refused) = result {
+            // Said with the backups: the local copies are gone from OpenCode by now.
+            return Err(OpenCodeError::ImportRefused {
+                session: s.id.clone(),
+                refused: Box::new(refused),
+                backups,
+            });
+        }
         imported.push(s.id.clone());
     }
     Ok(Restored {
