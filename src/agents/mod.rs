@@ -226,8 +226,11 @@ pub trait Agent: SessionKind {
     /// How many parts (content blocks) one stored message has.
     fn part_count(&self, message: &Value) -> u64;
 
-    /// When the session was last updated, in epoch milliseconds, when it says.
-    fn updated_ms(&self, session: &Session) -> Option<i64>;
+    /// When the session was last updated, in epoch milliseconds, when it says (by default it
+    /// does not: a folder import then stores it after the sessions that do).
+    fn updated_ms(&self, _session: &Session) -> Option<i64> {
+        None
+    }
 
     /// Writes the session rendered as `view` to `out`, as it goes (a long session is never
     /// rendered whole in memory first); `time` formats epoch seconds for readable views.

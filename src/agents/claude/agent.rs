@@ -141,10 +141,6 @@ impl Agent for ClaudeAgent {
         edits::turns(session)
     }
 
-    fn updated_ms(&self, _session: &Session) -> Option<i64> {
-        None
-    }
-
     fn render_to(
         &self,
         session: &Session,

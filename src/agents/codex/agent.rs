@@ -163,10 +163,6 @@ impl Agent for CodexAgent {
         edits::turns(session)
     }
 
-    fn updated_ms(&self, _session: &Session) -> Option<i64> {
-        None
-    }
-
     fn render_to(
         &self,
         session: &Session,

@@ -166,10 +166,6 @@ impl Agent for GeminiAgent {
         render::part_count(message)
     }
 
-    fn updated_ms(&self, _session: &Session) -> Option<i64> {
-        None
-    }
-
     fn render_to(
         &self,
         session: &Session,
